@@ -1,0 +1,74 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Quarterly customer review
+#
+# How the customer base changed this quarter, in the numbers a manager acts on. Every figure
+# below is computed from the clean tables of the data-intake page; the analyst pages hold the
+# working.
+
+# %% tags=["parameters"]
+quarter = "2026Q3"
+run_dir = ""
+reports_dir = "reports"
+company = "Demo Retail Co."
+currency = "CNY"
+review = {}
+
+# %% tags=["remove"]
+from IPython.display import Markdown, display
+
+from helpers import catalog, params, plots
+from helpers import review as rv
+
+P = params.from_namespace("60_quarterly_review", globals())
+cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
+plots.setup_style()
+orders = cat.load("orders")
+ingest_summary = cat.load("ingest")
+artifacts = {name: cat.load_optional(name) for name in ("rfm", "clv", "churn", "ab")}
+
+# %%
+display(Markdown(f"## {P.company}: quarter {P.quarter}, as of {ingest_summary['as_of']}"))
+
+# %% [markdown]
+# ## Headlines
+
+# %%
+kpis = rv.review_kpis(orders, P.quarter)
+display(Markdown("\n".join(f"- {s}" for s in rv.headline_sentences(kpis, P.currency))))
+
+# %% [markdown]
+# ## Key numbers against the previous quarter
+# Revenue is net of refunds; the repeat-purchase rate is the share of the quarter's customers who
+# bought on two or more different days.
+
+# %%
+plots.kpi_cards_table(kpis, P.currency)
+
+# %% [markdown]
+# ## Sections of this review
+
+# %%
+plots.styled_table(rv.available_sections(artifacts))
+
+# %% [markdown]
+# ## Data quality
+
+# %%
+display(Markdown(rv.quality_note(ingest_summary)))
+
+# %% tags=["remove"]
+cat.save("review", rv.review_summary(P.quarter, kpis))
+assert kpis.loc["orders", "this_quarter"] > 0, "no orders in the quarter under review"

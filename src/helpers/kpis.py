@@ -1,0 +1,96 @@
+"""Headline KPIs of a quarter against the previous one, from the clean orders.
+
+Definitions (README "KPIs"):
+
+- **active customers**: customers with at least one completed order in the quarter
+- **new customers**: active customers whose first order ever falls in the quarter
+- **orders**, **revenue** (net of refunds), **average order value** = revenue / orders
+- **repeat-purchase rate**: share of active customers who bought on two or more different days
+  in the quarter
+- **returning customers**: active customers who had bought before the quarter
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.params import previous_quarter, quarter_bounds
+
+__all__ = ["quarter_kpis", "kpi_table", "KPI_LABELS"]
+
+KPI_LABELS: dict[str, str] = {
+    "active_customers": "Active customers",
+    "new_customers": "New customers",
+    "returning_customers": "Returning customers",
+    "orders": "Orders",
+    "revenue": "Revenue",
+    "average_order_value": "Average order value",
+    "repeat_purchase_rate": "Repeat-purchase rate",
+}
+
+
+def _validate_cols(df: pd.DataFrame, cols: list[str]) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"orders lack required columns {missing}; have {list(df.columns)}")
+
+
+def quarter_kpis(orders: pd.DataFrame, quarter: str, customer_col: str = "customer_id",
+                 ts_col: str = "order_ts", amount_col: str = "amount") -> dict[str, float]:
+    """KPIs of one quarter (definitions in the module docstring).
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Clean orders; all history is used to tell new from returning customers.
+    quarter : str
+        ``YYYYQn``.
+
+    Returns
+    -------
+    dict
+        ``active_customers``, ``new_customers``, ``returning_customers``, ``orders``, ``revenue``,
+        ``average_order_value`` (NaN without orders) and ``repeat_purchase_rate`` (NaN without
+        customers).
+    """
+    _validate_cols(orders, [customer_col, ts_col, amount_col])
+    start, end = quarter_bounds(quarter)
+    end = end + pd.Timedelta(days=1)
+    ts = orders[ts_col]
+    inq = orders[(ts >= start) & (ts < end)]
+    first = orders.groupby(customer_col)[ts_col].min()
+    active = inq[customer_col].unique()
+    n_active = len(active)
+    new = int(((first >= start) & (first < end)).sum())
+    days = inq.assign(_d=inq[ts_col].dt.normalize()).groupby(customer_col)["_d"].nunique()
+    n_orders = len(inq)
+    revenue = float(inq[amount_col].sum())
+    return {
+        "active_customers": float(n_active),
+        "new_customers": float(new),
+        "returning_customers": float(n_active - new),
+        "orders": float(n_orders),
+        "revenue": round(revenue, 2),
+        "average_order_value": revenue / n_orders if n_orders else float("nan"),
+        "repeat_purchase_rate": float((days >= 2).mean()) if n_active else float("nan"),
+    }
+
+
+def kpi_table(orders: pd.DataFrame, quarter: str) -> pd.DataFrame:
+    """This quarter's KPIs next to the previous quarter's, with the change.
+
+    Returns
+    -------
+    DataFrame
+        Index: KPI key; columns ``kpi`` (label), ``this_quarter``, ``previous_quarter``,
+        ``change`` (absolute) and ``change_pct`` (relative, NaN when the previous value is 0).
+    """
+    now = quarter_kpis(orders, quarter)
+    prev = quarter_kpis(orders, previous_quarter(quarter))
+    rows = []
+    for k, label in KPI_LABELS.items():
+        a, b = now[k], prev[k]
+        rows.append({"key": k, "kpi": label, "this_quarter": a, "previous_quarter": b,
+                     "change": a - b, "change_pct": (a - b) / b if b and not np.isnan(b) else np.nan})
+    return pd.DataFrame(rows).set_index("key")

@@ -1,0 +1,381 @@
+"""Parameters: one YAML merge, one pydantic validation, the same models in runner and notebooks.
+
+``params/base.yaml`` holds every default (commented); a quarter's file overrides some of them.
+:func:`load_config` merges the two and validates the result with :class:`RunConfig`
+(``extra="forbid"`` everywhere: papermill alone only warns on a misspelled parameter). Each
+pipeline notebook has a model (:data:`STEP_MODELS`) whose fields are exactly the names of its
+``parameters`` cell; the runner checks that with ``papermill.inspect_notebook`` and passes each
+notebook the values of its fields, and the notebook re-validates them with the same model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from helpers.errors import ParameterError
+
+__all__ = [
+    "SourceSpec", "Sources", "OrdersColumns", "CustomersColumns", "ExperimentsColumns", "Columns",
+    "IngestSettings", "RunConfig", "IngestParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
+    "load_config", "project_root", "quarter_bounds", "previous_quarter", "step_parameters",
+    "from_namespace", "validation_message",
+]
+
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+
+#: The pipeline's notebooks in execution order (files ``notebooks/<step>.py``).
+PIPELINE: tuple[str, ...] = (
+    "10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation",
+    "60_quarterly_review",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def project_root(start: str | Path | None = None) -> Path:
+    """The project folder: ``$SEGREVIEW_ROOT``, else the nearest parent holding ``params/base.yaml``.
+
+    Notebooks run with the project root as working directory under the runner, and with
+    ``notebooks/`` as working directory in JupyterLab; both resolve to the same root.
+    """
+    env = os.environ.get("SEGREVIEW_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "params" / "base.yaml").is_file():
+            return d
+    return here
+
+
+def quarter_bounds(quarter: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of a quarter label such as ``"2026Q3"``.
+
+    Returns
+    -------
+    (start, end) : tuple of Timestamp
+        Midnight of the first day and midnight of the last day (the as-of date).
+    """
+    m = _QUARTER.match(quarter)
+    if not m:
+        raise ParameterError(f"quarter {quarter!r} is not a quarter: write it as YYYYQn, e.g. 2026Q3")
+    p = pd.Period(f"{m.group(1)}Q{m.group(2)}", freq="Q")
+    return p.start_time.normalize(), p.end_time.normalize()
+
+
+def previous_quarter(quarter: str) -> str:
+    """The quarter before ``quarter`` (``"2026Q1"`` -> ``"2025Q4"``)."""
+    quarter_bounds(quarter)
+    p = pd.Period(quarter, freq="Q") - 1
+    return f"{p.year}Q{p.quarter}"
+
+
+class SourceSpec(_Strict):
+    """Where one input table comes from.
+
+    ``path`` is a CSV/TXT, Parquet, Excel or DuckDB file, relative to the project root;
+    ``table`` names the table inside a DuckDB file; ``sheet`` the Excel sheet (name or 0-based
+    index); ``delimiter`` a CSV separator or ``"whitespace"``; ``header`` whether the first line
+    holds column names, and ``names`` gives them when it does not.
+    """
+
+    path: str
+    format: Literal["auto", "csv", "parquet", "excel", "duckdb"] = "auto"
+    table: str | None = None
+    sheet: str | int | None = None
+    delimiter: str | None = None
+    encoding: str = "auto"
+    header: bool = True
+    names: list[str] | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _no_escape(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("path is empty")
+        return v
+
+
+class Sources(_Strict):
+    """Input tables; ``customers`` and ``experiments`` are optional (``null``)."""
+
+    orders: SourceSpec
+    customers: SourceSpec | None = None
+    experiments: SourceSpec | None = None
+
+
+class OrdersColumns(_Strict):
+    """Source column names of the orders table (``null`` = the export has no such column)."""
+
+    customer_id: str = "customer_id"
+    order_ts: str = "order_ts"
+    amount: str = "amount"
+    order_id: str | None = None
+    quantity: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    status: str | None = None
+    discount: str | None = None
+
+
+class CustomersColumns(_Strict):
+    """Source column names of the customers table; ``attributes`` are kept for profiles."""
+
+    customer_id: str = "customer_id"
+    signup_date: str | None = None
+    churned: str | None = None
+    attributes: list[str] = Field(default_factory=list)
+
+
+class ExperimentsColumns(_Strict):
+    """Source column names of the experiments table."""
+
+    experiment_id: str = "experiment_id"
+    customer_id: str = "customer_id"
+    variant: str = "variant"
+    assigned_at: str = "assigned_at"
+
+
+class Columns(_Strict):
+    """Column mapping per table: canonical name -> name in the export."""
+
+    orders: OrdersColumns = OrdersColumns()
+    customers: CustomersColumns = CustomersColumns()
+    experiments: ExperimentsColumns = ExperimentsColumns()
+
+
+class IngestSettings(_Strict):
+    """Cleaning rules of the ingestion step (see README, "Data quality rules")."""
+
+    date_format: str | None = None
+    min_valid_date: dt.date = dt.date(1990, 1, 1)
+    completed_statuses: list[str] = Field(default_factory=lambda: ["completed", "complete", "paid", "shipped", "delivered"])
+    refund_statuses: list[str] = Field(default_factory=lambda: ["refunded", "refund", "returned"])
+    cancelled_statuses: list[str] = Field(default_factory=lambda: ["cancelled", "canceled", "void", "failed"])
+    duplicate_order_ids: Literal["drop", "refuse"] = "drop"
+    max_dropped_share: float = Field(0.2, ge=0, le=1)
+    outlier_factor: float = Field(50.0, gt=1)
+    examples: int = Field(3, ge=1, le=20)
+
+
+class ReviewSettings(_Strict):
+    """Presentation of the quarterly review."""
+
+    top_n: int = Field(10, ge=1, le=50)
+
+
+class RunConfig(_Strict):
+    """The merged parameters of one quarter's run (``params/base.yaml`` + the quarter's file)."""
+
+    quarter: str
+    company: str = "Demo Retail Co."
+    currency: str = Field("CNY", min_length=1, max_length=8)
+    seed: int = Field(42, ge=0)
+    reports_dir: str = "reports"
+    steps: list[str] = Field(default_factory=lambda: list(STEP_MODELS))
+    sources: Sources
+    columns: Columns = Columns()
+    pii_columns: list[str] = Field(default_factory=list)
+    ingest: IngestSettings = IngestSettings()
+    review: ReviewSettings = ReviewSettings()
+
+    @field_validator("quarter")
+    @classmethod
+    def _quarter(cls, v: str) -> str:
+        if not _QUARTER.match(v):
+            raise ValueError(f"{v!r} is not a quarter: write it as YYYYQn, e.g. 2026Q3")
+        return v
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, v: list[str]) -> list[str]:
+        unknown = [s for s in v if s not in PIPELINE]
+        if unknown:
+            raise ValueError(f"unknown step(s) {unknown}; steps are {list(PIPELINE)}")
+        missing = [s for s in v if s not in STEP_MODELS]
+        if missing:
+            raise ValueError(f"step(s) {missing} have no notebook in this version; available: {list(STEP_MODELS)}")
+        if "10_ingest" not in v:
+            raise ValueError("10_ingest must run: every other step reads its clean tables")
+        return [s for s in PIPELINE if s in v]
+
+    @model_validator(mode="after")
+    def _paths_inside(self) -> RunConfig:
+        root = project_root()
+        for name in ("orders", "customers", "experiments"):
+            spec = getattr(self.sources, name)
+            if spec is None:
+                continue
+            p = (root / spec.path).resolve()
+            if not p.is_relative_to(root):
+                raise ValueError(
+                    f"sources.{name}.path {spec.path!r} is outside the project ({root}); copy the "
+                    "export into data/ (raw data stays immutable there) and point to it")
+        rd = (root / self.reports_dir).resolve()
+        if not rd.is_relative_to(root):
+            raise ValueError(f"reports_dir {self.reports_dir!r} is outside the project ({root})")
+        return self
+
+
+class StepParams(_Strict):
+    """Fields every pipeline notebook has: the quarter and the run folder (``""`` = hand run)."""
+
+    quarter: str
+    run_dir: str = ""
+    reports_dir: str = "reports"
+
+    @field_validator("quarter")
+    @classmethod
+    def _quarter(cls, v: str) -> str:
+        return RunConfig._quarter(v)
+
+
+class IngestParams(StepParams):
+    """Parameters of ``10_ingest``."""
+
+    seed: int
+    currency: str
+    sources: Sources
+    columns: Columns
+    pii_columns: list[str]
+    ingest: IngestSettings
+
+
+class ReviewParams(StepParams):
+    """Parameters of ``60_quarterly_review``."""
+
+    company: str
+    currency: str
+    review: ReviewSettings
+
+
+#: Parameter model of each notebook; a step without a notebook yet has no entry.
+STEP_MODELS: dict[str, type[StepParams]] = {
+    "10_ingest": IngestParams,
+    "60_quarterly_review": ReviewParams,
+}
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ParameterError(f"parameters file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ParameterError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path} must hold a mapping of keys to values, not {type(data).__name__}")
+    return data
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that owns the location ``loc`` (for listing allowed keys)."""
+    cur: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(cur, type) and issubclass(cur, BaseModel)) or part not in cur.model_fields:
+            return None
+        ann = cur.model_fields[part].annotation
+        args = getattr(ann, "__args__", ()) or (ann,)
+        cur = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
+
+
+def validation_message(err: ValidationError, model: type[BaseModel], source: str) -> str:
+    """Turn a pydantic error into lines naming the key, the file and the allowed keys."""
+    lines = [f"invalid parameters in {source}:"]
+    for e in err.errors():
+        loc = tuple(x for x in e["loc"] if not isinstance(x, int) or True)
+        key = ".".join(str(x) for x in loc) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            owner = _model_at(model, loc)
+            allowed = sorted(owner.model_fields) if owner else []
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"  - unknown key {key!r}{hint} allowed keys here: {', '.join(allowed)}")
+        elif e["type"] == "missing":
+            lines.append(f"  - required key {key!r} is missing")
+        else:
+            got = e.get("input")
+            got_s = f" (got {got!r})" if got is not None and not isinstance(got, dict) else ""
+            lines.append(f"  - {key}: {e['msg']}{got_s}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path, base: str | Path | None = None) -> RunConfig:
+    """Merge ``params/base.yaml`` with a quarter's file and validate the result.
+
+    Parameters
+    ----------
+    path : str or Path
+        The quarter's parameters file (may be ``base.yaml`` itself).
+    base : str or Path, optional
+        Defaults file; by default ``base.yaml`` beside ``path``.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    ParameterError
+        Unknown or mistyped keys (naming the key, the file and the allowed keys), a quarter that
+        is not a quarter, a path outside the project, unreadable YAML.
+    """
+    path = Path(path)
+    base = Path(base) if base else path.with_name("base.yaml")
+    merged = _read_yaml(base) if base.is_file() else {}
+    if path.resolve() != base.resolve():
+        merged = _deep_merge(merged, _read_yaml(path))
+    try:
+        return RunConfig.model_validate(merged)
+    except ValidationError as e:
+        src = f"{path}" + (f" (merged over {base})" if path.resolve() != base.resolve() else "")
+        raise ParameterError(validation_message(e, RunConfig, src)) from None
+
+
+def step_parameters(config: RunConfig, step: str, run_dir: str | Path) -> dict[str, Any]:
+    """The values papermill injects into a notebook: its model's fields, JSON-compatible."""
+    model = STEP_MODELS[step]
+    data = config.model_dump(mode="json")
+    values = {k: data[k] for k in model.model_fields if k in data}
+    values["run_dir"] = str(run_dir)
+    return model.model_validate(values).model_dump(mode="json")
+
+
+def from_namespace(step: str, namespace: dict[str, Any]) -> StepParams:
+    """Validate a notebook's parameter variables with its step model (same checks as the runner).
+
+    Parameters
+    ----------
+    step : str
+        Notebook name, e.g. ``"10_ingest"``.
+    namespace : dict
+        The notebook's ``globals()``; only the model's fields are read.
+    """
+    model = STEP_MODELS[step]
+    values = {k: namespace[k] for k in model.model_fields if k in namespace}
+    try:
+        return model.model_validate(values)
+    except ValidationError as e:
+        raise ParameterError(validation_message(e, model, f"the parameters cell of {step}")) from None

@@ -1,0 +1,143 @@
+"""Figures and tables for managers: titled, labelled with units, rounded, thousands separators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import pandas as pd
+import seaborn as sns
+
+__all__ = ["setup_style", "money", "monthly_chart", "styled_table", "kpi_cards_table"]
+
+PALETTE = sns.color_palette("colorblind")
+
+
+def setup_style() -> None:
+    """One look for every figure: white grid, readable fonts, 110 dpi, no clipped labels."""
+    sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE)
+    plt.rcParams.update({"figure.dpi": 110, "figure.figsize": (9, 4), "axes.titleweight": "bold",
+                         "axes.titlesize": 13, "figure.autolayout": True, "savefig.bbox": "tight"})
+
+
+def money(x: float, currency: str, decimals: int = 0) -> str:
+    """``money(1234567, "CNY") == "CNY 1,234,567"``; NaN -> "n/a"."""
+    if x is None or pd.isna(x):
+        return "n/a"
+    return f"{currency} {x:,.{decimals}f}"
+
+
+def _money_axis(ax, currency: str, axis: str = "y") -> None:
+    def f(v, _):
+        a = abs(v)
+        if a >= 1e6:
+            return f"{v / 1e6:,.1f}M"
+        if a >= 1e3:
+            return f"{v / 1e3:,.0f}k"
+        return f"{v:,.0f}"
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(mticker.FuncFormatter(f))
+
+
+def monthly_chart(monthly: pd.DataFrame, currency: str, quarter_start: pd.Timestamp | None = None,
+                  title: str = "Revenue and orders per month"):
+    """Two stacked panels sharing the month axis: revenue (bars) and orders (line).
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        ``month``, ``orders``, ``revenue`` (from :func:`helpers.ingest.monthly_summary`).
+    currency : str
+    quarter_start : Timestamp, optional
+        Months from this date on are highlighted as the quarter under review.
+    """
+    for c in ("month", "orders", "revenue"):
+        if c not in monthly.columns:
+            raise KeyError(f"monthly table lacks {c!r}")
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True, height_ratios=[3, 2])
+    colors = [PALETTE[1] if quarter_start is not None and m >= quarter_start else PALETTE[0]
+              for m in monthly["month"]]
+    ax1.bar(monthly["month"], monthly["revenue"], width=25, color=colors)
+    ax1.set_ylabel(f"Revenue ({currency})")
+    _money_axis(ax1, currency)
+    ax1.set_title(title)
+    ax2.plot(monthly["month"], monthly["orders"], marker="o", ms=3, color=PALETTE[2])
+    ax2.set_ylabel("Orders (count)")
+    ax2.yaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
+    ax2.set_xlabel("Month")
+    if quarter_start is not None:
+        ax1.text(0.01, 0.95, "orange = quarter under review", transform=ax1.transAxes, va="top", fontsize=9)
+    fig.autofmt_xdate()
+    return fig
+
+
+def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Iterable[str] = (),
+                 pct_cols: Iterable[str] = (), float_cols: Iterable[str] = (), currency: str = "",
+                 decimals: int = 0, caption: str | None = None):
+    """A pandas Styler with thousands separators, rounding, right-aligned numbers, no index.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Table to show, already sorted by what matters.
+    money_cols, int_cols, pct_cols, float_cols : iterable of str
+        Columns formatted as money (``decimals`` places), integers, percentages (1 place) and
+        floats (2 places).
+    currency : str
+        Prefix of money cells' header note (shown in the caption).
+    """
+    fmt = {}
+    for c in money_cols:
+        fmt[c] = f"{{:,.{decimals}f}}"
+    for c in int_cols:
+        fmt[c] = "{:,.0f}"
+    for c in pct_cols:
+        fmt[c] = "{:.1%}"
+    for c in float_cols:
+        fmt[c] = "{:,.2f}"
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c].dtype)]
+    st = df.style.format(fmt, na_rep="n/a").hide(axis="index")
+    st = st.set_properties(subset=numeric, **{"text-align": "right"})
+    st = st.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+    cap = caption or ""
+    if money_cols and currency:
+        cap = (cap + " " if cap else "") + f"(money in {currency})"
+    if cap:
+        st = st.set_caption(cap)
+    return st
+
+
+def kpi_cards_table(kpis: pd.DataFrame, currency: str):
+    """The KPI table formatted per row (money, counts, rates) with the direction of change.
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        From :func:`helpers.kpis.kpi_table`.
+    """
+    money_keys = {"revenue", "average_order_value"}
+    rate_keys = {"repeat_purchase_rate"}
+    rows = []
+    for key, r in kpis.iterrows():
+        def f(v, key=key):
+            if pd.isna(v):
+                return "n/a"
+            if key in money_keys:
+                return money(v, currency)
+            if key in rate_keys:
+                return f"{v:.1%}"
+            return f"{v:,.0f}"
+        ch = r["change"]
+        if key in rate_keys:
+            change = "n/a" if pd.isna(ch) else f"{ch * 100:+.1f} pts"
+        elif key in money_keys:
+            change = "n/a" if pd.isna(ch) else f"{'+' if ch >= 0 else '−'}{money(abs(ch), currency)}"
+        else:
+            change = "n/a" if pd.isna(ch) else f"{ch:+,.0f}"
+        pct = "" if pd.isna(r["change_pct"]) else f" ({r['change_pct']:+.1%})"
+        arrow = "▲" if (not pd.isna(ch) and ch > 0) else ("▼" if (not pd.isna(ch) and ch < 0) else "■")
+        rows.append({"KPI": r["kpi"], "This quarter": f(r["this_quarter"]),
+                     "Previous quarter": f(r["previous_quarter"]), "Change": f"{arrow} {change}{pct}"})
+    out = pd.DataFrame(rows)
+    return out.style.hide(axis="index").set_properties(
+        subset=["This quarter", "Previous quarter", "Change"], **{"text-align": "right"})

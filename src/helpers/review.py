@@ -1,0 +1,72 @@
+"""The quarterly review page: headline numbers and sentences built from the artifacts only."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.kpis import kpi_table
+from helpers.plots import money
+
+__all__ = ["review_kpis", "headline_sentences", "review_summary", "quality_note", "available_sections"]
+
+
+def review_kpis(orders: pd.DataFrame, quarter: str) -> pd.DataFrame:
+    """KPI table of the quarter against the previous one (see :mod:`helpers.kpis`)."""
+    return kpi_table(orders, quarter)
+
+
+def headline_sentences(kpis: pd.DataFrame, currency: str) -> list[str]:
+    """Plain sentences, each with its figure, generated from the KPI table (never canned).
+
+    Parameters
+    ----------
+    kpis : DataFrame
+        From :func:`helpers.kpis.kpi_table`.
+    currency : str
+    """
+    def pct(key: str) -> str:
+        v = kpis.loc[key, "change_pct"]
+        if pd.isna(v):
+            return "with no previous quarter to compare"
+        word = "up" if v > 0 else ("down" if v < 0 else "unchanged")
+        return f"{word} {abs(v):.1%} on the previous quarter" if v else "unchanged on the previous quarter"
+
+    k = kpis["this_quarter"]
+    out = [
+        f"Revenue was {money(k['revenue'], currency)}, {pct('revenue')}.",
+        f"{k['active_customers']:,.0f} customers bought, {pct('active_customers')}; "
+        f"{k['new_customers']:,.0f} of them ({(k['new_customers'] / k['active_customers'] if k['active_customers'] else 0):.0%}) were new.",
+        f"The average order was worth {money(k['average_order_value'], currency)}, {pct('average_order_value')}.",
+    ]
+    rr, rr_prev = k["repeat_purchase_rate"], kpis.loc["repeat_purchase_rate", "previous_quarter"]
+    if not pd.isna(rr):
+        delta = "" if pd.isna(rr_prev) else f" (previous quarter {rr_prev:.1%})"
+        out.append(f"{rr:.1%} of this quarter's customers bought on two or more days{delta}.")
+    return out
+
+
+def quality_note(ingest: dict) -> str:
+    """One paragraph on what was cleaned: lines read, dropped, and the largest findings."""
+    src = ingest["sources"]["orders"]
+    dropped = ingest.get("rows_dropped", 0)
+    top = sorted((f for f in ingest["findings"] if f["action"].startswith(("dropped", "netted"))),
+                 key=lambda f: -f["rows"])[:3]
+    parts = "; ".join(f"{f['check']} ({f['rows']:,})" for f in top)
+    return (f"{src['rows_read']:,} order lines were read and {dropped:,} dropped by the cleaning rules"
+            + (f", mostly: {parts}." if parts else ".")
+            + " Details are on the data-intake page.")
+
+
+def available_sections(artifacts: dict[str, object]) -> pd.DataFrame:
+    """Which analyses ran this quarter: one row per section, 'available' or 'not available'."""
+    labels = {"rfm": "Segments and migration", "clv": "Customer lifetime value",
+              "churn": "Churn risk", "ab": "Experiments"}
+    return pd.DataFrame([{"section": labels[k], "status": "available" if artifacts.get(k) is not None
+                          else "not available (step not run)"} for k in labels])
+
+
+def review_summary(quarter: str, kpis: pd.DataFrame) -> dict:
+    """The ``review.json`` artifact: this and the previous quarter's KPIs."""
+    return {"quarter": quarter,
+            "kpis": {k: {"this_quarter": r["this_quarter"], "previous_quarter": r["previous_quarter"],
+                         "change_pct": r["change_pct"]} for k, r in kpis.iterrows()}}

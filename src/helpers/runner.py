@@ -1,0 +1,248 @@
+"""The pipeline run (design.md §4): validate, execute with papermill, render, publish atomically.
+
+1. merge ``params/base.yaml`` with the quarter's file and validate (pydantic, ``extra="forbid"``);
+   check every notebook's ``parameters`` cell against its model (``papermill.inspect_notebook``);
+2. execute the notebooks in order (jupytext ``py:percent`` read with jupytext, kernel ``python3``,
+   working directory = project root) into a temporary folder beside ``reports/<quarter>/``; stop
+   at the first failure, say which cell failed and why, keep the failed notebook under
+   ``reports/.failed/``;
+3. render each executed notebook to HTML (``index.html`` is the review);
+4. write ``run.json`` and move the folder into ``reports/<quarter>/`` (an existing quarter is
+   replaced only with ``force``); rebuild ``reports/index.html``.
+
+A failed or interrupted run removes its temporary folder and leaves the published quarter as it
+was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata as md
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill as pm
+from papermill.exceptions import PapermillExecutionError
+
+from helpers.catalog import to_jsonable
+from helpers.errors import RunError
+from helpers.params import (PIPELINE, STEP_MODELS, RunConfig, load_config, project_root,
+                            quarter_bounds, step_parameters)
+from helpers.report import page_file, render_page, write_reports_index
+
+__all__ = ["run", "select_steps", "load_notebook", "check_notebook_parameters", "PACKAGES"]
+
+PACKAGES = ("segreview", "pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "duckdb",
+            "ibis-framework", "pandera", "pydantic", "papermill", "nbconvert", "jupytext",
+            "matplotlib", "seaborn", "pyarrow")
+
+
+def select_steps(steps: list[str], only: str | None = None, from_step: str | None = None) -> list[str]:
+    """The steps to execute: all configured ones, one (``only``) or those from one on (``from_step``)."""
+    if only and from_step:
+        raise RunError("use either --only or --from, not both")
+    for name, val in (("--only", only), ("--from", from_step)):
+        if val and val not in steps:
+            raise RunError(f"{name} {val!r} is not a step of this run; steps: {', '.join(steps)}")
+    if only:
+        return [only]
+    if from_step:
+        return steps[steps.index(from_step):]
+    return list(steps)
+
+
+def load_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read a jupytext ``py:percent`` notebook and make sure it names the ``python3`` kernel."""
+    if not path.is_file():
+        raise RunError(f"notebook {path} does not exist")
+    nb = jupytext.read(path, fmt="py:percent")
+    ks = nb.metadata.get("kernelspec", {})
+    if ks.get("name") != "python3":
+        raise RunError(f"{path} must declare the python3 kernel in its jupytext header (has {ks.get('name')!r})")
+    return nb
+
+
+def check_notebook_parameters(step: str, ipynb: Path) -> None:
+    """The notebook's ``parameters`` cell must define exactly the fields of its step model."""
+    found = set(pm.inspect_notebook(str(ipynb)))
+    wanted = set(STEP_MODELS[step].model_fields)
+    if found != wanted:
+        raise RunError(
+            f"notebook {step}: its parameters cell does not match helpers.params.{STEP_MODELS[step].__name__}: "
+            f"missing {sorted(wanted - found) or 'none'}, unexpected {sorted(found - wanted) or 'none'}")
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for p in PACKAGES:
+        try:
+            out[p] = md.version(p)
+        except md.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+class _Interrupted(BaseException):
+    """Raised from a SIGTERM handler so the run cleans up like on Ctrl-C."""
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Move the finished run folder into place; an existing quarter is swapped out, then removed."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{os.getpid()}")
+        os.replace(final, old)
+    try:
+        os.replace(tmp, final)
+    except OSError:
+        if old is not None:
+            os.replace(old, final)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run(params_file: str | Path, only: str | None = None, from_step: str | None = None,
+        force: bool = False, log: Callable[[str], None] = print) -> Path:
+    """Run a quarter's pipeline and publish it to ``reports/<quarter>/``.
+
+    Parameters
+    ----------
+    params_file : str or Path
+        The quarter's parameters (merged over ``base.yaml`` beside it).
+    only, from_step : str, optional
+        Re-run one step, or the steps from one on, of an already rendered quarter (its other
+        artifacts are reused); the quarter is then updated in place, atomically.
+    force : bool
+        Replace an existing quarter on a full run.
+    log : callable
+        Progress sink (one line per event).
+
+    Returns
+    -------
+    Path
+        ``reports/<quarter>/index.html``.
+
+    Raises
+    ------
+    ParameterError, RunError, InputDataError
+        Bad parameters, an existing quarter without ``force``, a failed notebook.
+    """
+    root = project_root()
+    os.environ["SEGREVIEW_ROOT"] = str(root)
+    cfg: RunConfig = load_config(params_file)
+    steps = select_steps(cfg.steps, only, from_step)
+    partial = bool(only or from_step)
+    reports = root / cfg.reports_dir
+    final = reports / cfg.quarter
+    if final.exists() and not partial and not force:
+        raise RunError(f"{final} already exists; nothing was changed. Re-run with --force to replace it, "
+                       "or use --only/--from to update some steps")
+    if partial and not (final / "artifacts" / "ingest.json").exists():
+        raise RunError(f"--only/--from update a rendered quarter, and {final} has none; run the whole quarter first")
+
+    nbs = {s: load_notebook(root / "notebooks" / f"{s}.py") for s in steps}
+    reports.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    tmp = reports / f".run-{cfg.quarter}-{stamp}-{os.getpid()}"
+    prev_term = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(_Interrupted()))
+    t_all = time.perf_counter()
+    seconds: dict[str, float] = {}
+    try:
+        if partial:
+            shutil.copytree(final, tmp, ignore=shutil.ignore_patterns("*.html", "run.json"))
+        (tmp / "executed").mkdir(parents=True, exist_ok=True)
+        (tmp / "sources").mkdir(exist_ok=True)
+        for s, nb in nbs.items():
+            nbformat.write(nb, tmp / "sources" / f"{s}.ipynb")
+            check_notebook_parameters(s, tmp / "sources" / f"{s}.ipynb")
+        log(f"segreview: quarter {cfg.quarter}, steps {', '.join(steps)}")
+        for i, s in enumerate(steps, 1):
+            t0 = time.perf_counter()
+            log(f"[{i}/{len(steps)}] {s} ...")
+            out_nb = tmp / "executed" / f"{s}.ipynb"
+            try:
+                pm.execute_notebook(str(tmp / "sources" / f"{s}.ipynb"), str(out_nb),
+                                    parameters=step_parameters(cfg, s, tmp), kernel_name="python3",
+                                    cwd=str(root), progress_bar=False, log_output=False)
+            except PapermillExecutionError as e:
+                kept = _keep_failed(reports, cfg.quarter, stamp, out_nb)
+                msg = str(e.evalue).strip()
+                raise RunError(
+                    f"{s} failed in cell {e.exec_count} ({e.ename}):\n{msg}\n"
+                    f"the failed notebook is kept at {kept}; reports/{cfg.quarter}/ was not changed") from None
+            seconds[s] = round(time.perf_counter() - t0, 2)
+            log(f"[{i}/{len(steps)}] {s} done in {seconds[s]:.1f} s")
+
+        t0 = time.perf_counter()
+        ingest = json.loads((tmp / "artifacts" / "ingest.json").read_text())
+        pages = [s for s in PIPELINE if (tmp / "executed" / f"{s}.ipynb").exists()]
+        title = f"{cfg.company} · Quarterly customer review {cfg.quarter}"
+        subtitle = f"As of {ingest['as_of']} · money in {cfg.currency}"
+        footer = f"segreview {md.version('segreview')} · parameters {Path(params_file).name} · data as of {ingest['as_of']}"
+        for s in pages:
+            nb = nbformat.read(tmp / "executed" / f"{s}.ipynb", as_version=4)
+            render_page(nb, tmp / page_file(s), s, pages, title, subtitle, footer)
+        if "60_quarterly_review" in pages:
+            shutil.copyfile(tmp / page_file("60_quarterly_review"), tmp / "index.html")
+        else:
+            shutil.copyfile(tmp / page_file(pages[0]), tmp / "index.html")
+        seconds["render_html"] = round(time.perf_counter() - t0, 2)
+        log(f"rendered {len(pages)} page(s) in {seconds['render_html']:.1f} s")
+
+        previous = {}
+        if partial and (final / "run.json").exists():
+            previous = json.loads((final / "run.json").read_text()).get("seconds", {})
+        record = {
+            "quarter": cfg.quarter,
+            "as_of": quarter_bounds(cfg.quarter)[1].date().isoformat(),
+            "parameters_file": str(Path(params_file)),
+            "parameters": cfg.model_dump(mode="json"),
+            "steps_run": steps,
+            "seconds": {**previous, **seconds, "total": round(time.perf_counter() - t_all, 2)},
+            "inputs": ingest["sources"],
+            "versions": _versions(),
+            "git_commit": _git_commit(root),
+            "finished_at": dt.datetime.now().isoformat(timespec="seconds"),
+        }
+        (tmp / "run.json").write_text(json.dumps(to_jsonable(record), indent=2, sort_keys=True) + "\n")
+        shutil.rmtree(tmp / "sources", ignore_errors=True)
+        _publish(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, prev_term)
+    write_reports_index(reports)
+    index = final / "index.html"
+    log(f"done in {time.perf_counter() - t_all:.1f} s: {index}")
+    return index
+
+
+def _keep_failed(reports: Path, quarter: str, stamp: str, nb: Path) -> Path:
+    dest = reports / ".failed" / f"{quarter}-{stamp}"
+    dest.mkdir(parents=True, exist_ok=True)
+    if nb.exists():
+        shutil.copy2(nb, dest / nb.name)
+        return dest / nb.name
+    return dest
