@@ -45,7 +45,8 @@ ingest = {}
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers import catalog, ingest as ing, params, plots
+from helpers import catalog, params, plots
+from helpers import ingest as ing
 
 P = params.from_namespace("10_ingest", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)

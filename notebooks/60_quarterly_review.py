@@ -37,7 +37,7 @@ cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
 plots.setup_style()
 orders = cat.load("orders")
 ingest_summary = cat.load("ingest")
-artifacts = {name: cat.load_optional(name) for name in ("rfm", "clv", "churn", "ab")}
+artifacts = rv.load_step_summaries(cat)
 
 # %%
 display(Markdown(f"## {P.company}: quarter {P.quarter}, as of {ingest_summary['as_of']}"))
@@ -47,7 +47,7 @@ display(Markdown(f"## {P.company}: quarter {P.quarter}, as of {ingest_summary['a
 
 # %%
 kpis = rv.review_kpis(orders, P.quarter)
-display(Markdown("\n".join(f"- {s}" for s in rv.headline_sentences(kpis, P.currency))))
+display(Markdown(rv.bullets(rv.headline_sentences(kpis, P.currency))))
 
 # %% [markdown]
 # ## Key numbers against the previous quarter

@@ -8,8 +8,13 @@ import pandas as pd
 
 from helpers.io import read_source
 from helpers.params import IngestParams, previous_quarter, quarter_bounds
-from helpers.validate import (Finding, clean_customers, clean_experiments, clean_orders,
-                              findings_table)
+from helpers.validate import (
+    Finding,
+    clean_customers,
+    clean_experiments,
+    clean_orders,
+    findings_table,
+)
 
 __all__ = ["IngestResult", "run_ingest", "monthly_summary"]
 

@@ -179,8 +179,10 @@ def read_source(spec: SourceSpec, columns: list[str] | None, what: str,
         if not spec.table:
             raise InputDataError(f"{label}: a DuckDB source needs `table:`")
         db = ibis.duckdb.connect(str(path), read_only=True)
-        if spec.table not in db.list_tables():
-            raise InputDataError(f"{label}: no table {spec.table!r}; tables: {db.list_tables()}")
+        # information_schema directly: Ibis 12's list_tables() calls a method DuckDB 2.0 removed
+        tables = sorted(r[0] for r in db.raw_sql("SELECT table_name FROM information_schema.tables").fetchall())
+        if spec.table not in tables:
+            raise InputDataError(f"{label}: no table {spec.table!r}; tables: {tables}")
         t = db.table(spec.table)
         available = list(t.columns)
         if columns is not None:

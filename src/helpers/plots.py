@@ -15,7 +15,18 @@ PALETTE = sns.color_palette("colorblind")
 
 
 def setup_style() -> None:
-    """One look for every figure: white grid, readable fonts, 110 dpi, no clipped labels."""
+    """One look for every figure: white grid, readable fonts, 110 dpi, no clipped labels.
+
+    Inside a Jupyter kernel it also selects the inline backend, so figures are embedded in the
+    notebook (and the HTML) even when ``MPLBACKEND`` is set to a non-interactive backend.
+    """
+    try:
+        from IPython import get_ipython
+        ip = get_ipython()
+        if ip is not None and getattr(ip, "kernel", None) is not None:
+            ip.run_line_magic("matplotlib", "inline")
+    except ImportError:  # pragma: no cover - IPython ships with ipykernel
+        pass
     sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE)
     plt.rcParams.update({"figure.dpi": 110, "figure.figsize": (9, 4), "axes.titleweight": "bold",
                          "axes.titlesize": 13, "figure.autolayout": True, "savefig.bbox": "tight"})

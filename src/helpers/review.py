@@ -7,7 +7,20 @@ import pandas as pd
 from helpers.kpis import kpi_table
 from helpers.plots import money
 
-__all__ = ["review_kpis", "headline_sentences", "review_summary", "quality_note", "available_sections"]
+__all__ = ["load_step_summaries", "bullets", "review_kpis", "headline_sentences", "review_summary", "quality_note", "available_sections"]
+
+
+STEP_SUMMARIES = ("rfm", "clv", "churn", "ab")
+
+
+def load_step_summaries(cat) -> dict[str, dict | None]:
+    """The JSON summary of every analysis step, ``None`` for steps that did not run."""
+    return {name: cat.load_optional(name) for name in STEP_SUMMARIES}
+
+
+def bullets(sentences: list[str]) -> str:
+    """Markdown bullet list."""
+    return "\n".join(f"- {s}" for s in sentences)
 
 
 def review_kpis(orders: pd.DataFrame, quarter: str) -> pd.DataFrame:
@@ -49,7 +62,7 @@ def quality_note(ingest: dict) -> str:
     """One paragraph on what was cleaned: lines read, dropped, and the largest findings."""
     src = ingest["sources"]["orders"]
     dropped = ingest.get("rows_dropped", 0)
-    top = sorted((f for f in ingest["findings"] if f["action"].startswith(("dropped", "netted"))),
+    top = sorted((f for f in ingest["findings"] if f["action"].startswith("dropped")),
                  key=lambda f: -f["rows"])[:3]
     parts = "; ".join(f"{f['check']} ({f['rows']:,})" for f in top)
     return (f"{src['rows_read']:,} order lines were read and {dropped:,} dropped by the cleaning rules"

@@ -35,8 +35,15 @@ from papermill.exceptions import PapermillExecutionError
 
 from helpers.catalog import to_jsonable
 from helpers.errors import RunError
-from helpers.params import (PIPELINE, STEP_MODELS, RunConfig, load_config, project_root,
-                            quarter_bounds, step_parameters)
+from helpers.params import (
+    PIPELINE,
+    STEP_MODELS,
+    RunConfig,
+    load_config,
+    project_root,
+    quarter_bounds,
+    step_parameters,
+)
 from helpers.report import page_file, render_page, write_reports_index
 
 __all__ = ["run", "select_steps", "load_notebook", "check_notebook_parameters", "PACKAGES"]

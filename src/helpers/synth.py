@@ -287,6 +287,16 @@ def generate_demo(spec: DemoSpec | None = None) -> DemoData:
     return DemoData(orders, customers, experiments, truth, truth_customers)
 
 
+def _sample_ate(po: tuple[np.ndarray, ...], mask: np.ndarray) -> dict:
+    """Sample average treatment effects from both potential outcomes of every customer in ``mask``."""
+    y0c, y1c, y0r, y1r = po
+    if not mask.any():
+        return {"n": 0, "conversion": None, "revenue_per_customer": None, "control_conversion": None}
+    return {"n": int(mask.sum()), "conversion": float((y1c - y0c)[mask].mean()),
+            "revenue_per_customer": float((y1r - y0r)[mask].mean()),
+            "control_conversion": float(y0c[mask].mean())}
+
+
 def _plant_experiments(spec: DemoSpec, rng: np.random.Generator, orders: pd.DataFrame,
                        nu: np.ndarray, ids: np.ndarray):
     """Assign customers, simulate both potential outcomes, add the treatment's extra orders."""
@@ -324,16 +334,12 @@ def _plant_experiments(spec: DemoSpec, rng: np.random.Generator, orders: pd.Data
         # potential outcomes: treated outcome = baseline + response for everyone
         y0c, y1c = base_conv.astype(float), (base_conv | respond).astype(float)
         y0r, y1r = base_rev, base_rev + np.where(respond, extra_amt, 0.0)
-        def _ate(mask):
-            return {"n": int(mask.sum()),
-                    "conversion": float((y1c - y0c)[mask].mean()) if mask.any() else None,
-                    "revenue_per_customer": float((y1r - y0r)[mask].mean()) if mask.any() else None,
-                    "control_conversion": float(y0c[mask].mean()) if mask.any() else None}
+        po = (y0c, y1c, y0r, y1r)
         truth[ex.experiment_id] = {
             **asdict(ex), "eligible": m, "treated": int(treated.sum()),
-            "sample_ate": _ate(np.ones(m, bool)),
-            "sample_ate_effect_group": _ate(in_group),
-            "sample_ate_outside_effect_group": _ate(~in_group),
+            "sample_ate": _sample_ate(po, np.ones(m, bool)),
+            "sample_ate_effect_group": _sample_ate(po, in_group),
+            "sample_ate_outside_effect_group": _sample_ate(po, ~in_group),
             "effect_group_rule": (f"at least {ex.effect_min_purchase_days} purchase days before assignment"
                                   if ex.effect_min_purchase_days else "everybody"),
         }

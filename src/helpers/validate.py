@@ -335,7 +335,8 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
     share = R.dropped / n0
     if share > settings.max_dropped_share:
         top = "; ".join(f"{f.check} in {f.column}: {f.rows:,} (e.g. {f.examples})"
-                        for f in sorted(R.findings, key=lambda f: -f.rows)[:3])
+                        for f in sorted((f for f in R.findings if f.action.startswith("dropped")),
+                                        key=lambda f: -f.rows)[:3])
         raise InputDataError(
             f"orders ({source}): {R.dropped:,} of {n0:,} lines ({share:.0%}) would be dropped, more "
             f"than ingest.max_dropped_share={settings.max_dropped_share:.0%}; biggest problems: {top}")

@@ -1,0 +1,60 @@
+# segreview: `make help` lists the targets. Everything sets itself up from a fresh clone with
+# only python3 (3.11) present: the first target that needs it creates .venv and installs the
+# locked dependencies.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PARAMS ?= params/demo.yaml
+
+.DEFAULT_GOAL := help
+.PHONY: help venv report demo-data test test-fast lint lab lock clean clean-reports
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "; printf "Targets:\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create or update .venv from pyproject.toml + requirements.lock
+
+data/demo/orders.parquet: | $(STAMP)
+	$(BIN)/segreview demo-data --out data/demo
+
+demo-data: $(STAMP) ## Generate the seeded demo CRM export into data/demo/ (if missing)
+	$(BIN)/segreview demo-data --out data/demo
+
+report: $(STAMP) data/demo/orders.parquet ## Render the demo quarter's review (PARAMS=... for another) and print its path
+	$(BIN)/segreview run --params $(PARAMS) --force
+	@echo "Open: $$(pwd)/reports/$$($(BIN)/python -c "from helpers.params import load_config; print(load_config('$(PARAMS)').quarter)")/index.html"
+
+test: $(STAMP) ## Run the whole test suite (unit, end-to-end)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## Run the unit tests only (no papermill runs)
+	$(BIN)/python -m pytest -m "not pipeline"
+
+lint: $(STAMP) ## Lint the package, tests and notebooks with ruff
+	$(BIN)/ruff check src tests notebooks benchmarks
+
+lab: $(STAMP) data/demo/orders.parquet ## Open JupyterLab; notebooks/*.py open as notebooks (jupytext)
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(VENV)/share/jupyter/lab/settings/overrides.json
+	$(BIN)/jupyter lab --notebook-dir=.
+
+lock: ## Re-resolve dependencies and rewrite requirements.lock
+	rm -rf /tmp/segreview-lock && $(PYTHON) -m venv /tmp/segreview-lock
+	/tmp/segreview-lock/bin/python -m pip install --quiet --upgrade pip
+	/tmp/segreview-lock/bin/python -m pip install --quiet -e '.[dev]'
+	/tmp/segreview-lock/bin/python -m pip freeze --exclude-editable | grep -v '^segreview' > requirements.lock
+	rm -rf /tmp/segreview-lock
+
+clean-reports: ## Delete rendered reports (reports/*)
+	find reports -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +
+
+clean: clean-reports ## Delete .venv, generated data and reports
+	rm -rf $(VENV) data/demo/*.parquet data/demo/truth.json data/ci .pytest_cache .ruff_cache

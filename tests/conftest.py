@@ -1,0 +1,60 @@
+"""Shared fixtures: a throw-away project root (params, notebooks, small demo data) per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+CI_CUSTOMERS = 1500
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def ci_data(tmp_path_factory) -> Path:
+    """The CI demo sample (1,500 customers) generated once per test session."""
+    from helpers.synth import DemoSpec, write_demo
+    out = tmp_path_factory.mktemp("ci_data")
+    write_demo(out, replace(DemoSpec(), n_customers=CI_CUSTOMERS))
+    return out
+
+
+@pytest.fixture()
+def project(tmp_path, ci_data, monkeypatch) -> Path:
+    """A project root in a temporary folder: the repo's params and notebooks, data/ci, no reports."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    shutil.copytree(REPO / "params", root / "params")
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    (root / "data").mkdir()
+    shutil.copytree(ci_data, root / "data" / "ci")
+    (root / "data" / "external").mkdir()
+    shutil.copy(REPO / "data" / "external" / "CDNOW_master.txt", root / "data" / "external")
+    monkeypatch.setenv("SEGREVIEW_ROOT", str(root))
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture()
+def root_env(tmp_path, monkeypatch) -> Path:
+    """An empty project root (params/base.yaml from the repo) for unit tests that write files."""
+    (tmp_path / "params").mkdir()
+    shutil.copy(REPO / "params" / "base.yaml", tmp_path / "params" / "base.yaml")
+    monkeypatch.setenv("SEGREVIEW_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def pytest_configure(config):
+    os.environ.setdefault("MPLBACKEND", "Agg")

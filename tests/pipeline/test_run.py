@@ -1,0 +1,169 @@
+"""End to end: the runner executes the notebooks with papermill and publishes a quarter atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+from helpers.cli import main
+from helpers.io import file_sha256
+
+pytestmark = pytest.mark.pipeline
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def pii_values(customers_parquet: Path) -> list[str]:
+    c = pd.read_parquet(customers_parquet)
+    return [*c["name"].head(400), *c["email"], *c["phone"]]
+
+
+def all_text_of(folder: Path) -> dict[Path, str]:
+    """Every file's text; Parquet files as the text of all their cells."""
+    out = {}
+    for p in folder.rglob("*"):
+        if not p.is_file():
+            continue
+        if p.suffix == ".parquet":
+            out[p] = pd.read_parquet(p).astype(str).to_csv()
+        else:
+            out[p] = p.read_text(encoding="utf-8", errors="replace")
+    return out
+
+
+@pytest.fixture()
+def ci_run(project):
+    assert main(["run", "--params", "params/ci.yaml"]) == 0
+    return project / "reports" / "2026Q3"
+
+
+def test_ci_run_renders_pages_and_artifacts(ci_run, project):
+    for page in ("index.html", "10_ingest.html", "60_quarterly_review.html"):
+        assert (ci_run / page).stat().st_size > 10_000
+    for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "quality.parquet",
+                "ingest.json", "review.json"):
+        assert (ci_run / "artifacts" / art).exists(), art
+    ingest = json.loads((ci_run / "artifacts" / "ingest.json").read_text())
+    orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
+    assert ingest["orders"] == len(orders) > 1000
+    assert orders["order_ts"].max() <= pd.Timestamp("2026-09-30 23:59:59")
+    assert {"name", "email", "phone"}.isdisjoint(pd.read_parquet(ci_run / "artifacts" / "customers.parquet").columns)
+    run = json.loads((ci_run / "run.json").read_text())
+    assert run["quarter"] == "2026Q3" and run["as_of"] == "2026-09-30"
+    assert run["parameters"]["company"] == "CI Sample Co."
+    assert run["inputs"]["orders"]["sha256"] == file_sha256(project / "data" / "ci" / "orders.parquet")
+    assert run["inputs"]["orders"]["rows_read"] > run["inputs"]["orders"]["rows_clean"]
+    assert set(run["seconds"]) >= {"10_ingest", "60_quarterly_review", "render_html", "total"}
+    assert run["versions"]["pandas"].startswith("3.")
+    assert (ci_run / "executed" / "10_ingest.ipynb").exists()
+    assert not list((project / "notebooks").glob("*.ipynb")), "papermill output never goes into notebooks/"
+    assert not [p for p in (project / "reports").iterdir() if p.name.startswith(".run-")]
+    index = (project / "reports" / "index.html").read_text()
+    assert "2026Q3/index.html" in index
+
+
+def test_html_has_no_code_prompts_or_parameters(ci_run):
+    for page in ci_run.glob("*.html"):
+        html = page.read_text()
+        soup = BeautifulSoup(html, "html.parser")
+        assert not soup.select(".jp-CodeCell .jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt, "
+                               ".jp-CodeMirrorEditor, div.highlight"), page.name
+        text = soup.get_text(" ")
+        assert "injected-parameters" not in html
+        assert not re.search(r"\bquarter\s*=\s*\"", text), f"parameter assignment visible in {page.name}"
+        assert "import " not in text and "Traceback" not in text and "Warning" not in text
+        assert "<script src=" not in html, "no external scripts: the page must work offline"
+        for img in soup.find_all("img"):
+            assert img["src"].startswith("data:image/png;base64,"), "images are embedded"
+    ingest = BeautifulSoup((ci_run / "10_ingest.html").read_text(), "html.parser")
+    assert len(ingest.find_all("img")) >= 1
+    text = ingest.get_text(" ")
+    assert "Data quality" in text and "duplicate order id" in text
+
+
+def test_no_pii_in_any_page_export_or_artifact(ci_run, project):
+    pii = pii_values(project / "data" / "ci" / "customers.parquet")
+    texts = all_text_of(ci_run)
+    assert texts
+    for path, text in texts.items():
+        hits = [v for v in pii if v in text]
+        assert not hits, f"{path.name} contains personal data such as {hits[:2]}"
+
+
+def test_review_numbers_match_the_clean_orders(ci_run):
+    orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
+    review = json.loads((ci_run / "artifacts" / "review.json").read_text())
+    q = orders[(orders["order_ts"] >= "2026-07-01") & (orders["order_ts"] < "2026-10-01")]
+    assert review["kpis"]["revenue"]["this_quarter"] == pytest.approx(q["amount"].sum(), abs=0.01)
+    assert review["kpis"]["active_customers"]["this_quarter"] == q["customer_id"].nunique()
+    assert review["kpis"]["orders"]["this_quarter"] == len(q)
+    html = BeautifulSoup((ci_run / "index.html").read_text(), "html.parser").get_text(" ")
+    assert f"{q['amount'].sum():,.0f}" in html
+
+
+def test_rerun_without_force_is_refused_and_changes_nothing(ci_run, project, capsys):
+    before = tree_digest(ci_run)
+    assert main(["run", "--params", "params/ci.yaml"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert tree_digest(ci_run) == before
+
+
+def test_misspelled_parameter_refused_before_anything_runs(project, capsys):
+    p = project / "params" / "typo.yaml"
+    p.write_text(yaml.safe_dump({"quarter": "2026Q3", "sources": {"orders": {"path": "data/ci/orders.parquet"}},
+                                 "currrency": "EUR"}))
+    assert main(["run", "--params", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "currrency" in err and "'currency'" in err and "typo.yaml" in err
+    assert not (project / "reports").exists() or not any((project / "reports").iterdir())
+
+
+def test_failed_run_keeps_previous_report_and_the_failed_notebook(ci_run, project, capsys):
+    before = tree_digest(ci_run)
+    (project / "data" / "ci" / "bad.csv").write_text("customer_id,order_ts,amount\nA,2026-07-01,abc\nB,soon,12\n")
+    p = project / "params" / "bad.yaml"
+    p.write_text(yaml.safe_dump({"quarter": "2026Q3", "sources": {"orders": {"path": "data/ci/bad.csv"},
+                                                                  "customers": None, "experiments": None}}))
+    assert main(["run", "--params", str(p), "--force"]) == 1
+    err = capsys.readouterr().err
+    assert "10_ingest failed in cell" in err and "InputDataError" in err and "bad.csv" in err
+    assert "kept at" in err
+    kept = list((project / "reports" / ".failed").rglob("10_ingest.ipynb"))
+    assert kept
+    assert tree_digest(ci_run) == before
+    assert not [x for x in (project / "reports").iterdir() if x.name.startswith((".run-", ".old-"))]
+
+
+def test_only_one_step_updates_in_place(ci_run, project):
+    orders_before = (ci_run / "artifacts" / "orders.parquet").read_bytes()
+    assert main(["run", "--params", "params/ci.yaml", "--only", "60_quarterly_review"]) == 0
+    assert (ci_run / "artifacts" / "orders.parquet").read_bytes() == orders_before
+    run = json.loads((ci_run / "run.json").read_text())
+    assert run["steps_run"] == ["60_quarterly_review"]
+    assert "10_ingest" in run["seconds"]  # timings of the untouched step are kept
+    assert (ci_run / "10_ingest.html").exists() and (ci_run / "index.html").exists()
+
+
+def test_cdnow_real_data_renders(project):
+    assert main(["run", "--params", "params/cdnow.yaml"]) == 0
+    out = project / "reports" / "1998Q2"
+    ingest = json.loads((out / "artifacts" / "ingest.json").read_text())
+    assert ingest["sources"]["orders"]["rows_read"] == 69_659
+    assert ingest["orders"] == 69_659 - 80  # 80 zero-value lines dropped
+    assert ingest["customers_with_orders"] == 23_502
+    assert ingest["sources"].get("customers") is None
+    assert not (out / "artifacts" / "customers.parquet").exists()
+    text = BeautifulSoup((out / "index.html").read_text(), "html.parser").get_text(" ")
+    assert "USD" in text and "not available" in text
+    index = (project / "reports" / "index.html").read_text()
+    assert "1998Q2/index.html" in index

@@ -1,0 +1,50 @@
+"""Catalog: names map to paths under the run folder; JSON is stable; missing artifacts say who writes them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.catalog import ARTIFACTS, Catalog, to_jsonable
+from helpers.errors import RunError
+
+
+def test_paths_live_under_run_dir(tmp_path):
+    cat = Catalog(tmp_path)
+    for name in ARTIFACTS:
+        assert cat.path(name).is_relative_to(tmp_path / "artifacts")
+    with pytest.raises(KeyError, match="unknown artifact"):
+        cat.path("secrets")
+
+
+def test_round_trip_parquet_csv_json(tmp_path):
+    cat = Catalog(tmp_path)
+    df = pd.DataFrame({"customer_id": ["007", "010"], "x": [1.5, 2.0]})
+    cat.save("orders", df)
+    pd.testing.assert_frame_equal(cat.load("orders"), df, check_dtype=False)
+    cat.save("segments_export", df)
+    assert cat.load("segments_export")["customer_id"].tolist() == ["007", "010"]  # ids stay text
+    cat.save("ingest", {"b": np.int64(3), "a": np.float64(np.nan), "t": pd.Timestamp("2026-09-30")})
+    text = cat.path("ingest").read_text()
+    assert json.loads(text) == {"a": None, "b": 3, "t": "2026-09-30T00:00:00"}
+    assert text.index('"a"') < text.index('"b"')  # sorted keys: stable bytes
+    assert not list(cat.path("ingest").parent.glob(".*.tmp"))
+
+
+def test_missing_artifact_is_a_clear_error(tmp_path):
+    cat = Catalog(tmp_path)
+    with pytest.raises(RunError, match="run the step that writes it"):
+        cat.load("rfm")
+    assert cat.load_optional("rfm") is None
+
+
+def test_for_run_defaults_to_reports_quarter(root_env):
+    assert Catalog.for_run("2026Q3").run_dir == root_env / "reports" / "2026Q3"
+    assert Catalog.for_run("2026Q3", str(root_env / "tmp")).run_dir == root_env / "tmp"
+
+
+def test_to_jsonable_nested():
+    assert to_jsonable({"x": [np.bool_(True), np.float32(1.5), float("inf")]}) == {"x": [True, 1.5, None]}
