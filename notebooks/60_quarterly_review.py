@@ -39,9 +39,6 @@ orders = cat.load("orders")
 ingest_summary = cat.load("ingest")
 artifacts = rv.load_step_summaries(cat)
 
-# %%
-display(Markdown(f"## {P.company}: quarter {P.quarter}, as of {ingest_summary['as_of']}"))
-
 # %% [markdown]
 # ## Headlines
 
