@@ -55,6 +55,28 @@ display(Markdown(rv.bullets(rv.headline_sentences(kpis, P.currency))))
 plots.kpi_cards_table(kpis, P.currency)
 
 # %% [markdown]
+# ## Segments: who carries the business
+
+# %%
+display(Markdown(rv.segment_sentences(artifacts["rfm"], P.currency)))
+
+# %%
+plots.styled_table(rv.segment_overview(artifacts["rfm"]), int_cols=["customers"],
+                   pct_cols=["share_of_customers", "share_of_revenue"])
+
+# %% [markdown]
+# ## What to do, per action group
+
+# %%
+plots.styled_table(rv.action_overview(artifacts["rfm"]), int_cols=["customers"])
+
+# %% [markdown]
+# ## Biggest moves since last quarter
+
+# %%
+display(Markdown(rv.top_moves(artifacts["rfm"], P.review.top_n)))
+
+# %% [markdown]
 # ## Sections of this review
 
 # %%

@@ -25,7 +25,8 @@ from helpers.errors import ParameterError
 
 __all__ = [
     "SourceSpec", "Sources", "OrdersColumns", "CustomersColumns", "ExperimentsColumns", "Columns",
-    "IngestSettings", "RunConfig", "IngestParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
+    "IngestSettings", "SegmentRule", "ActionGroup", "RfmSettings", "ClusteringSettings", "RunConfig",
+    "IngestParams", "RfmParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
     "load_config", "project_root", "quarter_bounds", "previous_quarter", "step_parameters",
     "from_namespace", "validation_message",
 ]
@@ -169,6 +170,110 @@ class IngestSettings(_Strict):
     examples: int = Field(3, ge=1, le=20)
 
 
+class SegmentRule(_Strict):
+    """One named segment: inclusive score ranges; the first rule that matches a customer wins."""
+
+    name: str
+    r: tuple[int, int]
+    f: tuple[int, int]
+    m: tuple[int, int] = (1, 5)
+
+    @field_validator("r", "f", "m")
+    @classmethod
+    def _range(cls, v: tuple[int, int]) -> tuple[int, int]:
+        lo, hi = v
+        if not 1 <= lo <= hi <= 5:
+            raise ValueError(f"score range {list(v)} must satisfy 1 <= low <= high <= 5")
+        return v
+
+
+class ActionGroup(_Strict):
+    """A roll-up of segments with the action recommended for them."""
+
+    name: str
+    action: str
+    segments: list[str]
+
+
+_DEFAULT_SEGMENTS = [
+    SegmentRule(name="Champions", r=(5, 5), f=(4, 5)),
+    SegmentRule(name="Loyal", r=(3, 4), f=(4, 5)),
+    SegmentRule(name="Cannot Lose", r=(1, 2), f=(5, 5)),
+    SegmentRule(name="At Risk", r=(1, 2), f=(3, 4)),
+    SegmentRule(name="Potential Loyalists", r=(4, 5), f=(2, 3)),
+    SegmentRule(name="New", r=(5, 5), f=(1, 1)),
+    SegmentRule(name="Promising", r=(4, 4), f=(1, 1)),
+    SegmentRule(name="Need Attention", r=(3, 3), f=(3, 3)),
+    SegmentRule(name="About to Sleep", r=(3, 3), f=(1, 2)),
+    SegmentRule(name="Lost", r=(1, 1), f=(1, 1)),
+    SegmentRule(name="Hibernating", r=(1, 2), f=(1, 2)),
+]
+_DEFAULT_ORDER = ["Champions", "Loyal", "Potential Loyalists", "New", "Promising", "Need Attention",
+                  "About to Sleep", "Cannot Lose", "At Risk", "Hibernating", "Lost"]
+_DEFAULT_GROUPS = [
+    ActionGroup(name="Protect", action="Protect: early access, loyalty rewards and personal service; no discounts needed",
+                segments=["Champions", "Loyal"]),
+    ActionGroup(name="Grow", action="Grow: onboarding series, second-purchase incentive and cross-sell of related categories",
+                segments=["Potential Loyalists", "New", "Promising"]),
+    ActionGroup(name="Re-engage", action="Re-engage: reminders and limited-time offers on their favourite categories",
+                segments=["Need Attention", "About to Sleep"]),
+    ActionGroup(name="Win back", action="Win back: personal outreach and a meaningful offer before they lapse; ask why they left",
+                segments=["Cannot Lose", "At Risk"]),
+    ActionGroup(name="Low-cost only", action="Low-cost only: automated reactivation e-mails; exclude from paid campaigns",
+                segments=["Hibernating", "Lost"]),
+]
+
+
+class RfmSettings(_Strict):
+    """RFM scoring, the named-segment map and the action groups (README "Segments")."""
+
+    frequency: Literal["purchase_days", "orders"] = "purchase_days"
+    monetary: Literal["total", "average"] = "total"
+    segments: list[SegmentRule] = Field(default_factory=lambda: list(_DEFAULT_SEGMENTS))
+    segment_order: list[str] = Field(default_factory=lambda: list(_DEFAULT_ORDER))
+    action_groups: list[ActionGroup] = Field(default_factory=lambda: list(_DEFAULT_GROUPS))
+
+    @model_validator(mode="after")
+    def _complete(self) -> RfmSettings:
+        names = [s.name for s in self.segments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"segment names must be unique: {names}")
+        uncovered = [(r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)
+                     if not any(s.r[0] <= r <= s.r[1] and s.f[0] <= f <= s.f[1] and s.m[0] <= m <= s.m[1]
+                                for s in self.segments)]
+        if uncovered:
+            raise ValueError(f"the segment map leaves {len(uncovered)} score cell(s) without a segment, "
+                             f"e.g. R={uncovered[0][0]} F={uncovered[0][1]} M={uncovered[0][2]}")
+        if sorted(self.segment_order) != sorted(names):
+            raise ValueError("segment_order must list every segment exactly once (best first): "
+                             f"missing {sorted(set(names) - set(self.segment_order))}, "
+                             f"unknown {sorted(set(self.segment_order) - set(names))}")
+        if not 4 <= len(self.action_groups) <= 6:
+            raise ValueError(f"use 4 to 6 action groups, not {len(self.action_groups)}")
+        grouped = [s for g in self.action_groups for s in g.segments]
+        if sorted(grouped) != sorted(names):
+            raise ValueError("every segment must be in exactly one action group: "
+                             f"ungrouped {sorted(set(names) - set(grouped))}, "
+                             f"repeated or unknown {sorted({s for s in grouped if grouped.count(s) > 1} | (set(grouped) - set(names)))}")
+        return self
+
+
+class ClusteringSettings(_Strict):
+    """k-means on standardized log1p features; k chosen by silhouette over ``k_min..k_max``."""
+
+    k_min: int = Field(3, ge=2, le=15)
+    k_max: int = Field(8, ge=2, le=15)
+    silhouette_sample: int = Field(10_000, ge=500)
+    n_init: int = Field(10, ge=1, le=50)
+    attributes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _range(self) -> ClusteringSettings:
+        if self.k_min > self.k_max:
+            raise ValueError(f"k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
+        return self
+
+
 class ReviewSettings(_Strict):
     """Presentation of the quarterly review."""
 
@@ -188,6 +293,8 @@ class RunConfig(_Strict):
     columns: Columns = Columns()
     pii_columns: list[str] = Field(default_factory=list)
     ingest: IngestSettings = IngestSettings()
+    rfm: RfmSettings = RfmSettings()
+    clustering: ClusteringSettings = ClusteringSettings()
     review: ReviewSettings = ReviewSettings()
 
     @field_validator("quarter")
@@ -252,6 +359,16 @@ class IngestParams(StepParams):
     ingest: IngestSettings
 
 
+class RfmParams(StepParams):
+    """Parameters of ``20_rfm_clustering``."""
+
+    seed: int
+    currency: str
+    rfm: RfmSettings
+    clustering: ClusteringSettings
+    review: ReviewSettings
+
+
 class ReviewParams(StepParams):
     """Parameters of ``60_quarterly_review``."""
 
@@ -263,6 +380,7 @@ class ReviewParams(StepParams):
 #: Parameter model of each notebook; a step without a notebook yet has no entry.
 STEP_MODELS: dict[str, type[StepParams]] = {
     "10_ingest": IngestParams,
+    "20_rfm_clustering": RfmParams,
     "60_quarterly_review": ReviewParams,
 }
 

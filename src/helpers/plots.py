@@ -82,9 +82,15 @@ def monthly_chart(monthly: pd.DataFrame, currency: str, quarter_start: pd.Timest
     return fig
 
 
+def humanize(name: str) -> str:
+    """Column header for managers: ``share_of_revenue`` -> ``Share of revenue``."""
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Iterable[str] = (),
                  pct_cols: Iterable[str] = (), float_cols: Iterable[str] = (), currency: str = "",
-                 decimals: int = 0, caption: str | None = None):
+                 decimals: int = 0, caption: str | None = None, readable_headers: bool = True):
     """A pandas Styler with thousands separators, rounding, right-aligned numbers, no index.
 
     Parameters
@@ -97,6 +103,10 @@ def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Ite
     currency : str
         Prefix of money cells' header note (shown in the caption).
     """
+    names = {c: humanize(c) for c in df.columns} if readable_headers else {c: c for c in df.columns}
+    df = df.rename(columns=names)
+    money_cols, int_cols, pct_cols, float_cols = ([names.get(c, c) for c in cols] for cols in
+                                                  (money_cols, int_cols, pct_cols, float_cols))
     fmt = {}
     for c in money_cols:
         fmt[c] = f"{{:,.{decimals}f}}"
@@ -152,3 +162,103 @@ def kpi_cards_table(kpis: pd.DataFrame, currency: str):
     out = pd.DataFrame(rows)
     return out.style.hide(axis="index").set_properties(
         subset=["This quarter", "Previous quarter", "Change"], **{"text-align": "right"})
+
+
+# ---- segments, clusters, migration -------------------------------------------------------------
+
+#: one colour per named segment, the same on every page (best segments green, lapsed red/grey)
+SEGMENT_COLORS: dict[str, str] = {
+    "Champions": "#1b7837", "Loyal": "#5aae61", "Potential Loyalists": "#a6dba0", "New": "#4393c3",
+    "Promising": "#92c5de", "Need Attention": "#fdb863", "About to Sleep": "#e08214",
+    "Cannot Lose": "#b2182b", "At Risk": "#d6604d", "Hibernating": "#8c8c8c", "Lost": "#4d4d4d",
+}
+
+
+def segment_color(name: str) -> str:
+    """The fixed colour of a segment (grey for names outside the default map)."""
+    return SEGMENT_COLORS.get(name, "#969696")
+
+
+def segment_share_chart(table: pd.DataFrame, title: str = "Share of customers and of revenue by segment"):
+    """Horizontal bars: each segment's share of customers next to its share of revenue.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`helpers.rfm.segment_table` (``segment``, ``share_of_customers``, ``share_of_revenue``).
+    """
+    t = table.sort_values("share_of_revenue", kind="stable")
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(t) + 1.5))
+    y = range(len(t))
+    colors = [segment_color(s) for s in t["segment"]]
+    ax.barh([i + 0.2 for i in y], t["share_of_revenue"] * 100, height=0.4, color=colors, label="share of revenue")
+    ax.barh([i - 0.2 for i in y], t["share_of_customers"] * 100, height=0.4, color=colors, alpha=0.4,
+            hatch="//", edgecolor="white", label="share of customers")
+    ax.set_yticks(list(y), t["segment"])
+    ax.set_xlabel("Share (%)")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def rf_heatmap_chart(counts: pd.DataFrame, spend: pd.DataFrame, currency: str):
+    """Customers in each recency x frequency score cell, annotated with their mean spend."""
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    annot = counts.astype(str).copy()
+    for r in counts.index:
+        for c in counts.columns:
+            n, s = counts.loc[r, c], spend.loc[r, c]
+            annot.loc[r, c] = f"{n:,}\n{'' if pd.isna(s) else f'{s:,.0f}'}"
+    sns.heatmap(counts, annot=annot, fmt="", cmap="Blues", cbar_kws={"label": "customers"}, ax=ax,
+                linewidths=0.5)
+    ax.set_title(f"Customers by recency and frequency score\n(second line: mean spend per customer, {currency})")
+    ax.set_xlabel("R score (5 = bought most recently)")
+    ax.set_ylabel("F score (5 = buys most often)")
+    return fig
+
+
+def silhouette_chart(curve: pd.DataFrame, k: int):
+    """Silhouette score against the number of clusters, the chosen k marked."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(curve["k"], curve["silhouette"], marker="o", color=PALETTE[0])
+    sel = curve[curve["k"] == k]
+    ax.scatter(sel["k"], sel["silhouette"], s=140, facecolors="none", edgecolors=PALETTE[3], linewidths=2,
+               label=f"chosen: k = {k}")
+    ax.set_xlabel("Number of clusters k")
+    ax.set_ylabel("Silhouette score (higher = better separated)")
+    ax.set_title("How many customer clusters? Silhouette by k")
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+    ax.legend()
+    return fig
+
+
+def snake_chart(snake: pd.DataFrame):
+    """Mean standardized recency, frequency and spend of each cluster (a snake plot)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sns.lineplot(data=snake, x="feature", y="mean_z", hue="cluster", marker="o", palette="colorblind", ax=ax)
+    ax.axhline(0, color="#7b8794", lw=1)
+    ax.set_xlabel("Feature (log scale, standardized)")
+    ax.set_ylabel("Mean vs all customers (std. deviations)")
+    ax.set_title("Cluster profiles: recency, frequency and spend against the average")
+    ax.legend(title="cluster\n(1 = most valuable)", fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return fig
+
+
+def migration_heatmap(counts: pd.DataFrame, title: str):
+    """Transition matrix of customers between segments (rows: previous quarter)."""
+    keep_rows = counts.index[counts.sum(axis=1) > 0]
+    keep_cols = counts.columns[counts.sum(axis=0) > 0]
+    c = counts.loc[keep_rows, keep_cols]
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(c) + 2.5))
+    sns.heatmap(c, annot=True, fmt=",d", cmap="Purples", cbar_kws={"label": "customers"}, ax=ax,
+                linewidths=0.5, annot_kws={"fontsize": 8})
+    ax.set_title(title)
+    ax.set_xlabel("Segment this quarter")
+    ax.set_ylabel("Segment previous quarter")
+    plt.setp(ax.get_xticklabels(), rotation=35, ha="right")
+    return fig
+
+
+def bullet_list(sentences: list[str]) -> str:
+    """Markdown bullet list (one sentence per line); a dash when there is nothing to list."""
+    return "\n".join(f"- {s}" for s in sentences) if sentences else "- none"

@@ -20,7 +20,8 @@ def load_step_summaries(cat) -> dict[str, dict | None]:
 
 def bullets(sentences: list[str]) -> str:
     """Markdown bullet list."""
-    return "\n".join(f"- {s}" for s in sentences)
+    from helpers.plots import bullet_list
+    return bullet_list(sentences)
 
 
 def review_kpis(orders: pd.DataFrame, quarter: str) -> pd.DataFrame:
@@ -83,3 +84,50 @@ def review_summary(quarter: str, kpis: pd.DataFrame) -> dict:
     return {"quarter": quarter,
             "kpis": {k: {"this_quarter": r["this_quarter"], "previous_quarter": r["previous_quarter"],
                          "change_pct": r["change_pct"]} for k, r in kpis.iterrows()}}
+
+
+def segment_sentences(rfm: dict | None, currency: str) -> str:
+    """Findings about segments from ``rfm.json``, as Markdown; one line when the step did not run."""
+    if rfm is None:
+        return "Segments: not available (the 20_rfm_clustering step did not run)."
+    segs = rfm["segments"]
+    top = max(segs.items(), key=lambda kv: kv[1]["share_of_revenue"])
+    protect = [(n, s) for n, s in segs.items() if s["action_group"] == rfm["segments"][top[0]]["action_group"]]
+    share_c = sum(s["share_of_customers"] for _, s in protect)
+    share_r = sum(s["share_of_revenue"] for _, s in protect)
+    mig = rfm["migration"]
+    lines = [
+        f"{top[0]} are {top[1]['share_of_customers']:.0%} of customers and {top[1]['share_of_revenue']:.0%} of revenue to date.",
+        f"The {top[1]['action_group']} group ({', '.join(n for n, _ in protect)}) holds {share_c:.0%} of customers "
+        f"and {share_r:.0%} of revenue.",
+        f"Since last quarter {mig['upgrades']:,} customers moved to a better segment and {mig['downgrades']:,} to a worse one; "
+        f"{mig['lapsed_into_at_risk_hibernating_lost']:,} slipped into At Risk, Hibernating or Lost, having spent "
+        f"{money(mig['value_at_stake_of_lapsed'], currency)} in the year before.",
+    ]
+    return bullets(lines)
+
+
+def segment_overview(rfm: dict | None) -> pd.DataFrame:
+    """Segment table for the review (action group, customers, shares), largest revenue share first."""
+    if rfm is None:
+        return pd.DataFrame([{"segment": "not available", "action_group": "", "customers": None,
+                              "share_of_customers": None, "share_of_revenue": None}])
+    rows = [{"segment": n, "action_group": s["action_group"], "customers": s["customers"],
+             "share_of_customers": s["share_of_customers"], "share_of_revenue": s["share_of_revenue"]}
+            for n, s in rfm["segments"].items()]
+    return pd.DataFrame(rows).sort_values("share_of_revenue", ascending=False, kind="stable")
+
+
+def action_overview(rfm: dict | None) -> pd.DataFrame:
+    """What to do with each action group, with its customers (from ``rfm.json``)."""
+    if rfm is None:
+        return pd.DataFrame([{"action_group": "not available", "customers": None, "recommended_action": ""}])
+    return pd.DataFrame([{"action_group": g["name"], "customers": g["customers"], "recommended_action": g["action"]}
+                         for g in rfm["action_groups"]])
+
+
+def top_moves(rfm: dict | None, n: int = 5) -> str:
+    """The largest segment moves in words (Markdown bullets)."""
+    if rfm is None:
+        return "Migration: not available (the 20_rfm_clustering step did not run)."
+    return bullets(rfm["top_flows"][:n])
