@@ -71,7 +71,8 @@ def customer_summary(orders: pd.DataFrame | str | Path, as_of: pd.Timestamp,
         t = con.read_parquet(str(orders))
     else:
         _validate_cols(orders, [customer_col, ts_col, amount_col], "orders")
-        t = con.create_table("orders", orders[[customer_col, ts_col, amount_col]], temp=True)
+        # ibis.memtable: Ibis 12's create_table(DataFrame) emits SQL that DuckDB 2.0 rejects
+        t = ibis.memtable(orders[[customer_col, ts_col, amount_col]])
     for c in (customer_col, ts_col, amount_col):
         if c not in t.columns:
             raise KeyError(f"orders lack required column {c!r}; have {list(t.columns)}")
@@ -84,7 +85,7 @@ def customer_summary(orders: pd.DataFrame | str | Path, as_of: pd.Timestamp,
     g = g.mutate(recency_days=d.delta(g.last_order.date(), unit="day"),
                  tenure_days=d.delta(g.first_order.date(), unit="day"),
                  average_order_value=g.revenue / g.orders)
-    out = g.order_by("customer_id").to_pandas()
+    out = con.to_pandas(g.order_by("customer_id"))
     con.disconnect()
     out["customer_id"] = out["customer_id"].astype(str)
     for c in ("orders", "purchase_days", "recency_days", "tenure_days"):

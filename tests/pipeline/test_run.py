@@ -48,10 +48,10 @@ def ci_run(project):
 
 
 def test_ci_run_renders_pages_and_artifacts(ci_run, project):
-    for page in ("index.html", "10_ingest.html", "60_quarterly_review.html"):
+    for page in ("index.html", "10_ingest.html", "20_rfm_clustering.html", "60_quarterly_review.html"):
         assert (ci_run / page).stat().st_size > 10_000
     for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "quality.parquet",
-                "ingest.json", "review.json"):
+                "ingest.json", "review.json", "customer_scores.parquet", "segments_export.csv", "rfm.json"):
         assert (ci_run / "artifacts" / art).exists(), art
     ingest = json.loads((ci_run / "artifacts" / "ingest.json").read_text())
     orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
@@ -63,7 +63,7 @@ def test_ci_run_renders_pages_and_artifacts(ci_run, project):
     assert run["parameters"]["company"] == "CI Sample Co."
     assert run["inputs"]["orders"]["sha256"] == file_sha256(project / "data" / "ci" / "orders.parquet")
     assert run["inputs"]["orders"]["rows_read"] > run["inputs"]["orders"]["rows_clean"]
-    assert set(run["seconds"]) >= {"10_ingest", "60_quarterly_review", "render_html", "total"}
+    assert set(run["seconds"]) >= {"10_ingest", "20_rfm_clustering", "60_quarterly_review", "render_html", "total"}
     assert run["versions"]["pandas"].startswith("3.")
     assert (ci_run / "executed" / "10_ingest.ipynb").exists()
     assert not list((project / "notebooks").glob("*.ipynb")), "papermill output never goes into notebooks/"
@@ -98,6 +98,25 @@ def test_no_pii_in_any_page_export_or_artifact(ci_run, project):
     for path, text in texts.items():
         hits = [v for v in pii if v in text]
         assert not hits, f"{path.name} contains personal data such as {hits[:2]}"
+
+
+def test_segments_artifacts_are_consistent(ci_run):
+    orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
+    scores = pd.read_parquet(ci_run / "artifacts" / "customer_scores.parquet")
+    export = pd.read_csv(ci_run / "artifacts" / "segments_export.csv", dtype={"customer_id": str})
+    rfm = json.loads((ci_run / "artifacts" / "rfm.json").read_text())
+    assert scores["customer_id"].is_unique and len(scores) == orders["customer_id"].nunique()
+    assert scores["r_score"].between(1, 5).all() and scores["rfm_segment"].notna().all()
+    assert scores["revenue"].sum() == pytest.approx(orders["amount"].sum())
+    assert list(export.columns) == ["customer_id", "segment", "action_group", "cluster", "recommended_action"]
+    assert export["customer_id"].tolist() == scores["customer_id"].tolist()
+    assert sum(v["customers"] for v in rfm["segments"].values()) == len(scores)
+    assert rfm["clustering"]["k"] == scores["cluster"].nunique()
+    assert rfm["migration"]["customers"] == len(scores) and len(rfm["top_flows"]) > 0
+    page = BeautifulSoup((ci_run / "20_rfm_clustering.html").read_text(), "html.parser")
+    assert len(page.find_all("img")) >= 5  # shares, R x F heatmap, silhouette, snake, migration
+    review = BeautifulSoup((ci_run / "index.html").read_text(), "html.parser").get_text(" ")
+    assert "Biggest moves since last quarter" in review and rfm["top_flows"][0] in review
 
 
 def test_review_numbers_match_the_clean_orders(ci_run):
@@ -165,5 +184,8 @@ def test_cdnow_real_data_renders(project):
     assert not (out / "artifacts" / "customers.parquet").exists()
     text = BeautifulSoup((out / "index.html").read_text(), "html.parser").get_text(" ")
     assert "USD" in text and "not available" in text
+    rfm = json.loads((out / "artifacts" / "rfm.json").read_text())
+    assert rfm["customers"] == 23_502
+    assert "share the lowest frequency (1)" in rfm["frequency_method"]  # most CDNOW customers bought once
     index = (project / "reports" / "index.html").read_text()
     assert "1998Q2/index.html" in index

@@ -1,0 +1,89 @@
+"""Clustering: planted, well-separated groups are recovered and keep their numbers when shuffled."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from helpers.clustering import cluster_customers, cluster_profiles, cluster_segment_crosstab, snake_data
+from helpers.params import ClusteringSettings
+
+SETTINGS = ClusteringSettings(k_min=2, k_max=6, n_init=5)
+
+
+def planted(n_per=400, seed=0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    groups = [  # (recency days, frequency, spend): valuable, regular, lapsed one-off
+        (5, 25, 6000), (90, 4, 400), (700, 1, 40)]
+    rows, truth = [], []
+    for g, (r, f, m) in enumerate(groups):
+        rows.append(pd.DataFrame({
+            "recency": np.maximum(0, r * np.exp(rng.normal(0, 0.15, n_per))).round(),
+            "frequency": np.maximum(1, f * np.exp(rng.normal(0, 0.15, n_per))).round(),
+            "monetary": m * np.exp(rng.normal(0, 0.15, n_per)),
+        }))
+        truth += [g] * n_per
+    df = pd.concat(rows, ignore_index=True)
+    df["customer_id"] = [f"c{i:05d}" for i in range(len(df))]
+    df["revenue"], df["orders"] = df["monetary"], df["frequency"]
+    return df, np.array(truth)
+
+
+def test_recovers_planted_groups_numbered_by_value():
+    df, truth = planted()
+    res = cluster_customers(df, SETTINGS, seed=7)
+    assert res.k == 3
+    assert adjusted_rand_score(truth, res.labels) >= 0.9
+    # cluster 1 is the most valuable planted group, 3 the lapsed one-off buyers
+    assert pd.Series(res.labels[truth == 0]).mode()[0] == 1
+    assert pd.Series(res.labels[truth == 2]).mode()[0] == 3
+    assert res.curve["k"].tolist() == [2, 3, 4, 5, 6]
+    assert res.silhouette == pytest.approx(res.curve["silhouette"].max())
+
+
+def test_numbering_survives_shuffling():
+    df, _ = planted(seed=3)
+    res = cluster_customers(df, SETTINGS, seed=11)
+    shuffled = df.sample(frac=1.0, random_state=5)
+    res2 = cluster_customers(shuffled, SETTINGS, seed=11)
+    a = pd.Series(res.labels.to_numpy(), index=df["customer_id"])
+    b = pd.Series(res2.labels.to_numpy(), index=shuffled["customer_id"])
+    assert (a.sort_index() == b.sort_index()).all()
+
+
+def test_too_few_distinct_customers_make_one_cluster():
+    df = pd.DataFrame({"customer_id": ["a", "b"], "recency": [3, 3], "frequency": [1, 1], "monetary": [10.0, 10.0],
+                       "revenue": [10.0, 10.0], "orders": [1, 1]})
+    res = cluster_customers(df, SETTINGS, seed=1)
+    assert res.k == 1 and res.labels.tolist() == [1, 1] and "too few" in res.note
+
+
+def test_profiles_and_crosstab_in_business_terms():
+    df, truth = planted(n_per=100)
+    res = cluster_customers(df, SETTINGS, seed=7)
+    orders = pd.DataFrame({"customer_id": df["customer_id"], "category": np.where(truth == 0, "electronics", "books"),
+                           "amount": df["monetary"]})
+    customers = pd.DataFrame({"customer_id": df["customer_id"], "region": np.where(truth == 2, "West", "East")})
+    p = cluster_profiles(df, res.labels, orders, customers).set_index("cluster")
+    assert p["customers"].sum() == len(df)
+    assert p["share_of_revenue"].sum() == pytest.approx(1.0)
+    assert p.loc[1, "top_category"] == "electronics" and p.loc[3, "top_region"] == "West"
+    assert p.loc[1, "description"] == "recent, frequent, high spend"
+    assert p.loc[3, "description"].startswith("lapsed, one-off")
+    segs = pd.Series(pd.Categorical(np.where(truth == 0, "Champions", "Lost"), categories=["Champions", "Lost"]))
+    ct = cluster_segment_crosstab(res.labels, segs)
+    assert ct.to_numpy().sum() == len(df) and list(ct.columns) == ["Champions", "Lost"]
+    sn = snake_data(res.features, res.labels)
+    assert set(sn["feature"]) == {"recency", "frequency", "monetary"} and len(sn) == 9
+
+
+def test_attribute_features(tmp_path):
+    df, _ = planted(n_per=50)
+    customers = pd.DataFrame({"customer_id": df["customer_id"], "city_tier": "Tier 1", "age": 30})
+    res = cluster_customers(df, ClusteringSettings(k_min=2, k_max=4, attributes=["city_tier", "age"]), 1, customers)
+    assert {"city_tier_Tier 1", "age"} <= set(res.features.columns)
+    from helpers.errors import InputDataError
+    with pytest.raises(InputDataError, match="does not have"):
+        cluster_customers(df, ClusteringSettings(attributes=["income"]), 1, customers)

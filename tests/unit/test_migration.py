@@ -1,0 +1,61 @@
+"""Migration between two quarters: a fixture with known moves, and the same rules at both dates."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers.migration import NEW, flows_in_words, migrate, summary_table
+from helpers.params import RfmSettings
+from helpers.rfm import customer_summary, segment_of
+
+S = RfmSettings()
+PREV = pd.Timestamp("2026-06-30")
+
+
+def seg(rows):
+    return pd.DataFrame(rows, columns=["customer_id", "rfm_segment"])
+
+
+def test_known_moves():
+    previous = seg([("a", "Loyal"), ("b", "Loyal"), ("c", "At Risk"), ("d", "Champions"), ("e", "Lost")])
+    current = seg([("a", "At Risk"), ("b", "Champions"), ("c", "At Risk"), ("d", "Loyal"), ("e", "Lost"),
+                   ("f", "New"), ("g", "New")])
+    orders = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "d", "f"],
+        "order_ts": pd.to_datetime(["2025-08-01", "2026-06-30 23:00:00", "2025-06-30", "2026-01-01", "2026-08-01"], format="ISO8601"),
+        "amount": [100.0, 50.0, 999.0, 70.0, 5.0],
+    })
+    m = migrate(previous, current, orders, PREV, S)
+    assert m.summary == {"customers": 7, "new": 2, "stayed": 2, "upgrades": 1, "downgrades": 2,
+                         "lapsed_into_at_risk_hibernating_lost": 1, "value_at_stake_of_lapsed": 150.0}
+    assert m.counts.loc["Loyal", "At Risk"] == 1 and m.counts.loc["Loyal", "Champions"] == 1
+    assert m.counts.loc[NEW, "New"] == 2 and m.counts.to_numpy().sum() == 7
+    # value at stake: spend in the 12 months to the previous quarter end (b's order is 1 day too old)
+    assert m.value.loc["Loyal", "At Risk"] == 150.0 and m.value.loc["Loyal", "Champions"] == 0.0
+    assert m.value.loc["Champions", "Loyal"] == 70.0
+    words = flows_in_words(m, "CNY", top=10)
+    assert words[0] == "2 new customers arrived as New"
+    assert "1 Loyal customers became At Risk (they spent CNY 150 in the year before)" in words
+    t = summary_table(m).set_index("movement")
+    assert t.loc["moved down (downgrade)", "customers"] == 2
+
+
+def test_same_rules_at_both_dates_on_orders():
+    # x buys often until May then stops; y buys once in August (new); z buys steadily
+    rows = [("x", f"2026-0{m}-10") for m in range(1, 6)] + [("y", "2026-08-15")] + \
+           [("z", f"2026-0{m}-05") for m in range(1, 10)]
+    o = pd.DataFrame(rows, columns=["customer_id", "order_ts"]).assign(order_ts=lambda d: pd.to_datetime(d["order_ts"]), amount=10.0)
+    prev = segment_of(customer_summary(o, PREV), S)
+    cur = segment_of(customer_summary(o, pd.Timestamp("2026-09-30")), S)
+    m = migrate(prev, cur, o, PREV, S)
+    mv = m.moves.set_index("customer_id")
+    assert mv.loc["y", "from"] == NEW and mv.loc["y", "move"] == "new"
+    assert set(prev["customer_id"]) == {"x", "z"}
+    assert mv.loc["x", "value_at_stake"] == 50.0
+    assert len(m.moves) == 3
+
+
+def test_missing_column_is_named():
+    with pytest.raises(KeyError, match="rfm_segment"):
+        migrate(seg([]).drop(columns="rfm_segment"), seg([]), pd.DataFrame(columns=["customer_id", "order_ts", "amount"]), PREV, S)
