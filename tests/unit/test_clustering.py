@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from helpers.clustering import cluster_customers, cluster_profiles, cluster_segment_crosstab, snake_data
+from helpers.clustering import (
+    cluster_customers,
+    cluster_profiles,
+    cluster_segment_crosstab,
+    snake_data,
+)
 from helpers.params import ClusteringSettings
 
 SETTINGS = ClusteringSettings(k_min=2, k_max=6, n_init=5)

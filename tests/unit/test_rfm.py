@@ -10,8 +10,14 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from helpers.params import RfmSettings, SegmentRule
-from helpers.rfm import (assign_segments, customer_summary, frequency_scores, rank_scores,
-                         scoring_table, segment_of, segment_table)
+from helpers.rfm import (
+    customer_summary,
+    frequency_scores,
+    rank_scores,
+    scoring_table,
+    segment_of,
+    segment_table,
+)
 
 AS_OF = pd.Timestamp("2026-09-30")
 S = RfmSettings()
