@@ -85,11 +85,17 @@ def customer_summary(orders: pd.DataFrame | str | Path, as_of: pd.Timestamp,
     g = g.mutate(recency_days=d.delta(g.last_order.date(), unit="day"),
                  tenure_days=d.delta(g.first_order.date(), unit="day"),
                  average_order_value=g.revenue / g.orders)
-    out = con.to_pandas(g.order_by("customer_id"))
+    # one Arrow -> pandas conversion (Ibis' to_pandas converts column by column, then again by schema)
+    out = con.to_pyarrow(g.order_by("customer_id")).to_pandas()
     con.disconnect()
-    out["customer_id"] = out["customer_id"].astype(str)
+    if out["customer_id"].dtype != "str":
+        out["customer_id"] = out["customer_id"].astype(str)
     for c in ("orders", "purchase_days", "recency_days", "tenure_days"):
-        out[c] = out[c].astype("int64")
+        if out[c].dtype != "int64":
+            out[c] = out[c].astype("int64")
+    for c in ("first_order", "last_order"):
+        if out[c].dtype != "datetime64[us]":
+            out[c] = out[c].astype("datetime64[us]")
     return out[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
