@@ -101,8 +101,9 @@ def segment_sentences(rfm: dict | None, currency: str) -> str:
         f"The {top[1]['action_group']} group ({', '.join(n for n, _ in protect)}) holds {share_c:.0%} of customers "
         f"and {share_r:.0%} of revenue.",
         f"Since last quarter {mig['upgrades']:,} customers moved to a better segment and {mig['downgrades']:,} to a worse one; "
-        f"{mig['lapsed_into_at_risk_hibernating_lost']:,} slipped into At Risk, Hibernating or Lost, having spent "
-        f"{money(mig['value_at_stake_of_lapsed'], currency)} in the year before.",
+        f"{mig['lapsed_into_at_risk_hibernating_lost']:,} slipped into At Risk, Hibernating or Lost"
+        + (f", having spent {money(mig['value_at_stake_of_lapsed'], currency)} in the year before."
+           if mig["value_at_stake_of_lapsed"] > 0 else "."),
     ]
     return bullets(lines)
 
