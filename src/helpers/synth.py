@@ -172,8 +172,9 @@ def _draw_orders(spec: DemoSpec, rng: np.random.Generator, n: int):
     lam = rng.gamma(spec.r, 1.0 / spec.alpha, size=n)
     p_drop = rng.beta(spec.a, spec.b, size=n)
     nu = rng.gamma(spec.q_spend, 1.0 / spec.gamma_spend, size=n)
-    # number of repeat purchases before dropping out: failures before the first success
-    k_repeat = rng.geometric(p_drop) - 1
+    # BG/NBD: a customer can drop out only right after a repeat purchase, so the number of repeat
+    # purchases they would make with unlimited time is Geometric(p) on {1, 2, ...}
+    k_repeat = rng.geometric(p_drop)
     # candidate events of a homogeneous process at the peak rate, thinned by the calendar
     h = horizon_w - t0_w
     n_cand = rng.poisson(lam * _SEASON_MAX * h)
@@ -435,3 +436,63 @@ def write_demo(out_dir: str | Path, spec: DemoSpec | None = None, overwrite: boo
         on="customer_id", how="left").to_parquet(out / "truth_customers.parquet", index=False)
     (out / "truth.json").write_text(json.dumps(d.truth, indent=2, default=str) + "\n")
     return out
+
+
+def simulate_bgnbd(n: int, r: float, alpha: float, a: float, b: float, T: np.ndarray | float,
+                   seed: int = 0, horizon: float = 0.0) -> pd.DataFrame:
+    """Simulate BG/NBD customers observed for ``T`` time units after their first purchase.
+
+    Parameters
+    ----------
+    n : int
+        Customers.
+    r, alpha, a, b : float
+        True BG/NBD parameters.
+    T : float or array of n floats
+        Observation length of each customer (from the first purchase).
+    seed : int
+    horizon : float
+        Also count purchases in ``(T, T + horizon]`` (column ``x_future``).
+
+    Returns
+    -------
+    DataFrame
+        ``x`` (repeat purchases in (0, T]), ``t_x``, ``T``, ``x_future``, ``alive`` (active at T).
+    """
+    rng = np.random.default_rng(seed)
+    T = np.broadcast_to(np.asarray(T, float), (n,)).copy()
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    p = rng.beta(a, b, n)
+    t = np.zeros(n)
+    alive = np.ones(n, bool)
+    x = np.zeros(n, np.int64)
+    t_x = np.zeros(n)
+    fut = np.zeros(n, np.int64)
+    end = T + horizon
+    active = np.ones(n, bool)  # still simulating
+    while active.any():
+        idx = np.flatnonzero(active)
+        t[idx] += rng.exponential(1.0 / lam[idx])
+        past = t[idx] > end[idx]
+        active[idx[past]] = False
+        idx = idx[~past]
+        inside = t[idx] <= T[idx]
+        x[idx[inside]] += 1
+        t_x[idx[inside]] = t[idx[inside]]
+        fut[idx[~inside]] += 1
+        # BG/NBD: dropout only right after a repeat purchase (never right after the first)
+        die = rng.random(len(idx)) < p[idx]
+        alive[idx[die]] = False
+        active[idx[die]] = False
+    # alive at T: did not drop out after the last purchase before T; approximated by the flag at end
+    return pd.DataFrame({"x": x, "t_x": t_x, "T": T, "x_future": fut, "alive_at_end": alive})
+
+
+def simulate_gammagamma(x: np.ndarray, p: float, q: float, gamma: float, seed: int = 0) -> np.ndarray:
+    """Mean spend of ``x`` transactions per customer under Gamma-Gamma (NaN where x = 0)."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(x)
+    nu = rng.gamma(q, 1.0 / gamma, len(x))
+    # the sum of x Gamma(p, nu) draws is Gamma(p x, nu)
+    total = rng.gamma(np.maximum(p * x, 1e-12), 1.0 / nu)
+    return np.where(x > 0, total / np.maximum(x, 1), np.nan)

@@ -1,0 +1,158 @@
+"""CLV models: published CDNOW estimates, closed forms, recovery of simulated parameters, failures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import hyp2f1
+
+from helpers import clv
+from helpers.synth import simulate_bgnbd, simulate_gammagamma
+
+
+@pytest.fixture(scope="module")
+def cdnow_sample(repo):
+    d = pd.read_csv(repo / "data" / "external" / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                    names=["master_id", "customer_id", "date", "cds", "amount"], dtype=str)
+    o = pd.DataFrame({"customer_id": d["customer_id"], "order_ts": pd.to_datetime(d["date"], format="%Y%m%d"),
+                      "amount": d["amount"].astype(float)})
+    return clv.calibration_summary(o, pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30"))
+
+
+def test_cdnow_summary_matches_the_paper(cdnow_sample):
+    s = cdnow_sample
+    assert len(s) == 2357 and (s["x"] > 0).sum() == 946
+    assert s["x"].sum() == 2457                      # repeat purchase days in the 39-week calibration
+    assert s["T"].max() == pytest.approx(38.857, abs=1e-3)   # a customer first seen on 1 January
+    assert (s["t_x"] <= s["T"]).all()
+
+
+def test_bgnbd_reproduces_fader_hardie_lee_2005(cdnow_sample):
+    s = cdnow_sample
+    f = clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
+    expected = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    for k, v in expected.items():
+        assert f.params[k] == pytest.approx(v, abs=1.5e-3), k
+    assert f.loglik == pytest.approx(-9582.4, abs=0.1)
+    assert f.n == 2357 and f.n_unique < f.n                 # fitted over unique histories
+    assert all(0 < f.se[k] < f.params[k] for k in expected)
+
+
+def test_paretonbd_reproduces_published_estimates(cdnow_sample):
+    s = cdnow_sample
+    f = clv.fit_paretonbd(s["x"], s["t_x"], s["T"])
+    expected = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+    for k, v in expected.items():
+        assert f.params[k] == pytest.approx(v, rel=2e-3), k
+    assert f.loglik == pytest.approx(-9595.0, abs=0.1)
+
+
+def test_gammagamma_reproduces_fader_hardie_lee_2005b(cdnow_sample):
+    s = cdnow_sample
+    f = clv.fit_gammagamma(s["x"], s["m_x"])
+    for k, v in {"p": 6.25, "q": 3.74, "gamma": 15.44}.items():
+        assert f.params[k] == pytest.approx(v, abs=6e-3), k
+    assert f.n == 946
+
+
+BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+
+
+def test_p_alive_closed_form_by_hand():
+    # x=2, t_x=30.43, T=38.86: odds = a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x)
+    odds = 0.793 / (2.426 + 1) * ((4.414 + 38.86) / (4.414 + 30.43)) ** 2.243
+    got = clv.p_alive("BG/NBD", BG, np.array([2, 0]), np.array([30.43, 0.0]), np.array([38.86, 38.86]))
+    assert got[0] == pytest.approx(1 / (1 + odds), rel=1e-12)
+    assert got[1] == 1.0                                   # never repeated: alive by assumption
+
+
+def test_expected_purchases_euler_form_equals_textbook_form():
+    r, al, a, b = BG.values()
+    for x, tx, T, t in [(0, 0.0, 0.0, 39.0), (2, 30.43, 38.86, 39.0), (7, 35.0, 38.86, 52.0), (1, 2.0, 20.0, 10.0)]:
+        # FHL 2005 eq. 10 as printed
+        pa = 1.0 if x == 0 else 1 / (1 + a / (b + x - 1) * ((al + T) / (al + tx)) ** (r + x))
+        textbook = (a + b + x - 1) / (a - 1) * (1 - ((al + T) / (al + T + t)) ** (r + x)
+                                                * hyp2f1(r + x, b + x, a + b + x - 1, t / (al + T + t))) * pa
+        got = clv.expected_purchases("BG/NBD", BG, t, np.array([x]), np.array([tx]), np.array([T]))[0]
+        assert got == pytest.approx(textbook, rel=1e-9)
+
+
+def test_expected_purchases_of_a_new_customer_is_the_unconditional_mean():
+    # x = t_x = T = 0: E[X(t)] = (a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))]
+    r, al, a, b = BG.values()
+    t = 39.0
+    uncond = (a + b - 1) / (a - 1) * (1 - (al / (al + t)) ** r * hyp2f1(r, b, a + b - 1, t / (al + t)))
+    got = clv.expected_purchases("BG/NBD", BG, t, np.array([0]), np.array([0.0]), np.array([0.0]))[0]
+    assert got == pytest.approx(uncond, rel=1e-9)
+
+
+def test_stable_for_heavy_buyers_and_long_histories():
+    x = np.array([500, 2000])
+    t_x = np.array([990.0, 999.0])
+    T = np.array([1000.0, 1000.0])
+    for model, params in (("BG/NBD", BG), ("Pareto/NBD", {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669})):
+        e = clv.expected_purchases(model, params, 52.0, x, t_x, T)
+        pa = clv.p_alive(model, params, x, t_x, T)
+        assert np.isfinite(e).all() and np.isfinite(pa).all() and (pa > 0.5).all()
+        assert e[1] > e[0] > 0
+    ll = clv.paretonbd_loglik(0.553, 10.578, 0.606, 11.669, x, t_x, T)
+    assert np.isfinite(ll).all()
+
+
+def test_gammagamma_expected_spend_closed_form():
+    p, q, g = 6.25, 3.74, 15.44
+    got = clv.expected_spend({"p": p, "q": q, "gamma": g}, np.array([3, 0]), np.array([40.0, np.nan]))
+    assert got[0] == pytest.approx((g + 40 * 3) * p / (p * 3 + q - 1))
+    assert got[1] == pytest.approx(p * g / (q - 1))
+
+
+def test_discounted_clv_equals_undiscounted_without_discount():
+    x, tx, T = np.array([2]), np.array([30.0]), np.array([38.0])
+    spend = np.array([50.0])
+    undiscounted = clv.expected_purchases("BG/NBD", BG, 12 * 365.25 / 12 / 7, x, tx, T) * 50
+    assert clv.discounted_clv("BG/NBD", BG, spend, x, tx, T, 12, 0.0)[0] == pytest.approx(undiscounted[0])
+    assert clv.discounted_clv("BG/NBD", BG, spend, x, tx, T, 12, 0.1)[0] < undiscounted[0]
+
+
+def test_recovers_simulated_parameters_within_three_standard_errors():
+    truth = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 3.0}
+    rng = np.random.default_rng(5)
+    sim = simulate_bgnbd(30_000, **truth, T=rng.uniform(26, 104, 30_000), seed=11)
+    f = clv.fit_bgnbd(sim["x"], sim["t_x"], sim["T"])
+    for k, v in truth.items():
+        assert abs(f.params[k] - v) < 3 * f.se[k], (k, f.params[k], f.se[k])
+    m = simulate_gammagamma(sim["x"].to_numpy(), 5.0, 4.0, 60.0, seed=3)
+    g = clv.fit_gammagamma(sim["x"], m)
+    for k, v in {"p": 5.0, "q": 4.0, "gamma": 60.0}.items():
+        assert abs(g.params[k] - v) < 3 * g.se[k], (k, g.params[k], g.se[k])
+
+
+def test_predicted_holdout_purchases_match_simulation():
+    truth = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 3.0}
+    sim = simulate_bgnbd(40_000, **truth, T=52.0, seed=2, horizon=26.0)
+    pred = clv.expected_purchases("BG/NBD", truth, 26.0, sim["x"], sim["t_x"], sim["T"])
+    assert pred.sum() == pytest.approx(sim["x_future"].sum(), rel=0.03)
+    # and by calibration frequency for light buyers
+    for k in (0, 1, 2):
+        sel = sim["x"] == k
+        assert pred[sel].mean() == pytest.approx(sim.loc[sel, "x_future"].mean(), rel=0.08, abs=0.01)
+
+
+def test_no_repeat_buyers_is_a_clear_error():
+    with pytest.raises(clv.CLVFitError, match="bought more than once"):
+        clv.fit_bgnbd([0, 0, 0], [0, 0, 0], [10, 20, 30])
+    with pytest.raises(clv.CLVFitError, match="repeat buyers"):
+        clv.fit_gammagamma([0, 0], [np.nan, np.nan])
+
+
+def test_parameter_draws_center_on_the_estimate(cdnow_sample):
+    s = cdnow_sample
+    f = clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
+    d = f.draws(4000, seed=1)
+    assert d.shape == (4000, 4)
+    med = np.median(d, axis=0)
+    np.testing.assert_allclose(med, list(f.params.values()), rtol=0.03)
+    assert math.isclose(np.log(d[:, 0]).std(), math.sqrt(f.cov_log[0, 0]), rel_tol=0.1)
