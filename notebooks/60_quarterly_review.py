@@ -77,6 +77,16 @@ plots.styled_table(rv.action_overview(artifacts["rfm"]), int_cols=["customers"])
 display(Markdown(rv.top_moves(artifacts["rfm"], P.review.top_n)))
 
 # %% [markdown]
+# ## Predicted value
+
+# %%
+display(Markdown(rv.value_sentences(artifacts["clv"], P.currency)))
+
+# %%
+plots.styled_table(rv.value_by_segment(artifacts["clv"]), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
+                   int_cols=["customers"], pct_cols=["share_of_clv"], currency=P.currency)
+
+# %% [markdown]
 # ## Sections of this review
 
 # %%

@@ -30,19 +30,36 @@ def ci_data(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture()
-def project(tmp_path, ci_data, monkeypatch) -> Path:
-    """A project root in a temporary folder: the repo's params and notebooks, data/ci, no reports."""
-    root = tmp_path / "proj"
-    root.mkdir()
+def make_project(root: Path, ci_data: Path) -> Path:
+    """Lay out a project root: the repo's params and notebooks, data/ci and CDNOW, no reports."""
+    root.mkdir(parents=True)
     shutil.copytree(REPO / "params", root / "params")
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     (root / "data").mkdir()
     shutil.copytree(ci_data, root / "data" / "ci")
     (root / "data" / "external").mkdir()
     shutil.copy(REPO / "data" / "external" / "CDNOW_master.txt", root / "data" / "external")
+    return root
+
+
+@pytest.fixture()
+def project(tmp_path, ci_data, monkeypatch) -> Path:
+    """A fresh project root in a temporary folder (for tests that run or change a quarter)."""
+    root = make_project(tmp_path / "proj", ci_data)
     monkeypatch.setenv("SEGREVIEW_ROOT", str(root))
     monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def ci_rendered(tmp_path_factory, ci_data) -> Path:
+    """One rendered CI quarter shared by the read-only end-to-end tests of a module."""
+    from helpers.cli import main
+    root = make_project(tmp_path_factory.mktemp("shared") / "proj", ci_data)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEGREVIEW_ROOT", str(root))
+        mp.chdir(root)
+        assert main(["run", "--params", "params/ci.yaml"]) == 0
     return root
 
 

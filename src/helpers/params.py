@@ -25,8 +25,8 @@ from helpers.errors import ParameterError
 
 __all__ = [
     "SourceSpec", "Sources", "OrdersColumns", "CustomersColumns", "ExperimentsColumns", "Columns",
-    "IngestSettings", "SegmentRule", "ActionGroup", "RfmSettings", "ClusteringSettings", "RunConfig",
-    "IngestParams", "RfmParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
+    "IngestSettings", "SegmentRule", "ActionGroup", "RfmSettings", "ClusteringSettings", "ClvSettings", "RunConfig",
+    "IngestParams", "RfmParams", "ClvParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
     "load_config", "project_root", "quarter_bounds", "previous_quarter", "step_parameters",
     "from_namespace", "validation_message",
 ]
@@ -274,6 +274,18 @@ class ClusteringSettings(_Strict):
         return self
 
 
+class ClvSettings(_Strict):
+    """Customer lifetime value: model, backtest split, horizon, discounting, intervals."""
+
+    model: Literal["bgnbd", "paretonbd"] = "bgnbd"
+    unit_days: float = Field(7.0, gt=0, le=31)
+    holdout_days: int = Field(182, ge=28, le=730)
+    horizon_months: int = Field(12, ge=1, le=60)
+    annual_discount: float = Field(0.10, ge=0, le=1)
+    n_draws: int = Field(200, ge=20, le=2000)
+    interval: float = Field(0.90, gt=0.5, lt=1)
+
+
 class ReviewSettings(_Strict):
     """Presentation of the quarterly review."""
 
@@ -295,6 +307,7 @@ class RunConfig(_Strict):
     ingest: IngestSettings = IngestSettings()
     rfm: RfmSettings = RfmSettings()
     clustering: ClusteringSettings = ClusteringSettings()
+    clv: ClvSettings = ClvSettings()
     review: ReviewSettings = ReviewSettings()
 
     @field_validator("quarter")
@@ -369,6 +382,14 @@ class RfmParams(StepParams):
     review: ReviewSettings
 
 
+class ClvParams(StepParams):
+    """Parameters of ``30_clv``."""
+
+    seed: int
+    currency: str
+    clv: ClvSettings
+
+
 class ReviewParams(StepParams):
     """Parameters of ``60_quarterly_review``."""
 
@@ -381,6 +402,7 @@ class ReviewParams(StepParams):
 STEP_MODELS: dict[str, type[StepParams]] = {
     "10_ingest": IngestParams,
     "20_rfm_clustering": RfmParams,
+    "30_clv": ClvParams,
     "60_quarterly_review": ReviewParams,
 }
 

@@ -132,3 +132,29 @@ def top_moves(rfm: dict | None, n: int = 5) -> str:
     if rfm is None:
         return "Migration: not available (the 20_rfm_clustering step did not run)."
     return bullets(rfm["top_flows"][:n])
+
+
+def value_sentences(clv: dict | None, currency: str) -> str:
+    """Predicted value of the base and where it sits, from ``clv.json``."""
+    if clv is None:
+        return "Customer value: not available (the 30_clv step did not run)."
+    t = clv["totals"]
+    h = clv["horizon_months"]
+    lines = [f"The customer base is predicted to be worth {money(t['clv_total'], currency)} over the next {h} months "
+             f"({t['interval']:.0%} interval {money(t['clv_total_low'], currency)} to {money(t['clv_total_high'], currency)}); "
+             f"the top 10% of customers hold {clv['top10_share']:.0%} of it."]
+    seg = clv.get("by_rfm_segment")
+    if seg:
+        top = max(seg, key=lambda r: r["clv_total"])
+        lines.append(f"{top['rfm_segment']} carry the most predicted value: {money(top['clv_total'], currency)} "
+                     f"({top['share_of_clv']:.0%}).")
+    lines.append(clv["backtest"]["verdict"])
+    return bullets(lines)
+
+
+def value_by_segment(clv: dict | None) -> pd.DataFrame:
+    """Predicted value per segment with its interval (``clv.json``), largest first."""
+    if clv is None or not clv.get("by_rfm_segment"):
+        return pd.DataFrame([{"segment": "not available", "customers": None, "clv_total": None}])
+    t = pd.DataFrame(clv["by_rfm_segment"]).rename(columns={"rfm_segment": "segment"})
+    return t[["segment", "customers", "clv_total", "clv_low", "clv_high", "clv_mean", "share_of_clv"]]

@@ -42,16 +42,26 @@ def all_text_of(folder: Path) -> dict[Path, str]:
 
 
 @pytest.fixture()
-def ci_run(project):
+def ci_run(ci_rendered, monkeypatch):
+    """The shared rendered CI quarter (read-only tests), with the project as working directory."""
+    monkeypatch.setenv("SEGREVIEW_ROOT", str(ci_rendered))
+    monkeypatch.chdir(ci_rendered)
+    return ci_rendered / "reports" / "2026Q3"
+
+
+@pytest.fixture()
+def own_run(project):
+    """A CI quarter rendered in this test's own project (for tests that change it)."""
     assert main(["run", "--params", "params/ci.yaml"]) == 0
     return project / "reports" / "2026Q3"
 
 
-def test_ci_run_renders_pages_and_artifacts(ci_run, project):
-    for page in ("index.html", "10_ingest.html", "20_rfm_clustering.html", "60_quarterly_review.html"):
+def test_ci_run_renders_pages_and_artifacts(ci_run, ci_rendered):
+    project = ci_rendered
+    for page in ("index.html", "10_ingest.html", "20_rfm_clustering.html", "30_clv.html", "60_quarterly_review.html"):
         assert (ci_run / page).stat().st_size > 10_000
     for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "quality.parquet",
-                "ingest.json", "review.json", "customer_scores.parquet", "segments_export.csv", "rfm.json"):
+                "ingest.json", "review.json", "customer_scores.parquet", "segments_export.csv", "rfm.json", "clv.json"):
         assert (ci_run / "artifacts" / art).exists(), art
     ingest = json.loads((ci_run / "artifacts" / "ingest.json").read_text())
     orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
@@ -63,7 +73,7 @@ def test_ci_run_renders_pages_and_artifacts(ci_run, project):
     assert run["parameters"]["company"] == "CI Sample Co."
     assert run["inputs"]["orders"]["sha256"] == file_sha256(project / "data" / "ci" / "orders.parquet")
     assert run["inputs"]["orders"]["rows_read"] > run["inputs"]["orders"]["rows_clean"]
-    assert set(run["seconds"]) >= {"10_ingest", "20_rfm_clustering", "60_quarterly_review", "render_html", "total"}
+    assert set(run["seconds"]) >= {"10_ingest", "20_rfm_clustering", "30_clv", "60_quarterly_review", "render_html", "total"}
     assert run["versions"]["pandas"].startswith("3.")
     assert (ci_run / "executed" / "10_ingest.ipynb").exists()
     assert not list((project / "notebooks").glob("*.ipynb")), "papermill output never goes into notebooks/"
@@ -91,7 +101,8 @@ def test_html_has_no_code_prompts_or_parameters(ci_run):
     assert "Data quality" in text and "duplicate order id" in text
 
 
-def test_no_pii_in_any_page_export_or_artifact(ci_run, project):
+def test_no_pii_in_any_page_export_or_artifact(ci_run, ci_rendered):
+    project = ci_rendered
     pii = pii_values(project / "data" / "ci" / "customers.parquet")
     texts = all_text_of(ci_run)
     assert texts
@@ -119,6 +130,25 @@ def test_segments_artifacts_are_consistent(ci_run):
     assert "Biggest moves since last quarter" in review and rfm["top_flows"][0] in review
 
 
+def test_clv_artifacts_are_consistent(ci_run):
+    scores = pd.read_parquet(ci_run / "artifacts" / "customer_scores.parquet")
+    c = json.loads((ci_run / "artifacts" / "clv.json").read_text())
+    assert {"p_alive", "expected_purchases_12m", "expected_spend", "clv_12m", "clv_low", "clv_high"} <= set(scores.columns)
+    assert scores["rfm_segment"].notna().all()            # step 20's columns kept
+    assert (scores["clv_low"] <= scores["clv_12m"] + 1e-6).all() and (scores["clv_12m"] <= scores["clv_high"] + 1e-6).all()
+    assert c["totals"]["clv_total"] == pytest.approx(scores["clv_12m"].sum(), rel=1e-9)
+    assert c["totals"]["clv_total_low"] < c["totals"]["clv_total"] < c["totals"]["clv_total_high"]
+    assert sum(r["clv_total"] for r in c["by_rfm_segment"]) == pytest.approx(c["totals"]["clv_total"], rel=1e-9)
+    m = {r["model"]: r for r in c["backtest"]["metrics"]}
+    assert {"BG/NBD", "Pareto/NBD", "naive (calibration rate)"} <= set(m)
+    assert abs(m["BG/NBD"]["total_error_pct"]) < 0.25     # the demo follows the model's assumptions
+    assert m["BG/NBD"]["mae"] < m["naive (calibration rate)"]["mae"]
+    page = BeautifulSoup((ci_run / "30_clv.html").read_text(), "html.parser")
+    assert len(page.find_all("img")) >= 5
+    review = BeautifulSoup((ci_run / "index.html").read_text(), "html.parser").get_text(" ")
+    assert "predicted to be worth" in review
+
+
 def test_review_numbers_match_the_clean_orders(ci_run):
     orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
     review = json.loads((ci_run / "artifacts" / "review.json").read_text())
@@ -130,7 +160,7 @@ def test_review_numbers_match_the_clean_orders(ci_run):
     assert f"{q['amount'].sum():,.0f}" in html
 
 
-def test_rerun_without_force_is_refused_and_changes_nothing(ci_run, project, capsys):
+def test_rerun_without_force_is_refused_and_changes_nothing(ci_run, capsys):
     before = tree_digest(ci_run)
     assert main(["run", "--params", "params/ci.yaml"]) == 1
     assert "already exists" in capsys.readouterr().err
@@ -147,7 +177,8 @@ def test_misspelled_parameter_refused_before_anything_runs(project, capsys):
     assert not (project / "reports").exists() or not any((project / "reports").iterdir())
 
 
-def test_failed_run_keeps_previous_report_and_the_failed_notebook(ci_run, project, capsys):
+def test_failed_run_keeps_previous_report_and_the_failed_notebook(ci_run, ci_rendered, capsys):
+    project = ci_rendered
     before = tree_digest(ci_run)
     (project / "data" / "ci" / "bad.csv").write_text("customer_id,order_ts,amount\nA,2026-07-01,abc\nB,soon,12\n")
     p = project / "params" / "bad.yaml"
@@ -163,7 +194,8 @@ def test_failed_run_keeps_previous_report_and_the_failed_notebook(ci_run, projec
     assert not [x for x in (project / "reports").iterdir() if x.name.startswith((".run-", ".old-"))]
 
 
-def test_only_one_step_updates_in_place(ci_run, project):
+def test_only_one_step_updates_in_place(own_run, project):
+    ci_run = own_run
     orders_before = (ci_run / "artifacts" / "orders.parquet").read_bytes()
     assert main(["run", "--params", "params/ci.yaml", "--only", "60_quarterly_review"]) == 0
     assert (ci_run / "artifacts" / "orders.parquet").read_bytes() == orders_before
@@ -187,5 +219,7 @@ def test_cdnow_real_data_renders(project):
     rfm = json.loads((out / "artifacts" / "rfm.json").read_text())
     assert rfm["customers"] == 23_502
     assert "share the lowest frequency (1)" in rfm["frequency_method"]  # most CDNOW customers bought once
+    c = json.loads((out / "artifacts" / "clv.json").read_text())
+    assert c["final"]["purchases"]["n"] == 23_502 and c["totals"]["clv_total"] > 0
     index = (project / "reports" / "index.html").read_text()
     assert "1998Q2/index.html" in index

@@ -1,0 +1,334 @@
+"""The CLV step: a calibration/holdout backtest every quarter, then forward values with intervals.
+
+Backtest: calibrate on history up to ``as_of - holdout_days``, predict each customer's repeat
+purchases in the holdout with BG/NBD and Pareto/NBD, and compare with what happened, next to a
+naive baseline (each customer repeats their calibration rate, ``x / T``). Gamma-Gamma's predicted
+spend is compared with the actual mean spend per purchase of customers who bought in the holdout.
+
+Forward: refit the chosen model and Gamma-Gamma on all history up to the as-of date; per customer
+P(alive), expected purchases and discounted CLV over ``horizon_months``. Intervals come from
+``n_draws`` parameter draws from each fit's asymptotic normal (log scale, seeded): the purchase
+model and the spend model are drawn independently, each draw gives every customer's CLV, and the
+interval is the central ``interval`` share of those values (per customer, and for the total).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from helpers import clv
+from helpers.params import ClvSettings
+
+__all__ = ["Backtest", "Forward", "backtest", "forward", "tracking", "fit_verdict", "top_share",
+           "p_alive_matrix", "merge_scores", "clv_summary", "MODEL_NAMES"]
+
+MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}
+
+
+@dataclass
+class Backtest:
+    """Holdout comparison of the purchase models and the naive baseline."""
+
+    calibration_end: pd.Timestamp
+    holdout_end: pd.Timestamp
+    summary: pd.DataFrame
+    fits: dict[str, clv.FitResult]
+    failures: dict[str, str]
+    spend_fit: clv.FitResult | None
+    by_frequency: pd.DataFrame
+    metrics: pd.DataFrame
+    spend_check: dict
+    chosen: str
+
+
+@dataclass
+class Forward:
+    """Per-customer forward predictions with intervals, and the final fits."""
+
+    scores: pd.DataFrame
+    fit: clv.FitResult
+    spend_fit: clv.FitResult
+    totals: dict
+
+
+def _fit_models(s: pd.DataFrame) -> tuple[dict, dict]:
+    fits, failures = {}, {}
+    for key, (name, fn) in clv.MODELS.items():
+        try:
+            fits[key] = fn(s["x"], s["t_x"], s["T"])
+        except clv.CLVFitError as e:
+            failures[key] = str(e)
+    return fits, failures
+
+
+def backtest(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings) -> Backtest:
+    """Calibrate up to ``as_of - holdout_days``, predict the holdout, compare.
+
+    Raises
+    ------
+    clv.CLVFitError
+        When the chosen model cannot be fitted on the calibration period.
+    """
+    cal_end = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.holdout_days)
+    s = clv.calibration_summary(orders, cal_end, as_of, settings.unit_days)
+    fits, failures = _fit_models(s)
+    if settings.model not in fits:
+        raise clv.CLVFitError(f"backtest: {MODEL_NAMES[settings.model]} cannot be fitted on the calibration period "
+                              f"to {cal_end.date()}: {failures.get(settings.model)}")
+    h = float(s["holdout_length"].iloc[0])
+    pred = {k: clv.expected_purchases(f.model, f.params, h, s["x"], s["t_x"], s["T"]) for k, f in fits.items()}
+    naive = np.where(s["T"] > 0, s["x"] / s["T"].where(s["T"] > 0, 1.0), 0.0) * h
+    group = s["x"].clip(upper=7).map(lambda v: "7+" if v >= 7 else str(v))
+    bf = pd.DataFrame({"calibration_repeat_purchases": group, "actual": s["x_holdout"], "naive": naive,
+                       **{MODEL_NAMES[k]: v for k, v in pred.items()}})
+    by_freq = bf.groupby("calibration_repeat_purchases", sort=False).agg(
+        customers=("actual", "size"), actual=("actual", "mean"), naive=("naive", "mean"),
+        **{n: (n, "mean") for n in (MODEL_NAMES[k] for k in pred)})
+    by_freq = by_freq.reindex([str(i) for i in range(7)] + ["7+"]).dropna(how="all").reset_index()
+    rows = []
+    actual = s["x_holdout"].to_numpy(float)
+    for name, p in [(MODEL_NAMES[k], v) for k, v in pred.items()] + [("naive (calibration rate)", naive)]:
+        err = np.asarray(p) - actual
+        f = next((fits[k] for k in fits if MODEL_NAMES[k] == name), None)
+        rows.append({"model": name, "predicted_total": float(np.sum(p)), "actual_total": float(actual.sum()),
+                     "total_error_pct": float((np.sum(p) - actual.sum()) / max(actual.sum(), 1)),
+                     "mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())),
+                     "loglik": f.loglik if f else np.nan, "aic": f.aic if f else np.nan})
+    metrics = pd.DataFrame(rows)
+    spend_fit, spend_check = None, {}
+    try:
+        spend_fit = clv.fit_gammagamma(s["x"], s["m_x"])
+        buyers = s[s["x_holdout"] > 0]
+        predicted = clv.expected_spend(spend_fit.params, buyers["x"], buyers["m_x"])
+        spend_check = {"customers": int(len(buyers)),
+                       "predicted_mean_spend": float(np.mean(predicted)) if len(buyers) else None,
+                       "actual_mean_spend": float((buyers["holdout_spend"] / buyers["x_holdout"]).mean()) if len(buyers) else None}
+    except clv.CLVFitError as e:
+        failures["gammagamma"] = str(e)
+    return Backtest(cal_end, pd.Timestamp(as_of).normalize(), s, fits, failures, spend_fit, by_freq, metrics,
+                    spend_check, settings.model)
+
+
+def tracking(orders: pd.DataFrame, bt: Backtest, settings: ClvSettings) -> pd.DataFrame:
+    """Weekly cumulative repeat purchases, actual and expected, over calibration and holdout.
+
+    The expectation for the calibration-period customers is ``sum_i E[X(t - first_i)]`` with the
+    unconditional BG/NBD / Pareto/NBD mean (FHL 2005, figure 2), computed per first-purchase day.
+    """
+    s = bt.summary
+    first = s.set_index("customer_id")["first_purchase"]
+    day = orders["order_ts"].dt.normalize()
+    d = orders.assign(_day=day)[["customer_id", "_day"]].drop_duplicates()
+    d = d[d["customer_id"].isin(first.index) & (d["_day"] <= bt.holdout_end)]
+    d = d[d["_day"] > d["customer_id"].map(first)]
+    start = first.min()
+    weeks = pd.date_range(start, bt.holdout_end, freq="7D")[1:]
+    actual = np.searchsorted(np.sort(d["_day"].to_numpy()), weeks.to_numpy(), side="right")
+    cohorts = first.value_counts()
+    out = {"week_end": weeks, "actual": actual.astype(float)}
+    for key, f in bt.fits.items():
+        exp = np.zeros(len(weeks))
+        for fd, n in cohorts.items():
+            t = (weeks - fd).days.to_numpy() / settings.unit_days
+            t = np.clip(t, 0, None)
+            zero = np.zeros_like(t)
+            exp += n * np.where(t > 0, clv.expected_purchases(f.model, f.params, t, zero, zero, zero), 0.0)
+        out[MODEL_NAMES[key]] = exp
+    return pd.DataFrame(out)
+
+
+def fit_verdict(bt: Backtest) -> str:
+    """A plain-words verdict on the chosen model's holdout fit."""
+    m = bt.metrics.set_index("model")
+    name = MODEL_NAMES[bt.chosen]
+    err = m.loc[name, "total_error_pct"]
+    better = m.loc[name, "mae"] < m.loc["naive (calibration rate)", "mae"]
+    size = abs(err)
+    quality = "closely" if size < 0.1 else ("reasonably" if size < 0.25 else "poorly")
+    return (f"Over the {int((bt.holdout_end - bt.calibration_end).days)}-day holdout, {name} predicted "
+            f"{m.loc[name, 'predicted_total']:,.0f} repeat purchases against {m.loc[name, 'actual_total']:,.0f} actual "
+            f"({err:+.0%}): it tracks the total {quality}, and its per-customer error is "
+            f"{'smaller' if better else 'not smaller'} than the naive baseline's "
+            f"(MAE {m.loc[name, 'mae']:.2f} vs {m.loc['naive (calibration rate)', 'mae']:.2f}).")
+
+
+def forward(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings, seed: int,
+            groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000) -> Forward:
+    """Refit on all history to ``as_of``; P(alive), expected purchases, CLV with intervals per customer.
+
+    Parameters
+    ----------
+    groupings : dict of name -> Series, optional
+        Customer id -> group label (e.g. RFM segment, cluster). For each grouping the group
+        totals and their intervals are computed draw by draw (``totals["by_<name>"]``), which is
+        what an interval of a total means (summing per-customer bounds would overstate it).
+    """
+    s = clv.calibration_summary(orders, as_of, None, settings.unit_days)
+    name, fn = clv.MODELS[settings.model]
+    fit = fn(s["x"], s["t_x"], s["T"])
+    gg = clv.fit_gammagamma(s["x"], s["m_x"])
+    horizon = settings.horizon_months * 365.25 / 12 / settings.unit_days
+    ux, utx, uT, _, inv = clv.unique_histories(s["x"], s["t_x"], s["T"])
+
+    def det(params):  # discounted expected transactions per unique history
+        return clv.discounted_clv(fit.model, params, np.ones(len(ux)), ux, utx, uT,
+                                  settings.horizon_months, settings.annual_discount, settings.unit_days)
+
+    pa = clv.p_alive(fit.model, fit.params, s["x"], s["t_x"], s["T"])
+    exp_h = clv.expected_purchases(fit.model, fit.params, horizon, s["x"], s["t_x"], s["T"])
+    spend = clv.expected_spend(gg.params, s["x"], s["m_x"])
+    value = det(fit.params)[inv] * spend
+
+    names = list(fit.params)
+    draws_p = fit.draws(settings.n_draws, seed)
+    draws_g = gg.draws(settings.n_draws, seed + 1)
+    det_draws = np.stack([det(dict(zip(names, d, strict=True))) for d in draws_p])  # (draws, unique)
+    lo_q, hi_q = (1 - settings.interval) / 2, 1 - (1 - settings.interval) / 2
+    low = np.empty(len(s))
+    high = np.empty(len(s))
+    totals = np.zeros(settings.n_draws)
+    x = s["x"].to_numpy(float)
+    m = np.nan_to_num(s["m_x"].to_numpy(float))
+    codes = {}
+    for gname, ser in (groupings or {}).items():
+        lab = s["customer_id"].astype(str).map(ser.astype(str).to_dict()).fillna("(none)")
+        codes[gname] = pd.factorize(lab, sort=True)
+    group_draws = {g: np.zeros((settings.n_draws, len(c[1]))) for g, c in codes.items()}
+    for i in range(0, len(s), chunk):
+        sl = slice(i, i + chunk)
+        p_, q_, g_ = draws_g[:, 0:1], draws_g[:, 1:2], draws_g[:, 2:3]
+        sp = np.where(x[sl] > 0, (g_ + m[sl] * x[sl]) * p_ / (p_ * x[sl] + q_ - 1.0), p_ * g_ / (q_ - 1.0))
+        v = det_draws[:, inv[sl]] * sp
+        low[sl], high[sl] = np.quantile(v, [lo_q, hi_q], axis=0)
+        totals += v.sum(axis=1)
+        for g, (cds, _) in codes.items():
+            onehot = np.zeros((len(cds[sl]), len(codes[g][1])))
+            onehot[np.arange(len(cds[sl])), cds[sl]] = 1.0
+            group_draws[g] += v @ onehot
+    scores = pd.DataFrame({
+        "customer_id": s["customer_id"].astype(str), "p_alive": pa,
+        f"expected_purchases_{settings.horizon_months}m": exp_h, "expected_spend": spend,
+        f"clv_{settings.horizon_months}m": value, "clv_low": low, "clv_high": high,
+    })
+    total = float(value.sum())
+    tl, th = np.quantile(totals, [lo_q, hi_q])
+    out = {"clv_total": total, "clv_total_low": float(tl), "clv_total_high": float(th),
+           "customers": int(len(s)), "n_unique_histories": int(len(ux)),
+           "draws": settings.n_draws, "interval": settings.interval}
+    for g, (cds, labels) in codes.items():
+        point = pd.Series(value).groupby(cds).sum()
+        lo, hi = np.quantile(group_draws[g], [lo_q, hi_q], axis=0)
+        counts = np.bincount(cds, minlength=len(labels))
+        out[f"by_{g}"] = pd.DataFrame({g: list(labels), "customers": counts, "clv_total": point.reindex(range(len(labels))).to_numpy(),
+                                        "clv_low": lo, "clv_high": hi}).assign(
+            clv_mean=lambda d: d["clv_total"] / d["customers"].clip(lower=1),
+            share_of_clv=lambda d: d["clv_total"] / max(total, 1e-9)).sort_values("clv_total", ascending=False)
+    return Forward(scores, fit, gg, out)
+
+
+def top_share(values: pd.Series, top: float = 0.10) -> float:
+    """Share of total value held by the top ``top`` share of customers."""
+    v = np.sort(np.asarray(values, float))[::-1]
+    k = max(int(np.ceil(top * len(v))), 1)
+    return float(v[:k].sum() / v.sum()) if v.sum() > 0 else float("nan")
+
+
+def p_alive_matrix(summary: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
+    """Mean P(alive) by repeat purchases (rows, 0..9 and 10+) and weeks since last purchase (columns)."""
+    x = summary["x"].clip(upper=10).map(lambda v: "10+" if v >= 10 else str(int(v)))
+    since = (summary["T"] - summary["t_x"]).to_numpy()
+    bins = [-0.01, 4, 13, 26, 52, 104, np.inf]
+    labels = ["0-4", "4-13", "13-26", "26-52", "52-104", "104+"]
+    rec = pd.cut(since, bins=bins, labels=labels)
+    t = pd.DataFrame({"x": x, "rec": rec, "p": p}).pivot_table(index="x", columns="rec", values="p", aggfunc="mean",
+                                                              observed=False)
+    order = [str(i) for i in range(10)] + ["10+"]
+    t = t.reindex([o for o in order if o in t.index])
+    t.index.name, t.columns.name = "repeat purchases", "time units since last purchase"
+    return t
+
+
+def merge_scores(existing: pd.DataFrame | None, clv_scores: pd.DataFrame) -> pd.DataFrame:
+    """Add (or replace) the CLV columns of ``customer_scores``; a new table when step 20 did not run."""
+    if existing is None:
+        return clv_scores.reset_index(drop=True)
+    keep = existing.drop(columns=[c for c in clv_scores.columns if c != "customer_id" and c in existing.columns])
+    return keep.merge(clv_scores, on="customer_id", how="left")
+
+
+def clv_summary(bt: Backtest, fw: Forward, settings: ClvSettings, top10: float) -> dict:
+    """The ``clv.json`` artifact."""
+    def fit_dict(f):
+        return {"model": f.model, "params": f.params, "se": f.se, "loglik": f.loglik, "aic": f.aic,
+                "n": f.n, "n_unique": f.n_unique}
+    by = {k: v.to_dict(orient="records") for k, v in fw.totals.items() if k.startswith("by_")}
+    return {
+        "model": MODEL_NAMES[settings.model], "horizon_months": settings.horizon_months,
+        "annual_discount": settings.annual_discount, "unit_days": settings.unit_days,
+        "backtest": {"calibration_end": bt.calibration_end.date().isoformat(),
+                     "holdout_end": bt.holdout_end.date().isoformat(),
+                     "fits": {MODEL_NAMES[k]: fit_dict(f) for k, f in bt.fits.items()},
+                     "failures": bt.failures, "metrics": bt.metrics.to_dict(orient="records"),
+                     "by_frequency": bt.by_frequency.to_dict(orient="records"),
+                     "spend_check": bt.spend_check, "verdict": fit_verdict(bt)},
+        "final": {"purchases": fit_dict(fw.fit), "spend": fit_dict(fw.spend_fit)},
+        "totals": {k: v for k, v in fw.totals.items() if not k.startswith("by_")},
+        "top10_share": top10,
+        **by,
+    }
+
+
+def spend_check_table(bt: Backtest) -> pd.DataFrame:
+    """Gamma-Gamma's holdout spend check as a one-row table (or a 'not available' row)."""
+    c = bt.spend_check
+    if not c or c.get("customers", 0) == 0:
+        return pd.DataFrame([{"customers": 0, "predicted": None, "actual": None,
+                              "note": bt.failures.get("gammagamma", "no customer bought in the holdout")}])
+    return pd.DataFrame([{"customers": c["customers"], "predicted": c["predicted_mean_spend"],
+                          "actual": c["actual_mean_spend"], "note": "mean spend per purchase"}])
+
+
+def groupings(scores: pd.DataFrame | None) -> dict[str, pd.Series]:
+    """Segment and cluster of each customer from step 20's ``customer_scores`` (none when it did not run)."""
+    if scores is None:
+        return {}
+    ids = scores["customer_id"].astype(str)
+    return {c: pd.Series(scores[c].astype(str).to_numpy(), index=ids) for c in ("rfm_segment", "cluster")
+            if c in scores.columns}
+
+
+def group_table(fw: Forward, name: str) -> pd.DataFrame:
+    """CLV by group (``by_<name>`` of the forward totals), or one 'not available' row."""
+    t = fw.totals.get(f"by_{name}")
+    if t is None:
+        return pd.DataFrame([{name: "not available (segments step did not run)", "customers": None}])
+    return t[[name, "customers", "clv_total", "clv_low", "clv_high", "clv_mean", "share_of_clv"]]
+
+
+def parameter_table(bt: Backtest, fw: Forward) -> pd.DataFrame:
+    """Final parameters of both models used for the forecast, with standard errors."""
+    t = pd.concat([fw.fit.table(), fw.spend_fit.table()], ignore_index=True)
+    return t
+
+
+def final_summary(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings) -> pd.DataFrame:
+    """(x, t_x, T) of every customer on all history up to ``as_of`` (the forecast's inputs)."""
+    return clv.calibration_summary(orders, as_of, None, settings.unit_days)
+
+
+def value_sentences(fw: Forward, settings: ClvSettings, currency: str) -> str:
+    """Headline numbers of the forecast in words."""
+    from helpers.plots import money
+    t = fw.totals
+    col = f"clv_{settings.horizon_months}m"
+    share = top_share(fw.scores[col])
+    active = (fw.scores["p_alive"] >= 0.5).mean()
+    return (f"- Predicted value of the customer base over the next {settings.horizon_months} months: "
+            f"**{money(t['clv_total'], currency)}** ({settings.interval:.0%} interval "
+            f"{money(t['clv_total_low'], currency)} to {money(t['clv_total_high'], currency)}), discounted at "
+            f"{settings.annual_discount:.0%} a year.\n"
+            f"- The top 10% of customers hold {share:.0%} of that value.\n"
+            f"- {active:.0%} of customers are more likely active than not (P(alive) at least 0.5).")
