@@ -37,6 +37,7 @@ from helpers.errors import SegreviewError
 __all__ = ["CLVFitError", "FitResult", "calibration_summary", "unique_histories",
            "bgnbd_loglik", "paretonbd_loglik", "gammagamma_loglik", "fit_bgnbd", "fit_paretonbd",
            "fit_gammagamma", "p_alive", "expected_purchases", "expected_spend", "discounted_clv",
+           "discounted_expected_transactions",
            "MODELS"]
 
 
@@ -146,11 +147,19 @@ def calibration_summary(orders: pd.DataFrame, calibration_end: pd.Timestamp,
     return out.reset_index()
 
 
+def _factorize_rows(*cols) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Hash-based distinct rows (much faster than ``np.unique(axis=0)``, which sorts byte strings)."""
+    df = pd.DataFrame({f"c{i}": np.asarray(c, float) for i, c in enumerate(cols)})
+    codes, uniq = pd.MultiIndex.from_frame(df).factorize()
+    levels = [np.asarray(uniq.get_level_values(i), float) for i in range(len(cols))]
+    return np.asarray(codes), levels
+
+
 def unique_histories(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (x, t_x, T) rows, their counts, and the row of each customer (inverse index)."""
-    arr = np.column_stack([np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float)])
-    uniq, inverse, counts = np.unique(arr, axis=0, return_inverse=True, return_counts=True)
-    return uniq[:, 0], uniq[:, 1], uniq[:, 2], counts.astype(float), inverse.ravel()
+    inverse, (ux, utx, uT) = _factorize_rows(x, t_x, T)
+    counts = np.bincount(inverse, minlength=len(ux)).astype(float)
+    return ux, utx, uT, counts, inverse
 
 
 # ---- log-likelihoods (per row) -------------------------------------------------------------------
@@ -205,12 +214,14 @@ def gammagamma_loglik(p, q, gamma, x, m_x) -> np.ndarray:
 def _fit(model: str, names: list[str], nll: Callable[[np.ndarray], float], starts: list[np.ndarray],
          n: int, n_unique: int) -> FitResult:
     best = None
-    for s0 in starts:
+    for s0 in starts:  # the first start usually suffices; the others are fallbacks
         with np.errstate(all="ignore"):
             res = minimize(nll, s0, method="L-BFGS-B", bounds=[(-12, 12)] * len(s0),
                            options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8})
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
             best = res
+        if best is not None and best.success and np.all(np.abs(best.x) < 11.5):
+            break
     if best is None:
         raise CLVFitError(f"{model}: the likelihood could not be evaluated at any starting point")
     theta = best.x
@@ -349,6 +360,46 @@ def expected_spend(params: dict[str, float], x, m_x, population_mean: bool = Tru
     m = np.nan_to_num(np.asarray(m_x, float))
     cond = (g + m * x) * p / (p * x + q - 1.0)
     return np.where(x > 0, cond, p * g / (q - 1.0))
+
+
+def _purchase_curve(model: str, params: dict[str, float], t, x, T) -> np.ndarray:
+    """The part of E[Y(t) | x, t_x, T] that does not depend on t_x: E = curve(x, T, t) * P(alive)."""
+    x = np.asarray(x, float)
+    if model == "BG/NBD":
+        r, al, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+        z = t / (al + T + t)
+        ratio = (al + T) / (al + T + t)
+        return (a + b + x - 1.0) / (a - 1.0) * (1.0 - ratio ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z))
+    r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
+    L = np.log((be + T) / (be + T + t))
+    frac = -L if abs(s - 1.0) < 1e-9 else -np.expm1((s - 1.0) * L) / (s - 1.0)
+    return (r + x) * (be + T) / (al + T) * frac
+
+
+def discounted_expected_transactions(model: str, params: dict[str, float], x, t_x, T, months: int,
+                                     annual_discount: float, unit_days: float = 7.0,
+                                     pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Discounted expected purchases over ``months`` months for each (x, t_x, T) row.
+
+    Exact and fast: the hypergeometric part depends on (x, T) only, so it is computed once per
+    distinct (x, T) pair and multiplied by each row's P(alive). ``pairs`` (distinct x, distinct T,
+    row index) can be passed when scoring many parameter draws of the same customers.
+    """
+    x = np.asarray(x, float)
+    T = np.asarray(T, float)
+    if pairs is None:
+        idx, (px, pT) = _factorize_rows(x, T)
+    else:
+        px, pT, idx = pairs
+    month = 365.25 / 12 / unit_days
+    d = (1.0 + annual_discount) ** (1 / 12) - 1.0
+    prev = np.zeros(len(px))
+    det = np.zeros(len(px))
+    for m in range(1, months + 1):
+        cur = _purchase_curve(model, params, m * month, px, pT)
+        det += (cur - prev) / (1.0 + d) ** m
+        prev = cur
+    return det[idx] * p_alive(model, params, x, t_x, T)
 
 
 def discounted_clv(model: str, params: dict[str, float], spend: np.ndarray, x, t_x, T, months: int,

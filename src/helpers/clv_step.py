@@ -22,7 +22,7 @@ import pandas as pd
 from helpers import clv
 from helpers.params import ClvSettings
 
-__all__ = ["Backtest", "Forward", "backtest", "forward", "tracking", "fit_verdict", "top_share",
+__all__ = ["Backtest", "Forward", "backtest", "forward", "score", "tracking", "fit_verdict", "top_share",
            "p_alive_matrix", "merge_scores", "clv_summary", "MODEL_NAMES"]
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}
@@ -56,7 +56,7 @@ class Forward:
 
 def _fit_models(s: pd.DataFrame) -> tuple[dict, dict]:
     fits, failures = {}, {}
-    for key, (name, fn) in clv.MODELS.items():
+    for key, (_name, fn) in clv.MODELS.items():
         try:
             fits[key] = fn(s["x"], s["t_x"], s["T"])
         except clv.CLVFitError as e:
@@ -167,15 +167,29 @@ def forward(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings, se
         what an interval of a total means (summing per-customer bounds would overstate it).
     """
     s = clv.calibration_summary(orders, as_of, None, settings.unit_days)
-    name, fn = clv.MODELS[settings.model]
+    _name, fn = clv.MODELS[settings.model]
     fit = fn(s["x"], s["t_x"], s["T"])
     gg = clv.fit_gammagamma(s["x"], s["m_x"])
+    return score(s, fit, gg, settings, seed, groupings, chunk)
+
+
+def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult, settings: ClvSettings, seed: int,
+          groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000) -> Forward:
+    """Score customers ``s`` (``customer_id``, ``x``, ``t_x``, ``T``, ``m_x``) with fitted models.
+
+    Discounted expected transactions are computed once per unique (x, t_x, T) history and draw;
+    spend and the per-customer quantiles are computed in chunks of ``chunk`` customers, so memory
+    stays at ``n_draws x chunk`` values.
+    """
     horizon = settings.horizon_months * 365.25 / 12 / settings.unit_days
     ux, utx, uT, _, inv = clv.unique_histories(s["x"], s["t_x"], s["T"])
 
+    pidx, (px, pT) = clv._factorize_rows(ux, uT)
+
     def det(params):  # discounted expected transactions per unique history
-        return clv.discounted_clv(fit.model, params, np.ones(len(ux)), ux, utx, uT,
-                                  settings.horizon_months, settings.annual_discount, settings.unit_days)
+        return clv.discounted_expected_transactions(fit.model, params, ux, utx, uT, settings.horizon_months,
+                                                    settings.annual_discount, settings.unit_days,
+                                                    pairs=(px, pT, pidx))
 
     pa = clv.p_alive(fit.model, fit.params, s["x"], s["t_x"], s["T"])
     exp_h = clv.expected_purchases(fit.model, fit.params, horizon, s["x"], s["t_x"], s["T"])

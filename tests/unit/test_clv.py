@@ -109,6 +109,17 @@ def test_gammagamma_expected_spend_closed_form():
     assert got[1] == pytest.approx(p * g / (q - 1))
 
 
+def test_fast_discounted_transactions_equal_the_month_by_month_sum():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 12, 300).astype(float)
+    T = rng.integers(1, 150, 300).astype(float)
+    t_x = np.where(x > 0, rng.uniform(0, 1, 300) * T, 0.0)
+    for model, params in (("BG/NBD", BG), ("Pareto/NBD", {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669})):
+        slow = clv.discounted_clv(model, params, np.ones(300), x, t_x, T, 12, 0.1)
+        fast = clv.discounted_expected_transactions(model, params, x, t_x, T, 12, 0.1)
+        np.testing.assert_allclose(fast, slow, rtol=1e-10)
+
+
 def test_discounted_clv_equals_undiscounted_without_discount():
     x, tx, T = np.array([2]), np.array([30.0]), np.array([38.0])
     spend = np.array([50.0])
