@@ -167,3 +167,31 @@ def test_parameter_draws_center_on_the_estimate(cdnow_sample):
     med = np.median(d, axis=0)
     np.testing.assert_allclose(med, list(f.params.values()), rtol=0.03)
     assert math.isclose(np.log(d[:, 0]).std(), math.sqrt(f.cov_log[0, 0]), rel_tol=0.1)
+
+
+def test_parameter_intervals_cover_the_truth_at_their_nominal_rate():
+    # 60 independent simulated data sets: the 95% interval of each BG/NBD parameter should contain
+    # the truth about 95% of the time; with 60 trials, fewer than 49 hits (82%) would be a
+    # 1-in-1000 event for a correct interval, so the bound cannot pass by luck for a broken one.
+    truth = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 3.0}
+    hits = {k: 0 for k in truth}
+    trials = 60
+    for i in range(trials):
+        rng = np.random.default_rng(100 + i)
+        sim = simulate_bgnbd(4000, **truth, T=rng.uniform(26, 104, 4000), seed=1000 + i)
+        f = clv.fit_bgnbd(sim["x"], sim["t_x"], sim["T"])
+        t = f.table().set_index("parameter")
+        for k, v in truth.items():
+            hits[k] += int(t.loc[k, "ci_low"] <= v <= t.loc[k, "ci_high"])
+    for k, h in hits.items():
+        assert h >= 49, f"{k}: the 95% interval covered the truth in only {h} of {trials} simulations"
+
+
+def test_analytic_gradients_match_numerical_ones(cdnow_sample):
+    from statsmodels.tools.numdiff import approx_fprime
+    s = cdnow_sample
+    for f in (clv.fit_bgnbd(s["x"], s["t_x"], s["T"]), clv.fit_gammagamma(s["x"], s["m_x"])):
+        for shift in (0.0, 0.3, -0.4):     # at the optimum and away from it
+            th = f.log_params + shift
+            num = approx_fprime(th, f.extra["nll"], centered=True)
+            np.testing.assert_allclose(f.extra["grad"](th), num, rtol=1e-4, atol=1e-3)
