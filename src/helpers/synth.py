@@ -496,3 +496,27 @@ def simulate_gammagamma(x: np.ndarray, p: float, q: float, gamma: float, seed: i
     # the sum of x Gamma(p, nu) draws is Gamma(p x, nu)
     total = rng.gamma(np.maximum(p * x, 1e-12), 1.0 / nu)
     return np.where(x > 0, total / np.maximum(x, 1), np.nan)
+
+
+def simulate_paretonbd(n: int, r: float, alpha: float, s: float, beta: float, T: np.ndarray | float,
+                       seed: int = 0) -> pd.DataFrame:
+    """Simulate Pareto/NBD customers observed for ``T`` after their first purchase.
+
+    Each customer buys at rate ``lambda ~ Gamma(r, alpha)`` while alive; lifetimes are exponential
+    with rate ``mu ~ Gamma(s, beta)``. Given the active span ``min(lifetime, T)``, the number of
+    repeat purchases is Poisson and their times are uniform on the span.
+
+    Returns
+    -------
+    DataFrame
+        ``x``, ``t_x``, ``T``.
+    """
+    rng = np.random.default_rng(seed)
+    T = np.broadcast_to(np.asarray(T, float), (n,)).copy()
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    mu = rng.gamma(s, 1.0 / beta, n)
+    span = np.minimum(rng.exponential(1.0 / mu), T)
+    x = rng.poisson(lam * span)
+    # the last of x uniform times on (0, span] is span * U^(1/x)
+    t_x = np.where(x > 0, span * rng.random(n) ** (1.0 / np.maximum(x, 1)), 0.0)
+    return pd.DataFrame({"x": x.astype(np.int64), "t_x": t_x, "T": T})

@@ -10,7 +10,7 @@ import pytest
 from scipy.special import hyp2f1
 
 from helpers import clv
-from helpers.synth import simulate_bgnbd, simulate_gammagamma
+from helpers.synth import simulate_bgnbd, simulate_gammagamma, simulate_paretonbd
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +139,15 @@ def test_recovers_simulated_parameters_within_three_standard_errors():
     g = clv.fit_gammagamma(sim["x"], m)
     for k, v in {"p": 5.0, "q": 4.0, "gamma": 60.0}.items():
         assert abs(g.params[k] - v) < 3 * g.se[k], (k, g.params[k], g.se[k])
+
+
+def test_recovers_simulated_paretonbd_parameters_within_three_standard_errors():
+    truth = {"r": 0.7, "alpha": 8.0, "s": 0.8, "beta": 15.0}
+    rng = np.random.default_rng(9)
+    sim = simulate_paretonbd(30_000, **truth, T=rng.uniform(26, 104, 30_000), seed=4)
+    f = clv.fit_paretonbd(sim["x"], sim["t_x"], sim["T"])
+    for k, v in truth.items():
+        assert abs(f.params[k] - v) < 3 * f.se[k], (k, f.params[k], f.se[k])
 
 
 def test_predicted_holdout_purchases_match_simulation():
