@@ -87,6 +87,12 @@ plots.styled_table(rv.value_by_segment(artifacts["clv"]), money_cols=["clv_total
                    int_cols=["customers"], pct_cols=["share_of_clv"], currency=P.currency)
 
 # %% [markdown]
+# ## Experiments: what to ship
+
+# %%
+plots.styled_table(rv.experiment_decisions(artifacts["ab"]))
+
+# %% [markdown]
 # ## Sections of this review
 
 # %%

@@ -25,8 +25,8 @@ from helpers.errors import ParameterError
 
 __all__ = [
     "SourceSpec", "Sources", "OrdersColumns", "CustomersColumns", "ExperimentsColumns", "Columns",
-    "IngestSettings", "SegmentRule", "ActionGroup", "RfmSettings", "ClusteringSettings", "ClvSettings", "RunConfig",
-    "IngestParams", "RfmParams", "ClvParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
+    "IngestSettings", "SegmentRule", "ActionGroup", "RfmSettings", "ClusteringSettings", "ClvSettings", "Guardrail", "AbSettings", "RunConfig",
+    "IngestParams", "RfmParams", "ClvParams", "AbParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
     "load_config", "project_root", "quarter_bounds", "previous_quarter", "step_parameters",
     "from_namespace", "validation_message",
 ]
@@ -286,6 +286,30 @@ class ClvSettings(_Strict):
     interval: float = Field(0.90, gt=0.5, lt=1)
 
 
+class Guardrail(_Strict):
+    """A metric that must not get worse by more than ``margin`` x the control mean (non-inferiority)."""
+
+    metric: str
+    margin: float = Field(0.05, ge=0)
+    higher_is_worse: bool = True
+
+
+class AbSettings(_Strict):
+    """A/B evaluation conventions (README "Experiments")."""
+
+    window_days: int = Field(30, ge=1, le=365)
+    control_variant: str = "control"
+    planned_split: dict[str, float] | None = None
+    primary_metric: Literal["conversion", "revenue_per_customer"] = "conversion"
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    srm_alpha: float = Field(0.001, gt=0, lt=0.1)
+    power: float = Field(0.8, gt=0.5, lt=1)
+    winsorize_percentile: float | None = Field(0.99, gt=0.5, lt=1)
+    segment_by: Literal["action_group", "rfm_segment"] = "action_group"
+    bayes_draws: int = Field(20_000, ge=1000)
+    guardrails: list[Guardrail] = Field(default_factory=lambda: [Guardrail(metric="discount", margin=0.10)])
+
+
 class ReviewSettings(_Strict):
     """Presentation of the quarterly review."""
 
@@ -308,6 +332,7 @@ class RunConfig(_Strict):
     rfm: RfmSettings = RfmSettings()
     clustering: ClusteringSettings = ClusteringSettings()
     clv: ClvSettings = ClvSettings()
+    ab: AbSettings = AbSettings()
     review: ReviewSettings = ReviewSettings()
 
     @field_validator("quarter")
@@ -390,6 +415,15 @@ class ClvParams(StepParams):
     clv: ClvSettings
 
 
+class AbParams(StepParams):
+    """Parameters of ``50_ab_evaluation``."""
+
+    seed: int
+    currency: str
+    rfm: RfmSettings
+    ab: AbSettings
+
+
 class ReviewParams(StepParams):
     """Parameters of ``60_quarterly_review``."""
 
@@ -403,6 +437,7 @@ STEP_MODELS: dict[str, type[StepParams]] = {
     "10_ingest": IngestParams,
     "20_rfm_clustering": RfmParams,
     "30_clv": ClvParams,
+    "50_ab_evaluation": AbParams,
     "60_quarterly_review": ReviewParams,
 }
 

@@ -158,3 +158,11 @@ def value_by_segment(clv: dict | None) -> pd.DataFrame:
         return pd.DataFrame([{"segment": "not available", "customers": None, "clv_total": None}])
     t = pd.DataFrame(clv["by_rfm_segment"]).rename(columns={"rfm_segment": "segment"})
     return t[["segment", "customers", "clv_total", "clv_low", "clv_high", "clv_mean", "share_of_clv"]]
+
+
+def experiment_decisions(ab: dict | None) -> pd.DataFrame:
+    """One row per experiment: decision and the sentence behind it (from ``ab.json``)."""
+    if ab is None or not ab.get("available"):
+        return pd.DataFrame([{"experiment": "not available (no experiments this quarter)", "decision": "", "why": ""}])
+    return pd.DataFrame([{"experiment": k, "decision": v["decision"], "why": v["detail"]}
+                         for k, v in ab["experiments"].items()])

@@ -65,16 +65,16 @@ class ExperimentSpec:
     uplift : float
         Probability that a treated customer in the effect group who would not have bought in the
         window buys once more because of the treatment.
-    effect_min_purchase_days : int
-        Only customers with at least this many purchase days before assignment respond
-        (0 = everybody responds).
+    effect_action_group : str, optional
+        Only customers in this RFM action group (default rules of :class:`helpers.params.RfmSettings`,
+        computed on the orders before the day of ``assign_start``) respond; ``None`` = everybody.
     """
 
     experiment_id: str
     assign_start: str
     eligibility: str
     uplift: float
-    effect_min_purchase_days: int = 0
+    effect_action_group: str | None = None
     assign_days: int = 7
     window_days: int = 30
     treatment_share: float = 0.5
@@ -112,7 +112,7 @@ class DemoSpec:
     experiments: tuple[ExperimentSpec, ...] = field(default_factory=lambda: (
         ExperimentSpec("EXP-01-free-shipping", "2026-08-03", "active", uplift=0.06),
         ExperimentSpec("EXP-02-winback-coupon", "2026-06-15", "lapsed", uplift=0.15,
-                       effect_min_purchase_days=3),
+                       effect_action_group="Win back"),
     ))
 
 
@@ -309,7 +309,13 @@ def _plant_experiments(spec: DemoSpec, rng: np.random.Generator, orders: pd.Data
         before = orders[orders["order_ts"] < a0]
         g = before.groupby("customer_id")["order_ts"]
         last = g.max()
-        pdays = before.assign(d=before["order_ts"].dt.normalize()).groupby("customer_id")["d"].nunique()
+        group_of = pd.Series(dtype=str)
+        if ex.effect_action_group:
+            from helpers.params import RfmSettings
+            from helpers.rfm import customer_summary, segment_of
+            seg = segment_of(customer_summary(before[["customer_id", "order_ts", "amount"]],
+                                              a0 - pd.Timedelta(days=1)), RfmSettings())
+            group_of = seg.set_index("customer_id")["action_group"].astype(str)
         if ex.eligibility == "active":
             elig = last[last >= a0 - pd.Timedelta(days=365)].index.to_numpy()
         else:
@@ -326,8 +332,8 @@ def _plant_experiments(spec: DemoSpec, rng: np.random.Generator, orders: pd.Data
         w = w[(w["order_ts"] > w["a"]) & (w["order_ts"] <= w["e"])]
         base_rev = w.groupby("customer_id")["amount"].sum().reindex(elig, fill_value=0.0).to_numpy()
         base_conv = base_rev > 0
-        n_pdays = pdays.reindex(elig, fill_value=0).to_numpy()
-        in_group = n_pdays >= ex.effect_min_purchase_days
+        in_group = (group_of.reindex(elig).to_numpy() == ex.effect_action_group) if ex.effect_action_group \
+            else np.ones(m, bool)
         respond = (~base_conv) & in_group & (rng.random(m) < ex.uplift)
         extra_amt = np.round(np.maximum(rng.gamma(spec.p_spend, 1.0 / nu[id_to_idx[elig].to_numpy()]), 1.0), 2)
         extra_ts = assigned + pd.to_timedelta(rng.integers(3600, ex.window_days * 86400 - 3600, m), "s")
@@ -341,8 +347,8 @@ def _plant_experiments(spec: DemoSpec, rng: np.random.Generator, orders: pd.Data
             "sample_ate": _sample_ate(po, np.ones(m, bool)),
             "sample_ate_effect_group": _sample_ate(po, in_group),
             "sample_ate_outside_effect_group": _sample_ate(po, ~in_group),
-            "effect_group_rule": (f"at least {ex.effect_min_purchase_days} purchase days before assignment"
-                                  if ex.effect_min_purchase_days else "everybody"),
+            "effect_group_rule": (f"action group {ex.effect_action_group!r} on the day before assignment "
+                                  "(default RFM rules)" if ex.effect_action_group else "everybody"),
         }
         exp_rows.append(pd.DataFrame({
             "experiment_id": ex.experiment_id, "customer_id": elig,

@@ -58,10 +58,11 @@ def own_run(project):
 
 def test_ci_run_renders_pages_and_artifacts(ci_run, ci_rendered):
     project = ci_rendered
-    for page in ("index.html", "10_ingest.html", "20_rfm_clustering.html", "30_clv.html", "60_quarterly_review.html"):
+    for page in ("index.html", "10_ingest.html", "20_rfm_clustering.html", "30_clv.html", "50_ab_evaluation.html",
+                 "60_quarterly_review.html"):
         assert (ci_run / page).stat().st_size > 10_000
     for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "quality.parquet",
-                "ingest.json", "review.json", "customer_scores.parquet", "segments_export.csv", "rfm.json", "clv.json"):
+                "ingest.json", "review.json", "customer_scores.parquet", "segments_export.csv", "rfm.json", "clv.json", "ab.json"):
         assert (ci_run / "artifacts" / art).exists(), art
     ingest = json.loads((ci_run / "artifacts" / "ingest.json").read_text())
     orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
@@ -73,7 +74,8 @@ def test_ci_run_renders_pages_and_artifacts(ci_run, ci_rendered):
     assert run["parameters"]["company"] == "CI Sample Co."
     assert run["inputs"]["orders"]["sha256"] == file_sha256(project / "data" / "ci" / "orders.parquet")
     assert run["inputs"]["orders"]["rows_read"] > run["inputs"]["orders"]["rows_clean"]
-    assert set(run["seconds"]) >= {"10_ingest", "20_rfm_clustering", "30_clv", "60_quarterly_review", "render_html", "total"}
+    assert set(run["seconds"]) >= {"10_ingest", "20_rfm_clustering", "30_clv", "50_ab_evaluation",
+                                   "60_quarterly_review", "render_html", "total"}
     assert run["versions"]["pandas"].startswith("3.")
     assert (ci_run / "executed" / "10_ingest.ipynb").exists()
     assert not list((project / "notebooks").glob("*.ipynb")), "papermill output never goes into notebooks/"
@@ -149,6 +151,18 @@ def test_clv_artifacts_are_consistent(ci_run):
     assert "predicted to be worth" in review
 
 
+def test_ab_artifacts_and_decisions(ci_run):
+    ab = json.loads((ci_run / "artifacts" / "ab.json").read_text())
+    assert ab["available"] and len(ab["experiments"]) == 2
+    for v in ab["experiments"].values():
+        assert v["decision"] in {"Ship", "Do not ship", "Inconclusive", "Do not trust"}
+        assert v["srm"]["p_value"] is not None and v["effects"][0]["metric"] == "conversion"
+    page = BeautifulSoup((ci_run / "50_ab_evaluation.html").read_text(), "html.parser")
+    assert len(page.find_all("img")) == 2                  # one forest plot per experiment
+    review = BeautifulSoup((ci_run / "index.html").read_text(), "html.parser").get_text(" ")
+    assert "Experiments: what to ship" in review and "EXP-01-free-shipping" in review
+
+
 def test_review_numbers_match_the_clean_orders(ci_run):
     orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
     review = json.loads((ci_run / "artifacts" / "review.json").read_text())
@@ -216,6 +230,8 @@ def test_cdnow_real_data_renders(project):
     assert not (out / "artifacts" / "customers.parquet").exists()
     text = BeautifulSoup((out / "index.html").read_text(), "html.parser").get_text(" ")
     assert "USD" in text and "not available" in text
+    assert json.loads((out / "artifacts" / "ab.json").read_text())["available"] is False
+    assert "no experiments" in BeautifulSoup((out / "50_ab_evaluation.html").read_text(), "html.parser").get_text(" ")
     rfm = json.loads((out / "artifacts" / "rfm.json").read_text())
     assert rfm["customers"] == 23_502
     assert "share the lowest frequency (1)" in rfm["frequency_method"]  # most CDNOW customers bought once

@@ -1,0 +1,396 @@
+"""A/B evaluation: outcomes from orders, trust checks, effects, segments and a decision per experiment.
+
+Outcomes per experiment, variant and customer: **conversion** (a completed order within
+``window_days`` after assignment), **revenue** and **orders** in that window, **discount** given in
+it, and **pre-period revenue** over the same window before assignment (the CUPED covariate).
+Customers assigned to more than one variant of an experiment are counted and excluded.
+Segments are taken **at the experiment's start** (RFM on the orders before the first assignment),
+so the treatment cannot move customers between the segments it is evaluated in.
+
+Decision (primary metric, Holm-adjusted across experiments):
+- failed sample-ratio check: "Do not trust";
+- significant and positive, guardrails not breached: "Ship";
+- significant and negative, or a guardrail breached: "Do not ship";
+- otherwise "Inconclusive", with the customers needed to detect the observed effect with 80% power.
+Statistics and conventions: :mod:`helpers.abstats`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+
+from helpers import abstats as st
+from helpers.errors import InputDataError
+from helpers.params import AbSettings, RfmSettings
+from helpers.rfm import customer_summary, segment_of
+
+__all__ = ["outcomes", "segments_at_start", "evaluate", "ExperimentResult", "summary_table", "run_all",
+           "show_experiments", "forest_data",
+           "effects_table", "segment_effects_table", "ab_summary", "interaction_test", "experiment_markdown"]
+
+
+def outcomes(experiments: pd.DataFrame, orders: pd.DataFrame, window_days: int) -> tuple[pd.DataFrame, dict]:
+    """Per (experiment, customer) outcomes; returns (table, counts of excluded multi-variant customers)."""
+    for c in ("experiment_id", "customer_id", "variant", "assigned_at"):
+        if c not in experiments.columns:
+            raise KeyError(f"experiments lack {c!r}")
+    multi = experiments.get("multi_variant", pd.Series(False, index=experiments.index)).astype(bool)
+    excluded = experiments[multi].groupby("experiment_id")["customer_id"].nunique().to_dict()
+    e = experiments[~multi][["experiment_id", "customer_id", "variant", "assigned_at"]].reset_index(drop=True)
+    e["_row"] = np.arange(len(e))
+    w = pd.Timedelta(days=window_days)
+    cols = ["customer_id", "order_ts", "amount"] + (["discount"] if "discount" in orders.columns else [])
+    o = orders[orders["customer_id"].isin(e["customer_id"])][cols]
+    m = e[["_row", "customer_id", "assigned_at"]].merge(o, on="customer_id")
+    post = m[(m["order_ts"] > m["assigned_at"]) & (m["order_ts"] <= m["assigned_at"] + w)]
+    pre = m[(m["order_ts"] >= m["assigned_at"] - w) & (m["order_ts"] <= m["assigned_at"])]
+    g = post.groupby("_row")
+    e["orders"] = g.size().reindex(e["_row"], fill_value=0).to_numpy()
+    e["revenue"] = g["amount"].sum().reindex(e["_row"], fill_value=0.0).to_numpy()
+    e["discount"] = (g["discount"].sum().reindex(e["_row"], fill_value=0.0).to_numpy()
+                     if "discount" in post.columns else np.nan)
+    e["pre_revenue"] = pre.groupby("_row")["amount"].sum().reindex(e["_row"], fill_value=0.0).to_numpy()
+    e["conversion"] = (e["orders"] > 0).astype(float)
+    return e.drop(columns="_row"), excluded
+
+
+def segments_at_start(orders: pd.DataFrame, experiments: pd.DataFrame, settings: RfmSettings,
+                      by: str) -> pd.DataFrame:
+    """RFM segment or action group of each assigned customer on the day before the experiment began.
+
+    Returns ``experiment_id``, ``customer_id``, ``segment``; customers without any earlier order
+    are ``(no history)``.
+    """
+    rows = []
+    for exp, grp in experiments.groupby("experiment_id"):
+        start = grp["assigned_at"].min().normalize() - pd.Timedelta(days=1)
+        prior = orders[orders["order_ts"] < start + pd.Timedelta(days=1)]
+        if prior.empty:
+            seg = pd.Series(dtype=str)
+        else:
+            sc = segment_of(customer_summary(prior, start), settings)
+            seg = sc.set_index("customer_id")[by].astype(str)
+        ids = grp["customer_id"].drop_duplicates()
+        rows.append(pd.DataFrame({"experiment_id": exp, "customer_id": ids,
+                                  "segment": ids.map(seg).fillna("(no history)").to_numpy()}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["experiment_id", "customer_id", "segment"])
+
+
+@dataclass
+class ExperimentResult:
+    """Everything reported for one experiment."""
+
+    experiment_id: str
+    control: str
+    treatment: str
+    counts: dict
+    excluded_multi_variant: int
+    srm: dict
+    balance: dict
+    effects: list[st.Effect]
+    cuped: dict
+    winsorized: dict | None
+    bayes: dict
+    power: dict
+    guardrails: list[dict]
+    segments: pd.DataFrame
+    interaction: dict
+    decision: str = ""
+    decision_detail: str = ""
+    notes: list[str] = field(default_factory=list)
+    primary_p_holm: float = float("nan")
+
+
+def interaction_test(df: pd.DataFrame, metric: str) -> dict:
+    """Do effects differ across segments? F-test of treatment x segment terms in OLS."""
+    d = df[[metric, "treated", "segment"]].copy()
+    d["treated"] = d["treated"].astype(float)
+    counts = d.groupby("segment")["treated"].agg(["size", "sum"])
+    usable = counts[(counts["sum"] > 0) & (counts["sum"] < counts["size"])].index
+    d = d[d["segment"].isin(usable)]
+    if d["segment"].nunique() < 2:
+        return {"f": None, "p_value": None, "df": None, "note": "fewer than two segments with both arms"}
+    full = smf.ols(f"{metric} ~ treated * C(segment)", data=d).fit()
+    restricted = smf.ols(f"{metric} ~ treated + C(segment)", data=d).fit()
+    f, p, dfd = full.compare_f_test(restricted)
+    return {"f": float(f), "p_value": float(p), "df": int(dfd), "note": "OLS F-test of the treatment x segment terms"}
+
+
+def _segment_rows(df: pd.DataFrame, metric: str, s: AbSettings) -> pd.DataFrame:
+    rows = []
+    for seg, g in df.groupby("segment"):
+        t, c = g[g["treated"]], g[~g["treated"]]
+        row = {"segment": seg, "n_control": len(c), "n_treatment": len(t)}
+        if len(t) < 2 or len(c) < 2:
+            row.update(note="too few customers in an arm to tell")
+            rows.append(row)
+            continue
+        if metric == "conversion":
+            e = st.two_proportions(int(t[metric].sum()), len(t), int(c[metric].sum()), len(c), s.alpha)
+        else:
+            e = st.welch(t[metric], c[metric], s.alpha, metric)
+        row.update(control=e.control, treatment=e.treatment, diff=e.diff, ci_low=e.ci_low, ci_high=e.ci_high,
+                   p_value=e.p_value, mde=st.mde(e.se, s.alpha, s.power), note="")
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if "p_value" in out:
+        out["p_bh"] = st.bh(out["p_value"].to_numpy())
+        out["significant"] = out["p_bh"] <= s.alpha
+    return out
+
+
+def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSettings, seed: int) -> list[ExperimentResult]:
+    """Evaluate every experiment (each non-control variant against the control)."""
+    results = []
+    seg = segments.set_index(["experiment_id", "customer_id"])["segment"] if len(segments) else None
+    for exp, df in out.groupby("experiment_id", sort=True):
+        variants = sorted(df["variant"].unique())
+        if s.control_variant not in variants:
+            raise InputDataError(f"experiment {exp}: no customers in the control variant {s.control_variant!r} "
+                                 f"(variants: {variants}); set ab.control_variant")
+        treatments = [v for v in variants if v != s.control_variant]
+        if not treatments:
+            raise InputDataError(f"experiment {exp}: only one variant ({variants[0]!r}); nothing to compare")
+        for tv in treatments:
+            d = df[df["variant"].isin([s.control_variant, tv])].copy()
+            d["treated"] = d["variant"] == tv
+            if seg is not None:
+                d["segment"] = [seg.get((exp, c), "(unknown)") for c in d["customer_id"]]
+            else:
+                d["segment"] = "all"
+            results.append(_evaluate_one(exp, tv, d, excluded.get(exp, 0), s, seed))
+    primary_p = [r.effects[0].p_value for r in results]
+    for r, p in zip(results, st.holm(primary_p), strict=True):
+        r.primary_p_holm = float(p)
+        _decide(r, s)
+    return results
+
+
+def _evaluate_one(exp: str, tv: str, d: pd.DataFrame, excluded: int, s: AbSettings, seed: int) -> ExperimentResult:
+    t, c = d[d["treated"]], d[~d["treated"]]
+    counts = {s.control_variant: len(c), tv: len(t)}
+    planned = s.planned_split or {s.control_variant: 0.5, tv: 0.5}
+    chi2, p_srm = st.srm_test(counts, {k: planned.get(k, 0.0) for k in counts})
+    srm = {"chi2": chi2, "p_value": p_srm, "failed": bool(p_srm < s.srm_alpha), "planned": planned}
+    bal = st.welch(t["pre_revenue"], c["pre_revenue"], s.alpha, "pre_revenue")
+    balance = {"diff": bal.diff, "p_value": bal.p_value, "failed": bool(bal.p_value < s.srm_alpha)}
+    conv = st.two_proportions(int(t["conversion"].sum()), len(t), int(c["conversion"].sum()), len(c), s.alpha)
+    rev = st.welch(t["revenue"], c["revenue"], s.alpha, "revenue_per_customer")
+    aov = st.ratio_metric(t["revenue"], t["orders"], c["revenue"], c["orders"], s.alpha)
+    primary, secondary = (conv, rev) if s.primary_metric == "conversion" else (rev, conv)
+    effects = [primary, secondary, aov]
+    ce, theta, red = st.cuped(d["revenue"], d["pre_revenue"], d["treated"], s.alpha)
+    cuped = {"effect": ce.as_dict(), "theta": theta, "variance_reduction": red}
+    wins = None
+    if s.winsorize_percentile:
+        capped, cap = st.winsorize(d["revenue"].to_numpy(), s.winsorize_percentile)
+        we = st.welch(capped[d["treated"].to_numpy()], capped[~d["treated"].to_numpy()], s.alpha,
+                      f"revenue_per_customer (winsorized at {cap:,.2f})")
+        wins = {"cap": cap, "percentile": s.winsorize_percentile, "effect": we.as_dict()}
+    b_conv = st.bayes_conversion(int(t["conversion"].sum()), len(t), int(c["conversion"].sum()), len(c),
+                                 s.bayes_draws, seed)
+    b_rev = st.bayes_normal(rev.diff, rev.se)
+    bayes = {"conversion": {"chance_to_beat_control": b_conv[0], "expected_loss": b_conv[1]},
+             "revenue_per_customer": {"chance_to_beat_control": b_rev[0], "expected_loss": b_rev[1]}}
+    power = {"mde": st.mde(primary.se, s.alpha, s.power), "achieved_power": st.achieved_power(primary.diff, primary.se, s.alpha),
+             "customers_needed": st.n_for_effect(len(d), primary.se, primary.diff, s.alpha, s.power),
+             "formula": "MDE = (z_(1-alpha/2) + z_power) x SE(difference), normal approximation"}
+    guards = []
+    for g in s.guardrails:
+        if g.metric not in d.columns or d[g.metric].isna().all():
+            guards.append({"metric": g.metric, "margin": g.margin, "status": "not available"})
+            continue
+        ge = st.welch(t[g.metric], c[g.metric], s.alpha, g.metric)
+        # non-inferiority: the metric must not rise (worsen) by more than margin x control mean
+        bound = g.margin * abs(ge.control)
+        # worse = up when higher is worse; ok when the whole CI stays within the margin (non-inferior),
+        # breached when the whole CI lies beyond it, inconclusive otherwise
+        lo, hi = (ge.ci_low, ge.ci_high) if g.higher_is_worse else (-ge.ci_high, -ge.ci_low)
+        status = "ok (non-inferior)" if hi <= bound else ("breached" if lo > bound else "inconclusive")
+        guards.append({"metric": g.metric, "margin": g.margin, "control": ge.control, "treatment": ge.treatment,
+                       "diff": ge.diff, "ci_low": ge.ci_low, "ci_high": ge.ci_high, "bound": bound,
+                       "status": status})
+    segs = _segment_rows(d, s.primary_metric, s)
+    inter = interaction_test(d, s.primary_metric)
+    res = ExperimentResult(exp, s.control_variant, tv, counts, excluded, srm, balance, effects, cuped, wins, bayes,
+                           power, guards, segs, inter)
+    if excluded:
+        res.notes.append(f"{excluded:,} customers were assigned to more than one variant and were excluded")
+    return res
+
+
+def _decide(r: ExperimentResult, s: AbSettings) -> None:
+    e = r.effects[0]
+    unit = "points" if e.metric == "conversion" else ""
+    size = f"{e.diff * 100:+.1f} points" if e.metric == "conversion" else f"{e.diff:+,.2f} per customer"
+    where = ""
+    ip = r.interaction.get("p_value")
+    if ip is not None and ip > s.alpha:
+        where = f" The effect is similar across segments (treatment x segment test p = {ip:.2g})."
+    elif "significant" in r.segments:
+        good = r.segments[r.segments["significant"] & (r.segments["diff"] > 0)]
+        if len(good) and len(good) < len(r.segments):
+            parts = ", ".join(f"{x['segment']} ({x['diff'] * 100:+.1f} points)" if e.metric == "conversion"
+                              else f"{x['segment']} ({x['diff']:+,.2f})" for _, x in good.iterrows())
+            where = f" It works among {parts}; nothing detectable elsewhere (treatment x segment test p = {ip:.2g})."
+    if r.srm["failed"] or r.balance["failed"]:
+        why = "sample-ratio mismatch" if r.srm["failed"] else "pre-period imbalance"
+        r.decision = "Do not trust"
+        r.decision_detail = f"The {why} check failed (p < {s.srm_alpha}); fix the assignment before reading results."
+        return
+    breached = [g["metric"] for g in r.guardrails if g.get("status") == "breached"]
+    sig = r.primary_p_holm <= s.alpha
+    if sig and e.diff < 0:
+        r.decision, r.decision_detail = "Do not ship", f"It lowers {e.metric} by {size} (Holm p = {r.primary_p_holm:.3g})."
+    elif breached:
+        r.decision, r.decision_detail = "Do not ship", f"Guardrail breached: {', '.join(breached)}."
+    elif sig:
+        r.decision = "Ship"
+        r.decision_detail = (f"It lifts {e.metric} by {size} (95% CI {e.ci_low * (100 if unit else 1):+.1f} to "
+                             f"{e.ci_high * (100 if unit else 1):+.1f}{' points' if unit else ''}; Holm p = {r.primary_p_holm:.3g})."
+                             + where)
+    else:
+        need = r.power["customers_needed"]
+        more = f" About {max(need - sum(r.counts.values()), 0):,} more customers would be needed to detect an effect of the observed size ({size}) with {s.power:.0%} power." if need > 0 else ""
+        r.decision = "Inconclusive"
+        r.decision_detail = (f"No detectable effect on {e.metric} (observed {size}, Holm p = {r.primary_p_holm:.3g}; "
+                             f"smallest detectable effect {r.power['mde'] * (100 if unit else 1):.1f}{' points' if unit else ''})."
+                             + more + where)
+
+
+def summary_table(results: list[ExperimentResult]) -> pd.DataFrame:
+    """One row per experiment: decision, primary effect with CI, p-values, SRM."""
+    rows = []
+    for r in results:
+        e = r.effects[0]
+        rows.append({"experiment": r.experiment_id, "comparison": f"{r.treatment} vs {r.control}",
+                     "customers": sum(r.counts.values()), "decision": r.decision, "primary_metric": e.metric,
+                     "control": e.control, "treatment": e.treatment, "difference": e.diff,
+                     "ci_low": e.ci_low, "ci_high": e.ci_high, "p_holm": r.primary_p_holm,
+                     "srm_p": r.srm["p_value"]})
+    return pd.DataFrame(rows)
+
+
+def effects_table(r: ExperimentResult) -> pd.DataFrame:
+    """All effects of one experiment (primary, secondary with BH, ratio, CUPED, winsorized)."""
+    effs = [*r.effects, st.Effect(**r.cuped["effect"])]
+    if r.winsorized:
+        effs.append(st.Effect(**r.winsorized["effect"]))
+    t = pd.DataFrame([e.as_dict() for e in effs])
+    t["p_adjusted"] = np.r_[r.primary_p_holm, st.bh(t["p_value"].to_numpy()[1:])]
+    t["adjustment"] = ["Holm (primary)"] + ["BH (secondary)"] * (len(t) - 1)
+    return t[["metric", "control", "treatment", "diff", "ci_low", "ci_high", "rel_lift", "rel_ci_low", "rel_ci_high",
+              "p_value", "p_adjusted", "adjustment", "method"]]
+
+
+def segment_effects_table(r: ExperimentResult) -> pd.DataFrame:
+    """Effect of the primary metric per segment, BH-adjusted, with each segment's MDE."""
+    return r.segments
+
+
+def experiment_markdown(r: ExperimentResult) -> str:
+    """The top of an experiment's section: decision, trust checks, notes."""
+    lines = [f"### {r.experiment_id}: **{r.decision}**", "", r.decision_detail, ""]
+    srm = "failed" if r.srm["failed"] else "passed"
+    lines.append(f"- Sample-ratio check {srm}: {r.counts} against the planned split {r.srm['planned']} "
+                 f"(chi-square p = {r.srm['p_value']:.3g}; mismatch when p < 0.001).")
+    lines.append(f"- Pre-period balance: revenue difference {r.balance['diff']:+,.2f} (p = {r.balance['p_value']:.3g}).")
+    lines.append(f"- CUPED on pre-period revenue: theta = {r.cuped['theta']:.3f}, variance reduced by "
+                 f"{r.cuped['variance_reduction']:.0%}.")
+    b = r.bayes["conversion"]
+    lines.append(f"- Bayesian: {b['chance_to_beat_control']:.0%} chance that {r.treatment} beats {r.control} on conversion "
+                 f"(expected loss if shipped {b['expected_loss'] * 100:.2f} points).")
+    lines.append(f"- Power: {r.power['achieved_power']:.0%} to detect the observed effect; {r.power['formula']}.")
+    if r.interaction.get("p_value") is not None:
+        lines.append(f"- Do effects differ by segment? {r.interaction['note']}: p = {r.interaction['p_value']:.3g}.")
+    lines += [f"- {n}" for n in r.notes]
+    return "\n".join(lines)
+
+
+def ab_summary(results: list[ExperimentResult], window_days: int) -> dict:
+    """The ``ab.json`` artifact."""
+    out = {"window_days": window_days, "experiments": {}}
+    for r in results:
+        out["experiments"][f"{r.experiment_id} | {r.treatment} vs {r.control}"] = {
+            "experiment_id": r.experiment_id, "decision": r.decision, "detail": r.decision_detail,
+            "counts": r.counts, "excluded_multi_variant": r.excluded_multi_variant, "srm": r.srm,
+            "balance": r.balance, "effects": [e.as_dict() for e in r.effects], "primary_p_holm": r.primary_p_holm,
+            "cuped": r.cuped, "winsorized": r.winsorized, "bayes": r.bayes, "power": r.power,
+            "guardrails": r.guardrails, "segments": r.segments.to_dict(orient="records"),
+            "interaction": r.interaction}
+    return out
+
+
+def run_all(experiments: pd.DataFrame | None, orders: pd.DataFrame, s: AbSettings, rfm: RfmSettings,
+            seed: int) -> list[ExperimentResult] | None:
+    """Outcomes, start-of-experiment segments and evaluation of every experiment (None without a table)."""
+    if experiments is None or experiments.empty:
+        return None
+    out, excluded = outcomes(experiments, orders, s.window_days)
+    segs = segments_at_start(orders, experiments, rfm, s.segment_by)
+    return evaluate(out, segs, excluded, s, seed)
+
+
+def forest_data(r: ExperimentResult) -> pd.DataFrame:
+    """Primary-metric effect overall and per segment with CIs (for the forest plot)."""
+    e = r.effects[0]
+    rows = [{"label": "All customers", "diff": e.diff, "ci_low": e.ci_low, "ci_high": e.ci_high, "significant": r.primary_p_holm <= 0.05}]
+    if "diff" in r.segments:
+        for _, x in r.segments.dropna(subset=["diff"]).iterrows():
+            rows.append({"label": f"{x['segment']} (n={x['n_control'] + x['n_treatment']:,})", "diff": x["diff"],
+                         "ci_low": x["ci_low"], "ci_high": x["ci_high"], "significant": bool(x.get("significant", False))})
+    return pd.DataFrame(rows)
+
+
+def show_experiments(results: list[ExperimentResult] | None, currency: str) -> None:
+    """Display one section per experiment: decision and checks, effects, segments, forest plot."""
+    from IPython.display import Markdown, display
+
+    from helpers import plots
+    if not results:
+        display(Markdown("Experiments: not available (no experiments table was supplied)."))
+        return
+    for r in results:
+        display(Markdown(experiment_markdown(r)))
+        display(plots.styled_table(effects_table(r).drop(columns="method"),
+                                   float_cols=["control", "treatment", "diff", "ci_low", "ci_high"],
+                                   pct_cols=["rel_lift", "rel_ci_low", "rel_ci_high"],
+                                   caption="p-values: Holm for the primary metric, Benjamini-Hochberg for the others"))
+        seg = r.segments.drop(columns=[c for c in ("significant",) if c in r.segments])
+        display(plots.styled_table(seg, int_cols=["n_control", "n_treatment"],
+                                   float_cols=[c for c in ("control", "treatment", "diff", "ci_low", "ci_high", "mde") if c in seg],
+                                   caption="per segment at the experiment's start; p_bh = Benjamini-Hochberg adjusted"))
+        if r.guardrails:
+            display(plots.styled_table(pd.DataFrame(r.guardrails), caption="guardrails (non-inferiority margin x control mean)"))
+        fig = plots.forest_chart(forest_data(r), r.experiment_id, r.effects[0].metric)
+        display(fig)
+        import matplotlib.pyplot as plt
+        plt.close(fig)
+
+
+def conventions_markdown(s: AbSettings) -> str:
+    """The statistical conventions of this page in a few lines."""
+    return (f"Outcomes are measured over {s.window_days} days after each customer's assignment; the primary metric is "
+            f"**{s.primary_metric.replace('_', ' ')}**. Significance at alpha = {s.alpha} after adjustment (p equal to alpha "
+            f"counts as significant): Holm across experiments for the primary metric, Benjamini-Hochberg for secondary "
+            f"metrics and segments. Conversion: two-proportion z-test (pooled SE for the test, unpooled for the CI). "
+            f"Revenue: Welch's t-test, with CUPED (pre-period revenue) and {'winsorization at the pooled ' + format(s.winsorize_percentile, '.0%') + ' percentile' if s.winsorize_percentile else 'no winsorization'} shown beside it. "
+            f"Relative lifts use delta-method intervals. Sample-ratio mismatch when the chi-square p < {s.srm_alpha}.")
+
+
+def summary_or_empty(results: list[ExperimentResult] | None) -> pd.DataFrame:
+    """The summary table, or one 'not available' row."""
+    if not results:
+        return pd.DataFrame([{"experiment": "not available (no experiments table)", "customers": None}])
+    return summary_table(results)
+
+
+def ab_summary_or_empty(results: list[ExperimentResult] | None, s: AbSettings) -> dict:
+    """``ab.json``; ``{"available": false}`` without experiments."""
+    if not results:
+        return {"available": False, "window_days": s.window_days, "experiments": {}}
+    return {"available": True, **ab_summary(results, s.window_days)}

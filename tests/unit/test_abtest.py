@@ -1,0 +1,133 @@
+"""A/B step: outcome windows by hand, the demo's planted effects recovered, degenerate cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import abtest
+from helpers.errors import InputDataError
+from helpers.params import (
+    AbSettings,
+    CustomersColumns,
+    ExperimentsColumns,
+    IngestSettings,
+    OrdersColumns,
+    RfmSettings,
+)
+from helpers.synth import DemoSpec, generate_demo
+from helpers.validate import clean_customers, clean_experiments, clean_orders
+
+S = AbSettings()
+
+
+def test_outcome_windows_by_hand():
+    e = pd.DataFrame({"experiment_id": ["E", "E", "E"], "customer_id": ["a", "b", "c"],
+                      "variant": ["control", "treatment", "treatment"],
+                      "assigned_at": pd.to_datetime(["2026-07-01 12:00:00"] * 3)})
+    o = pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c"],
+                      "order_ts": pd.to_datetime(["2026-06-20 00:00:00", "2026-07-02 00:00:00", "2026-07-31 12:00:00",
+                                                  "2026-08-01 00:00:00", "2026-05-01 00:00:00"]),
+                      "amount": [10.0, 20.0, 30.0, 40.0, 50.0], "discount": [0.0, 2.0, 0.0, 0.0, 0.0]})
+    out, excluded = abtest.outcomes(e, o, 30)
+    out = out.set_index("customer_id")
+    assert out.loc["a", ["orders", "revenue", "pre_revenue", "discount"]].tolist() == [1, 20.0, 10.0, 2.0]
+    assert out.loc["b", ["orders", "revenue", "pre_revenue"]].tolist() == [1, 30.0, 0.0]  # 31 days later is out
+    assert out.loc["c", ["conversion", "pre_revenue"]].tolist() == [0.0, 0.0]              # 61 days before is out
+    assert excluded == {}
+
+
+def test_multi_variant_customers_are_excluded_and_counted():
+    e = pd.DataFrame({"experiment_id": "E", "customer_id": ["a", "a", "b"], "variant": ["control", "treatment", "control"],
+                      "assigned_at": pd.Timestamp("2026-07-01"), "multi_variant": [True, True, False]})
+    o = pd.DataFrame({"customer_id": ["a"], "order_ts": [pd.Timestamp("2026-07-02")], "amount": [1.0]})
+    out, excluded = abtest.outcomes(e, o, 30)
+    assert list(out["customer_id"]) == ["b"] and excluded == {"E": 1}
+
+
+@pytest.fixture(scope="module")
+def demo_results():
+    d = generate_demo(DemoSpec())
+    customers, _ = clean_customers(d.customers, CustomersColumns(), IngestSettings(), "c")
+    orders, _ = clean_orders(d.orders, OrdersColumns(order_id="order_id", status="status", discount="discount"),
+                             IngestSettings(), pd.Timestamp("2026-09-30"), "o", customers["customer_id"])
+    exps, _ = clean_experiments(d.experiments.drop(columns="_effect_group"), ExperimentsColumns(), IngestSettings(),
+                                pd.Timestamp("2026-09-30"), "e")
+    return abtest.run_all(exps, orders, S, RfmSettings(), 7), d.truth["experiments"]
+
+
+def test_demo_effects_are_recovered(demo_results):
+    results, truth = demo_results
+    by = {r.experiment_id: r for r in results}
+    for exp, t in truth.items():
+        e = by[exp].effects[0]
+        assert e.ci_low <= t["sample_ate"]["conversion"] <= e.ci_high, exp
+        assert not by[exp].srm["failed"] and not by[exp].balance["failed"]
+        assert by[exp].decision == "Ship"
+
+
+def test_segment_only_effect_found_in_its_segment_and_not_elsewhere(demo_results):
+    results, truth = demo_results
+    r = next(x for x in results if x.experiment_id == "EXP-02-winback-coupon")
+    seg = r.segments.set_index("segment")
+    assert seg.loc["Win back", "significant"]
+    t = truth["EXP-02-winback-coupon"]["sample_ate_effect_group"]["conversion"]
+    assert seg.loc["Win back", "ci_low"] <= t <= seg.loc["Win back", "ci_high"]
+    others = seg.drop(index="Win back")
+    assert not others["significant"].any()
+    assert r.interaction["p_value"] < 0.001
+    assert "Win back" in r.decision_detail and "nothing detectable elsewhere" in r.decision_detail
+    r1 = next(x for x in results if x.experiment_id == "EXP-01-free-shipping")
+    assert r1.interaction["p_value"] > 0.05 and "similar across segments" in r1.decision_detail
+
+
+def _tiny(split=(500, 500), conv=(0.2, 0.2), seed=0):
+    rng = np.random.default_rng(seed)
+    n0, n1 = split
+    e = pd.DataFrame({"experiment_id": "E", "customer_id": [f"c{i}" for i in range(n0 + n1)],
+                      "variant": ["control"] * n0 + ["treatment"] * n1, "assigned_at": pd.Timestamp("2026-07-01")})
+    buy = np.r_[rng.random(n0) < conv[0], rng.random(n1) < conv[1]]
+    o = pd.DataFrame({"customer_id": e["customer_id"][buy], "order_ts": pd.Timestamp("2026-07-05"), "amount": 50.0})
+    hist = pd.DataFrame({"customer_id": e["customer_id"], "order_ts": pd.Timestamp("2026-03-01"), "amount": 20.0})
+    return e, pd.concat([hist, o], ignore_index=True)
+
+
+def test_broken_split_is_not_trusted():
+    e, o = _tiny(split=(500, 700))
+    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    assert r.srm["failed"] and r.decision == "Do not trust"
+
+
+def test_inconclusive_says_how_many_more_customers():
+    e, o = _tiny(conv=(0.20, 0.22))
+    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    assert r.decision == "Inconclusive" and "more customers would be needed" in r.decision_detail
+
+
+def test_zero_conversions_in_an_arm_still_evaluates():
+    e, o = _tiny(conv=(0.0, 0.1))
+    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    assert r.effects[0].control == 0.0 and r.decision == "Ship"
+
+
+def test_degenerate_experiments_give_clear_messages():
+    e, o = _tiny()
+    one = e.assign(variant="treatment")
+    with pytest.raises(InputDataError, match="control variant"):
+        abtest.run_all(one, o, S, RfmSettings(), 1)
+    only_control = e.assign(variant="control")
+    with pytest.raises(InputDataError, match="only one variant"):
+        abtest.run_all(only_control, o, S, RfmSettings(), 1)
+    assert abtest.run_all(None, o, S, RfmSettings(), 1) is None
+    assert abtest.ab_summary_or_empty(None, S)["available"] is False
+
+
+def test_empty_segment_arm_says_too_few():
+    e, o = _tiny()
+    out, exc = abtest.outcomes(e, o, 30)
+    segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"],
+                         "segment": ["solo"] + ["rest"] * (len(e) - 1)})
+    (r,) = abtest.evaluate(out, segs, exc, S, 1)
+    solo = r.segments.set_index("segment").loc["solo"]
+    assert "too few" in solo["note"]
