@@ -40,7 +40,9 @@ def outcomes(experiments: pd.DataFrame, orders: pd.DataFrame, window_days: int) 
             raise KeyError(f"experiments lack {c!r}")
     multi = experiments.get("multi_variant", pd.Series(False, index=experiments.index)).astype(bool)
     excluded = experiments[multi].groupby("experiment_id")["customer_id"].nunique().to_dict()
-    e = experiments[~multi][["experiment_id", "customer_id", "variant", "assigned_at"]].reset_index(drop=True)
+    supplied = [c for c in experiments.columns if c not in ("experiment_id", "customer_id", "variant", "assigned_at", "multi_variant")]
+    e = experiments[~multi][["experiment_id", "customer_id", "variant", "assigned_at", *supplied]].reset_index(drop=True)
+    e.attrs["supplied_metrics"] = supplied
     e["_row"] = np.arange(len(e))
     w = pd.Timedelta(days=window_days)
     cols = ["customer_id", "order_ts", "amount"] + (["discount"] if "discount" in orders.columns else [])
@@ -55,7 +57,9 @@ def outcomes(experiments: pd.DataFrame, orders: pd.DataFrame, window_days: int) 
                      if "discount" in post.columns else np.nan)
     e["pre_revenue"] = pre.groupby("_row")["amount"].sum().reindex(e["_row"], fill_value=0.0).to_numpy()
     e["conversion"] = (e["orders"] > 0).astype(float)
-    return e.drop(columns="_row"), excluded
+    out = e.drop(columns="_row")
+    out.attrs["supplied_metrics"] = supplied
+    return out, excluded
 
 
 def segments_at_start(orders: pd.DataFrame, experiments: pd.DataFrame, settings: RfmSettings,
@@ -120,11 +124,16 @@ def interaction_test(df: pd.DataFrame, metric: str) -> dict:
     return {"f": float(f), "p_value": float(p), "df": int(dfd), "note": "OLS F-test of the treatment x segment terms"}
 
 
-def _segment_rows(df: pd.DataFrame, metric: str, s: AbSettings) -> pd.DataFrame:
+def _segment_rows(df: pd.DataFrame, metric: str, s: AbSettings, planned: dict[str, float],
+                  control: str, treatment: str) -> pd.DataFrame:
     rows = []
+    n_seg = df["segment"].nunique()
     for seg, g in df.groupby("segment"):
         t, c = g[g["treated"]], g[~g["treated"]]
-        row = {"segment": seg, "n_control": len(c), "n_treatment": len(t)}
+        _, p_srm = st.srm_test({control: len(c), treatment: len(t)}, {control: planned.get(control, 0.5),
+                                                                      treatment: planned.get(treatment, 0.5)})
+        row = {"segment": seg, "n_control": len(c), "n_treatment": len(t),
+               "srm_p_bonferroni": min(p_srm * n_seg, 1.0) if np.isfinite(p_srm) else np.nan}
         if len(t) < 2 or len(c) < 2:
             row.update(note="too few customers in an arm to tell")
             rows.append(row)
@@ -157,6 +166,7 @@ def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSet
             raise InputDataError(f"experiment {exp}: only one variant ({variants[0]!r}); nothing to compare")
         for tv in treatments:
             d = df[df["variant"].isin([s.control_variant, tv])].copy()
+            d.attrs["supplied_metrics"] = out.attrs.get("supplied_metrics", [])
             d["treated"] = d["variant"] == tv
             if seg is not None:
                 d["segment"] = [seg.get((exp, c), "(unknown)") for c in d["customer_id"]]
@@ -214,10 +224,20 @@ def _evaluate_one(exp: str, tv: str, d: pd.DataFrame, excluded: int, s: AbSettin
         guards.append({"metric": g.metric, "margin": g.margin, "control": ge.control, "treatment": ge.treatment,
                        "diff": ge.diff, "ci_low": ge.ci_low, "ci_high": ge.ci_high, "bound": bound,
                        "status": status})
-    segs = _segment_rows(d, s.primary_metric, s)
+    segs = _segment_rows(d, s.primary_metric, s, planned, s.control_variant, tv)
     inter = interaction_test(d, s.primary_metric)
+    for mcol in d.attrs.get("supplied_metrics", []) or [c for c in d.columns if c.startswith("metric_")]:
+        if mcol in d and d[mcol].notna().sum() > 3:
+            tt, cc = t[mcol].dropna(), c[mcol].dropna()
+            if len(tt) >= 2 and len(cc) >= 2:
+                effects.append(st.welch(tt, cc, s.alpha, f"{mcol} (supplied)"))
     res = ExperimentResult(exp, s.control_variant, tv, counts, excluded, srm, balance, effects, cuped, wins, bayes,
                            power, guards, segs, inter)
+    bad_srm = segs[segs["srm_p_bonferroni"] < s.srm_alpha]["segment"].tolist() if "srm_p_bonferroni" in segs else []
+    if bad_srm:
+        res.notes.append(f"sample-ratio mismatch within segment(s) {', '.join(map(str, bad_srm))} "
+                         f"(Bonferroni-adjusted p < {s.srm_alpha}): read those segments' results with care")
+        srm["failed_segments"] = bad_srm
     if excluded:
         res.notes.append(f"{excluded:,} customers were assigned to more than one variant and were excluded")
     return res

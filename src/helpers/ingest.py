@@ -78,7 +78,8 @@ def run_ingest(p: IngestParams) -> IngestResult:
     experiments = None
     if p.sources.experiments is not None:
         e = p.columns.experiments
-        re_ = read_source(p.sources.experiments, list(e.model_dump().values()), "experiments", drop=pii)
+        wanted = [v for k, v in e.model_dump().items() if k != "metrics"] + list(e.metrics)
+        re_ = read_source(p.sources.experiments, wanted, "experiments", drop=pii)
         experiments, f = clean_experiments(re_.frame, e, p.ingest, as_of, str(re_.path.name))
         findings += f
         sources["experiments"] = {"path": p.sources.experiments.path, "sha256": re_.sha256,

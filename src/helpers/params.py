@@ -146,6 +146,7 @@ class ExperimentsColumns(_Strict):
     customer_id: str = "customer_id"
     variant: str = "variant"
     assigned_at: str = "assigned_at"
+    metrics: list[str] = Field(default_factory=list)
 
 
 class Columns(_Strict):

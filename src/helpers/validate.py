@@ -475,9 +475,13 @@ def clean_customers(raw: pd.DataFrame, cols: CustomersColumns, settings: IngestS
 def clean_experiments(raw: pd.DataFrame, cols: ExperimentsColumns, settings: IngestSettings,
                       as_of: pd.Timestamp, source: str) -> tuple[pd.DataFrame, list[Finding]]:
     """Clean the experiments table; customers in more than one variant are flagged (A/B excludes them)."""
-    mapping = cols.model_dump()
-    df = raw.rename(columns={v: k for k, v in mapping.items()})[list(mapping)].copy()
+    mapping = cols.model_dump(exclude={"metrics"})
+    df = raw.rename(columns={v: k for k, v in mapping.items()})[list(mapping) + list(cols.metrics)].copy()
     R = _Rules("experiments", len(df), settings.examples)
+    for mcol in cols.metrics:
+        v, bad = parse_amount(df[mcol])
+        R.add(f"metric {mcol} is not a number", mcol, bad, df[mcol], "set to missing")
+        df[mcol] = v
     for c in ("experiment_id", "customer_id", "variant"):
         df[c] = _as_id(df[c])
         R.add(f"blank or null {c}", mapping[c], df[c].isna(), df["experiment_id"].fillna("?"), "dropped")

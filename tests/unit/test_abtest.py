@@ -131,3 +131,19 @@ def test_empty_segment_arm_says_too_few():
     (r,) = abtest.evaluate(out, segs, exc, S, 1)
     solo = r.segments.set_index("segment").loc["solo"]
     assert "too few" in solo["note"]
+
+
+def test_supplied_metric_columns_and_segment_srm():
+    e, o = _tiny(split=(600, 400))
+    rng = np.random.default_rng(4)
+    e["nps"] = np.r_[rng.normal(7, 1, 600), rng.normal(8, 1, 400)]
+    out, exc = abtest.outcomes(e, o, 30)
+    # "skewed" holds 300 control vs 100 treatment customers, "rest" 300 vs 300
+    seg = np.where(np.r_[np.arange(600) < 300, np.arange(400) < 100], "skewed", "rest")
+    segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"], "segment": seg})
+    (r,) = abtest.evaluate(out, segs, exc, S, 1)
+    nps = next(x for x in r.effects if x.metric == "nps (supplied)")
+    assert nps.diff == pytest.approx(1.0, abs=0.2) and nps.p_value < 1e-6
+    sk = r.segments.set_index("segment").loc["skewed"]
+    assert sk["srm_p_bonferroni"] < 0.001
+    assert r.srm["failed_segments"] == ["skewed"] and any("within segment" in n for n in r.notes)
