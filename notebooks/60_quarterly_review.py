@@ -25,11 +25,13 @@ reports_dir = "reports"
 company = "Demo Retail Co."
 currency = "CNY"
 review = {}
+export = {}
 
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
 from helpers import catalog, params, plots
+from helpers import export as ex
 from helpers import review as rv
 
 P = params.from_namespace("60_quarterly_review", globals())
@@ -106,4 +108,5 @@ display(Markdown(rv.quality_note(ingest_summary)))
 
 # %% tags=["remove"]
 cat.save("review", rv.review_summary(P.quarter, kpis))
+ex.save_export(cat, cat.load_optional("customer_scores"), artifacts["rfm"], P.export)
 assert kpis.loc["orders", "this_quarter"] > 0, "no orders in the quarter under review"

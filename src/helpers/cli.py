@@ -94,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("segreview: interrupted; nothing was published", file=sys.stderr)
         return 130
+    except BaseException as e:  # SIGTERM during a run (helpers.runner.Interrupted)
+        if type(e).__name__ == "Interrupted":
+            print("segreview: terminated; nothing was published, the previous report is unchanged", file=sys.stderr)
+            return 143
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,7 @@ from helpers.errors import ParameterError
 
 __all__ = [
     "SourceSpec", "Sources", "OrdersColumns", "CustomersColumns", "ExperimentsColumns", "Columns",
-    "IngestSettings", "SegmentRule", "ActionGroup", "RfmSettings", "ClusteringSettings", "ClvSettings", "Guardrail", "AbSettings", "RunConfig",
+    "IngestSettings", "SegmentRule", "ActionGroup", "RfmSettings", "ClusteringSettings", "ClvSettings", "Guardrail", "AbSettings", "ExportSettings", "RunConfig",
     "IngestParams", "RfmParams", "ClvParams", "AbParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
     "load_config", "project_root", "quarter_bounds", "previous_quarter", "step_parameters",
     "from_namespace", "validation_message",
@@ -311,6 +311,20 @@ class AbSettings(_Strict):
     guardrails: list[Guardrail] = Field(default_factory=lambda: [Guardrail(metric="discount", margin=0.10)])
 
 
+class ExportSettings(_Strict):
+    """The campaign-tool export ``segments_export.csv``."""
+
+    hash_customer_ids: bool = False
+    salt_env: str = "SEGREVIEW_ID_SALT"
+
+    @model_validator(mode="after")
+    def _salt(self) -> ExportSettings:
+        if self.hash_customer_ids and not os.environ.get(self.salt_env):
+            raise ValueError(f"export.hash_customer_ids needs the environment variable {self.salt_env} (the salt "
+                             "is read from the environment, never from a parameters file)")
+        return self
+
+
 class ReviewSettings(_Strict):
     """Presentation of the quarterly review."""
 
@@ -334,6 +348,7 @@ class RunConfig(_Strict):
     clustering: ClusteringSettings = ClusteringSettings()
     clv: ClvSettings = ClvSettings()
     ab: AbSettings = AbSettings()
+    export: ExportSettings = ExportSettings()
     review: ReviewSettings = ReviewSettings()
 
     @field_validator("quarter")
@@ -431,6 +446,7 @@ class ReviewParams(StepParams):
     company: str
     currency: str
     review: ReviewSettings
+    export: ExportSettings
 
 
 #: Parameter model of each notebook; a step without a notebook yet has no entry.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import matplotlib.pyplot as plt
@@ -13,6 +14,12 @@ import seaborn as sns
 __all__ = ["setup_style", "money", "monthly_chart", "styled_table", "kpi_cards_table"]
 
 PALETTE = sns.color_palette("colorblind")
+_TABLE_IDS = itertools.count(1)
+
+
+def _table_uuid() -> str:
+    """Sequential ids for styled tables (pandas' default is random, which would make pages differ run to run)."""
+    return f"t{next(_TABLE_IDS):03d}"
 
 
 def setup_style() -> None:
@@ -123,7 +130,7 @@ def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Ite
     for c in float_cols:
         fmt[c] = "{:,.2f}"
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c].dtype)]
-    st = df.style.format(fmt, na_rep="n/a").hide(axis="index")
+    st = df.style.set_uuid(_table_uuid()).format(fmt, na_rep="n/a").hide(axis="index")
     st = st.set_properties(subset=numeric, **{"text-align": "right"})
     st = st.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
     cap = caption or ""
@@ -166,7 +173,7 @@ def kpi_cards_table(kpis: pd.DataFrame, currency: str):
         rows.append({"KPI": r["kpi"], "This quarter": f(r["this_quarter"]),
                      "Previous quarter": f(r["previous_quarter"]), "Change": f"{arrow} {change}{pct}"})
     out = pd.DataFrame(rows)
-    return out.style.hide(axis="index").set_properties(
+    return out.style.set_uuid(_table_uuid()).hide(axis="index").set_properties(
         subset=["This quarter", "Previous quarter", "Change"], **{"text-align": "right"})
 
 

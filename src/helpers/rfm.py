@@ -279,8 +279,8 @@ SCORE_COLUMNS = ["customer_id", "first_order", "last_order", "orders", "purchase
 
 
 def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, settings: RfmSettings,
-                  flows: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The step's artifacts: ``customer_scores`` (RFM columns), ``segments_export`` and ``rfm.json``.
+                  flows: list[str]) -> tuple[pd.DataFrame, dict]:
+    """The step's artifacts: ``customer_scores`` (RFM columns) and ``rfm.json``.
 
     Parameters
     ----------
@@ -297,12 +297,6 @@ def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, 
     scores["rfm_segment"] = scores["rfm_segment"].astype(str)
     scores["action_group"] = scores["action_group"].astype(str)
     scores = scores[SCORE_COLUMNS]
-    actions = {g.name: g.action for g in settings.action_groups}
-    export = pd.DataFrame({
-        "customer_id": scores["customer_id"], "segment": scores["rfm_segment"],
-        "action_group": scores["action_group"], "cluster": scores["cluster"],
-        "recommended_action": scores["action_group"].map(actions),
-    })
     summary = {
         "customers": int(len(scores)),
         "frequency_method": scored.attrs.get("frequency_method", ""),
@@ -320,7 +314,7 @@ def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, 
         "migration": mig.summary,
         "top_flows": flows,
     }
-    return scores, export, summary
+    return scores, summary
 
 
 def period_revenue(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:

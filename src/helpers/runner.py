@@ -46,7 +46,7 @@ from helpers.params import (
 )
 from helpers.report import page_file, render_page, write_reports_index
 
-__all__ = ["run", "select_steps", "load_notebook", "check_notebook_parameters", "PACKAGES"]
+__all__ = ["run", "Interrupted", "select_steps", "load_notebook", "check_notebook_parameters", "PACKAGES"]
 
 PACKAGES = ("segreview", "pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "duckdb",
             "ibis-framework", "pandera", "pydantic", "papermill", "nbconvert", "jupytext",
@@ -72,6 +72,8 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
     if not path.is_file():
         raise RunError(f"notebook {path} does not exist")
     nb = jupytext.read(path, fmt="py:percent")
+    for i, cell in enumerate(nb.cells):  # stable ids: the same notebook renders the same HTML
+        cell["id"] = f"{path.stem}-{i:03d}"
     ks = nb.metadata.get("kernelspec", {})
     if ks.get("name") != "python3":
         raise RunError(f"{path} must declare the python3 kernel in its jupytext header (has {ks.get('name')!r})")
@@ -109,7 +111,7 @@ def _git_commit(root: Path) -> str | None:
         return None
 
 
-class _Interrupted(BaseException):
+class Interrupted(BaseException):
     """Raised from a SIGTERM handler so the run cleans up like on Ctrl-C."""
 
 
@@ -172,7 +174,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
     reports.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     tmp = reports / f".run-{cfg.quarter}-{stamp}-{os.getpid()}"
-    prev_term = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(_Interrupted()))
+    prev_term = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(Interrupted()))
     t_all = time.perf_counter()
     seconds: dict[str, float] = {}
     try:
@@ -235,8 +237,10 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         (tmp / "run.json").write_text(json.dumps(to_jsonable(record), indent=2, sort_keys=True) + "\n")
         shutil.rmtree(tmp / "sources", ignore_errors=True)
         _publish(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, KeyboardInterrupt | Interrupted):
+            log(f"interrupted: the temporary run folder was removed; reports/{cfg.quarter}/ was not changed")
         raise
     finally:
         signal.signal(signal.SIGTERM, prev_term)

@@ -121,7 +121,9 @@ def test_segments_artifacts_are_consistent(ci_run):
     assert scores["customer_id"].is_unique and len(scores) == orders["customer_id"].nunique()
     assert scores["r_score"].between(1, 5).all() and scores["rfm_segment"].notna().all()
     assert scores["revenue"].sum() == pytest.approx(orders["amount"].sum())
-    assert list(export.columns) == ["customer_id", "segment", "action_group", "cluster", "recommended_action"]
+    assert list(export.columns) == ["customer_id", "segment", "action_group", "recommended_action", "cluster",
+                                    "p_alive", "clv_12m", "clv_low", "clv_high"]
+    assert export["recommended_action"].notna().all()
     assert export["customer_id"].tolist() == scores["customer_id"].tolist()
     assert sum(v["customers"] for v in rfm["segments"].values()) == len(scores)
     assert rfm["clustering"]["k"] == scores["cluster"].nunique()
