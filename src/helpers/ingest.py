@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from helpers.errors import InputDataError
 from helpers.io import read_source
 from helpers.params import IngestParams, previous_quarter, quarter_bounds
 from helpers.validate import (
@@ -72,6 +73,12 @@ def run_ingest(p: IngestParams) -> IngestResult:
     known = customers["customer_id"] if customers is not None else None
     orders, f = clean_orders(ro.frame, p.columns.orders, p.ingest, as_of, str(ro.path.name), known)
     findings = f + findings
+    in_quarter = int(((orders["order_ts"] >= q_start) & (orders["order_ts"] < as_of + pd.Timedelta(days=1))).sum())
+    if in_quarter == 0:
+        raise InputDataError(
+            f"orders ({ro.path.name}): no completed order falls in the quarter under review {p.quarter} "
+            f"({q_start.date()} to {as_of.date()}); the clean orders run from {orders['order_ts'].min().date()} "
+            f"to {orders['order_ts'].max().date()}. Is `quarter:` right, or is the export older than the quarter?")
     sources["orders"] = {"path": p.sources.orders.path, "sha256": ro.sha256, "rows_read": ro.rows,
                          "rows_clean": len(orders)}
 
