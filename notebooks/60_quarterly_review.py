@@ -42,11 +42,11 @@ ingest_summary = cat.load("ingest")
 artifacts = rv.load_step_summaries(cat)
 
 # %% [markdown]
-# ## Headlines
+# ## Executive summary
 
 # %%
 kpis = rv.review_kpis(orders, P.quarter)
-display(Markdown(rv.bullets(rv.headline_sentences(kpis, P.currency))))
+display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifacts["clv"], artifacts["ab"], P.currency))))
 
 # %% [markdown]
 # ## Key numbers against the previous quarter
@@ -66,6 +66,9 @@ display(Markdown(rv.segment_sentences(artifacts["rfm"], P.currency)))
 plots.styled_table(rv.segment_overview(artifacts["rfm"]), int_cols=["customers"],
                    pct_cols=["share_of_customers", "share_of_revenue"])
 
+# %%
+fig = rv.segment_share_figure(artifacts["rfm"])
+
 # %% [markdown]
 # ## What to do, per action group
 
@@ -83,6 +86,9 @@ display(Markdown(rv.top_moves(artifacts["rfm"], P.review.top_n)))
 
 # %%
 display(Markdown(rv.value_sentences(artifacts["clv"], P.currency)))
+
+# %%
+fig = rv.value_figure(artifacts["clv"], P.currency)
 
 # %%
 plots.styled_table(rv.value_by_segment(artifacts["clv"]), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
@@ -105,6 +111,12 @@ plots.styled_table(rv.available_sections(artifacts))
 
 # %%
 display(Markdown(rv.quality_note(ingest_summary)))
+
+# %% [markdown]
+# ## Methods
+
+# %%
+display(Markdown(rv.methods_appendix(artifacts)))
 
 # %% tags=["remove"]
 cat.save("review", rv.review_summary(P.quarter, kpis))

@@ -166,3 +166,66 @@ def experiment_decisions(ab: dict | None) -> pd.DataFrame:
         return pd.DataFrame([{"experiment": "not available (no experiments this quarter)", "decision": "", "why": ""}])
     return pd.DataFrame([{"experiment": k, "decision": v["decision"], "why": v["detail"]}
                          for k, v in ab["experiments"].items()])
+
+
+def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab: dict | None,
+                      currency: str) -> list[str]:
+    """Four to six findings, each a sentence with its figure, generated from the artifacts."""
+    k = kpis["this_quarter"]
+    ch = kpis.loc["revenue", "change_pct"]
+    out = [f"Revenue was {money(k['revenue'], currency)}"
+           + ("" if pd.isna(ch) else f", {'up' if ch >= 0 else 'down'} {abs(ch):.1%} on the previous quarter")
+           + f", from {k['active_customers']:,.0f} customers ({k['new_customers']:,.0f} new)."]
+    if rfm is not None:
+        segs = rfm["segments"]
+        top = max(segs.items(), key=lambda kv: kv[1]["share_of_revenue"])
+        out.append(f"{top[0]} are {top[1]['share_of_customers']:.0%} of customers and {top[1]['share_of_revenue']:.0%} "
+                   f"of revenue to date.")
+        mig = rfm["migration"]
+        lapsed = mig["lapsed_into_at_risk_hibernating_lost"]
+        if lapsed:
+            val = mig["value_at_stake_of_lapsed"]
+            out.append(f"{lapsed:,} customers slipped into At Risk, Hibernating or Lost this quarter"
+                       + (f", carrying {money(val, currency)} of spend from the year before." if val > 0 else "."))
+    if clv is not None:
+        t = clv["totals"]
+        out.append(f"The base is predicted to be worth {money(t['clv_total'], currency)} over the next "
+                   f"{clv['horizon_months']} months ({money(t['clv_total_low'], currency)} to "
+                   f"{money(t['clv_total_high'], currency)}); the top 10% of customers hold {clv['top10_share']:.0%} of it.")
+    if ab is not None and ab.get("available"):
+        dec = [v["decision"] for v in ab["experiments"].values()]
+        ship = sum(d == "Ship" for d in dec)
+        out.append(f"{len(dec)} experiment(s) evaluated: {ship} to ship, {dec.count('Inconclusive')} inconclusive, "
+                   f"{dec.count('Do not ship')} not to ship, {dec.count('Do not trust')} not trustworthy.")
+    return out[:6]
+
+
+def methods_appendix(artifacts: dict) -> str:
+    """Short methods notes with links to the analyst pages that ran."""
+    lines = ["- **Data intake** ([page](10_ingest.html)): cleaning rules, what was dropped and why."]
+    if artifacts.get("rfm") is not None:
+        lines.append("- **Segments** ([page](20_rfm_clustering.html)): recency, frequency and spend scored 1-5 in "
+                     "fifths, named segments from score patterns, k-means clusters, migration since last quarter.")
+    if artifacts.get("clv") is not None:
+        lines.append(f"- **Customer value** ([page](30_clv.html)): {artifacts['clv']['model']} and Gamma-Gamma by "
+                     "maximum likelihood, backtested on a holdout every quarter; intervals from parameter uncertainty.")
+    if artifacts.get("ab") is not None and artifacts["ab"].get("available"):
+        lines.append("- **Experiments** ([page](50_ab_evaluation.html)): trust checks first, then effects with "
+                     "multiple-comparison adjustment and a decision per experiment.")
+    return "\n".join(lines)
+
+
+def segment_share_figure(rfm: dict | None):
+    """Share of customers vs share of revenue per segment (from ``rfm.json``); None without segments."""
+    if rfm is None:
+        return None
+    from helpers.plots import segment_share_chart
+    return segment_share_chart(segment_overview(rfm), title="Which segments carry the business")
+
+
+def value_figure(clv: dict | None, currency: str):
+    """Predicted value by segment with intervals (from ``clv.json``); None without it."""
+    if clv is None or not clv.get("by_rfm_segment"):
+        return None
+    from helpers.plots import clv_by_group_chart
+    return clv_by_group_chart(pd.DataFrame(clv["by_rfm_segment"]), "rfm_segment", currency, clv["horizon_months"])

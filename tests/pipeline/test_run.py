@@ -241,3 +241,52 @@ def test_cdnow_real_data_renders(project):
     assert c["final"]["purchases"]["n"] == 23_502 and c["totals"]["clv_total"] > 0
     index = (project / "reports" / "index.html").read_text()
     assert "1998Q2/index.html" in index
+
+
+# ---- the pages in a real browser -----------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_pages_in_headless_chromium(ci_run, tmp_path):
+    import os
+    import shutil
+    from pathlib import Path
+    from urllib.parse import urlparse
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required in CI (.ci/run installs Debian's chromium package)")
+        pytest.skip("Debian's chromium is not installed here (apt-get install chromium); CI installs it")
+    from playwright.sync_api import sync_playwright
+    pages = ["index.html", "60_quarterly_review.html", "20_rfm_clustering.html"]
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        errors, failed, external = [], [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        page.on("request", lambda r: external.append(r.url) if urlparse(r.url).scheme not in ("file", "data") else None)
+        for name in pages:
+            page.goto((ci_run / name).as_uri())
+            page.wait_for_load_state("load")
+            sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+            assert sizes, f"{name} has no figure"
+            assert all(c and w > 0 and h > 0 for c, w, h in sizes), f"{name}: an image did not load"
+            hrefs = page.eval_on_selector_all(".sr-nav a", "links => links.map(a => a.getAttribute('href'))")
+            assert len(hrefs) >= 5
+            for h in hrefs:
+                assert (ci_run / h).exists(), f"{name}: navigation link {h} does not resolve"
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        browser.close()
+    assert errors == [], errors
+    assert failed == [], failed
+    assert external == [], f"requests outside the file: {external}"
+    assert all((shots / f"{n}.png").stat().st_size > 20_000 for n in pages)
+    keep = os.environ.get("SEGREVIEW_SCREENSHOTS")
+    if keep:
+        shutil.copytree(shots, keep, dirs_exist_ok=True)
