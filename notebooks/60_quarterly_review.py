@@ -40,6 +40,7 @@ plots.setup_style()
 orders = cat.load("orders")
 ingest_summary = cat.load("ingest")
 artifacts = rv.load_step_summaries(cat)
+previous = rv.load_step_summaries(catalog.Catalog.for_run(params.previous_quarter(P.quarter), "", P.reports_dir))
 
 # %% [markdown]
 # ## Executive summary
@@ -56,6 +57,10 @@ display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifac
 # %%
 plots.kpi_cards_table(kpis, P.currency)
 
+# %%
+plots.styled_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], artifacts["churn"], P.currency),
+                   readable_headers=False)
+
 # %% [markdown]
 # ## Segments: who carries the business
 
@@ -63,8 +68,9 @@ plots.kpi_cards_table(kpis, P.currency)
 display(Markdown(rv.segment_sentences(artifacts["rfm"], P.currency)))
 
 # %%
-plots.styled_table(rv.segment_overview(artifacts["rfm"]), int_cols=["customers"],
-                   pct_cols=["share_of_customers", "share_of_revenue"])
+plots.styled_table(rv.segment_value_table(artifacts["rfm"], artifacts["clv"]), int_cols=["customers"],
+                   money_cols=["revenue_to_date", "predicted_value", "value_per_customer"],
+                   pct_cols=["share_of_customers", "share_of_revenue"], currency=P.currency)
 
 # %%
 fig = rv.segment_share_figure(artifacts["rfm"])
@@ -80,6 +86,9 @@ plots.styled_table(rv.action_overview(artifacts["rfm"]), int_cols=["customers"])
 
 # %%
 display(Markdown(rv.top_moves(artifacts["rfm"], P.review.top_n)))
+
+# %%
+fig = rv.migration_figure(artifacts["rfm"], P.quarter, params.previous_quarter(P.quarter))
 
 # %% [markdown]
 # ## Predicted value

@@ -229,3 +229,56 @@ def value_figure(clv: dict | None, currency: str):
         return None
     from helpers.plots import clv_by_group_chart
     return clv_by_group_chart(pd.DataFrame(clv["by_rfm_segment"]), "rfm_segment", currency, clv["horizon_months"])
+
+
+def extended_kpis(kpis: pd.DataFrame, clv: dict | None, prev_clv: dict | None, churn: dict | None,
+                  currency: str) -> pd.DataFrame:
+    """KPI table plus predicted value (with interval) and customers at high churn risk.
+
+    The previous quarter's value comes from that quarter's rendered report when there is one.
+    """
+    from helpers.plots import money
+    rows = []
+    if clv is not None:
+        t = clv["totals"]
+        now = f"{money(t['clv_total'], currency)} ({money(t['clv_total_low'], currency)} to {money(t['clv_total_high'], currency)})"
+        prev = money(prev_clv["totals"]["clv_total"], currency) if prev_clv else "not rendered"
+        change = "n/a"
+        if prev_clv:
+            d = t["clv_total"] - prev_clv["totals"]["clv_total"]
+            change = f"{'▲' if d > 0 else '▼'} {d / prev_clv['totals']['clv_total']:+.1%}"
+        rows.append({"KPI": f"Predicted {clv['horizon_months']}-month value of the base", "This quarter": now,
+                     "Previous quarter": prev, "Change": change})
+    else:
+        rows.append({"KPI": "Predicted value of the base", "This quarter": "not available (CLV step did not run)",
+                     "Previous quarter": "", "Change": ""})
+    if churn is not None:
+        rows.append({"KPI": "Customers at high churn risk", "This quarter": f"{churn.get('tier_counts', {}).get('high', 0):,}",
+                     "Previous quarter": "", "Change": ""})
+    else:
+        rows.append({"KPI": "Customers at high churn risk", "This quarter": "not available (churn step did not run)",
+                     "Previous quarter": "", "Change": ""})
+    return pd.DataFrame(rows)
+
+
+def segment_value_table(rfm: dict | None, clv: dict | None) -> pd.DataFrame:
+    """Segments with action group, customers, revenue, predicted value and churn risk (when known)."""
+    base = segment_overview(rfm)
+    if rfm is None:
+        return base
+    base["revenue_to_date"] = [rfm["segments"][s]["revenue"] for s in base["segment"]]
+    if clv is not None and clv.get("by_rfm_segment"):
+        v = {r["rfm_segment"]: r for r in clv["by_rfm_segment"]}
+        base["predicted_value"] = [v.get(s, {}).get("clv_total") for s in base["segment"]]
+        base["value_per_customer"] = [v.get(s, {}).get("clv_mean") for s in base["segment"]]
+    return base
+
+
+def migration_figure(rfm: dict | None, quarter: str, previous: str):
+    """The migration heatmap from ``rfm.json``; None without segments."""
+    if rfm is None or "migration_counts" not in rfm:
+        return None
+    from helpers.plots import migration_heatmap
+    m = rfm["migration_counts"]
+    counts = pd.DataFrame(m["values"], index=m["rows"], columns=m["columns"])
+    return migration_heatmap(counts, f"How customers moved between segments, {previous} to {quarter}")

@@ -312,6 +312,8 @@ def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, 
         "clustering": {"k": clusters.k, "silhouette": clusters.silhouette, "note": clusters.note,
                        "curve": clusters.curve.to_dict(orient="records")},
         "migration": mig.summary,
+        "migration_counts": {"rows": [str(i) for i in mig.counts.index], "columns": [str(c) for c in mig.counts.columns],
+                             "values": mig.counts.to_numpy().astype(int).tolist()},
         "top_flows": flows,
     }
     return scores, summary

@@ -221,6 +221,20 @@ def test_only_one_step_updates_in_place(own_run, project):
     assert (ci_run / "10_ingest.html").exists() and (ci_run / "index.html").exists()
 
 
+def test_reports_index_lists_two_quarters_newest_first(project):
+    assert main(["run", "--params", "params/ci.yaml"]) == 0
+    q2 = project / "params" / "ci_q2.yaml"
+    q2.write_text((project / "params" / "ci.yaml").read_text().replace("quarter: 2026Q3", "quarter: 2026Q2"))
+    assert main(["run", "--params", str(q2)]) == 0
+    html = (project / "reports" / "index.html").read_text()
+    assert html.index("2026Q3/index.html") < html.index("2026Q2/index.html")
+    # the later quarter's review compares its predicted value with the earlier quarter's report
+    assert main(["run", "--params", "params/ci.yaml", "--only", "60_quarterly_review"]) == 0
+    text = BeautifulSoup((project / "reports" / "2026Q3" / "index.html").read_text(), "html.parser").get_text(" ")
+    q2_clv = json.loads((project / "reports" / "2026Q2" / "artifacts" / "clv.json").read_text())["totals"]["clv_total"]
+    assert f"{q2_clv:,.0f}" in text
+
+
 def test_cdnow_real_data_renders(project):
     assert main(["run", "--params", "params/cdnow.yaml"]) == 0
     out = project / "reports" / "1998Q2"
