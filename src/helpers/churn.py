@@ -122,3 +122,63 @@ def churn_labels(orders: pd.DataFrame, snapshot: pd.Timestamp, horizon_days: int
     window = orders[(orders["order_ts"] >= end) & (orders["order_ts"] < stop)]
     bought = set(window["customer_id"])
     return pd.Series([0 if c in bought else 1 for c in population], index=population, name="churned", dtype="int64")
+
+
+# ---- models and backtest metrics ------------------------------------------------------------------
+
+def dataset(orders: pd.DataFrame, snapshot: pd.Timestamp, horizon_days: int, active_days: int = 365,
+            observed_until: pd.Timestamp | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Numeric features and churn labels of one snapshot (features only from before it).
+
+    Features the export cannot provide (no ``category``, ``channel`` or ``discount`` column) are
+    left out, so train and evaluation snapshots of one export always have the same columns.
+    """
+    X = snapshot_features(orders, snapshot, active_days)[FEATURES]
+    absent = [c for c, col in (("category_breadth", "category"), ("main_channel_share", "channel"),
+                               ("discount_share", "discount")) if col not in orders.columns]
+    X = X.drop(columns=absent)
+    y = churn_labels(orders, snapshot, horizon_days, X.index, observed_until)
+    return X, y
+
+
+def fit_models(X: pd.DataFrame, y: pd.Series, seed: int) -> dict:
+    """Gradient boosting (HistGradientBoostingClassifier) and a logistic-regression baseline.
+
+    Raises
+    ------
+    ValueError
+        When the training snapshot has a single class (no churners, or nobody stayed).
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    classes = np.unique(y)
+    if len(classes) < 2:
+        what = "nobody churned" if classes[0] == 0 else "everybody churned"
+        raise ValueError(f"the training snapshot has a single class ({what} among {len(y):,} customers): "
+                         "a churn model cannot be trained; use an earlier snapshot or a longer horizon")
+    hgb = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=seed, early_stopping=False)
+    logit = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=2000))
+    return {"gradient boosting": hgb.fit(X, y), "logistic regression": logit.fit(X, y)}
+
+
+def metrics(models: dict, X: pd.DataFrame, y: pd.Series) -> pd.DataFrame:
+    """ROC AUC, PR AUC, Brier score and log loss of each model on a labelled snapshot."""
+    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+    rows = []
+    for name, m in models.items():
+        p = m.predict_proba(X)[:, 1]
+        rows.append({"model": name, "roc_auc": roc_auc_score(y, p), "pr_auc": average_precision_score(y, p),
+                     "brier": brier_score_loss(y, p), "log_loss": log_loss(y, np.clip(p, 1e-6, 1 - 1e-6)),
+                     "base_rate": float(np.mean(y))})
+    return pd.DataFrame(rows)
+
+
+def drivers(model, X: pd.DataFrame, y: pd.Series, seed: int, n_repeats: int = 5) -> pd.DataFrame:
+    """Permutation importance (drop in ROC AUC when a feature is shuffled), largest first."""
+    from sklearn.inspection import permutation_importance
+    r = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=n_repeats, random_state=seed)
+    return pd.DataFrame({"feature": X.columns, "importance": r.importances_mean, "std": r.importances_std}) \
+        .sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)

@@ -80,3 +80,44 @@ def test_later_orders_never_change_the_features(orders, snap_day, data):
     changed = changed[~(later & np.array(drop, dtype=bool))]
     after = snapshot_features(changed, snap)
     pd.testing.assert_frame_equal(before, after)
+
+
+def planted(n: int, seed: int) -> pd.DataFrame:
+    """Customers whose churn depends on their discount share (the planted driver), plus noise."""
+    from scipy.special import expit
+    rng = np.random.default_rng(seed)
+    rows = []
+    for snap in (pd.Timestamp("2026-03-31"), pd.Timestamp("2026-06-30")):
+        for i in range(n):
+            cid = f"{snap.month}-{i}"
+            k = rng.integers(2, 8)
+            days = np.sort(rng.integers(1, 300, k))
+            share = rng.beta(2, 4)
+            for d in days:
+                amt = rng.gamma(3, 40)
+                rows.append((cid, snap - pd.Timedelta(days=int(d)), amt, amt * share / (1 - share)))
+            if rng.random() > expit(-0.5 + 8 * (share - 0.33)):   # stays: buys again within the horizon
+                rows.append((cid, snap + pd.Timedelta(days=int(rng.integers(1, 80))), 50.0, 0.0))
+    return pd.DataFrame(rows, columns=["customer_id", "order_ts", "amount", "discount"])
+
+
+def test_model_finds_the_planted_driver_on_a_later_snapshot():
+    from helpers.churn import dataset, drivers, fit_models, metrics
+    o = planted(2500, seed=3)
+    train = o[o["customer_id"].str.startswith("3-")]
+    test = o[o["customer_id"].str.startswith("6-")]
+    Xtr, ytr = dataset(train, pd.Timestamp("2026-03-31"), 90)
+    Xte, yte = dataset(test, pd.Timestamp("2026-06-30"), 90)
+    models = fit_models(Xtr, ytr, seed=1)
+    m = metrics(models, Xte, yte).set_index("model")
+    assert m.loc["gradient boosting", "roc_auc"] >= 0.75
+    assert m.loc["logistic regression", "roc_auc"] >= 0.75
+    top3 = drivers(models["gradient boosting"], Xte, yte, seed=1)["feature"].head(3).tolist()
+    assert "discount_share" in top3
+
+
+def test_single_class_training_snapshot_is_a_clear_error():
+    from helpers.churn import fit_models
+    X = pd.DataFrame({"recency_days": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match="nobody churned"):
+        fit_models(X, pd.Series([0, 0, 0]), seed=1)
