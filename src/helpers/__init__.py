@@ -2,15 +2,26 @@
 
 Modules, one per concern (see ``../shared/design.md`` §9):
 
-- :mod:`helpers.params`   parameter models (pydantic, ``extra="forbid"``) and YAML merging
-- :mod:`helpers.catalog`  artifact names -> paths under a run folder
-- :mod:`helpers.io`       one reader for CSV / Parquet / Excel / DuckDB sources (Ibis + DuckDB)
-- :mod:`helpers.validate` pandera checks, cleaning rules and the data-quality table
-- :mod:`helpers.kpis`     headline KPIs of a quarter
-- :mod:`helpers.plots`    figures for managers
-- :mod:`helpers.report`   HTML rendering (nbconvert) and the report index
-- :mod:`helpers.runner`   the papermill pipeline run, atomic publication of a quarter
-- :mod:`helpers.synth`    seeded demo data with known generating parameters
+- :mod:`helpers.params`      parameter models (pydantic, ``extra="forbid"``) and YAML merging
+- :mod:`helpers.catalog`     artifact names -> paths under a run folder
+- :mod:`helpers.io`          one reader for CSV / Parquet / Excel / DuckDB sources (Ibis + DuckDB)
+- :mod:`helpers.validate`    cleaning rules, the data-quality table, pandera contracts
+- :mod:`helpers.ingest`      the ingestion step
+- :mod:`helpers.kpis`        headline KPIs of a quarter
+- :mod:`helpers.rfm`         per-customer aggregation (Ibis), RFM scores, segments, action groups
+- :mod:`helpers.clustering`  k-means clusters numbered by value
+- :mod:`helpers.migration`   segment moves between quarters
+- :mod:`helpers.clv`         BG/NBD, Pareto/NBD, Gamma-Gamma likelihoods, fits and predictions
+- :mod:`helpers.clv_step`    CLV backtest, forecast and intervals
+- :mod:`helpers.churn`       churn labels, leakage-free features, models (pipeline step to come)
+- :mod:`helpers.abstats`     A/B statistics; :mod:`helpers.abtest` the A/B step
+- :mod:`helpers.review`      the quarterly review's findings and tables
+- :mod:`helpers.export`      the campaign export (ids only, optional salted hash)
+- :mod:`helpers.plots`       figures and tables for managers
+- :mod:`helpers.report`      HTML rendering (nbconvert) and the report index
+- :mod:`helpers.runner`      the papermill pipeline run, atomic publication of a quarter
+- :mod:`helpers.cli`         the ``segreview`` command
+- :mod:`helpers.synth`       seeded demo data and simulators with known parameters
 """
 
 from helpers.errors import SegreviewError
