@@ -40,6 +40,12 @@ def _orders_columns(p: IngestParams) -> list[str]:
     return [c for c in p.columns.orders.model_dump().values() if c]
 
 
+def _skipped(table: str, columns: list[str]) -> list[Finding]:
+    """Findings for optional mapped columns the export does not have (skipped, not an error)."""
+    return [Finding(table, "optional column not in the export: not used", c, 0, 0.0, "", "skipped")
+            for c in columns]
+
+
 def run_ingest(p: IngestParams) -> IngestResult:
     """Read and clean orders (required), customers and experiments (optional).
 
@@ -62,17 +68,26 @@ def run_ingest(p: IngestParams) -> IngestResult:
     customers = None
     if p.sources.customers is not None:
         c = p.columns.customers
-        wanted = [x for x in [c.customer_id, c.signup_date, c.churned, *c.attributes] if x]
-        rc = read_source(p.sources.customers, wanted, "customers", drop=pii)
+        opt = [x for x in [c.signup_date, c.churned, *c.attributes] if x]
+        rc = read_source(p.sources.customers, [c.customer_id, *opt], "customers", drop=pii, optional=opt)
+        if rc.missing_optional:
+            c = c.model_copy(update={
+                "signup_date": None if c.signup_date in rc.missing_optional else c.signup_date,
+                "churned": None if c.churned in rc.missing_optional else c.churned,
+                "attributes": [a for a in c.attributes if a not in rc.missing_optional]})
         customers, f = clean_customers(rc.frame, c, p.ingest, str(rc.path.name))
-        findings += f
+        findings += _skipped("customers", rc.missing_optional) + f
         sources["customers"] = {"path": p.sources.customers.path, "sha256": rc.sha256,
                                 "rows_read": rc.rows, "rows_clean": len(customers)}
 
-    ro = read_source(p.sources.orders, _orders_columns(p), "orders", drop=pii)
+    oc = p.columns.orders
+    opt = [v for k, v in oc.model_dump().items() if v and k not in ("customer_id", "order_ts", "amount")]
+    ro = read_source(p.sources.orders, _orders_columns(p), "orders", drop=pii, optional=opt)
+    if ro.missing_optional:
+        oc = oc.model_copy(update={k: None for k, v in oc.model_dump().items() if v in ro.missing_optional})
     known = customers["customer_id"] if customers is not None else None
-    orders, f = clean_orders(ro.frame, p.columns.orders, p.ingest, as_of, str(ro.path.name), known)
-    findings = f + findings
+    orders, f = clean_orders(ro.frame, oc, p.ingest, as_of, str(ro.path.name), known)
+    findings = _skipped("orders", ro.missing_optional) + f + findings
     in_quarter = int(((orders["order_ts"] >= q_start) & (orders["order_ts"] < as_of + pd.Timedelta(days=1))).sum())
     if in_quarter == 0:
         raise InputDataError(

@@ -37,6 +37,7 @@ class ReadResult:
     sha256: str
     rows: int
     columns_in_source: list[str]
+    missing_optional: list[str]
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -131,7 +132,7 @@ def _read_csv(con, path: Path, spec: SourceSpec) -> pd.DataFrame:
 
 
 def read_source(spec: SourceSpec, columns: list[str] | None, what: str,
-                drop: list[str] | None = None) -> ReadResult:
+                drop: list[str] | None = None, optional: list[str] | None = None) -> ReadResult:
     """Read one input table.
 
     Parameters
@@ -144,6 +145,9 @@ def read_source(spec: SourceSpec, columns: list[str] | None, what: str,
         Table name for messages ("orders", "customers", ...).
     drop : list of str, optional
         Columns never to read (personal data).
+    optional : list of str, optional
+        Columns of ``columns`` that may be absent: they are skipped and listed in
+        ``missing_optional`` instead of refusing the table.
 
     Returns
     -------
@@ -161,14 +165,16 @@ def read_source(spec: SourceSpec, columns: list[str] | None, what: str,
     fmt = detect_format(spec)
     con = ibis.duckdb.connect()
     drop = set(drop or [])
+    optional_set = set(optional or [])
+    required = None if columns is None else [c for c in columns if c not in optional_set]
     if fmt == "csv":
         df = _read_csv(con, path, spec)
     elif fmt == "parquet":
         t = con.read_parquet(str(path))
         available = list(t.columns)
         keep = [c for c in (columns if columns is not None else available) if c in available and c not in drop]
-        if columns is not None:
-            require_columns(available, {c: c for c in columns}, label)
+        if required is not None:
+            require_columns(available, {c: c for c in required}, label)
         df = t.select(*keep).to_pandas() if keep else pd.DataFrame()
     elif fmt == "excel":
         try:
@@ -185,21 +191,23 @@ def read_source(spec: SourceSpec, columns: list[str] | None, what: str,
             raise InputDataError(f"{label}: no table {spec.table!r}; tables: {tables}")
         t = db.table(spec.table)
         available = list(t.columns)
-        if columns is not None:
-            require_columns(available, {c: c for c in columns}, label)
-        keep = [c for c in (columns if columns is not None else available) if c not in drop]
+        if required is not None:
+            require_columns(available, {c: c for c in required}, label)
+        keep = [c for c in (columns if columns is not None else available) if c in available and c not in drop]
         df = t.select(*keep).to_pandas()
         db.disconnect()
     else:  # pragma: no cover - guarded by the Literal in SourceSpec
         raise InputDataError(f"{label}: unsupported format {fmt}")
     available = [str(c).strip() for c in df.columns]
     df.columns = available
+    missing_optional: list[str] = []
     if columns is not None:
-        require_columns(available, {c: c for c in columns}, label)
-        df = df[[c for c in columns if c not in drop]]
+        require_columns(available, {c: c for c in required}, label)
+        missing_optional = [c for c in columns if c in optional_set and c not in available]
+        df = df[[c for c in columns if c not in drop and c in available]]
     else:
         df = df[[c for c in available if c not in drop]]
     if len(df) == 0:
         raise InputDataError(f"{label}: the table has a header but no rows")
     return ReadResult(frame=df, path=path, sha256=file_sha256(path), rows=len(df),
-                      columns_in_source=available)
+                      columns_in_source=available, missing_optional=missing_optional)

@@ -106,3 +106,27 @@ def test_numeric_customer_ids_keep_a_stable_text_form(root_env):
     r = run_ingest_with(root_env, o)
     assert sorted(r.orders["customer_id"].unique()) == ["12", "7"]
     assert np.isclose(r.summary["revenue"], 6.0)
+
+
+def test_export_without_the_optional_columns_uses_what_it_has(root_env):
+    # the defaults map order_id, status, category, ... ; a three-column export must still ingest
+    o = pd.DataFrame({"customer_id": ["a", "b"], "order_ts": ["2026-07-01", "2026-08-01"], "amount": [10, 20]})
+    o.to_csv(root_env / "o.csv", index=False)
+    pd.DataFrame({"customer_id": ["a", "b"], "region": ["East", "West"]}).to_csv(root_env / "c.csv", index=False)
+    (root_env / "params" / "t.yaml").write_text(yaml.safe_dump({
+        "quarter": "2026Q3", "sources": {"orders": {"path": "o.csv"}, "customers": {"path": "c.csv"}, "experiments": None}}))
+    c = params.load_config(root_env / "params" / "t.yaml")
+    r = ingest.run_ingest(params.IngestParams.model_validate(params.step_parameters(c, "10_ingest", root_env / "run")))
+    assert len(r.orders) == 2 and list(r.orders.columns) == ["customer_id", "order_ts", "amount"]
+    skipped = {(f.table, f.column) for f in r.findings if f.action == "skipped"}
+    assert ("orders", "status") in skipped and ("orders", "discount") in skipped
+    assert ("customers", "signup_date") in skipped and ("customers", "city_tier") in skipped
+    assert list(r.customers.columns) == ["customer_id", "region"]
+
+
+def test_a_missing_required_column_is_still_refused(root_env):
+    o = pd.DataFrame({"customer_id": ["a"], "order_date": ["2026-07-01"], "amount": [10]})
+    with pytest.raises(InputDataError) as e:
+        run_ingest_with(root_env, o)
+    assert "'order_ts' for order_ts" in str(e.value) and "order_date" in str(e.value)
+    assert "status" not in str(e.value)
