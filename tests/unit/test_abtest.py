@@ -147,3 +147,20 @@ def test_supplied_metric_columns_and_segment_srm():
     sk = r.segments.set_index("segment").loc["skewed"]
     assert sk["srm_p_bonferroni"] < 0.001
     assert r.srm["failed_segments"] == ["skewed"] and any("within segment" in n for n in r.notes)
+
+
+def test_a_harmful_treatment_is_not_shipped():
+    e, o = _tiny(split=(1000, 1000), conv=(0.30, 0.15), seed=2)
+    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    assert r.effects[0].diff < 0 and r.decision == "Do not ship" and "lowers conversion" in r.decision_detail
+
+
+def test_a_breached_guardrail_blocks_shipping():
+    e, o = _tiny(split=(1000, 1000), conv=(0.5, 0.5), seed=3)
+    treated = set(e.loc[e["variant"] == "treatment", "customer_id"])
+    o["discount"] = [20.0 if c in treated and ts > pd.Timestamp("2026-07-01") else 1.0
+                     for c, ts in zip(o["customer_id"], o["order_ts"], strict=True)]
+    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    g = r.guardrails[0]
+    assert g["metric"] == "discount" and g["status"] == "breached"
+    assert r.decision == "Do not ship" and "Guardrail breached: discount" in r.decision_detail
