@@ -76,7 +76,7 @@ plots.styled_table(cs.spend_check_table(bt), money_cols=["predicted", "actual"],
 
 # %%
 fw = cs.forward(orders, as_of, P.clv, P.seed, cs.groupings(scores))
-plots.styled_table(cs.parameter_table(bt, fw), float_cols=["estimate", "std_error", "ci_low", "ci_high"])
+plots.styled_table(cs.parameter_table(fw), float_cols=["estimate", "std_error", "ci_low", "ci_high"])
 
 # %%
 display(Markdown(cs.value_sentences(fw, P.clv, P.currency)))

@@ -30,7 +30,7 @@ from helpers.rfm import customer_summary, segment_of
 
 __all__ = ["outcomes", "segments_at_start", "evaluate", "ExperimentResult", "summary_table", "run_all",
            "show_experiments", "forest_data",
-           "effects_table", "segment_effects_table", "ab_summary", "interaction_test", "experiment_markdown"]
+           "effects_table", "ab_summary", "interaction_test", "experiment_markdown"]
 
 
 def outcomes(experiments: pd.DataFrame, orders: pd.DataFrame, window_days: int) -> tuple[pd.DataFrame, dict]:
@@ -305,11 +305,6 @@ def effects_table(r: ExperimentResult) -> pd.DataFrame:
     t["adjustment"] = ["Holm (primary)"] + ["BH (secondary)"] * (len(t) - 1)
     return t[["metric", "control", "treatment", "diff", "ci_low", "ci_high", "rel_lift", "rel_ci_low", "rel_ci_high",
               "p_value", "p_adjusted", "adjustment", "method"]]
-
-
-def segment_effects_table(r: ExperimentResult) -> pd.DataFrame:
-    """Effect of the primary metric per segment, BH-adjusted, with each segment's MDE."""
-    return r.segments
 
 
 def experiment_markdown(r: ExperimentResult) -> str:

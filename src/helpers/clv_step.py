@@ -322,10 +322,9 @@ def group_table(fw: Forward, name: str) -> pd.DataFrame:
     return t[[name, "customers", "clv_total", "clv_low", "clv_high", "clv_mean", "share_of_clv"]]
 
 
-def parameter_table(bt: Backtest, fw: Forward) -> pd.DataFrame:
-    """Final parameters of both models used for the forecast, with standard errors."""
-    t = pd.concat([fw.fit.table(), fw.spend_fit.table()], ignore_index=True)
-    return t
+def parameter_table(fw: Forward) -> pd.DataFrame:
+    """Final parameters of the purchase and spend models used for the forecast, with standard errors."""
+    return pd.concat([fw.fit.table(), fw.spend_fit.table()], ignore_index=True)
 
 
 def final_summary(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings) -> pd.DataFrame:

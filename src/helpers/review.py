@@ -7,7 +7,7 @@ import pandas as pd
 from helpers.kpis import kpi_table
 from helpers.plots import money
 
-__all__ = ["load_step_summaries", "bullets", "review_kpis", "headline_sentences", "review_summary", "quality_note", "available_sections"]
+__all__ = ["load_step_summaries", "bullets", "review_kpis", "review_summary", "quality_note", "available_sections"]
 
 
 STEP_SUMMARIES = ("rfm", "clv", "churn", "ab")
@@ -27,36 +27,6 @@ def bullets(sentences: list[str]) -> str:
 def review_kpis(orders: pd.DataFrame, quarter: str) -> pd.DataFrame:
     """KPI table of the quarter against the previous one (see :mod:`helpers.kpis`)."""
     return kpi_table(orders, quarter)
-
-
-def headline_sentences(kpis: pd.DataFrame, currency: str) -> list[str]:
-    """Plain sentences, each with its figure, generated from the KPI table (never canned).
-
-    Parameters
-    ----------
-    kpis : DataFrame
-        From :func:`helpers.kpis.kpi_table`.
-    currency : str
-    """
-    def pct(key: str) -> str:
-        v = kpis.loc[key, "change_pct"]
-        if pd.isna(v):
-            return "with no previous quarter to compare"
-        word = "up" if v > 0 else ("down" if v < 0 else "unchanged")
-        return f"{word} {abs(v):.1%} on the previous quarter" if v else "unchanged on the previous quarter"
-
-    k = kpis["this_quarter"]
-    out = [
-        f"Revenue was {money(k['revenue'], currency)}, {pct('revenue')}.",
-        f"{k['active_customers']:,.0f} customers bought, {pct('active_customers')}; "
-        f"{k['new_customers']:,.0f} of them ({(k['new_customers'] / k['active_customers'] if k['active_customers'] else 0):.0%}) were new.",
-        f"The average order was worth {money(k['average_order_value'], currency)}, {pct('average_order_value')}.",
-    ]
-    rr, rr_prev = k["repeat_purchase_rate"], kpis.loc["repeat_purchase_rate", "previous_quarter"]
-    if not pd.isna(rr):
-        delta = "" if pd.isna(rr_prev) else f" (previous quarter {rr_prev:.1%})"
-        out.append(f"{rr:.1%} of this quarter's customers bought on two or more days{delta}.")
-    return out
 
 
 def quality_note(ingest: dict) -> str:
