@@ -47,7 +47,8 @@ previous = rv.load_step_summaries(catalog.Catalog.for_run(params.previous_quarte
 
 # %%
 kpis = rv.review_kpis(orders, P.quarter)
-display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifacts["clv"], artifacts["ab"], P.currency))))
+display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifacts["clv"], artifacts["ab"], P.currency,
+                                                artifacts["churn"]))))
 
 # %% [markdown]
 # ## Key numbers against the previous quarter
@@ -58,8 +59,8 @@ display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifac
 plots.kpi_cards_table(kpis, P.currency)
 
 # %%
-plots.styled_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], artifacts["churn"], P.currency),
-                   readable_headers=False)
+plots.styled_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], artifacts["churn"], P.currency,
+                                    previous["churn"]), readable_headers=False)
 
 # %% [markdown]
 # ## Segments: who carries the business
@@ -68,7 +69,8 @@ plots.styled_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], art
 display(Markdown(rv.segment_sentences(artifacts["rfm"], P.currency)))
 
 # %%
-plots.styled_table(rv.segment_value_table(artifacts["rfm"], artifacts["clv"]), int_cols=["customers"],
+plots.styled_table(rv.segment_value_table(artifacts["rfm"], artifacts["clv"], artifacts["churn"]),
+                   int_cols=["customers", "high_churn_risk"],
                    money_cols=["revenue_to_date", "predicted_value", "value_per_customer"],
                    pct_cols=["share_of_customers", "share_of_revenue"], currency=P.currency)
 
@@ -102,6 +104,19 @@ fig = rv.value_figure(artifacts["clv"], P.currency)
 # %%
 plots.styled_table(rv.value_by_segment(artifacts["clv"]), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
                    int_cols=["customers"], pct_cols=["share_of_clv"], currency=P.currency)
+
+# %% [markdown]
+# ## Churn risk: who may stop buying, and what it is worth
+
+# %%
+display(Markdown(rv.churn_sentences(artifacts["churn"], P.currency)))
+
+# %%
+fig = rv.churn_figure(artifacts["churn"], P.currency)
+
+# %%
+plots.styled_table(rv.churn_by_segment(artifacts["churn"]), int_cols=["active_customers", "high_risk", "retention_priority"],
+                   pct_cols=["share_high_risk"], money_cols=["value_at_risk"], currency=P.currency)
 
 # %% [markdown]
 # ## Experiments: what to ship

@@ -1,7 +1,9 @@
 """``segments_export.csv``: one row per customer for campaign tools, ids only (never PII).
 
 Columns, as far as the steps ran: ``customer_id``, ``segment``, ``action_group``,
-``recommended_action``, ``cluster``, ``p_alive``, ``clv_<h>m``, ``clv_low``, ``clv_high``. With
+``recommended_action``, ``cluster``, ``p_alive``, ``clv_<h>m``, ``clv_low``, ``clv_high``,
+``churn_probability``, ``churn_tier`` (high / medium / low / not active) and ``retention_priority``
+(high churn risk and high value: the retention team's list). With
 ``export.hash_customer_ids`` the id is replaced by ``sha256(salt + id)`` (first 20 hex digits), the
 salt read from the environment variable ``export.salt_env``: the same customer gets the same
 token every quarter, and the token cannot be reversed without the salt.
@@ -36,7 +38,7 @@ def build_export(scores: pd.DataFrame, rfm: dict | None, settings: ExportSetting
         out["recommended_action"] = out["action_group"].map(actions)
         out["cluster"] = scores["cluster"]
     for c in scores.columns:
-        if c == "p_alive" or c.startswith("clv_") or c in ("churn_probability", "churn_tier"):
+        if c == "p_alive" or c.startswith("clv_") or c in ("churn_probability", "churn_tier", "retention_priority"):
             out[c] = scores[c].round(4) if pd.api.types.is_float_dtype(scores[c]) else scores[c]
     if settings.hash_customer_ids:
         out["customer_id"] = hash_ids(out["customer_id"], os.environ.get(settings.salt_env, ""))

@@ -26,7 +26,7 @@ from helpers.errors import ParameterError
 __all__ = [
     "SourceSpec", "Sources", "OrdersColumns", "CustomersColumns", "ExperimentsColumns", "Columns",
     "IngestSettings", "SegmentRule", "ActionGroup", "RfmSettings", "ClusteringSettings", "ClvSettings", "Guardrail", "AbSettings", "ExportSettings", "RunConfig",
-    "IngestParams", "RfmParams", "ClvParams", "AbParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
+    "IngestParams", "RfmParams", "ClvParams", "ChurnParams", "AbParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
     "load_config", "project_root", "quarter_bounds", "previous_quarter", "step_parameters",
     "from_namespace", "validation_message",
 ]
@@ -287,6 +287,35 @@ class ClvSettings(_Strict):
     interval: float = Field(0.90, gt=0.5, lt=1)
 
 
+class ChurnTiers(_Strict):
+    """Risk tiers: probability cut-offs, or shares of the scored customers (riskiest first)."""
+
+    method: Literal["probability", "top_share"] = "probability"
+    high: float = Field(0.7, gt=0, lt=1)
+    medium: float = Field(0.4, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> ChurnTiers:
+        if self.method == "probability" and self.medium >= self.high:
+            raise ValueError(f"churn.tiers: medium ({self.medium}) must be below high ({self.high})")
+        if self.method == "top_share" and self.high + self.medium >= 1:
+            raise ValueError(f"churn.tiers: shares high + medium ({self.high} + {self.medium}) must be below 1")
+        return self
+
+
+class ChurnSettings(_Strict):
+    """Churn risk: label horizon, population, features, model choice, tiers, retention curves."""
+
+    horizon_days: int = Field(90, ge=14, le=730)
+    active_days: int = Field(365, ge=30, le=3650)
+    attributes: list[str] = Field(default_factory=list)
+    model: Literal["auto", "gradient_boosting", "logistic"] = "auto"
+    tiers: ChurnTiers = ChurnTiers()
+    high_value_share: float = Field(0.2, gt=0, le=1)
+    retention_days: int = Field(365, ge=30, le=1095)
+    cohorts: int = Field(8, ge=2, le=20)
+
+
 class Guardrail(_Strict):
     """A metric that must not get worse by more than ``margin`` x the control mean (non-inferiority)."""
 
@@ -347,6 +376,7 @@ class RunConfig(_Strict):
     rfm: RfmSettings = RfmSettings()
     clustering: ClusteringSettings = ClusteringSettings()
     clv: ClvSettings = ClvSettings()
+    churn: ChurnSettings = ChurnSettings()
     ab: AbSettings = AbSettings()
     export: ExportSettings = ExportSettings()
     review: ReviewSettings = ReviewSettings()
@@ -431,6 +461,15 @@ class ClvParams(StepParams):
     clv: ClvSettings
 
 
+class ChurnParams(StepParams):
+    """Parameters of ``40_churn``."""
+
+    seed: int
+    currency: str
+    rfm: RfmSettings
+    churn: ChurnSettings
+
+
 class AbParams(StepParams):
     """Parameters of ``50_ab_evaluation``."""
 
@@ -454,6 +493,7 @@ STEP_MODELS: dict[str, type[StepParams]] = {
     "10_ingest": IngestParams,
     "20_rfm_clustering": RfmParams,
     "30_clv": ClvParams,
+    "40_churn": ChurnParams,
     "50_ab_evaluation": AbParams,
     "60_quarterly_review": ReviewParams,
 }

@@ -7,7 +7,8 @@ import pandas as pd
 from helpers.kpis import kpi_table
 from helpers.plots import money
 
-__all__ = ["load_step_summaries", "bullets", "review_kpis", "review_summary", "quality_note", "available_sections"]
+__all__ = ["load_step_summaries", "bullets", "review_kpis", "review_summary", "quality_note", "available_sections",
+           "churn_sentences", "churn_by_segment", "churn_figure", "churn_headline"]
 
 
 STEP_SUMMARIES = ("rfm", "clv", "churn", "ab")
@@ -139,7 +140,7 @@ def experiment_decisions(ab: dict | None) -> pd.DataFrame:
 
 
 def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab: dict | None,
-                      currency: str) -> list[str]:
+                      currency: str, churn: dict | None = None) -> list[str]:
     """Four to six findings, each a sentence with its figure, generated from the artifacts."""
     k = kpis["this_quarter"]
     ch = kpis.loc["revenue", "change_pct"]
@@ -162,12 +163,66 @@ def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab
         out.append(f"The base is predicted to be worth {money(t['clv_total'], currency)} over the next "
                    f"{clv['horizon_months']} months ({money(t['clv_total_low'], currency)} to "
                    f"{money(t['clv_total_high'], currency)}); the top 10% of customers hold {clv['top10_share']:.0%} of it.")
+    if churn is not None and churn.get("available"):
+        out.append(churn_headline(churn, currency))
     if ab is not None and ab.get("available"):
         dec = [v["decision"] for v in ab["experiments"].values()]
         ship = sum(d == "Ship" for d in dec)
         out.append(f"{len(dec)} experiment(s) evaluated: {ship} to ship, {dec.count('Inconclusive')} inconclusive, "
                    f"{dec.count('Do not ship')} not to ship, {dec.count('Do not trust')} not trustworthy.")
-    return out[:6]
+    return out[:7]
+
+
+def _value_words(churn: dict) -> str:
+    col = churn.get("value_column") or ""
+    return f"predicted {col[4:-1]}-month value" if col.startswith("clv_") else "spend to date"
+
+
+def churn_headline(churn: dict, currency: str) -> str:
+    """One sentence: customers at high risk, the value they hold, and the retention-priority list."""
+    hi = churn["tier_counts"]["high"]
+    n = max(churn["scored_customers"], 1)
+    text = (f"{hi:,} active customers ({hi / n:.0%}) are at high risk of not buying in the next {churn['horizon_days']} "
+            "days")
+    if churn.get("value_at_risk") is not None:
+        text += f", holding {money(churn['value_at_risk'], currency)} of {_value_words(churn)}"
+    return text + f"; {churn['retention_priority']:,} of them are high-value and listed for the retention team."
+
+
+def churn_sentences(churn: dict | None, currency: str) -> str:
+    """Churn risk for the manager: tiers, value at risk, the model's track record (from ``churn.json``)."""
+    if churn is None:
+        return "Churn risk: not available (the 40_churn step did not run)."
+    if not churn.get("available"):
+        return f"Churn risk: not available this quarter ({churn.get('reason', 'no model')})."
+    m = churn["metrics"][churn["chosen_model"]]
+    lines = [churn_headline(churn, currency),
+             f"Track record: on the latest snapshot whose outcome is known ({str(churn['eval_snapshot'])[:10]}), the model "
+             f"ranked churners above stayers with ROC AUC {m['roc_auc']:.2f} and predicted {m['mean_predicted']:.0%} "
+             f"churn against {m['observed_rate']:.0%} observed." if churn["mode"] == "snapshot" else
+             f"Track record (contractual mode, cross-validated): ROC AUC {m['roc_auc']:.2f}, predicted "
+             f"{m['mean_predicted']:.0%} churn against {m['observed_rate']:.0%} observed."]
+    if churn.get("effects"):
+        lines.append("Strongest driver — " + churn["effects"][0].replace("**", ""))
+    return bullets(lines)
+
+
+def churn_by_segment(churn: dict | None) -> pd.DataFrame:
+    """High-risk customers and value at risk per segment (``churn.json``), largest value at risk first."""
+    if churn is None or not churn.get("available") or not churn.get("by_segment"):
+        return pd.DataFrame([{"segment": "not available", "high_risk": None}])
+    t = pd.DataFrame(churn["by_segment"])
+    cols = ["segment", "action_group", "active_customers", "high_risk", "share_high_risk", "value_at_risk",
+            "retention_priority"]
+    return t[[c for c in cols if c in t]]
+
+
+def churn_figure(churn: dict | None, currency: str):
+    """Bar chart of the value at risk (or high-risk customers) per segment; None without churn."""
+    if churn is None or not churn.get("available") or not churn.get("by_segment"):
+        return None
+    from helpers.plots import churn_segment_chart
+    return churn_segment_chart(pd.DataFrame(churn["by_segment"]), currency, _value_words(churn), churn["horizon_days"])
 
 
 def methods_appendix(artifacts: dict) -> str:
@@ -179,6 +234,12 @@ def methods_appendix(artifacts: dict) -> str:
     if artifacts.get("clv") is not None:
         lines.append(f"- **Customer value** ([page](30_clv.html)): {artifacts['clv']['model']} and Gamma-Gamma by "
                      "maximum likelihood, backtested on a holdout every quarter; intervals from parameter uncertainty.")
+    if artifacts.get("churn") is not None and artifacts["churn"].get("available"):
+        c = artifacts["churn"]
+        lines.append(f"- **Churn risk** ([page](40_churn.html)): no order within {c['horizon_days']} days = churn; "
+                     + ("gradient boosting against a logistic baseline, trained on one snapshot and tested on a later "
+                        "one, probabilities calibrated; drivers, tiers and retention curves."
+                        if c["mode"] == "snapshot" else "contractual label, cross-validated on customer attributes."))
     if artifacts.get("ab") is not None and artifacts["ab"].get("available"):
         lines.append("- **Experiments** ([page](50_ab_evaluation.html)): trust checks first, then effects with "
                      "multiple-comparison adjustment and a decision per experiment.")
@@ -202,7 +263,7 @@ def value_figure(clv: dict | None, currency: str):
 
 
 def extended_kpis(kpis: pd.DataFrame, clv: dict | None, prev_clv: dict | None, churn: dict | None,
-                  currency: str) -> pd.DataFrame:
+                  currency: str, prev_churn: dict | None = None) -> pd.DataFrame:
     """KPI table plus predicted value (with interval) and customers at high churn risk.
 
     The previous quarter's value comes from that quarter's rendered report when there is one.
@@ -222,8 +283,15 @@ def extended_kpis(kpis: pd.DataFrame, clv: dict | None, prev_clv: dict | None, c
     else:
         rows.append({"KPI": "Predicted value of the base", "This quarter": "not available (CLV step did not run)",
                      "Previous quarter": "", "Change": ""})
-    if churn is not None:
-        rows.append({"KPI": "Customers at high churn risk", "This quarter": f"{churn.get('tier_counts', {}).get('high', 0):,}",
+    if churn is not None and churn.get("available"):
+        hi = churn["tier_counts"]["high"]
+        prev = prev_churn["tier_counts"]["high"] if prev_churn and prev_churn.get("available") else None
+        change = "n/a" if not prev else f"{'▲' if hi > prev else '▼'} {(hi - prev) / prev:+.1%}"
+        rows.append({"KPI": f"Customers at high churn risk (next {churn['horizon_days']} days)",
+                     "This quarter": f"{hi:,} of {churn['scored_customers']:,} active",
+                     "Previous quarter": f"{prev:,}" if prev is not None else "not rendered", "Change": change})
+    elif churn is not None:
+        rows.append({"KPI": "Customers at high churn risk", "This quarter": "not available this quarter",
                      "Previous quarter": "", "Change": ""})
     else:
         rows.append({"KPI": "Customers at high churn risk", "This quarter": "not available (churn step did not run)",
@@ -231,7 +299,7 @@ def extended_kpis(kpis: pd.DataFrame, clv: dict | None, prev_clv: dict | None, c
     return pd.DataFrame(rows)
 
 
-def segment_value_table(rfm: dict | None, clv: dict | None) -> pd.DataFrame:
+def segment_value_table(rfm: dict | None, clv: dict | None, churn: dict | None = None) -> pd.DataFrame:
     """Segments with action group, customers, revenue, predicted value and churn risk (when known)."""
     base = segment_overview(rfm)
     if rfm is None:
@@ -241,6 +309,9 @@ def segment_value_table(rfm: dict | None, clv: dict | None) -> pd.DataFrame:
         v = {r["rfm_segment"]: r for r in clv["by_rfm_segment"]}
         base["predicted_value"] = [v.get(s, {}).get("clv_total") for s in base["segment"]]
         base["value_per_customer"] = [v.get(s, {}).get("clv_mean") for s in base["segment"]]
+    if churn is not None and churn.get("available") and churn.get("by_segment"):
+        c = {r["segment"]: r for r in churn["by_segment"]}
+        base["high_churn_risk"] = [c.get(s, {}).get("high_risk", 0) for s in base["segment"]]
     return base
 
 

@@ -102,18 +102,22 @@ def planted(n: int, seed: int) -> pd.DataFrame:
 
 
 def test_model_finds_the_planted_driver_on_a_later_snapshot():
-    from helpers.churn import dataset, drivers, fit_models, metrics
+    from helpers.churn import dataset, drivers, fit_models, metrics, predict
     o = planted(2500, seed=3)
     train = o[o["customer_id"].str.startswith("3-")]
     test = o[o["customer_id"].str.startswith("6-")]
     Xtr, ytr = dataset(train, pd.Timestamp("2026-03-31"), 90)
     Xte, yte = dataset(test, pd.Timestamp("2026-06-30"), 90)
     models = fit_models(Xtr, ytr, seed=1)
-    m = metrics(models, Xte, yte).set_index("model")
-    assert m.loc["gradient boosting", "roc_auc"] >= 0.75
-    assert m.loc["logistic regression", "roc_auc"] >= 0.75
-    top3 = drivers(models["gradient boosting"], Xte, yte, seed=1)["feature"].head(3).tolist()
-    assert "discount_share" in top3
+    m = metrics(predict(models, Xte), yte).set_index("model")
+    assert m.loc["gradient_boosting", "roc_auc"] >= 0.75
+    assert m.loc["logistic", "roc_auc"] >= 0.75
+    # calibrated: the mean prediction is within 3 points of the observed rate on the later snapshot
+    assert abs(m.loc["gradient_boosting", "mean_predicted"] - yte.mean()) < 0.03
+    assert m.loc["gradient_boosting", "calibration_error"] < 0.05
+    for name in ("gradient_boosting", "logistic"):
+        top3 = drivers(models[name], Xte, yte, seed=1)["feature"].head(3).tolist()
+        assert "discount_share" in top3, (name, top3)
 
 
 def test_single_class_training_snapshot_is_a_clear_error():
@@ -121,3 +125,163 @@ def test_single_class_training_snapshot_is_a_clear_error():
     X = pd.DataFrame({"recency_days": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="nobody churned"):
         fit_models(X, pd.Series([0, 0, 0]), seed=1)
+    with pytest.raises(ValueError, match="everybody churned"):
+        fit_models(X, pd.Series([1, 1, 1]), seed=1)
+    X = pd.DataFrame({"recency_days": np.arange(100.0)})
+    with pytest.raises(ValueError, match="only 3 customer"):
+        fit_models(X, pd.Series([1] * 3 + [0] * 97), seed=1)
+
+
+def test_attributes_become_features_and_unknown_levels_are_kept():
+    from helpers.churn import dataset, fit_models, predict
+    o = hand()
+    cust = pd.DataFrame({"customer_id": ["a", "b"], "region": ["north", None]})
+    X, _ = dataset(o, SNAP, 30, customers=cust, attributes=["region"])
+    assert X["region"].tolist() == ["north", "unknown"]
+    with pytest.raises(KeyError, match="customers table lack"):
+        dataset(o, SNAP, 30, customers=cust, attributes=["tier"])
+    # a text attribute trains and predicts in both models (one-hot / native categories)
+    rng = np.random.default_rng(0)
+    n = 400
+    Xa = pd.DataFrame({"recency_days": rng.integers(0, 300, n).astype(float),
+                       "region": rng.choice(["north", "south"], n)})
+    y = pd.Series(((Xa["region"] == "north") ^ (rng.random(n) < 0.2)).astype(int))
+    p = predict(fit_models(Xa, y, seed=0), Xa.assign(region=["west"] + list(Xa["region"][1:])))
+    assert p.notna().all().all() and p.shape == (n, 2)
+    assert p.loc[Xa["region"] == "north", "logistic"].mean() > p.loc[Xa["region"] == "south", "logistic"].mean() + 0.3
+
+
+# ---- evaluation tables -------------------------------------------------------------------------
+
+def test_lift_capture_and_confusion_by_hand():
+    from helpers.churn import confusion, lift_table
+    y = np.array([1, 1, 0, 1, 0, 0, 0, 1, 0, 0])
+    p = np.array([.9, .8, .7, .6, .5, .4, .3, .2, .1, .05])
+    t = lift_table(y, p, groups=5)
+    assert t["customers"].tolist() == [2] * 5
+    assert t["churn_rate"].tolist() == [1.0, 0.5, 0.0, 0.5, 0.0]
+    assert t["lift"].iloc[0] == pytest.approx(1.0 / 0.4)
+    assert t["capture"].tolist() == [0.5, 0.75, 0.75, 1.0, 1.0]
+    c = confusion(y, p, 0.6)
+    assert c["churned"].tolist() == [3, 1] and c["kept buying"].tolist() == [1, 5]
+
+
+def test_calibration_error_is_zero_for_perfect_bins_and_large_for_overconfident():
+    from helpers.churn import calibration_curve, expected_calibration_error
+    y = np.array([0] * 8 + [1] * 2 + [0] * 2 + [1] * 8)
+    p = np.array([0.2] * 10 + [0.8] * 10)
+    assert expected_calibration_error(y, p, bins=2) == pytest.approx(0.0)
+    assert expected_calibration_error(y, np.where(p > 0.5, 1.0, 0.0), bins=2) == pytest.approx(0.2)
+    cc = calibration_curve(y, p, bins=2)
+    assert cc["observed_rate"].tolist() == pytest.approx([0.2, 0.8])
+
+
+def test_tiers_by_probability_and_by_share():
+    from helpers.churn import assign_tiers, tier_thresholds
+    p = (np.arange(100) + 0.5) / 100           # 0.005, 0.015, ..., 0.995
+    hi, me = tier_thresholds(p, "probability", 0.7, 0.4)
+    assert (hi, me) == (0.7, 0.4)
+    t = assign_tiers(p, hi, me)
+    assert (t == "high").sum() == 30 and (t == "medium").sum() == 30 and (t == "low").sum() == 40
+    hi, me = tier_thresholds(p, "top_share", 0.1, 0.2)
+    t = assign_tiers(p, hi, me)
+    assert (t == "high").sum() == 10 and (t == "medium").sum() == 20
+
+
+# ---- retention ---------------------------------------------------------------------------------
+
+def test_kaplan_meier_matches_a_hand_computed_table():
+    """Times 1, 2+, 3, 3, 4+, 5 (+ = censored): the product-limit estimate by hand.
+
+    t=1: 6 at risk, 1 event -> S = 5/6; t=3: 4 at risk (2 removed: the event at 1, the censored 2),
+    2 events -> S = 5/6 * 2/4 = 5/12; t=5: 1 at risk, 1 event -> S = 0.
+    Greenwood at t=1: S^2 * 1/(6*5) -> se = (5/6) * sqrt(1/30).
+    """
+    from helpers.churn import kaplan_meier
+    km = kaplan_meier([1, 2, 3, 3, 4, 5], [1, 0, 1, 1, 0, 1])
+    assert km["time"].tolist() == [0, 1, 3, 5]
+    assert km["at_risk"].tolist() == [6, 6, 4, 1]
+    assert km["events"].tolist() == [0, 1, 2, 1]
+    assert km["survival"].tolist() == pytest.approx([1, 5 / 6, 5 / 12, 0])
+    s, se = 5 / 6, 5 / 6 * np.sqrt(1 / 30)
+    z = 1.959963984540054
+    se_ll = se / (s * abs(np.log(s)))
+    assert km["ci_low"].iloc[1] == pytest.approx(s ** np.exp(z * se_ll))
+    assert km["ci_high"].iloc[1] == pytest.approx(s ** np.exp(-z * se_ll))
+    assert (km["ci_low"] <= km["survival"] + 1e-12).all() and (km["survival"] <= km["ci_high"] + 1e-12).all()
+
+
+def test_logrank_separates_different_groups_and_not_equal_ones():
+    from helpers.churn import logrank
+    rng = np.random.default_rng(5)
+    fast, slow = rng.exponential(10, 300), rng.exponential(30, 300)
+    chi2, p, df = logrank(np.r_[fast, slow], np.ones(600), ["a"] * 300 + ["b"] * 300)
+    assert p < 1e-6 and df == 1 and chi2 > 25
+    same = rng.exponential(10, 600)
+    assert logrank(same, np.ones(600), ["a"] * 300 + ["b"] * 300)[1] > 0.001
+
+
+def test_time_to_next_purchase_is_censored_at_the_as_of_date():
+    from helpers.churn import time_to_next_purchase
+    o = hand()
+    tt = time_to_next_purchase(o, pd.Timestamp("2026-06-30"), pd.Timestamp("2026-09-30"), pd.Index(["a", "b", "c"]))
+    assert tt.loc["a"].tolist() == [15.0, 1]        # 2026-07-15 is day 15 after 2026-06-30
+    assert tt.loc["b"].tolist() == [92.0, 0] and tt.loc["c"].tolist() == [92.0, 0]
+
+
+def test_cohort_retention_by_hand():
+    from helpers.churn import cohort_retention
+    rows = [("a", "2026-01-05"), ("a", "2026-04-02"), ("b", "2026-02-01"), ("b", "2026-08-01"),
+            ("c", "2026-04-10"), ("c", "2026-05-01"), ("d", "2026-05-05"), ("d", "2026-07-09")]
+    o = pd.DataFrame(rows, columns=["customer_id", "order_ts"]).assign(order_ts=lambda d: pd.to_datetime(d["order_ts"]))
+    t = cohort_retention(o, pd.Timestamp("2026-08-15"), cohorts=3)
+    assert t.index.tolist() == ["2026Q1", "2026Q2", "2026Q3"][: len(t)]
+    assert t.loc["2026Q1", "customers"] == 2 and t.loc["2026Q1", "Q+1"] == 0.5
+    # Q3 is not complete on 2026-08-15: Q1's Q+2 and Q2's Q+1 are empty, never zero
+    assert np.isnan(t.loc["2026Q1", "Q+2"]) and np.isnan(t.loc["2026Q2", "Q+1"])
+    assert t.loc["2026Q2", "customers"] == 2 and t.loc["2026Q2", "Q+0"] == 1.0
+
+
+# ---- contractual mode ----------------------------------------------------------------------------
+
+def contract_customers(n: int = 1200, seed: int = 7) -> pd.DataFrame:
+    """Month-to-month contracts churn far more (planted); region is noise."""
+    rng = np.random.default_rng(seed)
+    contract = rng.choice(["monthly", "annual", "two-year"], n, p=[0.5, 0.3, 0.2])
+    rate = np.select([contract == "monthly", contract == "annual"], [0.45, 0.12], 0.04)
+    return pd.DataFrame({"customer_id": [f"k{i}" for i in range(n)], "contract": contract,
+                         "region": rng.choice(["east", "west"], n),
+                         "signup_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D"),
+                         "churned": rng.random(n) < rate})
+
+
+def test_contractual_mode_cross_validates_on_attributes():
+    from helpers.churn_step import mode_sentence, run
+    from helpers.params import ChurnSettings
+    cust = contract_customers()
+    res = run(pd.DataFrame({"customer_id": [], "order_ts": pd.to_datetime([]), "amount": []}), cust,
+              pd.Timestamp("2026-09-30"), ChurnSettings(), seed=3, currency="EUR")
+    assert res.available and res.mode == "contractual"
+    m = res.metrics.set_index("model")
+    assert m.loc["logistic", "roc_auc"] > 0.7 and m.loc["gradient_boosting", "roc_auc"] > 0.7
+    assert res.drivers["feature"].iloc[0] == "contract"
+    # scored: every customer not churned, once
+    assert sorted(res.scores["customer_id"]) == sorted(cust.loc[~cust["churned"], "customer_id"])
+    assert "Contractual mode" in mode_sentence(res)
+
+
+def test_contractual_mode_with_a_single_class_says_why():
+    from helpers.churn_step import mode_sentence, run
+    from helpers.params import ChurnSettings
+    cust = contract_customers().assign(churned=False)
+    res = run(pd.DataFrame({"customer_id": [], "order_ts": pd.to_datetime([]), "amount": []}), cust,
+              pd.Timestamp("2026-09-30"), ChurnSettings(), seed=3, currency="EUR")
+    assert not res.available and "nobody churned" in res.reason
+    assert "not available" in mode_sentence(res)
+
+
+def test_too_little_history_is_reported_not_raised():
+    from helpers.churn_step import run
+    from helpers.params import ChurnSettings
+    res = run(hand(), None, pd.Timestamp("2025-05-01"), ChurnSettings(horizon_days=90), seed=1, currency="EUR")
+    assert not res.available and "history" in res.reason

@@ -1,0 +1,469 @@
+"""The churn step: a time-based backtest, drivers, risk tiers, value at risk, retention curves.
+
+**Snapshot mode** (orders only, the default): the latest snapshot whose outcome is fully known is
+``as_of - horizon_days`` (the evaluation snapshot); the model is trained on the snapshot one
+horizon earlier, whose outcome window ends exactly where the evaluation snapshot starts, so the
+evaluation is on later customers' futures the model never saw. Both models (gradient boosting and
+the logistic baseline) are calibrated by isotonic regression in 3-fold cross-validation on the
+training snapshot. When the CLV step ran, BG/NBD fitted on the history up to the evaluation
+snapshot is compared too: its 1 - P(alive) (a ranking) and its probability of no purchase in the
+horizon (a calibrated-by-construction forecast). The chosen model is refitted on the evaluation
+snapshot and scores every customer active at the as-of date.
+
+**Contractual mode** (the customers table carries an explicit ``churned`` label): stratified
+k-fold cross-validation on the customer attributes (and days since sign-up); the model refitted on
+every labelled customer scores the customers not yet churned.
+
+When a model cannot be trained (too little history, a single class) the step does not fail the
+review: :class:`ChurnResult` says why (``available=False``), the page shows the reason and
+``churn.json`` records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from helpers import churn, clv, rfm
+from helpers.params import ChurnSettings, RfmSettings
+
+__all__ = ["ChurnResult", "run", "mode_sentence", "metrics_table", "calibration_sentence", "confusion_sentence",
+           "lift_sentence", "value_at_risk_table", "risk_sentences", "retention", "churn_summary",
+           "merge_scores", "scored_customers", "value_column", "retention_sentence", "labels", "cohort_table"]
+
+
+@dataclass
+class ChurnResult:
+    """Everything the churn page shows and the artifacts it writes."""
+
+    available: bool
+    mode: str
+    reason: str = ""
+    horizon_days: int = 90
+    train_snapshot: pd.Timestamp | None = None
+    eval_snapshot: pd.Timestamp | None = None
+    scored_at: pd.Timestamp | None = None
+    n_train: int = 0
+    n_eval: int = 0
+    base_rate_train: float = float("nan")
+    base_rate_eval: float = float("nan")
+    metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    chosen: str = ""
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lift: pd.DataFrame = field(default_factory=pd.DataFrame)
+    threshold: float = float("nan")
+    medium_threshold: float = float("nan")
+    confusion: pd.DataFrame = field(default_factory=pd.DataFrame)
+    drivers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pdp: pd.DataFrame = field(default_factory=pd.DataFrame)
+    effects: list[str] = field(default_factory=list)
+    scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    features: list[str] = field(default_factory=list)
+
+
+def _unavailable(mode: str, reason: str, settings: ChurnSettings) -> ChurnResult:
+    empty = pd.DataFrame({"customer_id": pd.Series(dtype=str), "churn_probability": pd.Series(dtype=float),
+                          "churn_tier": pd.Series(dtype=object)})
+    return ChurnResult(available=False, mode=mode, reason=reason.rstrip("."), horizon_days=settings.horizon_days,
+                       scores=empty)
+
+
+def value_column(scores: pd.DataFrame | None, clv_summary: dict | None) -> tuple[str | None, str]:
+    """The value measure for value at risk: predicted CLV when the value step ran, else spend to date."""
+    if clv_summary is not None and scores is not None:
+        col = f"clv_{clv_summary.get('horizon_months', 12)}m"
+        if col in scores:
+            return col, f"predicted {clv_summary.get('horizon_months', 12)}-month value"
+    if scores is not None and "revenue" in scores:
+        return "revenue", "spend to date"
+    return None, "value"
+
+
+def _bgnbd_scores(orders: pd.DataFrame, snapshot: pd.Timestamp, population: pd.Index, horizon_days: int,
+                  unit_days: float) -> pd.DataFrame | None:
+    """BG/NBD at the snapshot: 1 - P(alive) and P(no purchase in the horizon), or None when it cannot be fitted."""
+    try:
+        s = clv.calibration_summary(orders, snapshot, unit_days=unit_days).set_index("customer_id")
+        fit = clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
+    except clv.CLVFitError:
+        return None
+    s.index = s.index.astype(str)
+    s = s.reindex(pd.Index(population).astype(str))
+    pa = clv.p_alive("BG/NBD", fit.params, s["x"], s["t_x"], s["T"])
+    r, alpha = fit.params["r"], fit.params["alpha"]
+    tau = horizon_days / unit_days
+    # no purchase in (T, T + tau]: dead already, or alive and the Poisson process stays silent
+    # (E[exp(-lambda tau)] under the posterior Gamma(r + x, alpha + T)); BG/NBD drops out only at purchases
+    silent = ((alpha + s["T"]) / (alpha + s["T"] + tau)) ** (r + s["x"])
+    return pd.DataFrame({"bgnbd_p_alive": 1 - pa, "bgnbd_no_purchase": (1 - pa) + pa * silent},
+                        index=population)
+
+
+def _choose(m: pd.DataFrame, setting: str) -> str:
+    if setting != "auto":
+        return setting
+    ml = m[m["model"].isin(["gradient_boosting", "logistic"])].set_index("model")
+    # higher ROC AUC; a tie (to 3 decimals) goes to the simpler logistic model
+    auc = ml["roc_auc"].round(3)
+    return "logistic" if auc["logistic"] >= auc["gradient_boosting"] else "gradient_boosting"
+
+
+def _evaluate(res: ChurnResult, probs: pd.DataFrame, y: pd.Series, model, X: pd.DataFrame, Xy: pd.Series,
+              settings: ChurnSettings, seed: int, currency: str) -> None:
+    """Fill metrics, calibration, lift, confusion, drivers and partial dependence from held-out predictions."""
+    res.metrics = churn.metrics(probs, y)
+    res.chosen = _choose(res.metrics, settings.model)
+    cal = [churn.calibration_curve(y, probs[k]).assign(model=k) for k in ("gradient_boosting", "logistic", "bgnbd_no_purchase")
+           if k in probs]
+    res.calibration = pd.concat(cal, ignore_index=True)
+    p = probs[res.chosen].to_numpy()
+    res.lift = churn.lift_table(y, p)
+    t = settings.tiers
+    res.threshold, res.medium_threshold = churn.tier_thresholds(p, t.method, t.high, t.medium)
+    res.confusion = churn.confusion(y, p, res.threshold)
+    if model is not None:
+        res.drivers = churn.drivers(model, X, Xy, seed)
+        top = res.drivers["feature"].head(3).tolist()
+        res.pdp = churn.partial_dependence(model, X, top, seed)
+        res.effects = churn.effects_in_words(res.pdp, currency)
+
+
+def run(orders: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestamp, settings: ChurnSettings,
+        seed: int, currency: str, clv_summary: dict | None = None) -> ChurnResult:
+    """Run the churn step in the mode the data allows (see the module docstring).
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Clean orders (``customer_id``, ``order_ts``, ``amount``, optional category/channel/discount).
+    customers : DataFrame or None
+        Clean customers; a ``churned`` column switches to contractual mode.
+    as_of : Timestamp
+        Last day of the quarter.
+    clv_summary : dict, optional
+        ``clv.json`` when the CLV step ran: adds BG/NBD to the backtest.
+    """
+    if customers is not None and "churned" in customers.columns and customers["churned"].notna().any():
+        return _run_contractual(customers, as_of, settings, seed, currency)
+    return _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summary)
+
+
+def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summary) -> ChurnResult:
+    h = settings.horizon_days
+    as_of = pd.Timestamp(as_of).normalize()
+    ev, tr = as_of - pd.Timedelta(days=h), as_of - pd.Timedelta(days=2 * h)
+    first = orders["order_ts"].min().normalize()
+    if tr <= first:
+        return _unavailable("snapshot", f"the orders start on {first.date()}: a {h}-day backtest needs a training "
+                            f"snapshot on {tr.date()} with history before it (at least {2 * h} days of orders "
+                            "before the as-of date, more for a useful model); shorten churn.horizon_days or add history",
+                            settings)
+    attrs = list(settings.attributes)
+    if attrs and customers is None:
+        return _unavailable("snapshot", f"churn.attributes {attrs} need a customers table, and none was given", settings)
+    t = churn._orders_table(orders)
+    try:
+        Xtr, ytr = churn.dataset(t, tr, h, settings.active_days, as_of, customers, attrs, labels_from=orders)
+        Xev, yev = churn.dataset(t, ev, h, settings.active_days, as_of, customers, attrs, labels_from=orders)
+        Xev = Xev[Xtr.columns]
+        models = churn.fit_models(Xtr, ytr, seed)
+    except ValueError as e:
+        return _unavailable("snapshot", str(e), settings)
+    res = ChurnResult(available=True, mode="snapshot", horizon_days=h, train_snapshot=tr, eval_snapshot=ev,
+                      scored_at=as_of, n_train=len(Xtr), n_eval=len(Xev), base_rate_train=float(ytr.mean()),
+                      base_rate_eval=float(yev.mean()), features=list(Xtr.columns))
+    probs = churn.predict(models, Xev)
+    if clv_summary is not None:
+        bg = _bgnbd_scores(orders, ev, Xev.index, h, float(clv_summary.get("unit_days", 7.0)))
+        if bg is not None:
+            probs = probs.join(bg)
+    chosen = _choose(churn.metrics(probs, yev), settings.model)
+    _evaluate(res, probs, yev, models[chosen], Xev, yev, settings, seed, currency)
+    try:
+        final = churn.fit_models(Xev, yev, seed, only=res.chosen)[res.chosen]
+    except ValueError as e:
+        return _unavailable("snapshot", f"refit on the latest labelled snapshot: {e}", settings)
+    Xnow = churn.snapshot_features(t, as_of, settings.active_days, customers, attrs)[Xtr.columns]
+    res.scores = _score(final, Xnow, res)
+    return res
+
+
+def _run_contractual(customers, as_of, settings, seed, currency) -> ChurnResult:
+    from sklearn.model_selection import train_test_split
+    attrs = list(settings.attributes) or [c for c in customers.columns
+                                          if c not in ("customer_id", "signup_date", "churned")]
+    try:
+        X, y, Xs = churn.contractual_dataset(customers, attrs, as_of)
+        probs = churn.cross_validated(X, y, seed)
+    except ValueError as e:
+        return _unavailable("contractual", str(e), settings)
+    res = ChurnResult(available=True, mode="contractual", horizon_days=settings.horizon_days, scored_at=pd.Timestamp(as_of),
+                      n_train=len(X), n_eval=len(X), base_rate_train=float(y.mean()), base_rate_eval=float(y.mean()),
+                      features=list(X.columns))
+    chosen = _choose(churn.metrics(probs, y), settings.model)
+    # drivers on a stratified quarter held out from a model fitted on the other three quarters
+    Xa, Xb, ya, yb = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+    _evaluate(res, probs, y, churn.fit_models(Xa, ya, seed, only=chosen)[chosen], Xb, yb, settings, seed, currency)
+    # metrics were computed on all out-of-fold predictions; drivers on the held-out quarter
+    final = churn.fit_models(X, y, seed, only=res.chosen)[res.chosen]
+    res.scores = _score(final, Xs, res)
+    return res
+
+
+def _score(model, X: pd.DataFrame, res: ChurnResult) -> pd.DataFrame:
+    p = model.predict_proba(X)[:, 1] if len(X) else np.array([])
+    return pd.DataFrame({"customer_id": X.index.astype(str), "churn_probability": p,
+                         "churn_tier": churn.assign_tiers(p, res.threshold, res.medium_threshold)})
+
+
+def labels(res: ChurnResult) -> dict[str, str]:
+    """Plain-words names of the model's features (for chart axes)."""
+    return {f: churn.feature_label(f) for f in res.features}
+
+
+# ---- words and tables for the page ----------------------------------------------------------------
+
+def mode_sentence(res: ChurnResult) -> str:
+    """What was modelled, on which snapshots, and the base rates (or why nothing was)."""
+    if not res.available:
+        return f"**Churn risk is not available this quarter**: {res.reason}."
+    if res.mode == "contractual":
+        return (f"**Contractual mode**: the customers table carries an explicit churn label, so the model learns from "
+                f"{res.n_train:,} labelled customers ({res.base_rate_train:.1%} churned) with stratified 5-fold "
+                f"cross-validation on their attributes ({', '.join(churn.feature_label(f) for f in res.features)}); "
+                "order behaviour is left out because the label's date is unknown. Customers not yet churned are scored.")
+    h = res.horizon_days
+    return (f"**Snapshot mode**: a customer with an order in the year before a snapshot *churns* when they place no "
+            f"order in the {h} days after it. Trained on the snapshot of {res.train_snapshot.date()} "
+            f"({res.n_train:,} customers, {res.base_rate_train:.1%} churned), tested on the latest snapshot whose "
+            f"outcome is known, {res.eval_snapshot.date()} ({res.n_eval:,} customers, {res.base_rate_eval:.1%} "
+            f"churned); features use only orders up to each snapshot. The chosen model, refitted on "
+            f"{res.eval_snapshot.date()}, scores every customer active on {res.scored_at.date()} for the next {h} days.")
+
+
+def metrics_table(res: ChurnResult) -> pd.DataFrame:
+    """The backtest table: one row per model, best ROC AUC first, the chosen model marked."""
+    if not res.available:
+        return pd.DataFrame([{"model": "not available", "note": res.reason}])
+    m = res.metrics.copy()
+    m["chosen"] = np.where(m["model"] == res.chosen, "yes", "")
+    m["model"] = m["model"].map(churn.MODEL_LABELS)
+    m = m.sort_values("roc_auc", ascending=False, kind="stable")
+    return m[["model", "chosen", "roc_auc", "pr_auc", "brier", "log_loss", "mean_predicted", "observed_rate",
+              "calibration_error"]].reset_index(drop=True)
+
+
+def calibration_sentence(res: ChurnResult) -> str:
+    """How calibrated the chosen model's probabilities are, in numbers."""
+    if not res.available:
+        return ""
+    m = res.metrics.set_index("model").loc[res.chosen]
+    where = "out of fold" if res.mode == "contractual" else f"on the {res.eval_snapshot.date()} snapshot"
+    text = (f"Probabilities are calibrated by isotonic regression (3-fold cross-validation inside the training data). "
+            f"{where.capitalize()}, {churn.MODEL_LABELS[res.chosen].lower()} predicted an average churn risk of "
+            f"{m['mean_predicted']:.1%} against {m['observed_rate']:.1%} observed; across ten risk bands the "
+            f"predicted and observed rates differ by {m['calibration_error'] * 100:.1f} percentage points on average.")
+    mm = res.metrics.set_index("model")
+    if "bgnbd_p_alive" in mm.index:
+        b, n = mm.loc["bgnbd_p_alive"], mm.loc["bgnbd_no_purchase"]
+        text += (f" For comparison, the value model (BG/NBD, refitted on the history up to the snapshot) ranks customers "
+                 f"with ROC AUC {b['roc_auc']:.3f} by 1 - P(alive) and {n['roc_auc']:.3f} by its probability of no "
+                 f"purchase in {res.horizon_days} days, against {m['roc_auc']:.3f} for the chosen model"
+                 + ("; BG/NBD ranks at least as well here, a sign that purchase timing alone carries the signal."
+                    if n["roc_auc"] >= m["roc_auc"] else "."))
+    return text
+
+
+def lift_sentence(res: ChurnResult) -> str:
+    """What contacting the riskiest tenth and fifth would find."""
+    if not res.available or res.lift.empty:
+        return ""
+    top = res.lift.iloc[0]
+    two = res.lift.iloc[min(1, len(res.lift) - 1)]
+    return (f"The riskiest tenth of customers churned at {top['churn_rate']:.0%} ({top['lift']:.1f}x the average of "
+            f"{res.base_rate_eval:.0%}); contacting the riskiest fifth would reach {two['capture']:.0%} of all churners.")
+
+
+def confusion_sentence(res: ChurnResult) -> str:
+    """The operating point (the high-risk cut-off) in words: precision and recall."""
+    if not res.available:
+        return ""
+    c = res.confusion
+    tp, fn = c["churned"].iloc[0], c["churned"].iloc[1]
+    fp = c["kept buying"].iloc[0]
+    prec = tp / (tp + fp) if tp + fp else float("nan")
+    rec = tp / (tp + fn) if tp + fn else float("nan")
+    return (f"At the high-risk cut-off (probability {res.threshold:.2f}), {tp + fp:,} customers were flagged: "
+            f"{prec:.0%} of them did churn (precision) and they were {rec:.0%} of all churners (recall).")
+
+
+def scored_customers(res: ChurnResult, scores: pd.DataFrame | None, value_col: str | None,
+                     high_value_share: float) -> pd.DataFrame:
+    """Churn scores joined to segments and value, with the ``retention_priority`` flag.
+
+    ``retention_priority``: high tier and value in the top ``high_value_share`` of the scored
+    customers (value = CLV when the value step ran, else spend to date).
+    """
+    s = res.scores.copy()
+    if scores is not None:
+        keep = [c for c in ("customer_id", "rfm_segment", "action_group", "revenue", value_col) if c and c in scores]
+        s = s.merge(scores[list(dict.fromkeys(keep))].assign(customer_id=lambda d: d["customer_id"].astype(str)),
+                    on="customer_id", how="left")
+    vcol = value_col if value_col and value_col in s else ("revenue" if "revenue" in s else None)
+    if vcol is not None and len(s):
+        cut = s[vcol].quantile(1 - high_value_share)
+        s["retention_priority"] = (s["churn_tier"] == "high") & (s[vcol] >= cut)
+    else:
+        s["retention_priority"] = False
+    s.attrs["value_col"] = vcol
+    return s
+
+
+def value_at_risk_table(scored: pd.DataFrame, value_col: str | None) -> pd.DataFrame:
+    """Per segment: scored customers, high-risk count and share, mean risk, value at risk, priority count.
+
+    Sorted by the value at risk (or the high-risk count when no value is known).
+    """
+    if scored.empty or "rfm_segment" not in scored:
+        return pd.DataFrame()
+    g = scored.groupby("rfm_segment", observed=True)
+    t = pd.DataFrame({"action_group": g["action_group"].first(), "active_customers": g.size(),
+                      "high_risk": g["churn_tier"].apply(lambda s: int((s == "high").sum())),
+                      "mean_churn_probability": g["churn_probability"].mean(),
+                      "retention_priority": g["retention_priority"].sum().astype(int)})
+    t["share_high_risk"] = t["high_risk"] / t["active_customers"]
+    if value_col and value_col in scored:
+        high = scored[scored["churn_tier"] == "high"]
+        t["value_at_risk"] = high.groupby("rfm_segment", observed=True)[value_col].sum().reindex(t.index).fillna(0.0)
+        key = "value_at_risk"
+    else:
+        key = "high_risk"
+    t = t.reset_index().rename(columns={"rfm_segment": "segment"})
+    cols = ["segment", "action_group", "active_customers", "high_risk", "share_high_risk", "mean_churn_probability",
+            "value_at_risk", "retention_priority"]
+    return t.sort_values([key, "high_risk"], ascending=False, kind="stable")[[c for c in cols if c in t]] \
+        .reset_index(drop=True)
+
+
+def risk_sentences(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, currency: str, value_label: str) -> str:
+    """Tier counts, value at risk and the retention-priority list in words."""
+    if not res.available:
+        return f"No churn tiers this quarter: {res.reason}."
+    from helpers.plots import money
+    n = len(scored)
+    counts = scored["churn_tier"].value_counts()
+    hi = int(counts.get("high", 0))
+    text = (f"Of {n:,} active customers, **{hi:,} ({hi / max(n, 1):.0%}) are at high risk** of placing no order in the "
+            f"next {res.horizon_days} days (probability at least {res.threshold:.2f}), {int(counts.get('medium', 0)):,} "
+            f"at medium risk (at least {res.medium_threshold:.2f}) and {int(counts.get('low', 0)):,} at low risk.")
+    if "value_at_risk" in var:
+        text += (f" The high-risk customers hold {money(var['value_at_risk'].sum(), currency)} of {value_label} "
+                 "(the value at risk).")
+    pr = int(scored["retention_priority"].sum())
+    text += (f" **{pr:,} customers are high risk and high value** (top of {value_label}): they are flagged "
+             "`retention_priority` in segments_export.csv for the retention team.")
+    return text
+
+
+def retention(orders: pd.DataFrame, as_of: pd.Timestamp, rfm_settings: RfmSettings, settings: ChurnSettings
+              ) -> tuple[pd.DataFrame, dict, pd.Timestamp]:
+    """Kaplan-Meier time to the next purchase after ``as_of - retention_days``, by action group then.
+
+    Customers are grouped by the action group they were in on the origin day (same rules as the
+    segments page, recomputed at that date) and followed to the as-of date (censored there).
+
+    Returns
+    -------
+    (km table, log-rank {"chi2", "p", "df"}, origin)
+    """
+    origin = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.retention_days)
+    summary = rfm.customer_summary(orders, origin)
+    if summary.empty:
+        return pd.DataFrame(), {}, origin
+    seg = rfm.segment_of(summary, rfm_settings)
+    pop = pd.Index(seg["customer_id"].astype(str))
+    tt = churn.time_to_next_purchase(orders, origin, as_of, pop)
+    groups = seg["action_group"].astype(str).to_numpy()
+    km = churn.kaplan_meier(tt["duration"], tt["event"], groups)
+    order = [g.name for g in rfm_settings.action_groups]
+    km["group"] = pd.Categorical(km["group"], categories=order)
+    km = km.sort_values(["group", "time"], kind="stable").reset_index(drop=True)
+    lr = {}
+    if len(pd.unique(groups)) > 1 and tt["event"].sum() > 0:
+        chi2, p, df = churn.logrank(tt["duration"], tt["event"], groups)
+        lr = {"chi2": chi2, "p": p, "df": df}
+    return km, lr, origin
+
+
+def retention_sentence(km: pd.DataFrame, lr: dict, origin: pd.Timestamp, as_of: pd.Timestamp) -> str:
+    """Share who bought again within 90 days and by the as-of date, per group, and the log-rank test."""
+    if km.empty:
+        return "No customers had bought before the start of the retention window."
+    parts = []
+    for g, d in km.groupby("group", observed=True, sort=True):
+        n = int(d["at_risk"].iloc[0])
+        s90 = d.loc[d["time"] <= 90, "survival"].iloc[-1]
+        s_end = d["survival"].iloc[-1]
+        parts.append(f"{g}: {1 - s90:.0%} within 90 days, {1 - s_end:.0%} by {pd.Timestamp(as_of).date()} ({n:,} customers)")
+    text = (f"Customers grouped by their action group on {origin.date()}; share who bought again — "
+            + "; ".join(parts) + ".")
+    if lr:
+        pv = "< 0.001" if lr["p"] < 0.001 else f"= {lr['p']:.3f}"
+        verdict = "differ" if lr["p"] < 0.05 else "do not differ clearly"
+        text += (f" The groups' curves {verdict} (log-rank chi-square {lr['chi2']:,.0f} on {lr['df']} degrees of "
+                 f"freedom, p {pv}).")
+    return text
+
+
+def cohort_table(orders: pd.DataFrame, as_of: pd.Timestamp, cohorts: int) -> pd.DataFrame:
+    """Cohort retention (see :func:`helpers.churn.cohort_retention`) with the cohort as a column, newest first."""
+    t = churn.cohort_retention(orders, as_of, cohorts).reset_index()
+    return t.iloc[::-1].reset_index(drop=True)
+
+
+def merge_scores(scores: pd.DataFrame | None, scored: pd.DataFrame) -> pd.DataFrame:
+    """``customer_scores`` with ``churn_probability``, ``churn_tier`` and ``retention_priority``.
+
+    Customers outside the scored population (no order in ``active_days``, or already churned in
+    contractual mode) get an empty probability and the tier ``not active``.
+    """
+    if scored.empty:
+        return scores if scores is not None else scored
+    add = scored[["customer_id", "churn_probability", "churn_tier", "retention_priority"]]
+    if scores is None:
+        return add.reset_index(drop=True)
+    base = scores.drop(columns=[c for c in ("churn_probability", "churn_tier", "retention_priority") if c in scores])
+    out = base.merge(add, on="customer_id", how="left")
+    out["churn_tier"] = out["churn_tier"].fillna("not active")
+    out["retention_priority"] = out["retention_priority"].fillna(False).astype(bool)
+    return out
+
+
+def churn_summary(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, lr: dict, origin: pd.Timestamp,
+                  value_col: str | None) -> dict:
+    """``churn.json``: mode, snapshots, metrics of each model, base rate, tiers, value at risk."""
+    out: dict = {"available": res.available, "mode": res.mode, "horizon_days": res.horizon_days}
+    if not res.available:
+        out["reason"] = res.reason
+        return out
+    out.update({
+        "train_snapshot": res.train_snapshot, "eval_snapshot": res.eval_snapshot, "scored_at": res.scored_at,
+        "n_train": res.n_train, "n_eval": res.n_eval, "base_rate_train": res.base_rate_train,
+        "base_rate": res.base_rate_eval, "chosen_model": res.chosen,
+        "metrics": {r["model"]: {k: (None if pd.isna(v) else float(v)) for k, v in r.items() if k != "model"}
+                    for r in res.metrics.to_dict(orient="records")},
+        "thresholds": {"high": res.threshold, "medium": res.medium_threshold},
+        "tier_counts": {t: int((scored["churn_tier"] == t).sum()) for t in churn.TIERS},
+        "scored_customers": int(len(scored)),
+        "retention_priority": int(scored["retention_priority"].sum()),
+        "value_column": value_col,
+        "value_at_risk": float(var["value_at_risk"].sum()) if "value_at_risk" in var else None,
+        "by_segment": var.to_dict(orient="records"),
+        "drivers": res.drivers.head(5).to_dict(orient="records"),
+        "effects": res.effects,
+        "retention_origin": origin, "logrank": lr,
+    })
+    return out
