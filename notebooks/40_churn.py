@@ -121,7 +121,8 @@ fig = plots.km_chart(km, origin)
 
 # %%
 cohorts = cs.cohort_table(orders, as_of, P.churn.cohorts)
-plots.styled_table(cohorts, int_cols=["customers"], pct_cols=cohorts.columns[2:])
+plots.styled_table(cohorts, int_cols=["customers"], pct_cols=cohorts.columns[2:],
+                   caption="n/a: that quarter has not ended yet")
 
 # %% tags=["remove"]
 cat.save("customer_scores", cs.merge_scores(scores, scored))

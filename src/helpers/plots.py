@@ -91,7 +91,7 @@ def monthly_chart(monthly: pd.DataFrame, currency: str, quarter_start: pd.Timest
 
 
 _ACRONYMS = {"mae": "MAE", "rmse": "RMSE", "aic": "AIC", "clv": "CLV", "ci": "CI", "rfm": "RFM", "id": "ID",
-             "loglik": "log-likelihood", "pct": "%", "kpi": "KPI"}
+             "loglik": "log-likelihood", "pct": "%", "kpi": "KPI", "roc": "ROC", "auc": "AUC", "pr": "PR"}
 
 
 def humanize(name: str) -> str:

@@ -58,11 +58,12 @@ def own_run(project):
 
 def test_ci_run_renders_pages_and_artifacts(ci_run, ci_rendered):
     project = ci_rendered
-    for page in ("index.html", "10_ingest.html", "20_rfm_clustering.html", "30_clv.html", "50_ab_evaluation.html",
-                 "60_quarterly_review.html"):
+    for page in ("index.html", "10_ingest.html", "20_rfm_clustering.html", "30_clv.html", "40_churn.html",
+                 "50_ab_evaluation.html", "60_quarterly_review.html"):
         assert (ci_run / page).stat().st_size > 10_000
     for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "quality.parquet",
-                "ingest.json", "review.json", "customer_scores.parquet", "segments_export.csv", "rfm.json", "clv.json", "ab.json"):
+                "ingest.json", "review.json", "customer_scores.parquet", "segments_export.csv", "rfm.json", "clv.json", "churn.json",
+                "ab.json"):
         assert (ci_run / "artifacts" / art).exists(), art
     ingest = json.loads((ci_run / "artifacts" / "ingest.json").read_text())
     orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
@@ -74,7 +75,7 @@ def test_ci_run_renders_pages_and_artifacts(ci_run, ci_rendered):
     assert run["parameters"]["company"] == "CI Sample Co."
     assert run["inputs"]["orders"]["sha256"] == file_sha256(project / "data" / "ci" / "orders.parquet")
     assert run["inputs"]["orders"]["rows_read"] > run["inputs"]["orders"]["rows_clean"]
-    assert set(run["seconds"]) >= {"10_ingest", "20_rfm_clustering", "30_clv", "50_ab_evaluation",
+    assert set(run["seconds"]) >= {"10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation",
                                    "60_quarterly_review", "render_html", "total"}
     assert run["versions"]["pandas"].startswith("3.")
     assert (ci_run / "executed" / "10_ingest.ipynb").exists()
@@ -122,7 +123,8 @@ def test_segments_artifacts_are_consistent(ci_run):
     assert scores["r_score"].between(1, 5).all() and scores["rfm_segment"].notna().all()
     assert scores["revenue"].sum() == pytest.approx(orders["amount"].sum())
     assert list(export.columns) == ["customer_id", "segment", "action_group", "recommended_action", "cluster",
-                                    "p_alive", "clv_12m", "clv_low", "clv_high"]
+                                    "p_alive", "clv_12m", "clv_low", "clv_high", "churn_probability", "churn_tier",
+                                    "retention_priority"]
     assert export["recommended_action"].notna().all()
     assert export["customer_id"].tolist() == scores["customer_id"].tolist()
     assert sum(v["customers"] for v in rfm["segments"].values()) == len(scores)
@@ -151,6 +153,37 @@ def test_clv_artifacts_are_consistent(ci_run):
     assert len(page.find_all("img")) >= 5
     review = BeautifulSoup((ci_run / "index.html").read_text(), "html.parser").get_text(" ")
     assert "predicted to be worth" in review
+
+
+def test_churn_artifacts_page_and_review(ci_run):
+    orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
+    scores = pd.read_parquet(ci_run / "artifacts" / "customer_scores.parquet")
+    c = json.loads((ci_run / "artifacts" / "churn.json").read_text())
+    assert c["available"] and c["mode"] == "snapshot" and c["horizon_days"] == 90
+    assert (c["train_snapshot"][:10], c["eval_snapshot"][:10]) == ("2026-04-03", "2026-07-02")
+    for model in ("gradient_boosting", "logistic", "bgnbd_p_alive", "bgnbd_no_purchase"):
+        assert c["metrics"][model]["roc_auc"] > 0.6, model
+    chosen = c["metrics"][c["chosen_model"]]
+    assert abs(chosen["mean_predicted"] - chosen["observed_rate"]) < 0.1       # calibrated
+    # the scored population = customers with an order in the 365 days to the as-of date
+    last = orders.groupby("customer_id")["order_ts"].max()
+    active = set(last[last >= pd.Timestamp("2025-10-01")].index)
+    scored = scores[scores["churn_tier"] != "not active"]
+    assert set(scored["customer_id"]) == active and c["scored_customers"] == len(active)
+    assert scored["churn_probability"].between(0, 1).all() and scores.loc[
+        scores["churn_tier"] == "not active", "churn_probability"].isna().all()
+    assert sum(c["tier_counts"].values()) == len(active)
+    hi = scored["churn_tier"] == "high"
+    assert (scored.loc[hi, "churn_probability"] >= c["thresholds"]["high"]).all()
+    assert int(hi.sum()) == c["tier_counts"]["high"]
+    assert (scores["retention_priority"] <= (scores["churn_tier"] == "high")).all()
+    assert c["value_at_risk"] == pytest.approx(scored.loc[hi, "clv_12m"].sum(), rel=1e-6)
+    assert c["logrank"]["p"] < 0.05 and c["drivers"]
+    page = BeautifulSoup((ci_run / "40_churn.html").read_text(), "html.parser")
+    text = page.get_text(" ")
+    assert len(page.find_all("img")) >= 6 and "Snapshot mode" in text and "log-rank" in text
+    review = BeautifulSoup((ci_run / "index.html").read_text(), "html.parser").get_text(" ")
+    assert "Churn risk: who may stop buying" in review and f"{c['tier_counts']['high']:,} active customers" in review
 
 
 def test_ab_artifacts_and_decisions(ci_run):
@@ -253,6 +286,9 @@ def test_cdnow_real_data_renders(project):
     assert "share the lowest frequency (1)" in rfm["frequency_method"]  # most CDNOW customers bought once
     c = json.loads((out / "artifacts" / "clv.json").read_text())
     assert c["final"]["purchases"]["n"] == 23_502 and c["totals"]["clv_total"] > 0
+    ch = json.loads((out / "artifacts" / "churn.json").read_text())
+    assert ch["available"] and ch["mode"] == "snapshot" and ch["metrics"][ch["chosen_model"]]["roc_auc"] > 0.7
+    assert "Snapshot mode" in BeautifulSoup((out / "40_churn.html").read_text(), "html.parser").get_text(" ")
     index = (project / "reports" / "index.html").read_text()
     assert "1998Q2/index.html" in index
 
