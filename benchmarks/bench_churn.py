@@ -51,7 +51,8 @@ times["fit: both models, calibrated"] = time.perf_counter() - t
 t = time.perf_counter()
 probs = churn.predict(models, Xev)
 bg = cs._bgnbd_scores(o, ev, Xev.index, 90, 7.0)
-probs = probs.join(bg)
+probs = probs if bg is None else probs.join(bg)
+bg_note = "fitted" if bg is not None else "BG/NBD could not be fitted (synthetic log without dropout)"
 times["predict + BG/NBD comparison"] = time.perf_counter() - t
 t = time.perf_counter()
 res = cs.ChurnResult(available=True, mode="snapshot", features=list(Xtr.columns))
@@ -68,7 +69,7 @@ coh = cs.cohort_table(o, as_of, 8)
 times["retention curves + cohorts"] = time.perf_counter() - t
 times["total"] = time.perf_counter() - t0
 print(json.dumps({"orders": len(o), "customers": int(o["customer_id"].nunique()), "train": len(Xtr), "eval": len(Xev),
-                  "scored": len(scores), "chosen": res.chosen, "times": times,
+                  "scored": len(scores), "chosen": res.chosen, "bgnbd": bg_note, "times": times,
                   "auc": float(res.metrics.set_index("model").loc[res.chosen, "roc_auc"]),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -88,6 +89,8 @@ def main(files: list[str]) -> None:
         print(f"| {s} | " + " | ".join(f"{r['times'][s]:.1f} s" for r in rows) + " |")
     print("| customers in the training / evaluation snapshot / scored | "
           + " | ".join(f"{r['train']:,} / {r['eval']:,} / {r['scored']:,}" for r in rows) + " |")
+    print("| chosen model (ROC AUC on the evaluation snapshot) | " + " | ".join(f"{r['chosen']} ({r['auc']:.3f})" for r in rows) + " |")
+    print("| BG/NBD comparison | " + " | ".join(r["bgnbd"] for r in rows) + " |")
     print("| peak RSS | " + " | ".join(f"{r['peak_mb']:,.0f} MB" for r in rows) + " |")
 
 

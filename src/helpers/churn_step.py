@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import ibis
 import numpy as np
 import pandas as pd
 

@@ -77,7 +77,7 @@ def run_ingest(p: IngestParams) -> IngestResult:
                 "attributes": [a for a in c.attributes if a not in rc.missing_optional]})
         customers, f = clean_customers(rc.frame, c, p.ingest, str(rc.path.name))
         findings += _skipped("customers", rc.missing_optional) + f
-        sources["customers"] = {"path": p.sources.customers.path, "sha256": rc.sha256,
+        sources["customers"] = {"path": p.sources.customers.path or p.sources.customers.where, "sha256": rc.sha256,
                                 "rows_read": rc.rows, "rows_clean": len(customers)}
 
     oc = p.columns.orders
@@ -94,7 +94,7 @@ def run_ingest(p: IngestParams) -> IngestResult:
             f"orders ({ro.path.name}): no completed order falls in the quarter under review {p.quarter} "
             f"({q_start.date()} to {as_of.date()}); the clean orders run from {orders['order_ts'].min().date()} "
             f"to {orders['order_ts'].max().date()}. Is `quarter:` right, or is the export older than the quarter?")
-    sources["orders"] = {"path": p.sources.orders.path, "sha256": ro.sha256, "rows_read": ro.rows,
+    sources["orders"] = {"path": p.sources.orders.path or p.sources.orders.where, "sha256": ro.sha256, "rows_read": ro.rows,
                          "rows_clean": len(orders)}
 
     experiments = None
@@ -104,7 +104,7 @@ def run_ingest(p: IngestParams) -> IngestResult:
         re_ = read_source(p.sources.experiments, wanted, "experiments", drop=pii)
         experiments, f = clean_experiments(re_.frame, e, p.ingest, as_of, str(re_.path.name))
         findings += f
-        sources["experiments"] = {"path": p.sources.experiments.path, "sha256": re_.sha256,
+        sources["experiments"] = {"path": p.sources.experiments.path or p.sources.experiments.where, "sha256": re_.sha256,
                                   "rows_read": re_.rows, "rows_clean": len(experiments)}
 
     summary = {

@@ -1,4 +1,4 @@
-"""One reader for every input source: CSV/TXT, Parquet, Excel and DuckDB database files.
+"""One reader for every input source: CSV/TXT, Parquet, Excel, DuckDB files and PostgreSQL tables.
 
 Files are opened through Ibis on an in-process DuckDB connection, and only the mapped columns
 are selected, so personal-data columns that are not mapped are never read. CSV text is read as
@@ -6,6 +6,11 @@ text (``all_varchar``): types are decided by :mod:`helpers.validate`, which can 
 show the values it could not parse instead of failing inside a parser. Encodings: UTF-8 with or
 without a byte-order mark goes through DuckDB; GBK / GB18030 exports (Chinese Excel) are
 detected and decoded in Python.
+
+PostgreSQL tables are read through Ibis' PostgreSQL backend (psycopg): the table and the mapped
+columns become quoted identifiers in the SQL Ibis generates, never pasted text. The user and
+password come from ``PGUSER`` / ``PGPASSWORD`` (libpq's own variables), set in the environment
+or in a ``.env`` file at the project root; they are never logged or written to ``run.json``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from helpers.errors import InputDataError
 from helpers.params import SourceSpec, project_root
 
 __all__ = ["ReadResult", "read_source", "detect_format", "detect_encoding", "file_sha256",
-           "require_columns"]
+           "require_columns", "load_dotenv"]
 
 _FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
             ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel", ".duckdb": "duckdb", ".db": "duckdb"}
@@ -131,6 +136,68 @@ def _read_csv(con, path: Path, spec: SourceSpec) -> pd.DataFrame:
         raise InputDataError(f"{path}: could not be read as CSV ({enc}): {e}") from None
 
 
+def load_dotenv(path: Path) -> list[str]:
+    """Set ``KEY=value`` lines of a ``.env`` file as environment variables not already set.
+
+    Returns the names set (never the values). Blank lines and ``#`` comments are skipped;
+    values may be quoted.
+    """
+    import os
+    if not path.is_file():
+        return []
+    done = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if key and key not in os.environ:
+            os.environ[key] = value
+            done.append(key)
+    return done
+
+
+def _frame_sha256(df: pd.DataFrame) -> str:
+    """SHA-256 of a table's content (row hashes in order), for sources that are not files."""
+    h = hashlib.sha256()
+    h.update(",".join(map(str, df.columns)).encode("utf-8"))
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _read_sql(spec: SourceSpec, columns: list[str] | None, required: list[str] | None, drop: set[str],
+              label: str) -> tuple[pd.DataFrame, list[str]]:
+    """Read the mapped columns of a PostgreSQL table (see the module docstring)."""
+    from psycopg.conninfo import conninfo_to_dict
+    load_dotenv(project_root() / ".env")
+    info = conninfo_to_dict(spec.url)
+    kw = {"host": info.pop("host", None), "port": int(info.pop("port")) if info.get("port") else None,
+          "database": info.pop("dbname", None), "user": info.pop("user", None)}
+    kw = {k: v for k, v in kw.items() if v is not None}
+    try:
+        con = ibis.postgres.connect(**kw, **info)
+    except Exception as e:  # psycopg's messages name host and user, never the password
+        raise InputDataError(f"{label}: cannot connect: {str(e).strip().splitlines()[0]} (the user and password "
+                             "come from PGUSER / PGPASSWORD in the environment or the project's .env file)") from None
+    try:
+        tables = con.list_tables(database=spec.db_schema) if spec.db_schema else con.list_tables()
+        if spec.table not in tables:
+            raise InputDataError(f"{label}: no table {spec.table!r}; tables: {sorted(tables)[:30]}")
+        t = con.table(spec.table, database=spec.db_schema) if spec.db_schema else con.table(spec.table)
+        available = list(t.columns)
+        if required is not None:
+            require_columns(available, {c: c for c in required}, label)
+        keep = [c for c in (columns if columns is not None else available) if c in available and c not in drop]
+        df = con.to_pyarrow(t.select(*keep)).to_pandas()
+    finally:
+        con.disconnect()
+    return df, available
+
+
 def read_source(spec: SourceSpec, columns: list[str] | None, what: str,
                 drop: list[str] | None = None, optional: list[str] | None = None) -> ReadResult:
     """Read one input table.
@@ -158,16 +225,22 @@ def read_source(spec: SourceSpec, columns: list[str] | None, what: str,
     InputDataError
         Missing file, unknown format, unreadable content, missing mapped columns, no rows.
     """
-    path = (project_root() / spec.path).resolve()
-    label = f"{what} ({spec.path}{':' + spec.table if spec.table else ''})"
-    if not path.is_file():
-        raise InputDataError(f"{label}: file not found at {path}")
-    fmt = detect_format(spec)
-    con = ibis.duckdb.connect()
+    label = f"{what} ({spec.where})"
     drop = set(drop or [])
     optional_set = set(optional or [])
     required = None if columns is None else [c for c in columns if c not in optional_set]
-    if fmt == "csv":
+    if spec.url is not None:
+        df, _ = _read_sql(spec, columns, required, drop, label)
+        path, fmt = Path(spec.table), "sql"
+    else:
+        path = (project_root() / spec.path).resolve()
+        if not path.is_file():
+            raise InputDataError(f"{label}: file not found at {path}")
+        fmt = detect_format(spec)
+    con = ibis.duckdb.connect()
+    if fmt == "sql":
+        pass
+    elif fmt == "csv":
         df = _read_csv(con, path, spec)
     elif fmt == "parquet":
         t = con.read_parquet(str(path))
@@ -209,5 +282,6 @@ def read_source(spec: SourceSpec, columns: list[str] | None, what: str,
         df = df[[c for c in available if c not in drop]]
     if len(df) == 0:
         raise InputDataError(f"{label}: the table has a header but no rows")
-    return ReadResult(frame=df, path=path, sha256=file_sha256(path), rows=len(df),
+    digest = _frame_sha256(df) if fmt == "sql" else file_sha256(path)
+    return ReadResult(frame=df, path=path, sha256=digest, rows=len(df),
                       columns_in_source=available, missing_optional=missing_optional)

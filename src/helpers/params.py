@@ -83,17 +83,24 @@ def previous_quarter(quarter: str) -> str:
 
 
 class SourceSpec(_Strict):
-    """Where one input table comes from.
+    """Where one input table comes from: a file, or a table in a SQL database.
 
     ``path`` is a CSV/TXT, Parquet, Excel or DuckDB file, relative to the project root;
-    ``table`` names the table inside a DuckDB file; ``sheet`` the Excel sheet (name or 0-based
-    index); ``delimiter`` a CSV separator or ``"whitespace"``; ``header`` whether the first line
-    holds column names, and ``names`` gives them when it does not.
+    ``table`` names the table inside a DuckDB file or the database; ``sheet`` the Excel sheet
+    (name or 0-based index); ``delimiter`` a CSV separator or ``"whitespace"``; ``header`` whether
+    the first line holds column names, and ``names`` gives them when it does not.
+
+    ``url`` is a PostgreSQL connection URL **without a password** (``postgresql://host:5432/crm``);
+    the user and password come from the environment (``PGUSER``, ``PGPASSWORD``, or a ``.env``
+    file in the project root), never from a parameters file. ``db_schema`` is the schema holding
+    ``table`` (default: the server's search path, usually ``public``).
     """
 
-    path: str
+    path: str | None = None
+    url: str | None = None
     format: Literal["auto", "csv", "parquet", "excel", "duckdb"] = "auto"
     table: str | None = None
+    db_schema: str | None = None
     sheet: str | int | None = None
     delimiter: str | None = None
     encoding: str = "auto"
@@ -102,10 +109,47 @@ class SourceSpec(_Strict):
 
     @field_validator("path")
     @classmethod
-    def _no_escape(cls, v: str) -> str:
-        if not v.strip():
+    def _no_escape(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
             raise ValueError("path is empty")
         return v
+
+    @field_validator("url")
+    @classmethod
+    def _no_secrets(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import parse_qs, urlsplit
+        u = urlsplit(v)
+        if u.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"url scheme {u.scheme!r} is not supported; use postgresql://host:port/database")
+        if u.password or "password" in {k.lower() for k in parse_qs(u.query)}:
+            raise ValueError("the url holds a password: remove it and set PGPASSWORD (and PGUSER) in the "
+                             "environment or in the project's .env file; passwords never go in parameters files")
+        return v
+
+    @model_validator(mode="after")
+    def _one_place(self) -> SourceSpec:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of `path` (a file) or `url` (a database) for each source")
+        if self.url is not None and not self.table:
+            raise ValueError("a database source (`url`) needs `table:`")
+        return self
+
+    @property
+    def where(self) -> str:
+        """The source for messages and the run record: the file, or the URL (no credentials) and table."""
+        if self.url is None:
+            return f"{self.path}{':' + self.table if self.table else ''}"
+        return f"{redact_url(self.url)} table {('' if not self.db_schema else self.db_schema + '.') + self.table}"
+
+
+def redact_url(url: str) -> str:
+    """A connection URL without user name or password (safe for logs and reports)."""
+    from urllib.parse import urlsplit
+    u = urlsplit(url)
+    netloc = (u.hostname or "") + (f":{u.port}" if u.port else "")
+    return f"{u.scheme}://{netloc}{u.path}" + (f"?{u.query}" if u.query else "")
 
 
 class Sources(_Strict):
@@ -406,7 +450,7 @@ class RunConfig(_Strict):
         root = project_root()
         for name in ("orders", "customers", "experiments"):
             spec = getattr(self.sources, name)
-            if spec is None:
+            if spec is None or spec.path is None:
                 continue
             p = (root / spec.path).resolve()
             if not p.is_relative_to(root):
@@ -499,11 +543,13 @@ STEP_MODELS: dict[str, type[StepParams]] = {
 }
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
+def _deep_merge(base: dict, over: dict, at: tuple = ()) -> dict:
+    """Merge ``over`` into ``base`` key by key; each entry of ``sources`` is replaced as a whole
+    (a quarter's database source must not inherit the base file's ``path``)."""
     out = dict(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and at != ("sources",):
+            out[k] = _deep_merge(out[k], v, (*at, k))
         else:
             out[k] = v
     return out
