@@ -542,24 +542,27 @@ def cohort_retention(orders: pd.DataFrame, as_of: pd.Timestamp, cohorts: int = 8
     """
     _validate_cols(orders, ["customer_id", "order_ts"])
     o = orders[orders["order_ts"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
-    q = o["order_ts"].dt.to_period("Q")
-    cid = o["customer_id"].astype(str)
-    first = q.groupby(cid).transform("min")
-    d = pd.DataFrame({"cohort": first, "offset": (q - first).map(lambda x: x.n), "customer_id": cid})
-    last_q = pd.Timestamp(as_of).to_period("Q")
-    complete_q = last_q if (pd.Timestamp(as_of).normalize() >= last_q.end_time.normalize()) else last_q - 1
-    keep = sorted(d["cohort"].unique())[-cohorts:]
+    ts = o["order_ts"]
+    q = (ts.dt.year.to_numpy(np.int64) * 4 + ts.dt.quarter.to_numpy(np.int64) - 1)   # quarter index
+    codes, _ = pd.factorize(o["customer_id"])
+    d = pd.DataFrame({"c": codes, "q": q}).drop_duplicates()
+    d["cohort"] = d.groupby("c")["q"].transform("min")
+    d["offset"] = d["q"] - d["cohort"]
+    aq = pd.Timestamp(as_of)
+    last_q = aq.year * 4 + aq.quarter - 1
+    complete_q = last_q if aq.normalize() >= aq.to_period("Q").end_time.normalize() else last_q - 1
+    keep = np.sort(d["cohort"].unique())[-cohorts:]
     d = d[d["cohort"].isin(keep) & (d["offset"] < cohorts)]
-    size = d[d["offset"] == 0].groupby("cohort")["customer_id"].nunique()
-    active = d.groupby(["cohort", "offset"])["customer_id"].nunique().unstack("offset")
-    share = active.div(size, axis=0).reindex(columns=range(cohorts))
+    size = d[d["offset"] == 0].groupby("cohort").size()
+    active = d.groupby(["cohort", "offset"]).size().unstack("offset")
+    share = active.div(size, axis=0).reindex(columns=range(cohorts)).astype(float)
     for c in share.index:
         for k in share.columns:
             if c + k > complete_q:
                 share.loc[c, k] = np.nan
     share.columns = [f"Q+{k}" for k in share.columns]
     share.insert(0, "customers", size)
-    share.index = [str(c) for c in share.index]
+    share.index = [f"{c // 4}Q{c % 4 + 1}" for c in share.index]
     share.index.name = "first purchase"
     return share
 
