@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -81,15 +82,30 @@ def value_column(scores: pd.DataFrame | None, clv_summary: dict | None) -> tuple
     return None, "value"
 
 
-def _bgnbd_scores(orders: pd.DataFrame, snapshot: pd.Timestamp, population: pd.Index, horizon_days: int,
+def _rfm_history(t: ibis.Table, snapshot: pd.Timestamp, unit_days: float) -> pd.DataFrame:
+    """BG/NBD's (x, t_x, T) of every customer with an order up to the end of ``snapshot`` (Ibis on DuckDB).
+
+    The same quantities as :func:`helpers.clv.calibration_summary` (one purchase occasion per
+    customer-day): x = purchase days - 1, t_x = last - first purchase day, T = snapshot - first day.
+    """
+    day = pd.Timestamp(snapshot).normalize()
+    h = t.filter(t.order_ts < ibis.timestamp(day + pd.Timedelta(days=1))).mutate(_day=t.order_ts.date())
+    g = h.group_by("customer_id").aggregate(first=h._day.min(), last=h._day.max(), n=h._day.nunique())
+    d0 = ibis.date(day.date())
+    g = g.mutate(span=g.last.delta(g.first, unit="day"), age=d0.delta(g.first, unit="day"))
+    s = g.select("customer_id", "n", "span", "age").to_pyarrow().to_pandas()
+    return pd.DataFrame({"x": s["n"].to_numpy() - 1, "t_x": s["span"].to_numpy() / unit_days,
+                         "T": s["age"].to_numpy() / unit_days}, index=pd.Index(s["customer_id"].astype(str)))
+
+
+def _bgnbd_scores(t: ibis.Table, snapshot: pd.Timestamp, population: pd.Index, horizon_days: int,
                   unit_days: float) -> pd.DataFrame | None:
     """BG/NBD at the snapshot: 1 - P(alive) and P(no purchase in the horizon), or None when it cannot be fitted."""
     try:
-        s = clv.calibration_summary(orders, snapshot, unit_days=unit_days).set_index("customer_id")
+        s = _rfm_history(t, snapshot, unit_days)
         fit = clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
     except clv.CLVFitError:
         return None
-    s.index = s.index.astype(str)
     s = s.reindex(pd.Index(population).astype(str))
     pa = clv.p_alive("BG/NBD", fit.params, s["x"], s["t_x"], s["T"])
     r, alpha = fit.params["r"], fit.params["alpha"]
@@ -176,7 +192,7 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
                       base_rate_eval=float(yev.mean()), features=list(Xtr.columns))
     probs = churn.predict(models, Xev)
     if clv_summary is not None:
-        bg = _bgnbd_scores(orders, ev, Xev.index, h, float(clv_summary.get("unit_days", 7.0)))
+        bg = _bgnbd_scores(t, ev, Xev.index, h, float(clv_summary.get("unit_days", 7.0)))
         if bg is not None:
             probs = probs.join(bg)
     chosen = _choose(churn.metrics(probs, yev), settings.model)

@@ -285,3 +285,16 @@ def test_too_little_history_is_reported_not_raised():
     from helpers.params import ChurnSettings
     res = run(hand(), None, pd.Timestamp("2025-05-01"), ChurnSettings(horizon_days=90), seed=1, currency="EUR")
     assert not res.available and "history" in res.reason
+
+
+def test_bgnbd_history_from_ibis_equals_the_clv_calibration_summary():
+    from helpers.churn import _orders_table
+    from helpers.churn_step import _rfm_history
+    from helpers.clv import calibration_summary
+    o = planted(300, seed=2)
+    snap = pd.Timestamp("2026-04-15")
+    got = _rfm_history(_orders_table(o), snap, 7.0).sort_index()
+    want = calibration_summary(o, snap, unit_days=7.0).set_index("customer_id").sort_index()
+    want.index = want.index.astype(str)
+    assert got.index.tolist() == want.index.tolist()
+    np.testing.assert_allclose(got[["x", "t_x", "T"]].to_numpy(float), want[["x", "t_x", "T"]].to_numpy(float))
