@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import churn, clv, rfm
+from helpers.errors import ParameterError
 from helpers.params import ChurnSettings, RfmSettings
 
 __all__ = ["ChurnResult", "run", "mode_sentence", "metrics_table", "calibration_sentence", "confusion_sentence",
@@ -98,12 +99,24 @@ def _rfm_history(t: ibis.Table, snapshot: pd.Timestamp, unit_days: float) -> pd.
                          "T": s["age"].to_numpy() / unit_days}, index=pd.Index(s["customer_id"].astype(str)))
 
 
+BGNBD_FIT_SAMPLE = 100_000
+
+
 def _bgnbd_scores(t: ibis.Table, snapshot: pd.Timestamp, population: pd.Index, horizon_days: int,
-                  unit_days: float) -> pd.DataFrame | None:
-    """BG/NBD at the snapshot: 1 - P(alive) and P(no purchase in the horizon), or None when it cannot be fitted."""
+                  unit_days: float, seed: int = 0, fit_sample: int = BGNBD_FIT_SAMPLE) -> pd.DataFrame | None:
+    """BG/NBD at the snapshot: 1 - P(alive) and P(no purchase in the horizon), or None when it cannot be fitted.
+
+    The four BG/NBD parameters are estimated on a seeded sample of ``fit_sample`` customers when there
+    are more (a comparison row does not need the precision of a million histories, and a fit that runs
+    to the edge of the parameter space costs seconds per 100k customers); every customer is scored.
+    """
     try:
         s = _rfm_history(t, snapshot, unit_days)
-        fit = clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
+        f = s
+        if len(s) > fit_sample:
+            rng = np.random.default_rng(seed)
+            f = s.iloc[np.sort(rng.choice(len(s), fit_sample, replace=False))]
+        fit = clv.fit_bgnbd(f["x"], f["t_x"], f["T"])
     except clv.CLVFitError:
         return None
     s = s.reindex(pd.Index(population).astype(str))
@@ -179,6 +192,7 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
     attrs = list(settings.attributes)
     if attrs and customers is None:
         return _unavailable("snapshot", f"churn.attributes {attrs} need a customers table, and none was given", settings)
+    _check_attributes(attrs, customers)
     t = churn._orders_table(orders)
     try:
         Xtr, ytr = churn.dataset(t, tr, h, settings.active_days, as_of, customers, attrs, labels_from=orders)
@@ -192,7 +206,7 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
                       base_rate_eval=float(yev.mean()), features=list(Xtr.columns))
     probs = churn.predict(models, Xev)
     if clv_summary is not None:
-        bg = _bgnbd_scores(t, ev, Xev.index, h, float(clv_summary.get("unit_days", 7.0)))
+        bg = _bgnbd_scores(t, ev, Xev.index, h, float(clv_summary.get("unit_days", 7.0)), seed)
         if bg is not None:
             probs = probs.join(bg)
     chosen = _choose(churn.metrics(probs, yev), settings.model)
@@ -206,8 +220,21 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
     return res
 
 
+def _check_attributes(attrs: list[str], customers: pd.DataFrame | None) -> None:
+    """Refuse ``churn.attributes`` naming columns the clean customers table does not have."""
+    if not attrs or customers is None:
+        return
+    missing = [a for a in attrs if a not in customers.columns]
+    if missing:
+        have = [c for c in customers.columns if c != "customer_id"]
+        raise ParameterError(f"churn.attributes names {missing}, which the customers table does not have "
+                             f"(its columns after cleaning: {have}); fix the name in the parameters file "
+                             "or map the column under columns.customers")
+
+
 def _run_contractual(customers, as_of, settings, seed, currency) -> ChurnResult:
     from sklearn.model_selection import train_test_split
+    _check_attributes(list(settings.attributes), customers)
     attrs = list(settings.attributes) or [c for c in customers.columns
                                           if c not in ("customer_id", "signup_date", "churned")]
     try:

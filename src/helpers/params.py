@@ -457,6 +457,14 @@ class RunConfig(_Strict):
                 raise ValueError(
                     f"sources.{name}.path {spec.path!r} is outside the project ({root}); copy the "
                     "export into data/ (raw data stays immutable there) and point to it")
+        for key, named in (("churn.attributes", self.churn.attributes),
+                           ("clustering.attributes", self.clustering.attributes)):
+            unknown = [a for a in named if a not in self.columns.customers.attributes]
+            if unknown:
+                close = {a: difflib.get_close_matches(a, self.columns.customers.attributes, n=1) for a in unknown}
+                hint = "".join(f"; {a!r}: did you mean {c[0]!r}?" for a, c in close.items() if c)
+                raise ValueError(f"{key} names {unknown}, which columns.customers.attributes does not keep "
+                                 f"(it keeps {self.columns.customers.attributes}){hint}")
         rd = (root / self.reports_dir).resolve()
         if not rd.is_relative_to(root):
             raise ValueError(f"reports_dir {self.reports_dir!r} is outside the project ({root})")

@@ -298,3 +298,32 @@ def test_bgnbd_history_from_ibis_equals_the_clv_calibration_summary():
     want.index = want.index.astype(str)
     assert got.index.tolist() == want.index.tolist()
     np.testing.assert_allclose(got[["x", "t_x", "T"]].to_numpy(float), want[["x", "t_x", "T"]].to_numpy(float))
+
+
+def test_bgnbd_comparison_fitted_on_a_seeded_sample_scores_everyone_like_the_full_fit(monkeypatch):
+    from helpers import churn_step
+    from helpers.synth import simulate_bgnbd
+    rng = np.random.default_rng(4)
+    sim = simulate_bgnbd(20_000, r=0.8, alpha=6.0, a=0.9, b=3.0, T=rng.uniform(13, 104, 20_000), seed=4)
+    sim.index = pd.Index([f"c{i}" for i in range(len(sim))])
+    monkeypatch.setattr(churn_step, "_rfm_history", lambda t, snap, unit: sim[["x", "t_x", "T"]])
+    pop = sim.index[::3]
+    full = churn_step._bgnbd_scores(None, pd.Timestamp("2026-06-30"), pop, 90, 7.0, seed=1, fit_sample=10**9)
+    part = churn_step._bgnbd_scores(None, pd.Timestamp("2026-06-30"), pop, 90, 7.0, seed=1, fit_sample=5_000)
+    again = churn_step._bgnbd_scores(None, pd.Timestamp("2026-06-30"), pop, 90, 7.0, seed=1, fit_sample=5_000)
+    other = churn_step._bgnbd_scores(None, pd.Timestamp("2026-06-30"), pop, 90, 7.0, seed=2, fit_sample=5_000)
+    assert part.index.equals(pop) and part.notna().all().all()
+    pd.testing.assert_frame_equal(part, again)               # same seed, same scores
+    assert not part.equals(other)                            # the sample really depends on the seed
+    assert (part - full).abs().max().max() < 0.05            # a 5,000-customer fit scores like the 20,000 one
+    assert part["bgnbd_no_purchase"].corr(full["bgnbd_no_purchase"], method="spearman") > 0.99
+
+
+def test_attribute_dropped_at_cleaning_is_refused_with_the_columns_there_are():
+    from helpers.churn_step import run
+    from helpers.errors import ParameterError
+    from helpers.params import ChurnSettings
+    o = planted(200, seed=1)
+    cust = pd.DataFrame({"customer_id": o["customer_id"].unique(), "region": "north"})
+    with pytest.raises(ParameterError, match=r"churn.attributes names \['tier'\].*\['region'\]"):
+        run(o, cust, pd.Timestamp("2026-09-30"), ChurnSettings(attributes=["tier"]), seed=1, currency="EUR")

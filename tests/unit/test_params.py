@@ -126,3 +126,17 @@ def test_from_namespace_checks_like_the_runner():
         from_namespace("10_ingest", ns)
     ns["sources"] = {"orders": {"path": "x.csv"}}
     assert isinstance(from_namespace("10_ingest", ns), IngestParams)
+
+
+@pytest.mark.parametrize("section", ["churn", "clustering"])
+def test_model_attributes_must_be_kept_customer_attributes(root_env, section):
+    p = write(root_env, "q.yaml", {"quarter": "2025Q4",
+                                   "columns": {"customers": {"attributes": ["region", "city_tier"]}},
+                                   section: {"attributes": ["regoin"]}})
+    with pytest.raises(ParameterError) as e:
+        load_config(p)
+    msg = str(e.value)
+    assert f"{section}.attributes" in msg and "'regoin'" in msg and "did you mean 'region'" in msg
+    ok = write(root_env, "ok.yaml", {"quarter": "2025Q4", "columns": {"customers": {"attributes": ["region"]}},
+                                     section: {"attributes": ["region"]}})
+    assert getattr(load_config(ok), section).attributes == ["region"]
