@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PARAMS ?= params/demo.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report demo-data test test-fast lint lab lock clean clean-reports
+.PHONY: help venv report demo-data test test-fast lint lab bench lock clean clean-reports
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Targets:\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ lab: $(STAMP) data/demo/orders.parquet ## Open JupyterLab; notebooks/*.py open a
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
 	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(VENV)/share/jupyter/lab/settings/overrides.json
 	$(BIN)/jupyter lab --notebook-dir=.
+
+bench: $(STAMP) data/demo/orders.parquet ## Whole-review benchmark: demo, 20k, 200k, 1M customers (about 20 min; see benchmarks/RESULTS.md)
+	$(BIN)/python benchmarks/bench_review.py $(if $(SIZES),--sizes $(SIZES),)
 
 lock: ## Re-resolve dependencies and rewrite requirements.lock
 	rm -rf /tmp/segreview-lock && $(PYTHON) -m venv /tmp/segreview-lock

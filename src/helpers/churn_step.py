@@ -30,6 +30,7 @@ import pandas as pd
 from helpers import churn, clv, rfm
 from helpers.errors import ParameterError
 from helpers.params import ChurnSettings, RfmSettings
+from helpers.progress import stage
 
 __all__ = ["ChurnResult", "run", "mode_sentence", "metrics_table", "calibration_sentence", "confusion_sentence",
            "lift_sentence", "value_at_risk_table", "risk_sentences", "retention", "churn_summary",
@@ -194,10 +195,12 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
         return _unavailable("snapshot", f"churn.attributes {attrs} need a customers table, and none was given", settings)
     _check_attributes(attrs, customers)
     t = churn._orders_table(orders)
+    stage(f"churn: features and labels at the training ({tr.date()}) and evaluation ({ev.date()}) snapshots")
     try:
         Xtr, ytr = churn.dataset(t, tr, h, settings.active_days, as_of, customers, attrs, labels_from=orders)
         Xev, yev = churn.dataset(t, ev, h, settings.active_days, as_of, customers, attrs, labels_from=orders)
         Xev = Xev[Xtr.columns]
+        stage(f"churn: fitting gradient boosting and logistic regression on {len(Xtr):,} customers")
         models = churn.fit_models(Xtr, ytr, seed)
     except ValueError as e:
         return _unavailable("snapshot", str(e), settings)
@@ -206,11 +209,14 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
                       base_rate_eval=float(yev.mean()), features=list(Xtr.columns))
     probs = churn.predict(models, Xev)
     if clv_summary is not None:
+        stage("churn: BG/NBD comparison at the evaluation snapshot")
         bg = _bgnbd_scores(t, ev, Xev.index, h, float(clv_summary.get("unit_days", 7.0)), seed)
         if bg is not None:
             probs = probs.join(bg)
     chosen = _choose(churn.metrics(probs, yev), settings.model)
+    stage("churn: backtest metrics, permutation importance, partial dependence")
     _evaluate(res, probs, yev, models[chosen], Xev, yev, settings, seed, currency)
+    stage(f"churn: refitting {res.chosen.replace('_', ' ')} on the evaluation snapshot and scoring the active customers")
     try:
         final = churn.fit_models(Xev, yev, seed, only=res.chosen)[res.chosen]
     except ValueError as e:

@@ -19,10 +19,39 @@ from helpers.errors import ParameterError, SegreviewError
 __all__ = ["main"]
 
 
+class _Console:
+    """Lines for events; on a terminal the current cell overwrites one status line, elsewhere
+    (CI logs, pipes) every cell start is a line of its own."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stdout.isatty()
+        self.open = False
+
+    def log(self, s: str) -> None:
+        if self.open:
+            sys.stdout.write("\r\033[K")
+            self.open = False
+        print(s, flush=True)
+
+    def status(self, s: str) -> None:
+        if not self.tty:
+            print(s, flush=True)
+            return
+        import shutil
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        sys.stdout.write("\r\033[K" + s[:width])
+        sys.stdout.flush()
+        self.open = True
+
+
 def _cmd_run(a: argparse.Namespace) -> int:
     from helpers.runner import run
-    index = run(a.params, only=a.only, from_step=a.from_step, force=a.force,
-                log=lambda s: print(s, flush=True))
+    con = _Console()
+    try:
+        index = run(a.params, only=a.only, from_step=a.from_step, force=a.force, log=con.log, status=con.status)
+    finally:
+        if con.open:
+            sys.stdout.write("\n")
     print(f"report: {index}")
     return 0
 

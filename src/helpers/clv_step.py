@@ -21,6 +21,7 @@ import pandas as pd
 
 from helpers import clv
 from helpers.params import ClvSettings
+from helpers.progress import stage
 
 __all__ = ["Backtest", "Forward", "backtest", "forward", "score", "tracking", "fit_verdict", "top_share",
            "p_alive_matrix", "merge_scores", "clv_summary", "MODEL_NAMES"]
@@ -73,7 +74,9 @@ def backtest(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings) -
         When the chosen model cannot be fitted on the calibration period.
     """
     cal_end = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.holdout_days)
+    stage(f"clv: backtest, calibration to {cal_end.date()}")
     s = clv.calibration_summary(orders, cal_end, as_of, settings.unit_days)
+    stage(f"clv: fitting the models on {len(s):,} customers")
     fits, failures = _fit_models(s)
     if settings.model not in fits:
         raise clv.CLVFitError(f"backtest: {MODEL_NAMES[settings.model]} cannot be fitted on the calibration period "
@@ -166,6 +169,7 @@ def forward(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings, se
         totals and their intervals are computed draw by draw (``totals["by_<name>"]``), which is
         what an interval of a total means (summing per-customer bounds would overstate it).
     """
+    stage("clv: refitting on all history")
     s = clv.calibration_summary(orders, as_of, None, settings.unit_days)
     _name, fn = clv.MODELS[settings.model]
     fit = fn(s["x"], s["t_x"], s["T"])
@@ -197,6 +201,7 @@ def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult, settings: ClvS
     value = det(fit.params)[inv] * spend
 
     names = list(fit.params)
+    stage(f"clv: scoring {len(s):,} customers with {settings.n_draws} parameter draws")
     draws_p = fit.draws(settings.n_draws, seed)
     draws_g = gg.draws(settings.n_draws, seed + 1)
     det_draws = np.stack([det(dict(zip(names, d, strict=True))) for d in draws_p])  # (draws, unique)

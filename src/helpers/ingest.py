@@ -9,6 +9,7 @@ import pandas as pd
 from helpers.errors import InputDataError
 from helpers.io import read_source
 from helpers.params import IngestParams, previous_quarter, quarter_bounds
+from helpers.progress import stage
 from helpers.validate import (
     Finding,
     clean_customers,
@@ -69,6 +70,7 @@ def run_ingest(p: IngestParams) -> IngestResult:
     if p.sources.customers is not None:
         c = p.columns.customers
         opt = [x for x in [c.signup_date, c.churned, *c.attributes] if x]
+        stage("reading and cleaning the customers table")
         rc = read_source(p.sources.customers, [c.customer_id, *opt], "customers", drop=pii, optional=opt)
         if rc.missing_optional:
             c = c.model_copy(update={
@@ -82,10 +84,12 @@ def run_ingest(p: IngestParams) -> IngestResult:
 
     oc = p.columns.orders
     opt = [v for k, v in oc.model_dump().items() if v and k not in ("customer_id", "order_ts", "amount")]
+    stage("reading the orders")
     ro = read_source(p.sources.orders, _orders_columns(p), "orders", drop=pii, optional=opt)
     if ro.missing_optional:
         oc = oc.model_copy(update={k: None for k, v in oc.model_dump().items() if v in ro.missing_optional})
     known = customers["customer_id"] if customers is not None else None
+    stage(f"cleaning {ro.rows:,} order rows")
     orders, f = clean_orders(ro.frame, oc, p.ingest, as_of, str(ro.path.name), known)
     findings = _skipped("orders", ro.missing_optional) + f + findings
     in_quarter = int(((orders["order_ts"] >= q_start) & (orders["order_ts"] < as_of + pd.Timedelta(days=1))).sum())
@@ -101,6 +105,7 @@ def run_ingest(p: IngestParams) -> IngestResult:
     if p.sources.experiments is not None:
         e = p.columns.experiments
         wanted = [v for k, v in e.model_dump().items() if k != "metrics"] + list(e.metrics)
+        stage("reading and cleaning the experiments table")
         re_ = read_source(p.sources.experiments, wanted, "experiments", drop=pii)
         experiments, f = clean_experiments(re_.frame, e, p.ingest, as_of, str(re_.path.name))
         findings += f

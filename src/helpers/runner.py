@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,8 +32,12 @@ from pathlib import Path
 import jupytext
 import nbformat
 import papermill as pm
+from jupyter_client import AsyncKernelManager
+from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
+from traitlets import default
 
+from helpers import progress
 from helpers.catalog import to_jsonable
 from helpers.errors import RunError
 from helpers.params import (
@@ -111,6 +116,45 @@ def _git_commit(root: Path) -> str | None:
         return None
 
 
+class _ProgressEngine(NBClientEngine):
+    """papermill's nbclient engine, reporting each code cell as it starts (see :mod:`helpers.progress`).
+
+    ``report`` is set by :func:`run` around each notebook (the runner executes one notebook at a time).
+    """
+
+    report: Callable[[str], None] | None = None
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+        code = [i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code"]
+        start, report, cell_start = time.perf_counter(), cls.report, nb_man.cell_start
+
+        def on_cell_start(cell, cell_index=None, **kw):
+            if report is not None and cell.cell_type == "code" and cell_index in code:
+                report(f"cell {code.index(cell_index) + 1}/{len(code)} at {time.perf_counter() - start:.1f} s: "
+                       f"{progress.cell_description(cell.source)}")
+            return cell_start(cell, cell_index, **kw)
+
+        nb_man.cell_start = on_cell_start
+        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+
+papermill_engines.register("segreview", _ProgressEngine)
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """Kernels talk to the runner over local Unix sockets in a private temporary folder, not TCP:
+    no port is opened on the machine and ipykernel has no reason to warn about plain-text TCP."""
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        return str(Path(tempfile.mkdtemp(prefix="segreview-kernel-")) / "k")
+
+
 class Interrupted(BaseException):
     """Raised from a SIGTERM handler so the run cleans up like on Ctrl-C."""
 
@@ -132,7 +176,8 @@ def _publish(tmp: Path, final: Path) -> None:
 
 
 def run(params_file: str | Path, only: str | None = None, from_step: str | None = None,
-        force: bool = False, log: Callable[[str], None] = print) -> Path:
+        force: bool = False, log: Callable[[str], None] = print,
+        status: Callable[[str], None] | None = None) -> Path:
     """Run a quarter's pipeline and publish it to ``reports/<quarter>/``.
 
     Parameters
@@ -145,7 +190,9 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
     force : bool
         Replace an existing quarter on a full run.
     log : callable
-        Progress sink (one line per event).
+        Progress sink (one line per event: steps, stages of long helpers).
+    status : callable, optional
+        Sink of the cell each notebook is on (a terminal may overwrite one line with it); default ``log``.
 
     Returns
     -------
@@ -159,6 +206,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
     """
     root = project_root()
     os.environ["SEGREVIEW_ROOT"] = str(root)
+    status = status or log
     cfg: RunConfig = load_config(params_file)
     steps = select_steps(cfg.steps, only, from_step)
     partial = bool(only or from_step)
@@ -190,16 +238,24 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
             t0 = time.perf_counter()
             log(f"[{i}/{len(steps)}] {s} ...")
             out_nb = tmp / "executed" / f"{s}.ipynb"
+            label = f"[{i}/{len(steps)}] {s}"
+            _ProgressEngine.report = lambda msg, label=label: status(f"{label} {msg}")
+            os.environ[progress.ENV] = str(tmp / "progress.log")
             try:
-                pm.execute_notebook(str(tmp / "sources" / f"{s}.ipynb"), str(out_nb),
-                                    parameters=step_parameters(cfg, s, tmp), kernel_name="python3",
-                                    cwd=str(root), progress_bar=False, log_output=False)
+                with progress.Follower(tmp / "progress.log", log, label):
+                    pm.execute_notebook(str(tmp / "sources" / f"{s}.ipynb"), str(out_nb),
+                                        parameters=step_parameters(cfg, s, tmp), kernel_name="python3",
+                                        cwd=str(root), progress_bar=False, log_output=False,
+                                        engine_name="segreview", kernel_manager_class=IPCKernelManager)
             except PapermillExecutionError as e:
                 kept = _keep_failed(reports, cfg.quarter, stamp, out_nb)
                 msg = str(e.evalue).strip()
                 raise RunError(
                     f"{s} failed in cell {e.exec_count} ({e.ename}):\n{msg}\n"
                     f"the failed notebook is kept at {kept}; reports/{cfg.quarter}/ was not changed") from None
+            finally:
+                _ProgressEngine.report = None
+                os.environ.pop(progress.ENV, None)
             seconds[s] = round(time.perf_counter() - t0, 2)
             log(f"[{i}/{len(steps)}] {s} done in {seconds[s]:.1f} s")
 
@@ -236,6 +292,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         }
         (tmp / "run.json").write_text(json.dumps(to_jsonable(record), indent=2, sort_keys=True) + "\n")
         shutil.rmtree(tmp / "sources", ignore_errors=True)
+        (tmp / "progress.log").unlink(missing_ok=True)
         _publish(tmp, final)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)

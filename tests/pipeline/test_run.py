@@ -255,8 +255,17 @@ def test_only_one_step_updates_in_place(own_run, project):
     assert (ci_run / "10_ingest.html").exists() and (ci_run / "index.html").exists()
 
 
-def test_reports_index_lists_two_quarters_newest_first(project):
+def test_reports_index_lists_two_quarters_newest_first(project, capsys):
     assert main(["run", "--params", "params/ci.yaml"]) == 0
+    out = capsys.readouterr().out
+    # progress: every code cell of every notebook as it starts, stages of the long helpers, no progress file left
+    assert re.search(r"^\[1/6\] 10_ingest cell 1/\d+ at \d+\.\d s: ", out, re.M)
+    assert re.search(r"^\[4/6\] 40_churn  · churn: fitting gradient boosting and logistic regression on [\d,]+ "
+                     r"customers \(\d+\.\d s\)$", out, re.M)
+    assert re.search(r"^\[3/6\] 30_clv  · clv: scoring [\d,]+ customers with \d+ parameter draws", out, re.M)
+    n_cells = int(re.search(r"^\[6/6\] 60_quarterly_review cell 1/(\d+)", out, re.M).group(1))
+    assert len(re.findall(r"^\[6/6\] 60_quarterly_review cell \d+/", out, re.M)) == n_cells
+    assert not list((project / "reports").rglob("progress.log"))
     q2 = project / "params" / "ci_q2.yaml"
     q2.write_text((project / "params" / "ci.yaml").read_text().replace("quarter: 2026Q3", "quarter: 2026Q2"))
     assert main(["run", "--params", str(q2)]) == 0

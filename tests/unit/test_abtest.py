@@ -164,3 +164,20 @@ def test_a_breached_guardrail_blocks_shipping():
     g = r.guardrails[0]
     assert g["metric"] == "discount" and g["status"] == "breached"
     assert r.decision == "Do not ship" and "Guardrail breached: discount" in r.decision_detail
+
+
+def test_interaction_f_test_equals_statsmodels_formula_ols():
+    import statsmodels.formula.api as smf
+
+    from helpers.abtest import interaction_test
+    rng = np.random.default_rng(5)
+    n = 3000
+    d = pd.DataFrame({"segment": rng.choice(["Champions", "Lost", "New", "At Risk"], n),
+                      "treated": rng.random(n) < 0.5})
+    d["revenue"] = rng.gamma(2, 30, n) + 8 * d["treated"] * (d["segment"] == "New")
+    got = interaction_test(d, "revenue")
+    e = d.assign(treated=d["treated"].astype(float))
+    f, p, q = smf.ols("revenue ~ treated * C(segment)", data=e).fit().compare_f_test(
+        smf.ols("revenue ~ treated + C(segment)", data=e).fit())
+    assert got["f"] == pytest.approx(float(f), rel=1e-9) and got["p_value"] == pytest.approx(float(p), rel=1e-7)
+    assert got["df"] == int(q) == 3

@@ -92,3 +92,16 @@ def test_attribute_features(tmp_path):
     from helpers.errors import InputDataError
     with pytest.raises(InputDataError, match="does not have"):
         cluster_customers(df, ClusteringSettings(attributes=["income"]), 1, customers)
+
+
+def test_silhouette_curve_equals_sklearns_sampled_silhouette():
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    df, _ = planted(n_per=500, seed=3)
+    st = ClusteringSettings(k_min=2, k_max=5, n_init=3, silhouette_sample=600)
+    res = cluster_customers(df, st, seed=11)
+    X = res.features.loc[df.sort_values("customer_id").index].to_numpy()
+    for _, row in res.curve.iterrows():
+        km = KMeans(n_clusters=int(row["k"]), n_init=3, random_state=11).fit(X)
+        want = silhouette_score(X, km.labels_, sample_size=600, random_state=11)
+        assert row["silhouette"] == pytest.approx(want, abs=1e-5)

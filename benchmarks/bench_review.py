@@ -1,0 +1,153 @@
+"""Benchmark: the whole quarterly review (`segreview run`, every notebook) at three sizes and the demo.
+
+Usage (what `make bench` runs):
+    .venv/bin/python benchmarks/bench_review.py [--sizes 20000 200000 1000000] [--no-demo]
+
+For each size N the seeded demo generator (`helpers.synth`, the same CRM export as the demo:
+customers, experiments, dropout, seasonality, dirty rows) writes N customers with about ten orders
+each (purchase rate four times the demo's: Gamma scale alpha 1.5 instead of 6) to `benchmarks/data/review_<N>/` once; then
+`/usr/bin/time -v segreview run` renders the quarter 2026Q3 into `benchmarks/reports/review_<N>/`.
+Printed: seconds per notebook (from run.json, kernel start included), HTML rendering, total,
+peak RSS (largest process: the runner or one of its kernels), and the fixed overhead of one
+notebook (kernel start and the notebooks' shared imports, then one page rendered to HTML), measured
+on a notebook that does nothing else. The run's progress lines go to `<reports>/run.log`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+STEPS = ["10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation", "60_quarterly_review"]
+
+
+def make_data(n: int) -> Path:
+    """The demo export at ``n`` customers, about ten orders each (written once, seeded)."""
+    from helpers.synth import DemoSpec, write_demo
+    out = BENCH / "data" / f"review_{n}"
+    if not (out / "orders.parquet").exists():
+        t = time.perf_counter()
+        write_demo(out, replace(DemoSpec(), n_customers=n, alpha=1.5), overwrite=True)
+        print(f"generated {out.relative_to(ROOT)} in {time.perf_counter() - t:.0f} s", flush=True)
+    return out
+
+
+def params_file(name: str, data: Path | None) -> Path:
+    """A quarter's parameters over the project's base.yaml, reporting into benchmarks/reports/<name>/."""
+    pdir = BENCH / "params"
+    pdir.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "params" / "base.yaml", pdir / "base.yaml")
+    p = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())
+    p["reports_dir"] = f"benchmarks/reports/{name}"
+    if data is not None:
+        rel = data.relative_to(ROOT)
+        p["company"] = f"Benchmark {name}"
+        p["sources"] = {k: {"path": str(rel / f"{k}.parquet")} for k in ("orders", "customers", "experiments")}
+    f = pdir / f"{name}.yaml"
+    f.write_text(yaml.safe_dump(p, sort_keys=False))
+    return f
+
+
+def run_review(name: str, pfile: Path) -> dict:
+    """`/usr/bin/time -v segreview run` of one quarter: run.json seconds, wall time, peak RSS."""
+    reports = BENCH / "reports" / name
+    reports.mkdir(parents=True, exist_ok=True)
+    cmd = ["/usr/bin/time", "-v", str(ROOT / ".venv/bin/segreview"), "run", "--params", str(pfile), "--force"]
+    t = time.perf_counter()
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    (reports / "run.log").write_text(out.stdout + out.stderr)
+    if out.returncode:
+        sys.exit(f"{name}: segreview run failed (exit {out.returncode}); see {reports / 'run.log'}\n{out.stderr[-3000:]}")
+    peak = next(int(ln.split(":")[1]) / 1024 for ln in out.stderr.splitlines() if "Maximum resident set size" in ln)
+    run = json.loads((reports / "2026Q3" / "run.json").read_text())
+    ingest = json.loads((reports / "2026Q3" / "artifacts" / "ingest.json").read_text())
+    return {"name": name, "orders": ingest["orders"], "customers": ingest["customers_with_orders"],
+            "seconds": run["seconds"], "wall": wall, "peak_mb": peak}
+
+
+OVERHEAD_NB = '''# %% tags=["parameters"]
+quarter = "2026Q3"
+
+# %%
+from IPython.display import Markdown, display
+
+from helpers import catalog, params, plots
+
+plots.setup_style()
+display(Markdown("nothing else"))
+'''
+
+
+def overhead(repeats: int = 3) -> dict:
+    """Kernel start + shared imports (papermill through the runner's engine), and one page's HTML."""
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    import helpers.runner  # noqa: F401  (registers the runner's papermill engine)
+    from helpers.report import render_page
+    execs, renders = [], []
+    with tempfile.TemporaryDirectory() as d:
+        nb = jupytext.reads(OVERHEAD_NB, fmt="py:percent")
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        src, out = Path(d) / "nb.ipynb", Path(d) / "out.ipynb"
+        nbformat.write(nb, src)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            pm.execute_notebook(str(src), str(out), kernel_name="python3", cwd=str(ROOT), progress_bar=False,
+                                engine_name="segreview")
+            execs.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            render_page(nbformat.read(out, as_version=4), Path(d) / "page.html", "10_ingest", ["10_ingest"],
+                        "title", "subtitle", "footer")
+            renders.append(time.perf_counter() - t)
+    return {"kernel": statistics.median(execs), "render": statistics.median(renders)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000, 1_000_000])
+    ap.add_argument("--no-demo", action="store_true")
+    a = ap.parse_args()
+    if not Path("/usr/bin/time").exists():
+        sys.exit("/usr/bin/time is needed for peak memory (Debian package `time`)")
+    rows = []
+    if not a.no_demo:
+        print("demo quarter ...", flush=True)
+        rows.append(run_review("demo", params_file("demo", None)))
+    for n in a.sizes:
+        data = make_data(n)
+        print(f"{n:,} customers ...", flush=True)
+        rows.append(run_review(f"review_{n}", params_file(f"review_{n}", data)))
+    oh = overhead()
+    print()
+    print("| | " + " | ".join("demo quarter" if r["name"] == "demo" else f"{r['customers']:,} customers" for r in rows) + " |")
+    print("|---|" + "---:|" * len(rows))
+    print("| orders (clean) | " + " | ".join(f"{r['orders']:,}" for r in rows) + " |")
+    for s in [*STEPS, "render_html"]:
+        print(f"| {s} (s) | " + " | ".join(f"{r['seconds'].get(s, float('nan')):.1f}" for r in rows) + " |")
+    print("| **total, run.json (s)** | " + " | ".join(f"**{r['seconds']['total']:.1f}**" for r in rows) + " |")
+    print("| wall time of the command (s) | " + " | ".join(f"{r['wall']:.1f}" for r in rows) + " |")
+    print("| peak RSS, largest process (MB) | " + " | ".join(f"{r['peak_mb']:,.0f}" for r in rows) + " |")
+    for r in rows:
+        slow = max(STEPS, key=lambda s: r["seconds"].get(s, 0.0))
+        print(f"slowest step at {r['name']}: {slow} ({r['seconds'][slow]:.1f} s)")
+    print(f"fixed overhead per notebook: kernel start + shared imports {oh['kernel']:.2f} s, "
+          f"one page to HTML {oh['render']:.2f} s, together {oh['kernel'] + oh['render']:.2f} s (median of 3)")
+
+
+if __name__ == "__main__":
+    main()
