@@ -26,6 +26,8 @@ run_dir = ""
 reports_dir = "reports"
 seed = 42
 currency = "CNY"
+engine = "duckdb"
+spark = {}
 rfm = {}
 clustering = {}
 review = {}
@@ -35,6 +37,7 @@ from IPython.display import Markdown, display
 
 from helpers import catalog, params, plots
 from helpers import clustering as cl
+from helpers import engine as en
 from helpers import migration as mg
 from helpers import rfm as rf
 
@@ -45,9 +48,10 @@ q_start, as_of = params.quarter_bounds(P.quarter)
 prev_start, prev_as_of = params.quarter_bounds(params.previous_quarter(P.quarter))
 orders = cat.load("orders")
 customers = cat.load_optional("customers")
+orders_t = en.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %%
-scored = rf.segment_of(rf.customer_summary(cat.path("orders"), as_of), P.rfm)
+scored = rf.segment_of(rf.customer_summary(orders_t, as_of), P.rfm)
 display(Markdown(
     f"**{len(scored):,} customers** had bought by {as_of.date()}. Recency and spend are scored in fifths "
     f"(5 = best fifth; customers with equal values share a score). Frequency: {scored.attrs['frequency_method']}."
@@ -125,7 +129,7 @@ plots.styled_table(cl.cluster_segment_crosstab(clusters.labels, scored["rfm_segm
 # rules. "(new)" are customers whose first purchase fell in this quarter.
 
 # %%
-previous = rf.segment_of(rf.customer_summary(cat.path("orders"), prev_as_of), P.rfm)
+previous = rf.segment_of(rf.customer_summary(orders_t, prev_as_of), P.rfm)
 mig = mg.migrate(previous, scored, orders, prev_as_of, P.rfm)
 fig = plots.migration_heatmap(mig.counts, f"Customers moving between segments, {params.previous_quarter(P.quarter)} to {P.quarter}")
 

@@ -24,6 +24,8 @@ run_dir = ""
 reports_dir = "reports"
 seed = 42
 currency = "CNY"
+engine = "duckdb"
+spark = {}
 rfm = {}
 churn = {}
 
@@ -32,6 +34,7 @@ from IPython.display import Markdown, display
 
 from helpers import catalog, params, plots
 from helpers import churn_step as cs
+from helpers import engine as en
 
 P = params.from_namespace("40_churn", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
@@ -42,12 +45,13 @@ customers = cat.load_optional("customers")
 scores = cat.load_optional("customer_scores")
 clv_summary = cat.load_optional("clv")
 value_col, value_label = cs.value_column(scores, clv_summary)
+orders_t = en.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %% [markdown]
 # ## How the model was tested
 
 # %%
-res = cs.run(orders, customers, as_of, P.churn, P.seed, P.currency, clv_summary)
+res = cs.run(orders, customers, as_of, P.churn, P.seed, P.currency, clv_summary, orders_t)
 display(Markdown(cs.mode_sentence(res)))
 
 # %% [markdown]

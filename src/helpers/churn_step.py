@@ -95,7 +95,8 @@ def _rfm_history(t: ibis.Table, snapshot: pd.Timestamp, unit_days: float) -> pd.
     g = h.group_by("customer_id").aggregate(first=h._day.min(), last=h._day.max(), n=h._day.nunique())
     d0 = ibis.date(day.date())
     g = g.mutate(span=g.last.delta(g.first, unit="day"), age=d0.delta(g.first, unit="day"))
-    s = g.select("customer_id", "n", "span", "age").to_pyarrow().to_pandas()
+    # sorted by id: the seeded fit sample of _bgnbd_scores picks rows by position
+    s = g.select("customer_id", "n", "span", "age").order_by("customer_id").to_pyarrow().to_pandas()
     return pd.DataFrame({"x": s["n"].to_numpy() - 1, "t_x": s["span"].to_numpy() / unit_days,
                          "T": s["age"].to_numpy() / unit_days}, index=pd.Index(s["customer_id"].astype(str)))
 
@@ -161,7 +162,7 @@ def _evaluate(res: ChurnResult, probs: pd.DataFrame, y: pd.Series, model, X: pd.
 
 
 def run(orders: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestamp, settings: ChurnSettings,
-        seed: int, currency: str, clv_summary: dict | None = None) -> ChurnResult:
+        seed: int, currency: str, clv_summary: dict | None = None, table: ibis.Table | None = None) -> ChurnResult:
     """Run the churn step in the mode the data allows (see the module docstring).
 
     Parameters
@@ -174,13 +175,16 @@ def run(orders: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestam
         Last day of the quarter.
     clv_summary : dict, optional
         ``clv.json`` when the CLV step ran: adds BG/NBD to the backtest.
+    table : Ibis table, optional
+        The same orders on the configured engine (:func:`helpers.engine.orders_table`): snapshot
+        features and BG/NBD histories run there; default an in-memory DuckDB table of ``orders``.
     """
     if customers is not None and "churned" in customers.columns and customers["churned"].notna().any():
         return _run_contractual(customers, as_of, settings, seed, currency)
-    return _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summary)
+    return _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summary, table)
 
 
-def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summary) -> ChurnResult:
+def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summary, table=None) -> ChurnResult:
     h = settings.horizon_days
     as_of = pd.Timestamp(as_of).normalize()
     ev, tr = as_of - pd.Timedelta(days=h), as_of - pd.Timedelta(days=2 * h)
@@ -194,7 +198,7 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
     if attrs and customers is None:
         return _unavailable("snapshot", f"churn.attributes {attrs} need a customers table, and none was given", settings)
     _check_attributes(attrs, customers)
-    t = churn._orders_table(orders)
+    t = churn._orders_table(orders if table is None else table)
     stage(f"churn: features and labels at the training ({tr.date()}) and evaluation ({ev.date()}) snapshots")
     try:
         Xtr, ytr = churn.dataset(t, tr, h, settings.active_days, as_of, customers, attrs, labels_from=orders)

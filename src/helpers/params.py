@@ -404,6 +404,24 @@ class ReviewSettings(_Strict):
     top_n: int = Field(10, ge=1, le=50)
 
 
+class SparkSettings(_Strict):
+    """The Spark session used when ``engine: spark`` (see :mod:`helpers.engine` and the README)."""
+
+    master: str = "local[*]"
+    remote: str | None = None
+    app_name: str = "segreview"
+    driver_memory: str = Field("4g", pattern=r"^\d+[kmgt]$")
+    shuffle_partitions: int = Field(8, ge=1, le=100_000)
+    config: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("remote")
+    @classmethod
+    def _remote(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("sc://"):
+            raise ValueError(f"spark.remote {v!r} must be a Spark Connect URL (sc://host:port)")
+        return v
+
+
 class RunConfig(_Strict):
     """The merged parameters of one quarter's run (``params/base.yaml`` + the quarter's file)."""
 
@@ -414,6 +432,8 @@ class RunConfig(_Strict):
     reports_dir: str = "reports"
     steps: list[str] = Field(default_factory=lambda: list(STEP_MODELS))
     sources: Sources
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkSettings = SparkSettings()
     columns: Columns = Columns()
     pii_columns: list[str] = Field(default_factory=list)
     ingest: IngestSettings = IngestSettings()
@@ -500,6 +520,8 @@ class RfmParams(StepParams):
 
     seed: int
     currency: str
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkSettings = SparkSettings()
     rfm: RfmSettings
     clustering: ClusteringSettings
     review: ReviewSettings
@@ -518,6 +540,8 @@ class ChurnParams(StepParams):
 
     seed: int
     currency: str
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkSettings = SparkSettings()
     rfm: RfmSettings
     churn: ChurnSettings
 

@@ -44,15 +44,17 @@ def _validate_cols(df: pd.DataFrame, cols: list[str], what: str) -> None:
         raise KeyError(f"{what} lacks required column(s) {missing}; has {list(df.columns)}")
 
 
-def customer_summary(orders: pd.DataFrame | str | Path, as_of: pd.Timestamp,
+def customer_summary(orders: pd.DataFrame | str | Path | ibis.Table, as_of: pd.Timestamp,
                      customer_col: str = "customer_id", ts_col: str = "order_ts",
                      amount_col: str = "amount") -> pd.DataFrame:
     """Per-customer RFM facts as of the end of ``as_of`` (one Ibis expression on DuckDB).
 
     Parameters
     ----------
-    orders : DataFrame, or path of a Parquet file
-        Clean orders (one row per completed order, refunds already netted).
+    orders : DataFrame, path of a Parquet file, or Ibis table
+        Clean orders (one row per completed order, refunds already netted). A path or a frame runs
+        on an in-memory DuckDB; an Ibis table runs on its own backend (e.g. Spark, see
+        :mod:`helpers.engine`).
     as_of : Timestamp
         Day of the snapshot; orders up to the end of that day count.
     customer_col, ts_col, amount_col : str
@@ -66,8 +68,11 @@ def customer_summary(orders: pd.DataFrame | str | Path, as_of: pd.Timestamp,
         ``recency_days`` and ``tenure_days`` (whole days from the last / first order's date to
         ``as_of``), ``average_order_value``; sorted by ``customer_id``.
     """
-    con = ibis.duckdb.connect()
-    if isinstance(orders, str | Path):
+    con = None
+    if isinstance(orders, ibis.Table):
+        t = orders
+    elif isinstance(orders, str | Path):
+        con = ibis.duckdb.connect()
         t = con.read_parquet(str(orders))
     else:
         _validate_cols(orders, [customer_col, ts_col, amount_col], "orders")
@@ -86,8 +91,9 @@ def customer_summary(orders: pd.DataFrame | str | Path, as_of: pd.Timestamp,
                  tenure_days=d.delta(g.first_order.date(), unit="day"),
                  average_order_value=g.revenue / g.orders)
     # one Arrow -> pandas conversion (Ibis' to_pandas converts column by column, then again by schema)
-    out = con.to_pyarrow(g.order_by("customer_id")).to_pandas()
-    con.disconnect()
+    out = g.order_by("customer_id").to_pyarrow().to_pandas()
+    if con is not None:
+        con.disconnect()
     if out["customer_id"].dtype != "str":
         out["customer_id"] = out["customer_id"].astype(str)
     for c in ("orders", "purchase_days", "recency_days", "tenure_days"):
