@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -23,12 +22,20 @@ def digest(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def short_params(project, steps: str = "[10_ingest, 20_rfm_clustering]", name: str = "short.yaml", extra: str = ""):
+    """The CI quarter with fewer steps (what a test of publication or export needs runs faster)."""
+    p = project / "params" / name
+    p.write_text((project / "params" / "ci.yaml").read_text() + f"steps: {steps}\n" + extra)
+    return p
+
+
 def test_killed_run_leaves_previous_report_untouched(project):
-    assert main(["run", "--params", "params/ci.yaml"]) == 0
+    p = short_params(project)
+    assert main(["run", "--params", str(p)]) == 0
     final = project / "reports" / "2026Q3"
     before = digest(final)
     env = {**os.environ, "SEGREVIEW_ROOT": str(project)}
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.cli", "run", "--params", "params/ci.yaml", "--force"],
+    proc = subprocess.Popen([sys.executable, "-m", "helpers.cli", "run", "--params", str(p), "--force"],
                             cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # wait until it is inside the second notebook, then terminate it
     deadline = time.time() + 120
@@ -45,40 +52,9 @@ def test_killed_run_leaves_previous_report_untouched(project):
     assert not [p for p in (project / "reports").iterdir() if p.name.startswith((".run-", ".old-"))]
 
 
-def _content(folder):
-    """Artifacts by content: Parquet as data, JSON parsed, HTML text."""
-    out = {}
-    for p in sorted((folder / "artifacts").iterdir()):
-        if p.suffix == ".parquet":
-            out[p.name] = pd.read_parquet(p)
-        elif p.suffix == ".json":
-            out[p.name] = json.loads(p.read_text())
-        else:
-            out[p.name] = p.read_text()
-    return out
-
-
-def test_two_runs_give_identical_artifacts_and_pages(project, tmp_path):
-    assert main(["run", "--params", "params/ci.yaml"]) == 0
-    first = project / "reports" / "2026Q3"
-    keep = tmp_path / "first"
-    import shutil
-    shutil.copytree(first, keep)
-    assert main(["run", "--params", "params/ci.yaml", "--force"]) == 0
-    a, b = _content(keep), _content(first)
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], pd.DataFrame):
-            pd.testing.assert_frame_equal(a[k], b[k], check_exact=True)
-        else:
-            assert a[k] == b[k], k
-    for page in keep.glob("*.html"):
-        assert page.read_text() == (first / page.name).read_text(), f"{page.name} differs between runs"
-
-
 def test_export_with_salted_hash_ids(project, monkeypatch, capsys):
-    p = project / "params" / "hashed.yaml"
-    p.write_text((project / "params" / "ci.yaml").read_text() + "export:\n  hash_customer_ids: true\n")
+    p = short_params(project, "[10_ingest, 20_rfm_clustering, 60_quarterly_review]", "hashed.yaml",
+                     "export:\n  hash_customer_ids: true\n")
     monkeypatch.delenv("SEGREVIEW_ID_SALT", raising=False)
     assert main(["run", "--params", str(p)]) == 2          # refused before anything runs
     assert "SEGREVIEW_ID_SALT" in capsys.readouterr().err

@@ -49,13 +49,6 @@ def ci_run(ci_rendered, monkeypatch):
     return ci_rendered / "reports" / "2026Q3"
 
 
-@pytest.fixture()
-def own_run(project):
-    """A CI quarter rendered in this test's own project (for tests that change it)."""
-    assert main(["run", "--params", "params/ci.yaml"]) == 0
-    return project / "reports" / "2026Q3"
-
-
 def test_ci_run_renders_pages_and_artifacts(ci_run, ci_rendered):
     project = ci_rendered
     for page in ("index.html", "10_ingest.html", "20_rfm_clustering.html", "30_clv.html", "40_churn.html",
@@ -83,6 +76,29 @@ def test_ci_run_renders_pages_and_artifacts(ci_run, ci_rendered):
     assert not [p for p in (project / "reports").iterdir() if p.name.startswith(".run-")]
     index = (project / "reports" / "index.html").read_text()
     assert "2026Q3/index.html" in index
+
+
+def test_pre_started_kernels_leave_no_trace_in_the_notebooks(ci_run):
+    """The runner's kernels import each notebook's modules before it runs; the executed notebooks
+    must look as if run from a fresh kernel: execution counts 1, 2, 3, ... and no warm-up name."""
+    import nbformat
+    for s in ("10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation", "60_quarterly_review"):
+        nb = nbformat.read(ci_run / "executed" / f"{s}.ipynb", as_version=4)
+        counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+        assert counts == list(range(1, len(counts) + 1)), s
+        assert "__segreview_warm" not in json.dumps(nb), s
+
+
+def test_imported_modules_of_a_notebook():
+    import nbformat
+
+    from helpers.runner import imported_modules
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import numpy as np\nfrom helpers import rfm as rf, plots\nfrom .x import y"),
+        nbformat.v4.new_code_cell("%matplotlib inline"),
+        nbformat.v4.new_markdown_cell("import not_code"),
+        nbformat.v4.new_code_cell("def f():\n    import scipy.stats\nimport numpy")])
+    assert imported_modules(nb) == ["numpy", "helpers", "helpers.rfm", "helpers.plots", "scipy.stats"]
 
 
 def test_html_has_no_code_prompts_or_parameters(ci_run):
@@ -244,18 +260,23 @@ def test_failed_run_keeps_previous_report_and_the_failed_notebook(ci_run, ci_ren
     assert not [x for x in (project / "reports").iterdir() if x.name.startswith((".run-", ".old-"))]
 
 
-def test_only_one_step_updates_in_place(own_run, project):
-    ci_run = own_run
-    orders_before = (ci_run / "artifacts" / "orders.parquet").read_bytes()
-    assert main(["run", "--params", "params/ci.yaml", "--only", "60_quarterly_review"]) == 0
-    assert (ci_run / "artifacts" / "orders.parquet").read_bytes() == orders_before
-    run = json.loads((ci_run / "run.json").read_text())
-    assert run["steps_run"] == ["60_quarterly_review"]
-    assert "10_ingest" in run["seconds"]  # timings of the untouched step are kept
-    assert (ci_run / "10_ingest.html").exists() and (ci_run / "index.html").exists()
+def _content(folder: Path) -> dict:
+    """Artifacts by content: Parquet as data, JSON parsed, other files as text."""
+    out = {}
+    for p in sorted((folder / "artifacts").iterdir()):
+        if p.suffix == ".parquet":
+            out[p.name] = pd.read_parquet(p)
+        elif p.suffix == ".json":
+            out[p.name] = json.loads(p.read_text())
+        else:
+            out[p.name] = p.read_text()
+    return out
 
 
-def test_reports_index_lists_two_quarters_newest_first(project, capsys):
+def test_second_run_progress_determinism_index_and_partial_update(project, ci_run, capsys):
+    """A second, independent run of the CI quarter (its own project folder) shows its progress and
+    gives artifacts and pages identical to the shared run; an earlier quarter joins the reports
+    index; ``--only`` then updates one step of the quarter in place and keeps the rest."""
     assert main(["run", "--params", "params/ci.yaml"]) == 0
     out = capsys.readouterr().out
     # progress: every code cell of every notebook as it starts, stages of the long helpers, no progress file left
@@ -266,14 +287,36 @@ def test_reports_index_lists_two_quarters_newest_first(project, capsys):
     n_cells = int(re.search(r"^\[6/6\] 60_quarterly_review cell 1/(\d+)", out, re.M).group(1))
     assert len(re.findall(r"^\[6/6\] 60_quarterly_review cell \d+/", out, re.M)) == n_cells
     assert not list((project / "reports").rglob("progress.log"))
+
+    # reproducible: same inputs and parameters, same artifacts and pages (every random step is seeded)
+    q3 = project / "reports" / "2026Q3"
+    a, b = _content(ci_run), _content(q3)
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], pd.DataFrame):
+            pd.testing.assert_frame_equal(a[k], b[k], check_exact=True)
+        else:
+            assert a[k] == b[k], k
+    for page in ci_run.glob("*.html"):
+        assert page.read_text() == (q3 / page.name).read_text(), f"{page.name} differs between runs"
+
+    # an earlier quarter (the steps the review's comparison needs) is listed after the later one
     q2 = project / "params" / "ci_q2.yaml"
-    q2.write_text((project / "params" / "ci.yaml").read_text().replace("quarter: 2026Q3", "quarter: 2026Q2"))
+    q2.write_text((project / "params" / "ci.yaml").read_text().replace("quarter: 2026Q3", "quarter: 2026Q2")
+                  + "steps: [10_ingest, 20_rfm_clustering, 30_clv, 60_quarterly_review]\n")
     assert main(["run", "--params", str(q2)]) == 0
     html = (project / "reports" / "index.html").read_text()
     assert html.index("2026Q3/index.html") < html.index("2026Q2/index.html")
-    # the later quarter's review compares its predicted value with the earlier quarter's report
+
+    # --only: the review is re-rendered in place, now comparing with 2026Q2; other artifacts untouched
+    orders_before = (q3 / "artifacts" / "orders.parquet").read_bytes()
     assert main(["run", "--params", "params/ci.yaml", "--only", "60_quarterly_review"]) == 0
-    text = BeautifulSoup((project / "reports" / "2026Q3" / "index.html").read_text(), "html.parser").get_text(" ")
+    assert (q3 / "artifacts" / "orders.parquet").read_bytes() == orders_before
+    run = json.loads((q3 / "run.json").read_text())
+    assert run["steps_run"] == ["60_quarterly_review"]
+    assert "10_ingest" in run["seconds"]  # timings of the untouched step are kept
+    assert (q3 / "10_ingest.html").exists() and (q3 / "index.html").exists()
+    text = BeautifulSoup((q3 / "index.html").read_text(), "html.parser").get_text(" ")
     q2_clv = json.loads((project / "reports" / "2026Q2" / "artifacts" / "clv.json").read_text())["totals"]["clv_total"]
     assert f"{q2_clv:,.0f}" in text
 

@@ -2,8 +2,8 @@
 
 On the demo export (20,000 customers, cleaned as 10_ingest cleans it) the transaction-level
 expressions are run on both engines: RFM facts per customer, churn features at two snapshots and
-BG/NBD (x, t_x, T) histories. Then the runner renders the CI quarter with ``engine: spark`` and its
-per-customer artifacts must equal those of the DuckDB run.
+BG/NBD (x, t_x, T) histories. Then the runner renders the CI quarter's RFM step with
+``engine: spark`` and its per-customer artifacts must equal those of the DuckDB run.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def test_churn_features_and_bgnbd_histories_are_the_same_on_spark(tables):
 
 
 def test_quarter_rendered_on_spark_equals_the_duckdb_run(project):
-    steps = ["10_ingest", "20_rfm_clustering", "40_churn"]
+    """RFM step through the runner with ``engine: spark``; the DuckDB run of the same quarter is the reference."""
+    steps = ["10_ingest", "20_rfm_clustering"]
     base = yaml.safe_load((project / "params" / "ci.yaml").read_text())
     for name, engine in (("duck", "duckdb"), ("spark", "spark")):
         p = {**base, "steps": steps, "engine": engine, "reports_dir": f"reports/{name}",
@@ -85,13 +86,12 @@ def test_quarter_rendered_on_spark_equals_the_duckdb_run(project):
     b = project / "reports" / "duck" / "2026Q3"
     sa = pd.read_parquet(a / "artifacts" / "customer_scores.parquet")
     sb = pd.read_parquet(b / "artifacts" / "customer_scores.parquet")
-    assert len(sa) > 1000 and sa["churn_probability"].notna().sum() > 500
+    assert len(sa) > 1000 and {"rfm_segment", "cluster", "action_group"} <= set(sa.columns)
     num = [c for c in sb.columns if pd.api.types.is_float_dtype(sb[c])]
     pd.testing.assert_frame_equal(sa.drop(columns=num), sb.drop(columns=num))
     np.testing.assert_allclose(sa[num].to_numpy(float), sb[num].to_numpy(float), rtol=1e-9, atol=1e-9)
-    for art in ("rfm", "churn"):
-        ja, jb = (json.loads((r / "artifacts" / f"{art}.json").read_text()) for r in (a, b))
-        assert_json_close(ja, jb, art)
+    ja, jb = (json.loads((r / "artifacts" / "rfm.json").read_text()) for r in (a, b))
+    assert_json_close(ja, jb, "rfm")
     run = json.loads((a / "run.json").read_text())
     assert run["parameters"]["engine"] == "spark"
     # Spark's log lines never reach a page, and no Java process outlives the run
