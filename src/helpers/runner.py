@@ -310,6 +310,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
             check_notebook_parameters(s, tmp / "sources" / f"{s}.ipynb")
         log(f"segreview: quarter {cfg.quarter}, steps {', '.join(steps)}")
         os.environ[progress.ENV] = str(tmp / "progress.log")  # kernels inherit it when they start
+        closing: list[threading.Thread] = []
         warm = _WarmKernel(nbs[steps[0]], root)
         for i, s in enumerate(steps, 1):
             t0 = time.perf_counter()
@@ -332,11 +333,15 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
                     f"the failed notebook is kept at {kept}; reports/{cfg.quarter}/ was not changed") from None
             finally:
                 _ProgressEngine.report = None
-                current.close()
+                # the kernel shuts down in the background (a graceful shutdown can take seconds)
+                closing.append(threading.Thread(target=current.close, name="segreview-close", daemon=True))
+                closing[-1].start()
             seconds[s] = round(time.perf_counter() - t0, 2)
             log(f"[{i}/{len(steps)}] {s} done in {seconds[s]:.1f} s")
 
         t0 = time.perf_counter()
+        for c in closing:
+            c.join(timeout=60)
         ingest = json.loads((tmp / "artifacts" / "ingest.json").read_text())
         pages = [s for s in PIPELINE if (tmp / "executed" / f"{s}.ipynb").exists()]
         title = f"{cfg.company} · Quarterly customer review {cfg.quarter}"
@@ -372,6 +377,8 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         (tmp / "progress.log").unlink(missing_ok=True)
         _publish(tmp, final)
     except BaseException as exc:
+        for c in locals().get("closing", []):
+            c.join(timeout=60)
         for k in (locals().get("warm"), locals().get("current")):
             if k is not None:
                 try:
