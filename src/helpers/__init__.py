@@ -13,7 +13,9 @@ Modules, one per concern (see ``../shared/design.md`` §9):
 - :mod:`helpers.migration`   segment moves between quarters
 - :mod:`helpers.clv`         BG/NBD, Pareto/NBD, Gamma-Gamma likelihoods, fits and predictions
 - :mod:`helpers.clv_step`    CLV backtest, forecast and intervals
-- :mod:`helpers.churn`       churn labels, leakage-free features, models (pipeline step to come)
+- :mod:`helpers.churn`       churn labels, leakage-free features, models; :mod:`helpers.churn_step` the churn step
+- :mod:`helpers.engine`      where transaction-level Ibis expressions run (DuckDB, Spark)
+- :mod:`helpers.progress`    stages of long helpers, shown by the runner
 - :mod:`helpers.abstats`     A/B statistics; :mod:`helpers.abtest` the A/B step
 - :mod:`helpers.review`      the quarterly review's findings and tables
 - :mod:`helpers.export`      the campaign export (ids only, optional salted hash)

@@ -273,7 +273,7 @@ def _content(folder: Path) -> dict:
     return out
 
 
-def test_second_run_progress_determinism_index_and_partial_update(project, ci_run, capsys):
+def test_second_run_progress_determinism_index_and_partial_update(ci_rendered, project, capsys):
     """A second, independent run of the CI quarter (its own project folder) shows its progress and
     gives artifacts and pages identical to the shared run; an earlier quarter joins the reports
     index; ``--only`` then updates one step of the quarter in place and keeps the rest."""
@@ -289,6 +289,7 @@ def test_second_run_progress_determinism_index_and_partial_update(project, ci_ru
     assert not list((project / "reports").rglob("progress.log"))
 
     # reproducible: same inputs and parameters, same artifacts and pages (every random step is seeded)
+    ci_run = ci_rendered / "reports" / "2026Q3"
     q3 = project / "reports" / "2026Q3"
     a, b = _content(ci_run), _content(q3)
     assert a.keys() == b.keys()
