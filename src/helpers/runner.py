@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jupytext
@@ -311,6 +312,19 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         log(f"segreview: quarter {cfg.quarter}, steps {', '.join(steps)}")
         os.environ[progress.ENV] = str(tmp / "progress.log")  # kernels inherit it when they start
         closing: list[threading.Thread] = []
+        # pages render in a thread of their own as their notebook finishes (while the next one runs)
+        as_of_s = quarter_bounds(cfg.quarter)[1].date().isoformat()
+        pages = [s for s in PIPELINE if s in steps or (tmp / "executed" / f"{s}.ipynb").exists()]
+        title = f"{cfg.company} · Quarterly customer review {cfg.quarter}"
+        subtitle = f"As of {as_of_s} · money in {cfg.currency}"
+        footer = f"segreview {md.version('segreview')} · parameters {Path(params_file).name} · data as of {as_of_s}"
+
+        def render(step: str) -> None:
+            nb = nbformat.read(tmp / "executed" / f"{step}.ipynb", as_version=4)
+            render_page(nb, tmp / page_file(step), step, pages, title, subtitle, footer)
+
+        renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segreview-render")
+        rendering = [renderer.submit(render, p) for p in pages if p not in steps]
         warm = _WarmKernel(nbs[steps[0]], root)
         for i, s in enumerate(steps, 1):
             t0 = time.perf_counter()
@@ -336,26 +350,23 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
                 # the kernel shuts down in the background (a graceful shutdown can take seconds)
                 closing.append(threading.Thread(target=current.close, name="segreview-close", daemon=True))
                 closing[-1].start()
+            rendering.append(renderer.submit(render, s))
             seconds[s] = round(time.perf_counter() - t0, 2)
             log(f"[{i}/{len(steps)}] {s} done in {seconds[s]:.1f} s")
 
         t0 = time.perf_counter()
+        for f in rendering:
+            f.result()  # a rendering error stops the run here, before anything is published
+        renderer.shutdown()
         for c in closing:
             c.join(timeout=60)
         ingest = json.loads((tmp / "artifacts" / "ingest.json").read_text())
-        pages = [s for s in PIPELINE if (tmp / "executed" / f"{s}.ipynb").exists()]
-        title = f"{cfg.company} · Quarterly customer review {cfg.quarter}"
-        subtitle = f"As of {ingest['as_of']} · money in {cfg.currency}"
-        footer = f"segreview {md.version('segreview')} · parameters {Path(params_file).name} · data as of {ingest['as_of']}"
-        for s in pages:
-            nb = nbformat.read(tmp / "executed" / f"{s}.ipynb", as_version=4)
-            render_page(nb, tmp / page_file(s), s, pages, title, subtitle, footer)
         if "60_quarterly_review" in pages:
             shutil.copyfile(tmp / page_file("60_quarterly_review"), tmp / "index.html")
         else:
             shutil.copyfile(tmp / page_file(pages[0]), tmp / "index.html")
         seconds["render_html"] = round(time.perf_counter() - t0, 2)
-        log(f"rendered {len(pages)} page(s) in {seconds['render_html']:.1f} s")
+        log(f"rendered {len(pages)} page(s) ({seconds['render_html']:.1f} s after the last notebook)")
 
         previous = {}
         if partial and (final / "run.json").exists():
@@ -377,6 +388,8 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         (tmp / "progress.log").unlink(missing_ok=True)
         _publish(tmp, final)
     except BaseException as exc:
+        if locals().get("renderer") is not None:
+            renderer.shutdown(wait=True, cancel_futures=True)
         for c in locals().get("closing", []):
             c.join(timeout=60)
         for k in (locals().get("warm"), locals().get("current")):
