@@ -1,0 +1,37 @@
+"""Engine choice: DuckDB by default, Spark refused with a plain message when it cannot start."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from helpers import engine
+from helpers.errors import ParameterError
+from helpers.params import SparkSettings
+
+
+def test_spark_without_java_says_what_to_install(monkeypatch):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
+    with pytest.raises(ParameterError, match="Java 17"):
+        engine.spark_session(SparkSettings())
+
+
+def test_spark_remote_must_be_a_spark_connect_url():
+    with pytest.raises(ValidationError, match="sc://"):
+        SparkSettings(remote="http://spark:7077")
+    assert SparkSettings(remote="sc://spark:15002").remote == "sc://spark:15002"
+
+
+def test_unknown_engine_and_frames_on_spark_are_refused(tmp_path):
+    with pytest.raises(ParameterError, match="not known"):
+        engine.connect("polars")
+    o = pd.DataFrame({"customer_id": ["a"], "order_ts": pd.to_datetime(["2026-01-01"]), "amount": [1.0]})
+    with pytest.raises(ValueError, match="Parquet file"):
+        engine.orders_table(o, "spark")
+    with pytest.raises(KeyError, match="amount"):
+        engine.orders_table(o.drop(columns="amount"))
+    o.to_parquet(tmp_path / "o.parquet")
+    t = engine.orders_table(tmp_path / "o.parquet")
+    assert t.columns == ("customer_id", "order_ts", "amount") and t.count().execute() == 1
