@@ -293,7 +293,9 @@ def mode_sentence(res: ChurnResult) -> str:
             f"({res.n_train:,} customers, {res.base_rate_train:.1%} churned), tested on the latest snapshot whose "
             f"outcome is known, {res.eval_snapshot.date()} ({res.n_eval:,} customers, {res.base_rate_eval:.1%} "
             f"churned); features use only orders up to each snapshot. The chosen model, refitted on "
-            f"{res.eval_snapshot.date()}, scores every customer active on {res.scored_at.date()} for the next {h} days.")
+            f"{res.eval_snapshot.date()}, scores every customer active on {res.scored_at.date()} for the next {h} days."
+            + (f" The models learn from a stratified random sample of {churn.FIT_SAMPLE:,} customers of each snapshot "
+               "(the churn share kept); every customer is scored." if max(res.n_train, res.n_eval) > churn.FIT_SAMPLE else ""))
 
 
 def metrics_table(res: ChurnResult) -> pd.DataFrame:

@@ -327,3 +327,18 @@ def test_attribute_dropped_at_cleaning_is_refused_with_the_columns_there_are():
     cust = pd.DataFrame({"customer_id": o["customer_id"].unique(), "region": "north"})
     with pytest.raises(ParameterError, match=r"churn.attributes names \['tier'\].*\['region'\]"):
         run(o, cust, pd.Timestamp("2026-09-30"), ChurnSettings(attributes=["tier"]), seed=1, currency="EUR")
+
+
+def test_fit_sample_is_stratified_seeded_and_a_no_op_when_small():
+    from helpers.churn import fit_sample
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=5000)}, index=[f"c{i}" for i in range(5000)])
+    y = pd.Series(rng.random(5000) < 0.3, index=X.index)
+    Xs, ys = fit_sample(X, y, seed=1, max_rows=1000)
+    assert len(Xs) == 1000 and Xs.index.equals(ys.index)
+    assert abs(ys.mean() - y.mean()) < 0.002                       # churn share kept
+    assert fit_sample(X, y, seed=1, max_rows=1000)[0].index.equals(Xs.index)
+    assert not fit_sample(X, y, seed=2, max_rows=1000)[0].index.equals(Xs.index)
+    assert list(Xs.index) == [i for i in X.index if i in set(Xs.index)]   # original order kept
+    Xa, ya = fit_sample(X, y, seed=1, max_rows=5000)
+    assert Xa is X and ya is y
