@@ -403,7 +403,13 @@ def _fmt(v: float, unit: str, currency: str) -> str:
         return f"{v:+.2f}"
     if unit == "times the usual gap":
         return f"{v:.1f}x the usual gap"
+    if float(v) == 1 and unit.endswith("s"):
+        unit = unit[:-1]  # "1 order", "1 purchase day"
     return f"{v:,.0f} {unit}" if abs(v) >= 10 or float(v).is_integer() else f"{v:,.1f} {unit}"
+
+
+FLAT_RATIO = 1.1
+"""Below this ratio of the risky end's risk to the safe end's, an effect is called flat."""
 
 
 def partial_dependence(model, X: pd.DataFrame, features: list[str], seed: int, grid: int = 20,
@@ -443,10 +449,14 @@ def effects_in_words(pdp: pd.DataFrame, currency: str) -> list[str]:
             lo, hi = d.iloc[0], d.iloc[-1]
             risky, safe = (hi, lo) if hi["p"] >= lo["p"] else (lo, hi)
             ratio = risky["p"] / safe["p"] if safe["p"] > 0 else np.inf
-            out.append(f"**{label.capitalize()}**: predicted churn risk is {hi['p']:.0%} at "
-                       f"{_fmt(hi['value'], unit, currency)} against {lo['p']:.0%} at {_fmt(lo['value'], unit, currency)}, "
-                       f"all else equal: customers at {_fmt(risky['value'], unit, currency)} are {ratio:.1f}x as likely "
-                       "to churn.")
+            head = (f"**{label.capitalize()}**: predicted churn risk is {hi['p']:.0%} at "
+                    f"{_fmt(hi['value'], unit, currency)} against {lo['p']:.0%} at {_fmt(lo['value'], unit, currency)}, "
+                    "all else equal")
+            if ratio < FLAT_RATIO:
+                out.append(f"{head}: on its own it hardly moves the risk; it matters together with the other features.")
+            else:
+                out.append(f"{head}: customers at {_fmt(risky['value'], unit, currency)} are {ratio:.1f}x as likely "
+                           "to churn.")
         else:
             top, bottom = d.loc[d["p"].idxmax()], d.loc[d["p"].idxmin()]
             out.append(f"**{label.capitalize()}**: predicted churn is highest for {top['value']} ({top['p']:.0%}) and "

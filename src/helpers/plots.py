@@ -460,7 +460,7 @@ def km_chart(km: pd.DataFrame, origin: pd.Timestamp):
         ax.set_ylim(0, 101)
         ax.set_xlabel(f"Days after {pd.Timestamp(origin).date()}")
         ax.set_ylabel("Customers not yet bought again (%)")
-        ax.legend(title="Action group then (customers)", loc="upper right", fontsize=9)
+        ax.legend(title="Action group then\n(customers)", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
     ax.set_title("Retention: time to the next purchase by action group")
     return fig
 

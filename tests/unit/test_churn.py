@@ -342,3 +342,19 @@ def test_fit_sample_is_stratified_seeded_and_a_no_op_when_small():
     assert list(Xs.index) == [i for i in X.index if i in set(Xs.index)]   # original order kept
     Xa, ya = fit_sample(X, y, seed=1, max_rows=5000)
     assert Xa is X and ya is y
+
+
+def test_effects_in_words_state_the_ratio_and_call_flat_effects_flat():
+    from helpers.churn import effects_in_words
+
+    pdp = pd.DataFrame({
+        "feature": ["gap_ratio"] * 3 + ["orders"] * 3,
+        "value": [0.5, 2.0, 4.0, 1.0, 10.0, 37.0],
+        "p": [0.20, 0.40, 0.60, 0.61, 0.60, 0.58],
+    })
+    steep, flat = effects_in_words(pdp, "EUR")
+    assert "60% at 4.0x the usual gap against 20% at 0.5x the usual gap" in steep
+    assert "3.0x as likely" in steep
+    # 61% against 58%: a ratio of 1.05 is not an effect worth a multiplier, and one order is singular
+    assert "at 1 order," in flat and "1 orders" not in flat
+    assert "as likely" not in flat and "hardly moves the risk" in flat
