@@ -37,7 +37,7 @@ P = params.from_namespace("30_clv", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
 plots.setup_style()
 q_start, as_of = params.quarter_bounds(P.quarter)
-orders = cat.load("orders")
+orders = cat.load("orders", columns=["customer_id", "order_ts", "amount"])
 scores = cat.load_optional("customer_scores")
 unit = f"{P.clv.unit_days:g}-day units" if P.clv.unit_days != 7 else "weeks"
 
@@ -48,7 +48,8 @@ unit = f"{P.clv.unit_days:g}-day units" if P.clv.unit_days != 7 else "weeks"
 # assumes each customer keeps buying at their past rate.
 
 # %%
-bt = cs.backtest(orders, as_of, P.clv)
+days = cs.purchase_days(orders, as_of)
+bt = cs.backtest(days, as_of, P.clv)
 display(Markdown(f"Calibration up to {bt.calibration_end.date()}, holdout to {bt.holdout_end.date()}. "
                  + cs.fit_verdict(bt)))
 
@@ -60,7 +61,7 @@ plots.styled_table(bt.metrics, int_cols=["predicted_total", "actual_total"], pct
 fig = plots.backtest_frequency_chart(bt.by_frequency)
 
 # %%
-fig = plots.tracking_chart(cs.tracking(orders, bt, P.clv), bt.calibration_end)
+fig = plots.tracking_chart(cs.tracking(days, bt, P.clv), bt.calibration_end)
 
 # %% [markdown]
 # Spend check: Gamma-Gamma's predicted spend per purchase for the customers who bought in the
@@ -75,7 +76,7 @@ plots.styled_table(cs.spend_check_table(bt), money_cols=["predicted", "actual"],
 # Parameter estimates with standard errors and 95% intervals (time in weeks).
 
 # %%
-fw = cs.forward(orders, as_of, P.clv, P.seed, cs.groupings(scores))
+fw = cs.forward(days, as_of, P.clv, P.seed, cs.groupings(scores))
 plots.styled_table(cs.parameter_table(fw), float_cols=["estimate", "std_error", "ci_low", "ci_high"])
 
 # %%
@@ -88,7 +89,7 @@ display(Markdown(cs.value_sentences(fw, P.clv, P.currency)))
 fig = plots.p_alive_chart(fw.scores["p_alive"])
 
 # %%
-fig = plots.p_alive_matrix_chart(cs.p_alive_matrix(cs.final_summary(orders, as_of, P.clv), fw.scores["p_alive"].to_numpy()), unit)
+fig = plots.p_alive_matrix_chart(cs.p_alive_matrix(fw.summary, fw.scores["p_alive"].to_numpy()), unit)
 
 # %% [markdown]
 # ## Value by segment and cluster

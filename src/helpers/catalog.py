@@ -92,8 +92,11 @@ class Catalog:
         """Whether artifact ``name`` has been written."""
         return self.path(name).exists()
 
-    def load(self, name: str) -> Any:
+    def load(self, name: str, columns: list[str] | None = None) -> Any:
         """Read an artifact: DataFrame for Parquet/CSV, dict for JSON.
+
+        ``columns``: read only these columns of a table (an order log's other columns can be
+        most of its memory).
 
         Raises
         ------
@@ -106,9 +109,9 @@ class Catalog:
                 f"artifact {name!r} ({p}) does not exist yet: run the step that writes it first "
                 "(e.g. `segreview run --params params/<quarter>.yaml`, or the earlier notebooks by hand)")
         if p.suffix == ".parquet":
-            return pd.read_parquet(p)
+            return pd.read_parquet(p, columns=columns)
         if p.suffix == ".csv":
-            return pd.read_csv(p, dtype={"customer_id": str})
+            return pd.read_csv(p, dtype={"customer_id": str}, usecols=columns)
         return json.loads(p.read_text(encoding="utf-8"))
 
     def load_optional(self, name: str) -> Any | None:

@@ -34,7 +34,7 @@ from statsmodels.tools.numdiff import approx_fprime, approx_hess3
 
 from helpers.errors import SegreviewError
 
-__all__ = ["CLVFitError", "FitResult", "calibration_summary", "unique_histories",
+__all__ = ["CLVFitError", "FitResult", "PurchaseDays", "purchase_days", "calibration_summary", "unique_histories",
            "bgnbd_loglik", "paretonbd_loglik", "gammagamma_loglik", "fit_bgnbd", "fit_paretonbd",
            "fit_gammagamma", "p_alive", "expected_purchases", "expected_spend", "discounted_clv",
            "discounted_expected_transactions",
@@ -83,7 +83,23 @@ class FitResult:
 
 # ---- data ----------------------------------------------------------------------------------------
 
-def calibration_summary(orders: pd.DataFrame, calibration_end: pd.Timestamp,
+@dataclass
+class PurchaseDays:
+    """One row per customer and purchase day, sorted by customer id, then day.
+
+    ``ids``: the distinct customer ids (sorted strings); ``customer``: each row's position in
+    ``ids``; ``day``: days since 1970-01-01; ``amount``: the day's total spend; ``end``: the
+    first day not included.
+    """
+
+    ids: np.ndarray
+    customer: np.ndarray
+    day: np.ndarray
+    amount: np.ndarray
+    end: pd.Timestamp
+
+
+def calibration_summary(orders: pd.DataFrame | PurchaseDays, calibration_end: pd.Timestamp,
                         observation_end: pd.Timestamp | None = None, unit_days: float = 7.0,
                         customer_col: str = "customer_id", ts_col: str = "order_ts",
                         amount_col: str = "amount") -> pd.DataFrame:
@@ -114,37 +130,79 @@ def calibration_summary(orders: pd.DataFrame, calibration_end: pd.Timestamp,
         Fader, Hardie & Lee's CDNOW files, T = 38.86 weeks for a customer first seen on 1 January);
         with ``observation_end`` also ``x_holdout``, ``holdout_spend``, ``holdout_length``.
     """
+    end = pd.Timestamp(calibration_end).normalize() + pd.Timedelta(days=1)
+    oend = pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1) if observation_end is not None else end
+    pdays = orders if isinstance(orders, PurchaseDays) else purchase_days(orders, oend, customer_col, ts_col, amount_col)
+    if pdays.end < oend:
+        raise ValueError(f"purchase days end on {pdays.end.date()}, before the end of the period {oend.date()}")
+    ids, cust, day, amount = pdays.ids, pdays.customer, pdays.day, pdays.amount
+    if pdays.end > oend:
+        within = day < _day_number(oend)
+        cust, day, amount = cust[within], day[within], amount[within]
+    end_day = _day_number(end)
+    cal = day < end_day
+    if not cal.any():
+        raise CLVFitError(f"no orders before the end of the calibration period {calibration_end.date()}")
+    c_cal, d_cal, a_cal = cust[cal], day[cal], amount[cal]
+    # rows are sorted by customer, then day: each customer's first and last rows bound a block
+    starts = np.flatnonzero(np.r_[True, c_cal[1:] != c_cal[:-1]])
+    stops = np.r_[starts[1:], len(c_cal)] - 1
+    who = c_cal[starts]
+    n = stops - starts + 1
+    total = np.add.reduceat(a_cal, starts)
+    first_d, last_d = d_cal[starts], d_cal[stops]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m_x = np.where(n > 1, (total - a_cal[starts]) / np.maximum(n - 1, 1), np.nan)
+    out = pd.DataFrame({
+        "x": (n - 1).astype("int64"),
+        "t_x": (last_d - first_d) / unit_days,
+        "T": (end_day - 1 - first_d) / unit_days,
+        "m_x": m_x,
+        "first_purchase": pd.to_datetime(first_d, unit="D").astype("datetime64[us]"),
+    }, index=pd.Index(ids[who], name="customer_id"))
+    if observation_end is not None:
+        hold = ~cal
+        pos = np.full(len(ids), -1)
+        pos[who] = np.arange(len(who))
+        hc = pos[cust[hold]]
+        ok = hc >= 0
+        out["x_holdout"] = np.bincount(hc[ok], minlength=len(who)).astype("int64")
+        out["holdout_spend"] = np.bincount(hc[ok], weights=amount[hold][ok], minlength=len(who))
+        out["holdout_length"] = (oend - end).days / unit_days
+    return out.reset_index()
+
+
+def _day_number(ts) -> int:
+    """Days since 1970-01-01 of a timestamp (its calendar day)."""
+    return int(np.datetime64(pd.Timestamp(ts).normalize().to_datetime64(), "D").astype("int64"))
+
+
+def purchase_days(orders: pd.DataFrame, end: pd.Timestamp, customer_col: str = "customer_id",
+                  ts_col: str = "order_ts", amount_col: str = "amount") -> PurchaseDays:
+    """Orders before ``end`` summed per customer and day (see :class:`PurchaseDays`).
+
+    Build it once and pass it to :func:`calibration_summary` for several cut-off dates: the
+    grouping of the order log is the costly part.
+    """
     for c in (customer_col, ts_col, amount_col):
         if c not in orders.columns:
             raise KeyError(f"orders lack {c!r}")
-    end = pd.Timestamp(calibration_end).normalize() + pd.Timedelta(days=1)
-    day = orders[ts_col].dt.normalize()
-    daily = orders.assign(_day=day).groupby([customer_col, "_day"], sort=True)[amount_col].sum().reset_index()
-    cal = daily[daily["_day"] < end]
-    if cal.empty:
-        raise CLVFitError(f"no orders before the end of the calibration period {calibration_end.date()}")
-    g = cal.groupby(customer_col)
-    first = g["_day"].min()
-    last = g["_day"].max()
-    n = g.size()
-    total = g[amount_col].sum()
-    first_amt = g[amount_col].first()  # sorted by day: the first purchase's spend
-    out = pd.DataFrame({
-        "x": (n - 1).astype("int64"),
-        "t_x": (last - first).dt.days / unit_days,
-        "T": (end - pd.Timedelta(days=1) - first).dt.days / unit_days,
-        "m_x": ((total - first_amt) / (n - 1)).where(n > 1),
-        "first_purchase": first,
-    })
-    if observation_end is not None:
-        oend = pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1)
-        hold = daily[(daily["_day"] >= end) & (daily["_day"] < oend)]
-        hg = hold.groupby(customer_col)
-        out["x_holdout"] = hg.size().reindex(out.index, fill_value=0).astype("int64")
-        out["holdout_spend"] = hg[amount_col].sum().reindex(out.index, fill_value=0.0)
-        out["holdout_length"] = (oend - end).days / unit_days
-    out.index.name = "customer_id"
-    return out.reset_index()
+    end = pd.Timestamp(end).normalize()
+    ts = orders[ts_col].to_numpy(dtype="datetime64[us]")
+    day = ts.astype("datetime64[D]").astype("int64")
+    keep = day < _day_number(end)
+    codes, ids = pd.factorize(orders[customer_col].astype(str), sort=True)
+    codes, day = codes[keep].astype(np.int64), day[keep]
+    amount = orders[amount_col].to_numpy(dtype="float64")[keep]
+    ids = np.asarray(ids, dtype=object)
+    if len(day) == 0:
+        return PurchaseDays(ids, codes, day, amount, end)
+    d0 = day.min()
+    span = int(day.max() - d0 + 1)
+    key = codes * span + (day - d0)
+    uk, inv = np.unique(key, return_inverse=True)
+    total = np.bincount(inv, weights=amount, minlength=len(uk))
+    return PurchaseDays(ids, uk // span, uk % span + d0, total, end)
 
 
 def _factorize_rows(*cols) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -176,30 +234,36 @@ def bgnbd_loglik(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     return a1 + np.logaddexp(a2, a3)
 
 
-def _pareto_log_a0(r, alpha, s, beta, x, t_x, T) -> np.ndarray:
-    """log of Fader & Hardie's A0 term (the integral over dropout times in (t_x, T)), stable form."""
+def _pareto_term(r, alpha, s, beta, x, t) -> np.ndarray:
+    """One end of Fader & Hardie's A0 integral at time ``t`` (log scale, Euler-transformed)."""
     x = np.asarray(x, float)
     if alpha >= beta:
-        def term(t):
-            z = (alpha - beta) / (alpha + t)
-            return np.log(hyp2f1(1.0, r + x, r + s + x + 1.0, z)) - s * np.log(beta + t) - (r + x) * np.log(alpha + t)
-    else:
-        def term(t):
-            z = (beta - alpha) / (beta + t)
-            return np.log(hyp2f1(1.0, s + 1.0, r + s + x + 1.0, z)) - (r + x - 1.0) * np.log(alpha + t) \
-                - (s + 1.0) * np.log(beta + t)
-    l1, l2 = term(t_x), term(T)
+        z = (alpha - beta) / (alpha + t)
+        return np.log(hyp2f1(1.0, r + x, r + s + x + 1.0, z)) - s * np.log(beta + t) - (r + x) * np.log(alpha + t)
+    z = (beta - alpha) / (beta + t)
+    return np.log(hyp2f1(1.0, s + 1.0, r + s + x + 1.0, z)) - (r + x - 1.0) * np.log(alpha + t) \
+        - (s + 1.0) * np.log(beta + t)
+
+
+def _pareto_log_a0(r, alpha, s, beta, x, t_x, T, l1=None, l2=None) -> np.ndarray:
+    """log of Fader & Hardie's A0 term (the integral over dropout times in (t_x, T)), stable form.
+
+    ``l1``, ``l2``: the terms at ``t_x`` and at ``T`` when already computed (a fit evaluates them
+    once per distinct (x, t_x) and (x, T) pair, far fewer than the distinct histories).
+    """
+    l1 = _pareto_term(r, alpha, s, beta, x, t_x) if l1 is None else l1
+    l2 = _pareto_term(r, alpha, s, beta, x, T) if l2 is None else l2
     with np.errstate(divide="ignore", invalid="ignore"):
         diff = np.log(-np.expm1(np.minimum(l2 - l1, 0.0)))
     return np.where(T > t_x, l1 + diff, -np.inf)
 
 
-def paretonbd_loglik(r, alpha, s, beta, x, t_x, T) -> np.ndarray:
-    """Pareto/NBD log-likelihood of each (x, t_x, T) row."""
+def paretonbd_loglik(r, alpha, s, beta, x, t_x, T, l1=None, l2=None) -> np.ndarray:
+    """Pareto/NBD log-likelihood of each (x, t_x, T) row (``l1``, ``l2``: see :func:`_pareto_log_a0`)."""
     x = np.asarray(x, float)
     base = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    dead = np.log(s / (r + s + x)) + _pareto_log_a0(r, alpha, s, beta, x, t_x, T)
+    dead = np.log(s / (r + s + x)) + _pareto_log_a0(r, alpha, s, beta, x, t_x, T, l1, l2)
     return base + np.logaddexp(alive, dead)
 
 
@@ -330,11 +394,16 @@ def fit_paretonbd(x, t_x, T) -> FitResult:
     """Fit Pareto/NBD by maximum likelihood over unique histories (see :func:`fit_bgnbd`)."""
     _check_repeat(x)
     ux, utx, uT, w, _ = unique_histories(x, t_x, T)
+    # the hypergeometric terms depend on (x, t_x) and (x, T) only: evaluated once per distinct pair
+    i1, (x1, t1) = _factorize_rows(ux, utx)
+    i2, (x2, T2) = _factorize_rows(ux, uT)
 
     def nll(th):
         r, al, s, be = np.exp(th)
         with np.errstate(all="ignore"):
-            v = -(w * paretonbd_loglik(r, al, s, be, ux, utx, uT)).sum()
+            l1 = _pareto_term(r, al, s, be, x1, t1)[i1]
+            l2 = _pareto_term(r, al, s, be, x2, T2)[i2]
+            v = -(w * paretonbd_loglik(r, al, s, be, ux, utx, uT, l1, l2)).sum()
         return v if np.isfinite(v) else 1e300
 
     scale = float(np.mean(T)) or 1.0

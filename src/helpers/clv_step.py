@@ -14,6 +14,8 @@ interval is the central ``interval`` share of those values (per customer, and fo
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +25,7 @@ from helpers import clv
 from helpers.params import ClvSettings
 from helpers.progress import stage
 
-__all__ = ["Backtest", "Forward", "backtest", "forward", "score", "tracking", "fit_verdict", "top_share",
+__all__ = ["Backtest", "Forward", "purchase_days", "backtest", "forward", "score", "tracking", "fit_verdict", "top_share",
            "p_alive_matrix", "merge_scores", "clv_summary", "MODEL_NAMES"]
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}
@@ -53,6 +55,25 @@ class Forward:
     fit: clv.FitResult
     spend_fit: clv.FitResult
     totals: dict
+    summary: pd.DataFrame | None = None
+    """(x, t_x, T, m_x) of every customer on all history: the forecast's inputs."""
+
+
+Orders = pd.DataFrame | clv.PurchaseDays
+
+
+def purchase_days(orders: pd.DataFrame, as_of: pd.Timestamp) -> clv.PurchaseDays:
+    """The order log reduced once to one row per customer and purchase day up to ``as_of``.
+
+    Every function of this step accepts it in place of the orders; building it is the costly
+    part of a summary, so a notebook builds it once.
+    """
+    stage("clv: purchase days per customer")
+    return clv.purchase_days(orders, pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1))
+
+
+def _days(orders: Orders, as_of: pd.Timestamp) -> clv.PurchaseDays:
+    return orders if isinstance(orders, clv.PurchaseDays) else purchase_days(orders, as_of)
 
 
 def _fit_models(s: pd.DataFrame) -> tuple[dict, dict]:
@@ -65,8 +86,10 @@ def _fit_models(s: pd.DataFrame) -> tuple[dict, dict]:
     return fits, failures
 
 
-def backtest(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings) -> Backtest:
+def backtest(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings) -> Backtest:
     """Calibrate up to ``as_of - holdout_days``, predict the holdout, compare.
+
+    ``orders``: the clean orders, or their :func:`purchase_days`.
 
     Raises
     ------
@@ -75,7 +98,7 @@ def backtest(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings) -
     """
     cal_end = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.holdout_days)
     stage(f"clv: backtest, calibration to {cal_end.date()}")
-    s = clv.calibration_summary(orders, cal_end, as_of, settings.unit_days)
+    s = clv.calibration_summary(_days(orders, as_of), cal_end, as_of, settings.unit_days)
     stage(f"clv: fitting the models on {len(s):,} customers")
     fits, failures = _fit_models(s)
     if settings.model not in fits:
@@ -115,31 +138,36 @@ def backtest(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings) -
                     spend_check, settings.model)
 
 
-def tracking(orders: pd.DataFrame, bt: Backtest, settings: ClvSettings) -> pd.DataFrame:
+def tracking(orders: Orders, bt: Backtest, settings: ClvSettings) -> pd.DataFrame:
     """Weekly cumulative repeat purchases, actual and expected, over calibration and holdout.
 
     The expectation for the calibration-period customers is ``sum_i E[X(t - first_i)]`` with the
     unconditional BG/NBD / Pareto/NBD mean (FHL 2005, figure 2), computed per first-purchase day.
+    ``orders``: the clean orders, or their :func:`purchase_days` (to the holdout's end or later).
     """
-    s = bt.summary
-    first = s.set_index("customer_id")["first_purchase"]
-    day = orders["order_ts"].dt.normalize()
-    d = orders.assign(_day=day)[["customer_id", "_day"]].drop_duplicates()
-    d = d[d["customer_id"].isin(first.index) & (d["_day"] <= bt.holdout_end)]
-    d = d[d["_day"] > d["customer_id"].map(first)]
+    pdays = _days(orders, bt.holdout_end)
+    cust, day = pdays.customer, pdays.day
+    block = np.r_[True, cust[1:] != cust[:-1]]
+    first_day = np.full(len(pdays.ids), np.iinfo(np.int64).max)
+    first_day[cust[block]] = day[block]
+    cal_end = clv._day_number(bt.calibration_end)
+    hold_end = clv._day_number(bt.holdout_end)
+    f = first_day[cust]
+    repeat = np.sort(day[(f <= cal_end) & (day > f) & (day <= hold_end)])
+    first = bt.summary["first_purchase"]
     start = first.min()
     weeks = pd.date_range(start, bt.holdout_end, freq="7D")[1:]
-    actual = np.searchsorted(np.sort(d["_day"].to_numpy()), weeks.to_numpy(), side="right")
+    week_days = weeks.to_numpy().astype("datetime64[D]").astype("int64")
+    actual = np.searchsorted(repeat, week_days, side="right")
     cohorts = first.value_counts()
+    cohort_days = cohorts.index.to_numpy().astype("datetime64[D]").astype("int64")
+    t = np.clip((week_days[None, :] - cohort_days[:, None]) / settings.unit_days, 0, None)  # cohorts x weeks
+    zero = np.zeros_like(t)
     out = {"week_end": weeks, "actual": actual.astype(float)}
-    for key, f in bt.fits.items():
-        exp = np.zeros(len(weeks))
-        for fd, n in cohorts.items():
-            t = (weeks - fd).days.to_numpy() / settings.unit_days
-            t = np.clip(t, 0, None)
-            zero = np.zeros_like(t)
-            exp += n * np.where(t > 0, clv.expected_purchases(f.model, f.params, t, zero, zero, zero), 0.0)
-        out[MODEL_NAMES[key]] = exp
+    for key, fit in bt.fits.items():
+        with np.errstate(all="ignore"):
+            e = np.where(t > 0, clv.expected_purchases(fit.model, fit.params, t, zero, zero, zero), 0.0)
+        out[MODEL_NAMES[key]] = cohorts.to_numpy(float) @ e
     return pd.DataFrame(out)
 
 
@@ -158,23 +186,27 @@ def fit_verdict(bt: Backtest) -> str:
             f"(MAE {m.loc[name, 'mae']:.2f} vs {m.loc['naive (calibration rate)', 'mae']:.2f}).")
 
 
-def forward(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings, seed: int,
+def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: int,
             groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000) -> Forward:
     """Refit on all history to ``as_of``; P(alive), expected purchases, CLV with intervals per customer.
 
     Parameters
     ----------
+    orders : DataFrame or PurchaseDays
+        The clean orders, or their :func:`purchase_days`.
     groupings : dict of name -> Series, optional
         Customer id -> group label (e.g. RFM segment, cluster). For each grouping the group
         totals and their intervals are computed draw by draw (``totals["by_<name>"]``), which is
         what an interval of a total means (summing per-customer bounds would overstate it).
     """
     stage("clv: refitting on all history")
-    s = clv.calibration_summary(orders, as_of, None, settings.unit_days)
+    s = clv.calibration_summary(_days(orders, as_of), as_of, None, settings.unit_days)
     _name, fn = clv.MODELS[settings.model]
     fit = fn(s["x"], s["t_x"], s["T"])
     gg = clv.fit_gammagamma(s["x"], s["m_x"])
-    return score(s, fit, gg, settings, seed, groupings, chunk)
+    out = score(s, fit, gg, settings, seed, groupings, chunk)
+    out.summary = s
+    return out
 
 
 def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult, settings: ClvSettings, seed: int,
@@ -204,7 +236,9 @@ def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult, settings: ClvS
     stage(f"clv: scoring {len(s):,} customers with {settings.n_draws} parameter draws")
     draws_p = fit.draws(settings.n_draws, seed)
     draws_g = gg.draws(settings.n_draws, seed + 1)
-    det_draws = np.stack([det(dict(zip(names, d, strict=True))) for d in draws_p])  # (draws, unique)
+    # draws are independent: two threads (the special functions release the GIL), results in draw order
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        det_draws = np.stack(list(pool.map(lambda d: det(dict(zip(names, d, strict=True))), draws_p)))  # (draws, unique)
     lo_q, hi_q = (1 - settings.interval) / 2, 1 - (1 - settings.interval) / 2
     low = np.empty(len(s))
     high = np.empty(len(s))
@@ -213,7 +247,7 @@ def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult, settings: ClvS
     m = np.nan_to_num(s["m_x"].to_numpy(float))
     codes = {}
     for gname, ser in (groupings or {}).items():
-        lab = s["customer_id"].astype(str).map(ser.astype(str).to_dict()).fillna("(none)")
+        lab = ser.astype(str).reindex(s["customer_id"].astype(str)).fillna("(none)")
         codes[gname] = pd.factorize(lab, sort=True)
     group_draws = {g: np.zeros((settings.n_draws, len(c[1]))) for g, c in codes.items()}
     for i in range(0, len(s), chunk):
@@ -330,11 +364,6 @@ def group_table(fw: Forward, name: str) -> pd.DataFrame:
 def parameter_table(fw: Forward) -> pd.DataFrame:
     """Final parameters of the purchase and spend models used for the forecast, with standard errors."""
     return pd.concat([fw.fit.table(), fw.spend_fit.table()], ignore_index=True)
-
-
-def final_summary(orders: pd.DataFrame, as_of: pd.Timestamp, settings: ClvSettings) -> pd.DataFrame:
-    """(x, t_x, T) of every customer on all history up to ``as_of`` (the forecast's inputs)."""
-    return clv.calibration_summary(orders, as_of, None, settings.unit_days)
 
 
 def value_sentences(fw: Forward, settings: ClvSettings, currency: str) -> str:

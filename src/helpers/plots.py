@@ -341,7 +341,7 @@ def clv_by_group_chart(table: pd.DataFrame, group: str, currency: str, months: i
     ax.barh(t[group].astype(str), t["clv_total"], xerr=err, color=colors, capsize=3)
     _money_axis(ax, currency, axis="x")
     ax.set_xlabel(f"Predicted value over the next {months} months ({currency}, discounted)")
-    ax.set_title(f"Where next {months} months' value sits, by {group.replace('_', ' ')}")
+    ax.set_title(f"Where next {months} months' value sits, by {group.replace('_', ' ').replace('rfm', 'RFM')}")
     return fig
 
 

@@ -1,0 +1,126 @@
+"""CLV step: the purchase-day summaries, the tracking curve and scoring, against plain references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers import clv
+from helpers import clv_step as cs
+from helpers.params import ClvSettings
+
+
+def _reference_summary(orders: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Timestamp | None,
+                       unit: float) -> pd.DataFrame:
+    """The textbook construction with pandas groupby (what calibration_summary must equal)."""
+    end = cal_end.normalize() + pd.Timedelta(days=1)
+    daily = (orders.assign(day=orders["order_ts"].dt.normalize())
+             .groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index())
+    cal = daily[daily["day"] < end]
+    g = cal.groupby("customer_id")
+    n = g.size()
+    out = pd.DataFrame({"x": n - 1, "t_x": (g["day"].max() - g["day"].min()).dt.days / unit,
+                        "T": (end - pd.Timedelta(days=1) - g["day"].min()).dt.days / unit,
+                        "m_x": ((g["amount"].sum() - g["amount"].first()) / (n - 1)).where(n > 1)})
+    if obs_end is not None:
+        oend = obs_end.normalize() + pd.Timedelta(days=1)
+        hold = daily[(daily["day"] >= end) & (daily["day"] < oend)].groupby("customer_id")
+        out["x_holdout"] = hold.size().reindex(out.index, fill_value=0)
+        out["holdout_spend"] = hold["amount"].sum().reindex(out.index, fill_value=0.0)
+    return out
+
+
+orders_strategy = st.lists(
+    st.tuples(st.integers(0, 7), st.integers(0, 120), st.integers(0, 23), st.floats(0.5, 500)),
+    min_size=1, max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=orders_strategy, cut=st.integers(1, 100), unit=st.sampled_from([1.0, 7.0]))
+def test_summary_equals_the_groupby_construction(rows, cut, unit):
+    base = pd.Timestamp("2025-01-01")
+    o = pd.DataFrame({"customer_id": [f"c{c}" for c, *_ in rows],
+                      "order_ts": [base + pd.Timedelta(days=d, hours=h) for _, d, h, _ in rows],
+                      "amount": [a for *_, a in rows]})
+    cal_end, obs_end = base + pd.Timedelta(days=cut), base + pd.Timedelta(days=110)
+    want = _reference_summary(o, cal_end, obs_end, unit)
+    if want.empty:
+        with pytest.raises(clv.CLVFitError):
+            clv.calibration_summary(o, cal_end, obs_end, unit)
+        return
+    got = clv.calibration_summary(o, cal_end, obs_end, unit).set_index("customer_id")
+    # from purchase days built once for a later end (what the notebook passes around)
+    days = clv.purchase_days(o, base + pd.Timedelta(days=200))
+    again = clv.calibration_summary(days, cal_end, obs_end, unit).set_index("customer_id")
+    for g in (got, again):
+        assert list(g.index) == list(want.index)
+        pd.testing.assert_frame_equal(g[want.columns], want, check_dtype=False, check_names=False, rtol=1e-12)
+        assert (g["first_purchase"] == o.groupby("customer_id")["order_ts"].min().dt.normalize()
+                .reindex(g.index)).all()
+
+
+def test_purchase_days_ending_too_early_are_refused():
+    o = pd.DataFrame({"customer_id": ["a", "a"], "order_ts": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+                      "amount": [1.0, 2.0]})
+    days = clv.purchase_days(o, pd.Timestamp("2025-01-15"))
+    with pytest.raises(ValueError, match="before the end of the period"):
+        clv.calibration_summary(days, pd.Timestamp("2025-01-10"), pd.Timestamp("2025-03-01"))
+
+
+def test_pareto_fit_over_distinct_pairs_has_the_plain_likelihood():
+    from helpers.synth import simulate_paretonbd
+    s = simulate_paretonbd(3000, r=0.6, alpha=8.0, s=0.7, beta=12.0, T=52.0, seed=5)
+    f = clv.fit_paretonbd(s["x"], s["t_x"], s["T"])
+    p = f.params
+    plain = clv.paretonbd_loglik(p["r"], p["alpha"], p["s"], p["beta"], s["x"], s["t_x"], s["T"]).sum()
+    assert f.loglik == pytest.approx(plain, rel=1e-10)
+
+
+def _tiny_log():
+    # a: first 2025-01-01, repeats 01-03 (twice that day) and 01-20 (holdout); b: first 01-05, no repeat;
+    # c: first seen in the holdout (not a calibration customer)
+    return pd.DataFrame({
+        "customer_id": ["a", "a", "a", "a", "b", "c", "c"],
+        "order_ts": pd.to_datetime(["2025-01-01 00:00", "2025-01-03 09:00", "2025-01-03 18:00", "2025-01-20 00:00",
+                                    "2025-01-05 00:00", "2025-01-16 00:00", "2025-01-25 00:00"]),
+        "amount": [10.0, 5.0, 5.0, 8.0, 7.0, 3.0, 4.0]})
+
+
+def test_tracking_counts_repeat_days_by_hand_and_sums_the_unconditional_mean():
+    o = _tiny_log()
+    settings_ = ClvSettings(holdout_days=28)
+    fit = clv.FitResult("BG/NBD", {"r": 0.5, "alpha": 2.0, "a": 0.8, "b": 2.5}, {}, np.zeros(4), np.eye(4),
+                        0.0, 2, 2, True)
+    cal_end, hold_end = pd.Timestamp("2025-01-14"), pd.Timestamp("2025-01-28")
+    s = clv.calibration_summary(o, cal_end, hold_end)
+    bt = cs.Backtest(cal_end, hold_end, s, {"bgnbd": fit}, {}, None, pd.DataFrame(), pd.DataFrame(), {}, "bgnbd")
+    for source in (o, clv.purchase_days(o, hold_end + pd.Timedelta(days=1))):
+        tr = cs.tracking(source, bt, settings_)
+        # weeks end 01-08, 01-15, 01-22 (from the first purchase day, 2025-01-01)
+        assert list(tr["week_end"].dt.strftime("%m-%d")) == ["01-08", "01-15", "01-22"]
+        assert tr["actual"].tolist() == [1.0, 1.0, 2.0]  # a's 01-03 (one day), then a's 01-20; c never counts
+        for i, w in enumerate(tr["week_end"]):
+            want = sum(clv.expected_purchases("BG/NBD", fit.params, max((w - f).days, 0) / 7, 0, 0, 0)
+                       for f in pd.to_datetime(["2025-01-01", "2025-01-05"]))
+            assert tr["BG/NBD"].iloc[i] == pytest.approx(float(want), rel=1e-12)
+
+
+def test_scores_are_the_same_run_after_run_and_unknown_customers_get_no_group():
+    from helpers.synth import simulate_bgnbd, simulate_gammagamma
+    s = simulate_bgnbd(4000, r=0.5, alpha=4.0, a=0.8, b=2.5, T=40.0, seed=3)
+    s = s.assign(customer_id=[f"c{i}" for i in range(len(s))],
+                 m_x=simulate_gammagamma(s["x"].to_numpy(), p=6.0, q=4.0, gamma=15.0, seed=4))
+    fit = clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
+    gg = clv.fit_gammagamma(s["x"], s["m_x"])
+    seg = pd.Series(np.where(np.arange(3000) % 2 == 0, "even", "odd"), index=[f"c{i}" for i in range(3000)])
+    st_ = ClvSettings(n_draws=40)
+    one = cs.score(s, fit, gg, st_, seed=9, groupings={"rfm_segment": seg}, chunk=700)
+    two = cs.score(s, fit, gg, st_, seed=9, groupings={"rfm_segment": seg}, chunk=1500)
+    pd.testing.assert_frame_equal(one.scores, two.scores, rtol=1e-12)
+    by = one.totals["by_rfm_segment"].set_index("rfm_segment")
+    assert by.loc["(none)", "customers"] == 1000 and by["customers"].sum() == 4000
+    assert by["clv_total"].sum() == pytest.approx(one.totals["clv_total"], rel=1e-9)
+    assert (one.scores["clv_low"] <= one.scores["clv_12m"] + 1e-9).all()
