@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pyarrow
+import pyarrow.compute as pc
 
 from helpers.errors import InputDataError
 from helpers.params import CustomersColumns, ExperimentsColumns, IngestSettings, OrdersColumns
@@ -64,7 +66,10 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
 
 
 def _examples(values: pd.Series, k: int) -> str:
-    vals = values.head(k).tolist()
+    values = values.head(k)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        values = values.astype("string")  # formatted here, for the k examples only
+    vals = values.tolist()
     return "; ".join("<null>" if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
                      else str(v) for v in vals)
 
@@ -198,9 +203,15 @@ def _contract(schema: pa.DataFrameSchema, df: pd.DataFrame, extra: list[pa.Check
 
 
 def _isin(s: pd.Series, values) -> pd.Series:
-    """Fast membership test (pandas' Arrow-string ``isin`` converts every value one by one)."""
-    vals = pd.unique(np.asarray(pd.Series(values).dropna().astype(str), dtype=object))
-    return pd.Series(s.astype(object).isin(vals).to_numpy(), index=s.index)
+    """Membership of text values (ids) by Arrow's hash kernel; missing values are never members.
+
+    pandas' ``isin`` on string columns takes seconds per million rows (17 s on 9M order lines);
+    ``pyarrow.compute.is_in`` takes a fraction of that.
+    """
+    vals = pd.Series(values).dropna().astype("string[pyarrow]").unique()
+    arr = pyarrow.array(s.astype("string[pyarrow]").array)
+    hit = pc.fill_null(pc.is_in(arr, value_set=pyarrow.array(vals), skip_nulls=True), False)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
 
 
 def _as_id(s: pd.Series) -> pd.Series:
@@ -275,12 +286,12 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
 
     too_old = keep & (df["order_ts"] < pd.Timestamp(settings.min_valid_date))
     R.add(f"date before {settings.min_valid_date} (impossible)", label("order_ts"), too_old,
-          df["order_ts"].astype("string"), "dropped")
+          df["order_ts"], "dropped")
     keep &= ~too_old
     end = as_of + pd.Timedelta(days=1)
     future = keep & (df["order_ts"] >= end)
     R.add(f"date after the as-of date {as_of.date()}", label("order_ts"), future,
-          df["order_ts"].astype("string"), "excluded from this quarter", counts_as_dropped=False)
+          df["order_ts"], "excluded from this quarter", counts_as_dropped=False)
     keep &= ~future
 
     refund_status = pd.Series(False, index=df.index)
@@ -356,7 +367,10 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
             purchases[c] = parse_amount(purchases[c])[0].fillna(0.0)
     if "order_id" in purchases:
         purchases["order_id"] = purchases["order_id"].astype("string").fillna("").astype(str)
-    purchases = purchases.sort_values(["order_ts", "customer_id"], kind="stable").reset_index(drop=True)
+    # by time, then customer id, ties in file order (np.lexsort is stable; ids sorted as text)
+    cust_rank = pd.factorize(purchases["customer_id"], sort=True)[0]
+    order = np.lexsort((cust_rank, purchases["order_ts"].to_numpy()))
+    purchases = purchases.iloc[order].reset_index(drop=True)
     _contract(ORDERS_SCHEMA, purchases)
     return purchases, R.findings
 
@@ -368,8 +382,12 @@ def _net_refunds(purchases: pd.DataFrame, refunds: pd.DataFrame, k: int):
         return purchases, findings
     purchases = purchases.copy()
     target = pd.Series(np.nan, index=refunds.index)
+    # only the purchases a refund can point at: the ones whose order id a refund line carries
+    ref_ids = refunds["order_id"].dropna() if "order_id" in refunds else pd.Series([], dtype=str)
+    candidates = purchases.loc[_isin(purchases["order_id"], ref_ids)] if "order_id" in purchases \
+        else purchases.iloc[:0]
     if "order_id" in purchases and "order_id" in refunds:
-        first_idx = purchases.reset_index().drop_duplicates("order_id").set_index("order_id")["index"]
+        first_idx = candidates.reset_index().drop_duplicates("order_id").set_index("order_id")["index"]
         target = refunds["order_id"].map(first_idx).astype("float64")
         # a refund must belong to the same customer
         ok = target.notna()
@@ -379,11 +397,12 @@ def _net_refunds(purchases: pd.DataFrame, refunds: pd.DataFrame, k: int):
     pending = target.isna() & (refunds["amount"] < 0)
     if "order_id" in refunds:
         # refund-status lines with their own order id and no purchase: the order itself was refunded
-        pending &= refunds["order_id"].isna() | ~_isin(refunds["order_id"], purchases.get("order_id", pd.Series([], dtype=str)))
+        pending &= refunds["order_id"].isna() | ~_isin(refunds["order_id"], candidates.get("order_id", pd.Series([], dtype=str)))
         pending |= target.isna() & refunds["order_id"].isna()
     if pending.any() and len(purchases):
         left = refunds.loc[pending, ["customer_id", "order_ts"]].reset_index().sort_values("order_ts")
-        right = purchases[["customer_id", "order_ts"]].reset_index().rename(columns={"index": "pidx"}).sort_values("order_ts")
+        mine = purchases.loc[_isin(purchases["customer_id"], left["customer_id"]), ["customer_id", "order_ts"]]
+        right = mine.reset_index().rename(columns={"index": "pidx"}).sort_values("order_ts")
         m = pd.merge_asof(left, right, on="order_ts", by="customer_id", direction="backward")
         target.loc[m["index"].to_numpy()] = m["pidx"].to_numpy(dtype="float64")
     matched = target.notna()
@@ -393,7 +412,7 @@ def _net_refunds(purchases: pd.DataFrame, refunds: pd.DataFrame, k: int):
     purchases.loc[net.index, "amount"] = new_amt.round(2)
     n_full, n_part = int(full.sum()), int((~full).sum())
     ex_full = _examples(purchases.loc[net.index[full]].get("order_id", purchases.loc[net.index[full], "customer_id"]), k)
-    purchases = purchases.drop(index=net.index[full])
+    purchases = purchases.loc[~np.isin(purchases.index.to_numpy(), net.index[full].to_numpy())]
     if matched.any():
         findings.append(("refund lines netted into their orders", int(matched.sum()),
                          _examples(refunds.loc[matched, "amount"], k), "netted"))
