@@ -46,7 +46,6 @@ cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
 plots.setup_style()
 q_start, as_of = params.quarter_bounds(P.quarter)
 prev_start, prev_as_of = params.quarter_bounds(params.previous_quarter(P.quarter))
-orders = cat.load("orders")
 customers = cat.load_optional("customers")
 orders_t = en.orders_table(cat.path("orders"), P.engine, P.spark)
 
@@ -62,7 +61,7 @@ display(Markdown(
 # Sorted by the revenue each segment has brought so far; "this quarter" is revenue within the quarter.
 
 # %%
-seg_table = rf.segment_table(scored, P.rfm, rf.period_revenue(orders, q_start, as_of))
+seg_table = rf.segment_table(scored, P.rfm, rf.period_revenue(orders_t, q_start, as_of))
 plots.styled_table(
     seg_table[["segment", "action_group", "customers", "share_of_customers", "revenue", "share_of_revenue",
                "quarter_revenue", "average_order_value"]],
@@ -108,7 +107,7 @@ display(Markdown(clusters.note + "."))
 fig = plots.silhouette_chart(clusters.curve, clusters.k)
 
 # %%
-profiles = cl.cluster_profiles(scored, clusters.labels, orders, customers)
+profiles = cl.cluster_profiles(scored, clusters.labels, orders_t, customers)
 plots.styled_table(profiles, money_cols=["median_monetary", "average_order_value"],
                    int_cols=["customers", "median_recency_days"], float_cols=["median_frequency"],
                    pct_cols=["share_of_customers", "share_of_revenue"], currency=P.currency)
@@ -130,7 +129,7 @@ plots.styled_table(cl.cluster_segment_crosstab(clusters.labels, scored["rfm_segm
 
 # %%
 previous = rf.segment_of(rf.customer_summary(orders_t, prev_as_of), P.rfm)
-mig = mg.migrate(previous, scored, orders, prev_as_of, P.rfm)
+mig = mg.migrate(previous, scored, orders_t, prev_as_of, P.rfm)
 fig = plots.migration_heatmap(mig.counts, f"Customers moving between segments, {params.previous_quarter(P.quarter)} to {P.quarter}")
 
 # %%

@@ -39,7 +39,7 @@ orders = cat.load("orders")
 experiments = cat.load_optional("experiments")
 
 # %%
-results = abtest.run_all(experiments, orders, P.ab, P.rfm, P.seed)
+results = abtest.run_all(experiments, orders, P.ab, P.rfm, P.seed, source=cat.path("orders"))
 display(Markdown(abtest.conventions_markdown(P.ab)))
 
 # %% [markdown]

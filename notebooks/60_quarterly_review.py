@@ -37,7 +37,6 @@ from helpers import review as rv
 P = params.from_namespace("60_quarterly_review", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
 plots.setup_style()
-orders = cat.load("orders")
 ingest_summary = cat.load("ingest")
 artifacts = rv.load_step_summaries(cat)
 previous = rv.load_step_summaries(catalog.Catalog.for_run(params.previous_quarter(P.quarter), "", P.reports_dir))
@@ -46,7 +45,7 @@ previous = rv.load_step_summaries(catalog.Catalog.for_run(params.previous_quarte
 # ## Executive summary
 
 # %%
-kpis = rv.review_kpis(orders, P.quarter)
+kpis = rv.review_kpis(cat.path("orders"), P.quarter)
 display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifacts["clv"], artifacts["ab"], P.currency,
                                                 artifacts["churn"]))))
 

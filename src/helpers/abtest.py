@@ -18,7 +18,9 @@ Statistics and conventions: :mod:`helpers.abstats`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -26,6 +28,7 @@ from helpers import abstats as st
 from helpers.errors import InputDataError
 from helpers.params import AbSettings, RfmSettings
 from helpers.rfm import customer_summary, segment_of
+from helpers.validate import isin_ids
 
 __all__ = ["outcomes", "segments_at_start", "evaluate", "ExperimentResult", "summary_table", "run_all",
            "show_experiments", "forest_data",
@@ -45,7 +48,7 @@ def outcomes(experiments: pd.DataFrame, orders: pd.DataFrame, window_days: int) 
     e["_row"] = np.arange(len(e))
     w = pd.Timedelta(days=window_days)
     cols = ["customer_id", "order_ts", "amount"] + (["discount"] if "discount" in orders.columns else [])
-    o = orders[orders["customer_id"].isin(e["customer_id"])][cols]
+    o = orders.loc[isin_ids(orders["customer_id"], e["customer_id"]), cols]
     m = e[["_row", "customer_id", "assigned_at"]].merge(o, on="customer_id")
     post = m[(m["order_ts"] > m["assigned_at"]) & (m["order_ts"] <= m["assigned_at"] + w)]
     pre = m[(m["order_ts"] >= m["assigned_at"] - w) & (m["order_ts"] <= m["assigned_at"])]
@@ -62,24 +65,24 @@ def outcomes(experiments: pd.DataFrame, orders: pd.DataFrame, window_days: int) 
 
 
 def segments_at_start(orders: pd.DataFrame, experiments: pd.DataFrame, settings: RfmSettings,
-                      by: str) -> pd.DataFrame:
+                      by: str, source: str | Path | ibis.Table | None = None) -> pd.DataFrame:
     """RFM segment or action group of each assigned customer on the day before the experiment began.
 
-    Returns ``experiment_id``, ``customer_id``, ``segment``; customers without any earlier order
-    are ``(no history)``.
+    ``source``: where the per-customer summaries are aggregated (the orders' Parquet file or an
+    Ibis table; default: ``orders`` itself). Returns ``experiment_id``, ``customer_id``,
+    ``segment``; customers without any earlier order are ``(no history)``.
     """
     rows = []
     for exp, grp in experiments.groupby("experiment_id"):
         start = grp["assigned_at"].min().normalize() - pd.Timedelta(days=1)
-        prior = orders[orders["order_ts"] < start + pd.Timedelta(days=1)]
-        if prior.empty:
+        if len(orders) == 0 or orders["order_ts"].min() >= start + pd.Timedelta(days=1):
             seg = pd.Series(dtype=str)
-        else:
-            sc = segment_of(customer_summary(prior, start), settings)
-            seg = sc.set_index("customer_id")[by].astype(str)
+        else:  # customer_summary counts the orders up to the end of `start` only
+            sc = segment_of(customer_summary(orders if source is None else source, start), settings)
+            seg = pd.Series(sc[by].astype(str).to_numpy(), index=sc["customer_id"].astype(str))
         ids = grp["customer_id"].drop_duplicates()
         rows.append(pd.DataFrame({"experiment_id": exp, "customer_id": ids,
-                                  "segment": ids.map(seg).fillna("(no history)").to_numpy()}))
+                                  "segment": seg.reindex(ids.astype(str)).fillna("(no history)").to_numpy()}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["experiment_id", "customer_id", "segment"])
 
 
@@ -177,7 +180,7 @@ def _segment_rows(df: pd.DataFrame, metric: str, s: AbSettings, planned: dict[st
 def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSettings, seed: int) -> list[ExperimentResult]:
     """Evaluate every experiment (each non-control variant against the control)."""
     results = []
-    seg = segments.set_index(["experiment_id", "customer_id"])["segment"] if len(segments) else None
+    seg = segments.astype({"customer_id": str}) if len(segments) else None
     for exp, df in out.groupby("experiment_id", sort=True):
         variants = sorted(df["variant"].unique())
         if s.control_variant not in variants:
@@ -191,7 +194,8 @@ def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSet
             d.attrs["supplied_metrics"] = out.attrs.get("supplied_metrics", [])
             d["treated"] = d["variant"] == tv
             if seg is not None:
-                d["segment"] = [seg.get((exp, c), "(unknown)") for c in d["customer_id"]]
+                mine = seg[seg["experiment_id"] == exp].drop_duplicates("customer_id").set_index("customer_id")["segment"]
+                d["segment"] = mine.reindex(d["customer_id"].astype(str)).fillna("(unknown)").to_numpy()
             else:
                 d["segment"] = "all"
             results.append(_evaluate_one(exp, tv, d, excluded.get(exp, 0), s, seed))
@@ -363,12 +367,16 @@ def ab_summary(results: list[ExperimentResult], window_days: int) -> dict:
 
 
 def run_all(experiments: pd.DataFrame | None, orders: pd.DataFrame, s: AbSettings, rfm: RfmSettings,
-            seed: int) -> list[ExperimentResult] | None:
-    """Outcomes, start-of-experiment segments and evaluation of every experiment (None without a table)."""
+            seed: int, source: str | Path | ibis.Table | None = None) -> list[ExperimentResult] | None:
+    """Outcomes, start-of-experiment segments and evaluation of every experiment (None without a table).
+
+    ``source``: see :func:`segments_at_start` (the notebook passes the orders' Parquet file, which
+    DuckDB scans faster than a DataFrame).
+    """
     if experiments is None or experiments.empty:
         return None
     out, excluded = outcomes(experiments, orders, s.window_days)
-    segs = segments_at_start(orders, experiments, rfm, s.segment_by)
+    segs = segments_at_start(orders, experiments, rfm, s.segment_by, source)
     return evaluate(out, segs, excluded, s, seed)
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
+from helpers.engine import as_table, to_pandas
 from helpers.errors import InputDataError
 from helpers.params import ClusteringSettings
 from helpers.progress import stage
@@ -187,9 +189,12 @@ def describe_cluster(row: pd.Series, overall: pd.Series) -> str:
     return f"{rec}, {freq}, {spend}"
 
 
-def cluster_profiles(scored: pd.DataFrame, labels: pd.Series, orders: pd.DataFrame | None = None,
+def cluster_profiles(scored: pd.DataFrame, labels: pd.Series, orders: pd.DataFrame | ibis.Table | None = None,
                      customers: pd.DataFrame | None = None, region_col: str = "region") -> pd.DataFrame:
     """Cluster profiles in business terms: size, revenue share, medians, top category and region.
+
+    ``orders`` (a DataFrame or an Ibis table, see :mod:`helpers.engine`) gives each cluster's top
+    category by spend; ``customers`` its most common region.
 
     Returns
     -------
@@ -213,14 +218,17 @@ def cluster_profiles(scored: pd.DataFrame, labels: pd.Series, orders: pd.DataFra
     t["share_of_revenue"] = t["revenue"] / (d["revenue"].sum() or 1.0)
     overall = d[["recency", "frequency", "monetary"]].median()
     t["description"] = [describe_cluster(r, overall) for _, r in t.iterrows()]
-    cl = d.set_index("customer_id")["cluster"]
+    cl = pd.DataFrame({"customer_id": d["customer_id"].astype(str).to_numpy(), "cluster": d["cluster"].to_numpy()})
     if orders is not None and "category" in orders.columns:
-        o = orders.assign(cluster=orders["customer_id"].map(cl)).dropna(subset=["cluster"])
-        top = o.groupby(["cluster", "category"])["amount"].sum().reset_index()
+        # spend per cluster and category on the engine: the order log never comes into pandas
+        o = as_table(orders, ("customer_id", "amount", "category"))
+        lab = ibis.memtable(cl)
+        j = o.join(lab, o.customer_id == lab.customer_id)
+        top = to_pandas(j.group_by(["cluster", "category"]).aggregate(amount=j.amount.sum()))
         top = top.sort_values(["cluster", "amount", "category"], ascending=[True, False, True]).drop_duplicates("cluster")
         t["top_category"] = top.set_index(top["cluster"].astype(int))["category"]
     if customers is not None and region_col in customers.columns:
-        c = customers.assign(cluster=customers["customer_id"].map(cl)).dropna(subset=["cluster"])
+        c = customers[["customer_id", region_col]].astype({"customer_id": str}).merge(cl, on="customer_id")
         top = c.groupby(["cluster", region_col]).size().reset_index(name="n")
         top = top.sort_values(["cluster", "n", region_col], ascending=[True, False, True]).drop_duplicates("cluster")
         t["top_region"] = top.set_index(top["cluster"].astype(int))[region_col]

@@ -23,7 +23,7 @@ import pandas as pd
 from helpers.errors import ParameterError
 from helpers.params import SparkSettings
 
-__all__ = ["connect", "orders_table", "spark_session"]
+__all__ = ["as_table", "connect", "orders_table", "spark_session"]
 
 ORDER_COLUMNS = ("customer_id", "order_ts", "amount", "category", "channel", "discount")
 
@@ -125,3 +125,30 @@ def orders_table(source: str | Path | pd.DataFrame, engine: str = "duckdb",
     if missing:
         raise KeyError(f"orders ({source}) lack required column(s) {missing}; have {list(t.columns)}")
     return t.select(*[c for c in ORDER_COLUMNS if c in t.columns])
+
+
+def as_table(orders: pd.DataFrame | str | Path | ibis.Table, required: tuple[str, ...] = ("customer_id", "order_ts", "amount"),
+             what: str = "orders") -> ibis.Table:
+    """Orders as an Ibis table: a table as it is, a Parquet path on DuckDB, a DataFrame as a memtable.
+
+    Raises
+    ------
+    KeyError
+        A required column is missing (named, with the columns there are).
+    """
+    if isinstance(orders, ibis.Table):
+        t = orders
+    elif isinstance(orders, str | Path):
+        t = ibis.duckdb.connect().read_parquet(str(orders))
+    else:
+        # ibis.memtable: Ibis 12's create_table(DataFrame) emits SQL that DuckDB 2.0 rejects
+        t = ibis.memtable(orders)
+    missing = [c for c in required if c not in t.columns]
+    if missing:
+        raise KeyError(f"{what} lack required column(s) {missing}; have {list(t.columns)}")
+    return t
+
+
+def to_pandas(expr: ibis.Table) -> pd.DataFrame:
+    """One Arrow -> pandas conversion (Ibis' ``to_pandas`` converts column by column, then again by schema)."""
+    return expr.to_pyarrow().to_pandas()

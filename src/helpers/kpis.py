@@ -12,6 +12,9 @@ Definitions (README "KPIs"):
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -36,13 +39,13 @@ def _validate_cols(df: pd.DataFrame, cols: list[str]) -> None:
         raise KeyError(f"orders lack required columns {missing}; have {list(df.columns)}")
 
 
-def quarter_kpis(orders: pd.DataFrame, quarter: str, customer_col: str = "customer_id",
+def quarter_kpis(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str, customer_col: str = "customer_id",
                  ts_col: str = "order_ts", amount_col: str = "amount") -> dict[str, float]:
-    """KPIs of one quarter (definitions in the module docstring).
+    """KPIs of one quarter (definitions in the module docstring), aggregated on the engine.
 
     Parameters
     ----------
-    orders : DataFrame
+    orders : DataFrame, Ibis table or path of the clean orders Parquet file
         Clean orders; all history is used to tell new from returning customers.
     quarter : str
         ``YYYYQn``.
@@ -54,30 +57,36 @@ def quarter_kpis(orders: pd.DataFrame, quarter: str, customer_col: str = "custom
         ``average_order_value`` (NaN without orders) and ``repeat_purchase_rate`` (NaN without
         customers).
     """
-    _validate_cols(orders, [customer_col, ts_col, amount_col])
+    from helpers.engine import as_table, to_pandas
+    if isinstance(orders, pd.DataFrame):
+        _validate_cols(orders, [customer_col, ts_col, amount_col])
+    t = as_table(orders, (customer_col, ts_col, amount_col))
     start, end = quarter_bounds(quarter)
-    end = end + pd.Timedelta(days=1)
-    ts = orders[ts_col]
-    inq = orders[(ts >= start) & (ts < end)]
-    first = orders.groupby(customer_col)[ts_col].min()
-    active = inq[customer_col].unique()
-    n_active = len(active)
-    new = int(((first >= start) & (first < end)).sum())
-    days = inq.assign(_d=inq[ts_col].dt.normalize()).groupby(customer_col)["_d"].nunique()
-    n_orders = len(inq)
-    revenue = float(inq[amount_col].sum())
+    lo, hi = ibis.timestamp(start), ibis.timestamp(end + pd.Timedelta(days=1))
+    ts = t[ts_col]
+    first = t.group_by(cid=t[customer_col]).aggregate(first=ts.min())
+    new = first.filter((first["first"] >= lo) & (first["first"] < hi)).count()
+    inq = t.filter((ts >= lo) & (ts < hi))
+    per = inq.group_by(cid=inq[customer_col]).aggregate(days=inq[ts_col].date().nunique(), n=inq.count(),
+                                                       revenue=inq[amount_col].sum())
+    row = to_pandas(per.aggregate(active=per.count(), orders=per.n.sum(), revenue=per.revenue.sum(),
+                                  repeat=(per.days >= 2).sum())).iloc[0]
+    n_new = int(to_pandas(new.as_table()).iloc[0, 0])
+    n_active = int(row["active"])
+    n_orders = int(row["orders"]) if pd.notna(row["orders"]) else 0
+    revenue = float(row["revenue"]) if pd.notna(row["revenue"]) else 0.0
     return {
         "active_customers": float(n_active),
-        "new_customers": float(new),
-        "returning_customers": float(n_active - new),
+        "new_customers": float(n_new),
+        "returning_customers": float(n_active - n_new),
         "orders": float(n_orders),
         "revenue": round(revenue, 2),
         "average_order_value": revenue / n_orders if n_orders else float("nan"),
-        "repeat_purchase_rate": float((days >= 2).mean()) if n_active else float("nan"),
+        "repeat_purchase_rate": float(row["repeat"]) / n_active if n_active else float("nan"),
     }
 
 
-def kpi_table(orders: pd.DataFrame, quarter: str) -> pd.DataFrame:
+def kpi_table(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str) -> pd.DataFrame:
     """This quarter's KPIs next to the previous quarter's, with the change.
 
     Returns

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
 import pandas as pd
 
 from helpers.params import RfmSettings
 from helpers.plots import money
+from helpers.rfm import period_revenue
 
 __all__ = ["NEW", "Migration", "migrate", "flows_in_words", "LAPSED"]
 
@@ -33,7 +35,7 @@ class Migration:
     summary: dict
 
 
-def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame,
+def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame | ibis.Table,
             prev_as_of: pd.Timestamp, settings: RfmSettings) -> Migration:
     """Transition of customers between segments.
 
@@ -41,8 +43,9 @@ def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame,
     ----------
     previous, current : DataFrame
         ``customer_id`` and ``rfm_segment`` at the previous and at this quarter's end.
-    orders : DataFrame
-        Clean orders (for the value at stake).
+    orders : DataFrame or Ibis table
+        Clean orders (for the value at stake: spend in the twelve months to ``prev_as_of``,
+        aggregated on the engine).
     prev_as_of : Timestamp
         The previous quarter's last day.
     settings : RfmSettings
@@ -62,10 +65,9 @@ def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame,
         previous[["customer_id", "rfm_segment"]].rename(columns={"rfm_segment": "from"}), on="customer_id", how="left")
     m["to"] = m["to"].astype(str)
     m["from"] = m["from"].astype("object").where(m["from"].notna(), NEW).astype(str)
-    end = pd.Timestamp(prev_as_of).normalize() + pd.Timedelta(days=1)
-    window = orders[(orders["order_ts"] >= end - pd.DateOffset(months=12)) & (orders["order_ts"] < end)]
-    spend = window.groupby("customer_id")["amount"].sum()
-    m["value_at_stake"] = m["customer_id"].map(spend).fillna(0.0)
+    end = pd.Timestamp(prev_as_of).normalize()
+    spend = period_revenue(orders, end + pd.Timedelta(days=1) - pd.DateOffset(months=12), end)
+    m["value_at_stake"] = spend.reindex(m["customer_id"].astype(str)).fillna(0.0).to_numpy()
     fr, to = m["from"].map(rank), m["to"].map(rank)
     m["move"] = "stayed"
     m.loc[m["from"] == NEW, "move"] = "new"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from helpers.kpis import kpi_table
@@ -25,8 +27,12 @@ def bullets(sentences: list[str]) -> str:
     return bullet_list(sentences)
 
 
-def review_kpis(orders: pd.DataFrame, quarter: str) -> pd.DataFrame:
-    """KPI table of the quarter against the previous one (see :mod:`helpers.kpis`)."""
+def review_kpis(orders: pd.DataFrame | str | Path, quarter: str) -> pd.DataFrame:
+    """KPI table of the quarter against the previous one (see :mod:`helpers.kpis`).
+
+    ``orders``: the clean orders, or the path of their Parquet file (read by DuckDB, never loaded
+    into pandas).
+    """
     return kpi_table(orders, quarter)
 
 

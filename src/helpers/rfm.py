@@ -255,7 +255,7 @@ def segment_table(scored: pd.DataFrame, settings: RfmSettings, period_revenue: p
     t["share_of_revenue"] = t["revenue"] / (scored["revenue"].sum() or 1.0)
     t["average_order_value"] = t["revenue"] / t["orders"].where(t["orders"] > 0)
     if period_revenue is not None:
-        q = scored["customer_id"].map(period_revenue).fillna(0.0)
+        q = period_revenue.reindex(scored["customer_id"].astype(str)).fillna(0.0).set_axis(scored.index)
         t["quarter_revenue"] = q.groupby(scored["rfm_segment"], observed=False).sum()
     group_of = {s: g.name for g in settings.action_groups for s in g.segments}
     t = t.reset_index().rename(columns={"rfm_segment": "segment"})
@@ -325,11 +325,19 @@ def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, 
     return scores, summary
 
 
-def period_revenue(orders: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    """Revenue per customer id from ``start`` to the end of day ``end``."""
-    _validate_cols(orders, ["customer_id", "order_ts", "amount"], "orders")
-    m = (orders["order_ts"] >= start) & (orders["order_ts"] < pd.Timestamp(end) + pd.Timedelta(days=1))
-    return orders[m].groupby("customer_id")["amount"].sum()
+def period_revenue(orders: pd.DataFrame | ibis.Table, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Revenue per customer id from ``start`` to the end of day ``end`` (an aggregation on the engine).
+
+    ``orders``: clean orders as a DataFrame or an Ibis table (see :mod:`helpers.engine`).
+    Customers without an order in the period are absent.
+    """
+    from helpers.engine import as_table, to_pandas
+    t = as_table(orders)
+    f = t.filter((t.order_ts >= ibis.timestamp(pd.Timestamp(start)))
+                 & (t.order_ts < ibis.timestamp(pd.Timestamp(end).normalize() + pd.Timedelta(days=1))))
+    g = to_pandas(f.group_by(customer_id=f.customer_id).aggregate(amount=f.amount.sum()).order_by("customer_id"))
+    return pd.Series(g["amount"].to_numpy(float), index=pd.Index(g["customer_id"].astype(str), name="customer_id"),
+                     name="amount")
 
 
 def action_group_table(scored: pd.DataFrame, settings: RfmSettings) -> pd.DataFrame:

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 from helpers.errors import InputDataError
 from helpers.params import CustomersColumns, ExperimentsColumns, IngestSettings, OrdersColumns
 
-__all__ = ["Finding", "findings_table", "parse_amount", "parse_dates", "clean_orders",
+__all__ = ["Finding", "findings_table", "parse_amount", "parse_dates", "clean_orders", "isin_ids",
            "clean_customers", "clean_experiments", "detect_pii_columns", "ORDERS_SCHEMA",
            "CUSTOMERS_SCHEMA", "EXPERIMENTS_SCHEMA"]
 
@@ -202,7 +202,7 @@ def _contract(schema: pa.DataFrameSchema, df: pd.DataFrame, extra: list[pa.Check
                              f"(please report this):\n{fc}") from None
 
 
-def _isin(s: pd.Series, values) -> pd.Series:
+def isin_ids(s: pd.Series, values) -> pd.Series:
     """Membership of text values (ids) by Arrow's hash kernel; missing values are never members.
 
     pandas' ``isin`` on string columns takes seconds per million rows (17 s on 9M order lines);
@@ -340,7 +340,7 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
         R.add(f"amount above {settings.outlier_factor:g}x the median order ({med:,.2f})",
               label("amount"), out, purchases["amount"].round(2), "flagged, kept", counts_as_dropped=False)
     if known_customers is not None and len(purchases):
-        unk = ~_isin(purchases["customer_id"], known_customers)
+        unk = ~isin_ids(purchases["customer_id"], known_customers)
         R.add("customer not in the customers table", label("customer_id"), unk,
               purchases["customer_id"], "kept (no attributes)", counts_as_dropped=False)
 
@@ -384,7 +384,7 @@ def _net_refunds(purchases: pd.DataFrame, refunds: pd.DataFrame, k: int):
     target = pd.Series(np.nan, index=refunds.index)
     # only the purchases a refund can point at: the ones whose order id a refund line carries
     ref_ids = refunds["order_id"].dropna() if "order_id" in refunds else pd.Series([], dtype=str)
-    candidates = purchases.loc[_isin(purchases["order_id"], ref_ids)] if "order_id" in purchases \
+    candidates = purchases.loc[isin_ids(purchases["order_id"], ref_ids)] if "order_id" in purchases \
         else purchases.iloc[:0]
     if "order_id" in purchases and "order_id" in refunds:
         first_idx = candidates.reset_index().drop_duplicates("order_id").set_index("order_id")["index"]
@@ -397,11 +397,11 @@ def _net_refunds(purchases: pd.DataFrame, refunds: pd.DataFrame, k: int):
     pending = target.isna() & (refunds["amount"] < 0)
     if "order_id" in refunds:
         # refund-status lines with their own order id and no purchase: the order itself was refunded
-        pending &= refunds["order_id"].isna() | ~_isin(refunds["order_id"], candidates.get("order_id", pd.Series([], dtype=str)))
+        pending &= refunds["order_id"].isna() | ~isin_ids(refunds["order_id"], candidates.get("order_id", pd.Series([], dtype=str)))
         pending |= target.isna() & refunds["order_id"].isna()
     if pending.any() and len(purchases):
         left = refunds.loc[pending, ["customer_id", "order_ts"]].reset_index().sort_values("order_ts")
-        mine = purchases.loc[_isin(purchases["customer_id"], left["customer_id"]), ["customer_id", "order_ts"]]
+        mine = purchases.loc[isin_ids(purchases["customer_id"], left["customer_id"]), ["customer_id", "order_ts"]]
         right = mine.reset_index().rename(columns={"index": "pidx"}).sort_values("order_ts")
         m = pd.merge_asof(left, right, on="order_ts", by="customer_id", direction="backward")
         target.loc[m["index"].to_numpy()] = m["pidx"].to_numpy(dtype="float64")
