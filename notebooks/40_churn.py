@@ -116,7 +116,7 @@ plots.styled_table(var, int_cols=["active_customers", "high_risk", "retention_pr
 # until the end of this quarter: the share who had not yet bought again, with 95% confidence bands.
 
 # %%
-km, logrank, origin = cs.retention(orders, as_of, P.rfm, P.churn)
+km, logrank, origin = cs.retention(orders_t, as_of, P.rfm, P.churn)
 display(Markdown(cs.retention_sentence(km, logrank, origin, as_of)))
 fig = plots.km_chart(km, origin)
 

@@ -114,6 +114,16 @@ class Catalog:
             return pd.read_csv(p, dtype={"customer_id": str}, usecols=columns)
         return json.loads(p.read_text(encoding="utf-8"))
 
+    def columns(self, name: str) -> list[str]:
+        """Column names of a Parquet artifact, from its schema (the data is not read)."""
+        import pyarrow.parquet as pq
+        return list(pq.read_schema(self.path(name)).names)
+
+    def rows(self, name: str) -> int:
+        """Row count of a Parquet artifact, from its metadata."""
+        import pyarrow.parquet as pq
+        return int(pq.ParquetFile(self.path(name)).metadata.num_rows)
+
     def load_optional(self, name: str) -> Any | None:
         """Like :meth:`load`, but ``None`` when the artifact was not written (step skipped)."""
         return self.load(name) if self.exists(name) else None

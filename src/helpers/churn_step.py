@@ -422,12 +422,13 @@ def risk_sentences(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, cu
     return text
 
 
-def retention(orders: pd.DataFrame, as_of: pd.Timestamp, rfm_settings: RfmSettings, settings: ChurnSettings
-              ) -> tuple[pd.DataFrame, dict, pd.Timestamp]:
+def retention(orders: pd.DataFrame | ibis.Table, as_of: pd.Timestamp, rfm_settings: RfmSettings,
+              settings: ChurnSettings) -> tuple[pd.DataFrame, dict, pd.Timestamp]:
     """Kaplan-Meier time to the next purchase after ``as_of - retention_days``, by action group then.
 
     Customers are grouped by the action group they were in on the origin day (same rules as the
     segments page, recomputed at that date) and followed to the as-of date (censored there).
+    ``orders``: a DataFrame or an Ibis table (the notebook passes the engine's table).
 
     Returns
     -------

@@ -135,7 +135,7 @@ def run_ingest(p: IngestParams) -> IngestResult:
 
 
 def monthly_summary(orders: pd.DataFrame) -> pd.DataFrame:
-    """Orders, revenue and buying customers per calendar month.
+    """Orders, revenue and buying customers per calendar month (one DuckDB aggregation).
 
     Parameters
     ----------
@@ -145,12 +145,15 @@ def monthly_summary(orders: pd.DataFrame) -> pd.DataFrame:
     _validate = {"customer_id", "order_ts", "amount"} - set(orders.columns)
     if _validate:
         raise KeyError(f"orders lack columns {sorted(_validate)}")
-    m = orders["order_ts"].dt.to_period("M")
-    out = orders.groupby(m).agg(orders=("amount", "size"), revenue=("amount", "sum"),
-                                customers=("customer_id", "nunique"))
-    out.index = out.index.to_timestamp()
-    out.index.name = "month"
-    return out.reset_index()
+    from helpers.engine import as_table, to_pandas
+    t = as_table(orders[["customer_id", "order_ts", "amount"]])
+    month = t.order_ts.truncate("M").name("month")
+    g = t.group_by(month).aggregate(orders=t.count(), revenue=t.amount.sum(), customers=t.customer_id.nunique())
+    out = to_pandas(g.order_by("month"))
+    out["month"] = out["month"].astype("datetime64[us]")
+    out["orders"] = out["orders"].astype("int64")
+    out["customers"] = out["customers"].astype("int64")
+    return out[["month", "orders", "revenue", "customers"]]
 
 
 def save_outputs(cat, result: IngestResult) -> None:

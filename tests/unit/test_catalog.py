@@ -48,3 +48,19 @@ def test_for_run_defaults_to_reports_quarter(root_env):
 
 def test_to_jsonable_nested():
     assert to_jsonable({"x": [np.bool_(True), np.float32(1.5), float("inf")]}) == {"x": [True, 1.5, None]}
+
+
+def test_csv_keeps_ids_text_quotes_what_needs_it_and_reads_back(tmp_path):
+    cat = Catalog(tmp_path)
+    df = pd.DataFrame({"customer_id": ["007", "a,b", 'say "x"', None],
+                       "segment": pd.Categorical(["Loyal", "Lost", "Loyal", "Lost"]),
+                       "p_alive": [0.1234, np.nan, 1.0, 0.5], "cluster": [1, 2, 3, 4],
+                       "retention_priority": [True, False, True, False]})
+    cat.save("segments_export", df)
+    text = cat.path("segments_export").read_text(encoding="utf-8")
+    assert text.splitlines()[1] == '"007","Loyal",0.1234,1,true'
+    assert '"a,b"' in text and '"say ""x"""' in text and "\r" not in text
+    back = pd.read_csv(cat.path("segments_export"), dtype={"customer_id": str})
+    assert back["customer_id"].tolist()[:3] == ["007", "a,b", 'say "x"'] and pd.isna(back["customer_id"].iloc[3])
+    assert back["retention_priority"].tolist() == [True, False, True, False]
+    assert np.isnan(back["p_alive"].iloc[1]) and back["segment"].tolist() == ["Loyal", "Lost", "Loyal", "Lost"]

@@ -49,3 +49,11 @@ def test_empty_quarter_gives_zeros_and_nan():
 def test_missing_column_is_named():
     with pytest.raises(KeyError, match="amount"):
         quarter_kpis(ORDERS.drop(columns="amount"), "2026Q3")
+
+
+def test_parquet_file_gives_the_same_table_as_the_frame(tmp_path):
+    # the review notebook hands DuckDB the clean orders' file instead of loading it into pandas
+    path = tmp_path / "orders.parquet"
+    ORDERS.to_parquet(path, index=False)
+    for q in ("2026Q3", "2026Q2", "2025Q1"):
+        pd.testing.assert_frame_equal(kpi_table(path, q), kpi_table(ORDERS, q))

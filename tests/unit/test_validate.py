@@ -229,3 +229,23 @@ def test_parse_amount_round_trips_formatted_money(values):
     parsed, bad = parse_amount(text)
     assert not bad.any()
     np.testing.assert_allclose(parsed.to_numpy(), np.round(values, 2), rtol=0, atol=0.005)
+
+
+def test_isin_ids_matches_python_membership_with_missing_values_never_members():
+    from helpers.validate import isin_ids
+    s = pd.Series(["A", None, "007", " B", "12", "x"], dtype="string")
+    got = isin_ids(s, pd.Series(["A", "007", None, 12, "B"], dtype=object))
+    assert got.tolist() == [True, False, True, False, True, False]   # " B" is not "B"; 12 counts as "12"
+    assert got.index.equals(s.index)
+    assert not isin_ids(pd.Series(["A"], dtype=object), []).any()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messy_orders())
+def test_clean_orders_are_sorted_by_time_then_id(df):
+    try:
+        out, _ = clean_orders(df, FULL, IngestSettings(max_dropped_share=1.0), AS_OF, "gen.csv")
+    except InputDataError:
+        return
+    key = list(zip(out["order_ts"], out["customer_id"], strict=True))
+    assert key == sorted(key)
