@@ -189,7 +189,7 @@ def describe_cluster(row: pd.Series, overall: pd.Series) -> str:
     return f"{rec}, {freq}, {spend}"
 
 
-def cluster_profiles(scored: pd.DataFrame, labels: pd.Series, orders: pd.DataFrame | ibis.Table | None = None,
+def cluster_profiles(scored: pd.DataFrame, labels: pd.Series, orders: pd.DataFrame | ibis.Table | str | None = None,
                      customers: pd.DataFrame | None = None, region_col: str = "region") -> pd.DataFrame:
     """Cluster profiles in business terms: size, revenue share, medians, top category and region.
 
@@ -219,9 +219,9 @@ def cluster_profiles(scored: pd.DataFrame, labels: pd.Series, orders: pd.DataFra
     overall = d[["recency", "frequency", "monetary"]].median()
     t["description"] = [describe_cluster(r, overall) for _, r in t.iterrows()]
     cl = pd.DataFrame({"customer_id": d["customer_id"].astype(str).to_numpy(), "cluster": d["cluster"].to_numpy()})
-    if orders is not None and "category" in orders.columns:
+    o = as_table(orders, ("customer_id", "amount")) if orders is not None else None
+    if o is not None and "category" in o.columns:
         # spend per cluster and category on the engine: the order log never comes into pandas
-        o = as_table(orders, ("customer_id", "amount", "category"))
         lab = ibis.memtable(cl)
         j = o.join(lab, o.customer_id == lab.customer_id)
         top = to_pandas(j.group_by(["cluster", "category"]).aggregate(amount=j.amount.sum()))

@@ -181,3 +181,17 @@ def test_interaction_f_test_equals_statsmodels_formula_ols():
         smf.ols("revenue ~ treated + C(segment)", data=e).fit())
     assert got["f"] == pytest.approx(float(f), rel=1e-9) and got["p_value"] == pytest.approx(float(p), rel=1e-7)
     assert got["df"] == int(q) == 3
+
+
+def test_segments_at_start_from_the_parquet_file_equal_those_from_the_frame(tmp_path):
+    d = generate_demo(DemoSpec(n_customers=3000))
+    orders, _ = clean_orders(d.orders, OrdersColumns(), IngestSettings(), pd.Timestamp("2026-09-30"), "o")
+    exps, _ = clean_experiments(d.experiments.drop(columns="_effect_group"), ExperimentsColumns(), IngestSettings(),
+                                pd.Timestamp("2026-09-30"), "e")
+    path = tmp_path / "orders.parquet"
+    orders.to_parquet(path, index=False)
+    a = abtest.segments_at_start(orders, exps, RfmSettings(), "action_group")
+    b = abtest.segments_at_start(orders, exps, RfmSettings(), "action_group", source=path)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == exps.drop_duplicates(["experiment_id", "customer_id"]).shape[0]
+    assert a["segment"].nunique() > 2 and "(no history)" in set(a["segment"])

@@ -105,3 +105,16 @@ def test_silhouette_curve_equals_sklearns_sampled_silhouette():
         km = KMeans(n_clusters=int(row["k"]), n_init=3, random_state=11).fit(X)
         want = silhouette_score(X, km.labels_, sample_size=600, random_state=11)
         assert row["silhouette"] == pytest.approx(want, abs=1e-5)
+
+
+def test_top_category_from_an_ibis_table_equals_the_frame(tmp_path):
+    import ibis
+    df, truth = planted(n_per=60)
+    res = cluster_customers(df, SETTINGS, seed=7)
+    orders = pd.DataFrame({"customer_id": df["customer_id"], "category": np.where(truth == 1, "garden", "toys"),
+                           "amount": df["monetary"]})
+    path = tmp_path / "o.parquet"
+    orders.to_parquet(path, index=False)
+    want = cluster_profiles(df, res.labels, orders)
+    for source in (ibis.duckdb.connect().read_parquet(str(path)), str(path)):
+        pd.testing.assert_frame_equal(cluster_profiles(df, res.labels, source), want)

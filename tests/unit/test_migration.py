@@ -59,3 +59,20 @@ def test_same_rules_at_both_dates_on_orders():
 def test_missing_column_is_named():
     with pytest.raises(KeyError, match="rfm_segment"):
         migrate(seg([]).drop(columns="rfm_segment"), seg([]), pd.DataFrame(columns=["customer_id", "order_ts", "amount"]), PREV, S)
+
+
+def test_value_at_stake_from_the_parquet_file_equals_the_frame(tmp_path):
+    previous = seg([("a", "Loyal"), ("b", "Loyal"), ("d", "Champions")])
+    current = seg([("a", "At Risk"), ("b", "Champions"), ("d", "Loyal"), ("f", "New")])
+    orders = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "d", "f"],
+        "order_ts": pd.to_datetime(["2025-07-01", "2026-06-30 23:00:00", "2025-06-30 23:59:00", "2026-01-01",
+                                    "2026-08-01"], format="ISO8601"),
+        "amount": [100.0, 50.0, 999.0, 70.0, 5.0],
+    })
+    path = tmp_path / "orders.parquet"
+    orders.to_parquet(path, index=False)
+    a, b = migrate(previous, current, orders, PREV, S), migrate(previous, current, str(path), PREV, S)
+    pd.testing.assert_frame_equal(a.moves, b.moves)
+    # twelve months to 2026-06-30 start on 2025-07-01: a's first order is in, b's is a minute short
+    assert a.moves.set_index("customer_id")["value_at_stake"].to_dict() == {"a": 150.0, "b": 0.0, "d": 70.0, "f": 0.0}
