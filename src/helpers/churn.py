@@ -123,12 +123,14 @@ def snapshot_features(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp,
     return f
 
 
-def churn_labels(orders: pd.DataFrame, snapshot: pd.Timestamp, horizon_days: int, population: pd.Index,
+def churn_labels(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, horizon_days: int, population: pd.Index,
                  observed_until: pd.Timestamp | None = None) -> pd.Series:
     """1 when a customer of ``population`` places no order in ``(snapshot, snapshot + horizon_days]``.
 
     Parameters
     ----------
+    orders : DataFrame or Ibis table
+        A table's buyers in the window are found on its engine.
     observed_until : Timestamp, optional
         Last day the orders cover (the as-of date). When given, a window that ends after it is refused.
 
@@ -137,14 +139,19 @@ def churn_labels(orders: pd.DataFrame, snapshot: pd.Timestamp, horizon_days: int
     ValueError
         When the outcome window is not fully observed (labels would count unobserved days as churn).
     """
-    _validate_cols(orders, ["customer_id", "order_ts"])
+    if not isinstance(orders, ibis.Table):
+        _validate_cols(orders, ["customer_id", "order_ts"])
     end = pd.Timestamp(snapshot).normalize() + pd.Timedelta(days=1)
     stop = end + pd.Timedelta(days=horizon_days)
     if observed_until is not None and stop > pd.Timestamp(observed_until).normalize() + pd.Timedelta(days=1):
         raise ValueError(f"the {horizon_days}-day outcome window after {pd.Timestamp(snapshot).date()} ends after the "
                          f"last observed day {pd.Timestamp(observed_until).date()}; use an earlier snapshot")
-    ts = orders["order_ts"]
-    bought = pd.unique(orders["customer_id"][(ts >= end) & (ts < stop)].astype(str))
+    if isinstance(orders, ibis.Table):
+        w = orders.filter((orders.order_ts >= ibis.timestamp(end)) & (orders.order_ts < ibis.timestamp(stop)))
+        bought = w.select(customer_id=w.customer_id.cast("string")).distinct().to_pyarrow().column(0).to_pandas()
+    else:
+        ts = orders["order_ts"]
+        bought = pd.unique(orders["customer_id"][(ts >= end) & (ts < stop)].astype(str))
     churned = ~pd.Index(population).astype(str).isin(bought)
     return pd.Series(churned.astype("int64"), index=population, name="churned")
 
@@ -165,9 +172,8 @@ def dataset(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, horizon_d
 
     Parameters
     ----------
-    labels_from : DataFrame, optional
-        Orders (``customer_id``, ``order_ts``) to read the outcome window from, when ``orders``
-        is an Ibis table.
+    labels_from : DataFrame or Ibis table, optional
+        Orders (``customer_id``, ``order_ts``) to read the outcome window from (default ``orders``).
     """
     X = snapshot_features(orders, snapshot, active_days, customers, attributes)
     X = X.drop(columns=[c for c in ("category_breadth", "main_channel_share", "discount_share")

@@ -201,8 +201,8 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
     t = churn._orders_table(orders if table is None else table)
     stage(f"churn: features and labels at the training ({tr.date()}) and evaluation ({ev.date()}) snapshots")
     try:
-        Xtr, ytr = churn.dataset(t, tr, h, settings.active_days, as_of, customers, attrs, labels_from=orders)
-        Xev, yev = churn.dataset(t, ev, h, settings.active_days, as_of, customers, attrs, labels_from=orders)
+        Xtr, ytr = churn.dataset(t, tr, h, settings.active_days, as_of, customers, attrs)
+        Xev, yev = churn.dataset(t, ev, h, settings.active_days, as_of, customers, attrs)
         Xev = Xev[Xtr.columns]
         stage(f"churn: fitting gradient boosting and logistic regression on {len(Xtr):,} customers")
         models = churn.fit_models(Xtr, ytr, seed)

@@ -21,7 +21,7 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
-from helpers.engine import as_table, to_pandas
+from helpers.engine import as_table, money_sum, to_pandas
 from helpers.errors import InputDataError
 from helpers.params import ClusteringSettings
 from helpers.progress import stage
@@ -224,7 +224,7 @@ def cluster_profiles(scored: pd.DataFrame, labels: pd.Series, orders: pd.DataFra
         # spend per cluster and category on the engine: the order log never comes into pandas
         lab = ibis.memtable(cl)
         j = o.join(lab, o.customer_id == lab.customer_id)
-        top = to_pandas(j.group_by(["cluster", "category"]).aggregate(amount=j.amount.sum()))
+        top = to_pandas(j.group_by(["cluster", "category"]).aggregate(amount=money_sum(j.amount)))
         top = top.sort_values(["cluster", "amount", "category"], ascending=[True, False, True]).drop_duplicates("cluster")
         t["top_category"] = top.set_index(top["cluster"].astype(int))["category"]
     if customers is not None and region_col in customers.columns:

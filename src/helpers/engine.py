@@ -23,7 +23,7 @@ import pandas as pd
 from helpers.errors import ParameterError
 from helpers.params import SparkSettings
 
-__all__ = ["as_table", "connect", "orders_table", "spark_session"]
+__all__ = ["as_table", "connect", "money_sum", "orders_table", "spark_session", "to_pandas"]
 
 ORDER_COLUMNS = ("customer_id", "order_ts", "amount", "category", "channel", "discount")
 
@@ -152,3 +152,12 @@ def as_table(orders: pd.DataFrame | str | Path | ibis.Table, required: tuple[str
 def to_pandas(expr: ibis.Table) -> pd.DataFrame:
     """One Arrow -> pandas conversion (Ibis' ``to_pandas`` converts column by column, then again by schema)."""
     return expr.to_pyarrow().to_pandas()
+
+
+def money_sum(col: ibis.Column) -> ibis.Scalar:
+    """Sum of a money column that is the same on every run: exact decimal addition (to 1e-6), then float.
+
+    A float sum on a parallel engine depends on the order threads meet the rows, so the last bits
+    of a total could differ between two runs of the same quarter.
+    """
+    return col.cast("decimal(38, 6)").sum().cast("float64")

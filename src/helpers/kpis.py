@@ -57,7 +57,7 @@ def quarter_kpis(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str, c
         ``average_order_value`` (NaN without orders) and ``repeat_purchase_rate`` (NaN without
         customers).
     """
-    from helpers.engine import as_table, to_pandas
+    from helpers.engine import as_table, money_sum, to_pandas
     if isinstance(orders, pd.DataFrame):
         _validate_cols(orders, [customer_col, ts_col, amount_col])
     t = as_table(orders, (customer_col, ts_col, amount_col))
@@ -68,8 +68,8 @@ def quarter_kpis(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str, c
     new = first.filter((first["first"] >= lo) & (first["first"] < hi)).count()
     inq = t.filter((ts >= lo) & (ts < hi))
     per = inq.group_by(cid=inq[customer_col]).aggregate(days=inq[ts_col].date().nunique(), n=inq.count(),
-                                                       revenue=inq[amount_col].sum())
-    row = to_pandas(per.aggregate(active=per.count(), orders=per.n.sum(), revenue=per.revenue.sum(),
+                                                       revenue=money_sum(inq[amount_col]))
+    row = to_pandas(per.aggregate(active=per.count(), orders=per.n.sum(), revenue=money_sum(per.revenue),
                                   repeat=(per.days >= 2).sum())).iloc[0]
     n_new = int(to_pandas(new.as_table()).iloc[0, 0])
     n_active = int(row["active"])

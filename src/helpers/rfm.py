@@ -331,11 +331,11 @@ def period_revenue(orders: pd.DataFrame | ibis.Table, start: pd.Timestamp, end: 
     ``orders``: clean orders as a DataFrame or an Ibis table (see :mod:`helpers.engine`).
     Customers without an order in the period are absent.
     """
-    from helpers.engine import as_table, to_pandas
+    from helpers.engine import as_table, money_sum, to_pandas
     t = as_table(orders)
     f = t.filter((t.order_ts >= ibis.timestamp(pd.Timestamp(start)))
                  & (t.order_ts < ibis.timestamp(pd.Timestamp(end).normalize() + pd.Timedelta(days=1))))
-    g = to_pandas(f.group_by(customer_id=f.customer_id).aggregate(amount=f.amount.sum()).order_by("customer_id"))
+    g = to_pandas(f.group_by(customer_id=f.customer_id).aggregate(amount=money_sum(f.amount)).order_by("customer_id"))
     return pd.Series(g["amount"].to_numpy(float), index=pd.Index(g["customer_id"].astype(str), name="customer_id"),
                      name="amount")
 
