@@ -141,6 +141,9 @@ def as_table(orders: pd.DataFrame | str | Path | ibis.Table, required: tuple[str
     elif isinstance(orders, str | Path):
         t = ibis.duckdb.connect().read_parquet(str(orders))
     else:
+        if len(orders) == 0:  # an empty frame's object columns would become Ibis' null type
+            known = {"customer_id": "str", "order_ts": "datetime64[us]", "amount": "float64"}
+            orders = orders.astype({c: t for c, t in known.items() if c in orders.columns})
         # ibis.memtable: Ibis 12's create_table(DataFrame) emits SQL that DuckDB 2.0 rejects
         t = ibis.memtable(orders)
     missing = [c for c in required if c not in t.columns]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
@@ -35,3 +36,12 @@ def test_unknown_engine_and_frames_on_spark_are_refused(tmp_path):
     o.to_parquet(tmp_path / "o.parquet")
     t = engine.orders_table(tmp_path / "o.parquet")
     assert t.columns == ("customer_id", "order_ts", "amount") and t.count().execute() == 1
+
+
+def test_empty_frames_without_types_aggregate_to_nothing():
+    from helpers.kpis import quarter_kpis
+    from helpers.rfm import period_revenue
+    empty = pd.DataFrame(columns=["customer_id", "order_ts", "amount"])
+    k = quarter_kpis(empty, "2026Q3")
+    assert k["active_customers"] == 0 and k["revenue"] == 0 and np.isnan(k["average_order_value"])
+    assert period_revenue(empty, pd.Timestamp("2026-07-01"), pd.Timestamp("2026-09-30")).empty
