@@ -73,6 +73,30 @@ def test_churn_features_and_bgnbd_histories_are_the_same_on_spark(tables):
         assert_same(_rfm_history(spark, snap, 7.0), _rfm_history(duck, snap, 7.0))
 
 
+def test_engine_side_aggregations_of_the_notebooks_are_the_same_on_spark(tables):
+    import numpy as np
+
+    from helpers.churn import churn_labels, time_to_next_purchase
+    from helpers.clustering import cluster_profiles
+    from helpers.kpis import quarter_kpis
+    from helpers.params import RfmSettings
+    from helpers.rfm import customer_summary, period_revenue, segment_of
+    spark, duck = tables
+    snap = pd.Timestamp("2026-04-03")
+    pop = pd.Index(customer_summary(duck, snap)["customer_id"])
+    a, b = churn_labels(spark, snap, 90, pop, AS_OF), churn_labels(duck, snap, 90, pop, AS_OF)
+    pd.testing.assert_series_equal(a, b)
+    assert 0.2 < a.mean() < 0.9
+    assert_same(time_to_next_purchase(spark, snap, AS_OF, pop), time_to_next_purchase(duck, snap, AS_OF, pop))
+    # money totals by exact decimal addition: the same bits on both engines
+    pd.testing.assert_series_equal(period_revenue(spark, pd.Timestamp("2026-07-01"), AS_OF),
+                                   period_revenue(duck, pd.Timestamp("2026-07-01"), AS_OF), check_exact=True)
+    assert quarter_kpis(spark, "2026Q3") == quarter_kpis(duck, "2026Q3")
+    scored = segment_of(customer_summary(duck, AS_OF), RfmSettings())
+    labels = pd.Series(np.arange(len(scored)) % 3 + 1)
+    pd.testing.assert_frame_equal(cluster_profiles(scored, labels, spark), cluster_profiles(scored, labels, duck))
+
+
 def test_quarter_rendered_on_spark_equals_the_duckdb_run(project):
     """RFM step through the runner with ``engine: spark``; the DuckDB run of the same quarter is the reference."""
     steps = ["10_ingest", "20_rfm_clustering"]
