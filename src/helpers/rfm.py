@@ -68,19 +68,11 @@ def customer_summary(orders: pd.DataFrame | str | Path | ibis.Table, as_of: pd.T
         ``recency_days`` and ``tenure_days`` (whole days from the last / first order's date to
         ``as_of``), ``average_order_value``; sorted by ``customer_id``.
     """
-    con = None
-    if isinstance(orders, ibis.Table):
-        t = orders
-    elif isinstance(orders, str | Path):
-        con = ibis.duckdb.connect()
-        t = con.read_parquet(str(orders))
-    else:
+    from helpers.engine import as_table
+    if isinstance(orders, pd.DataFrame):
         _validate_cols(orders, [customer_col, ts_col, amount_col], "orders")
-        # ibis.memtable: Ibis 12's create_table(DataFrame) emits SQL that DuckDB 2.0 rejects
-        t = ibis.memtable(orders[[customer_col, ts_col, amount_col]])
-    for c in (customer_col, ts_col, amount_col):
-        if c not in t.columns:
-            raise KeyError(f"orders lack required column {c!r}; have {list(t.columns)}")
+        orders = orders[[customer_col, ts_col, amount_col]]
+    t = as_table(orders, (customer_col, ts_col, amount_col))
     day = pd.Timestamp(as_of).normalize()
     f = t.filter(t[ts_col] < ibis.timestamp(day + pd.Timedelta(days=1)))
     g = f.group_by(customer_id=f[customer_col]).aggregate(
@@ -92,8 +84,6 @@ def customer_summary(orders: pd.DataFrame | str | Path | ibis.Table, as_of: pd.T
                  average_order_value=g.revenue / g.orders)
     # one Arrow -> pandas conversion (Ibis' to_pandas converts column by column, then again by schema)
     out = g.order_by("customer_id").to_pyarrow().to_pandas()
-    if con is not None:
-        con.disconnect()
     if out["customer_id"].dtype != "str":
         out["customer_id"] = out["customer_id"].astype(str)
     for c in ("orders", "purchase_days", "recency_days", "tenure_days"):

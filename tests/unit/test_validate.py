@@ -249,3 +249,11 @@ def test_clean_orders_are_sorted_by_time_then_id(df):
         return
     key = list(zip(out["order_ts"], out["customer_id"], strict=True))
     assert key == sorted(key)
+
+
+def test_orders_at_the_same_time_keep_their_file_order_behind_the_id_order():
+    df = pd.DataFrame({"customer_id": ["B", "A", "B", "A"], "order_id": ["1", "2", "3", "4"],
+                       "order_ts": ["2026-07-01 10:00"] * 4, "amount": ["5", "6", "7", "8"],
+                       "status": ["completed"] * 4})
+    out, _ = clean_orders(df, FULL, IngestSettings(), AS_OF, "ties.csv")
+    assert out["order_id"].tolist() == ["2", "4", "1", "3"]  # A before B; within each, file order
