@@ -64,3 +64,10 @@ def test_csv_keeps_ids_text_quotes_what_needs_it_and_reads_back(tmp_path):
     assert back["customer_id"].tolist()[:3] == ["007", "a,b", 'say "x"'] and pd.isna(back["customer_id"].iloc[3])
     assert back["retention_priority"].tolist() == [True, False, True, False]
     assert np.isnan(back["p_alive"].iloc[1]) and back["segment"].tolist() == ["Loyal", "Lost", "Loyal", "Lost"]
+
+
+def test_parquet_columns_and_rows_from_metadata(tmp_path):
+    cat = Catalog(tmp_path)
+    cat.save("orders", pd.DataFrame({"customer_id": ["a", "b", "c"], "amount": [1.0, 2.0, 3.0]}))
+    assert cat.columns("orders") == ["customer_id", "amount"] and cat.rows("orders") == 3
+    assert cat.load("orders", columns=["amount"]).columns.tolist() == ["amount"]
