@@ -7,8 +7,10 @@ For each size N the seeded demo generator (`helpers.synth`, the same CRM export 
 customers, experiments, dropout, seasonality, dirty rows) writes N customers with about ten orders
 each (purchase rate four times the demo's: Gamma scale alpha 1.5 instead of 6) to `benchmarks/data/review_<N>/` once; then
 `/usr/bin/time -v segreview run` renders the quarter 2026Q3 into `benchmarks/reports/review_<N>/`.
-Printed: seconds per notebook (from run.json, kernel start included), HTML rendering, total,
-peak RSS (largest process: the runner or one of its kernels), and the fixed overhead of one
+Printed: seconds per notebook (from run.json, kernel start included) and when each ran (notebooks
+that do not need each other run side by side, two at a time), HTML rendering, total, peak memory
+(the largest process, from /usr/bin/time, and all of the run's processes together: the runner and
+its kernels, sampled every 0.2 s as the sum of their resident set sizes), and the fixed overhead of one
 notebook (kernel start and the notebooks' shared imports, cold and with the runner's pre-started
 kernel, then one page rendered to HTML), measured on a notebook that does nothing else. The run's progress lines go to `<reports>/run.log`.
 """
@@ -60,22 +62,52 @@ def params_file(name: str, data: Path | None) -> Path:
     return f
 
 
+def _tree_rss(proc) -> int:
+    """Resident bytes of a process and all its descendants (shared pages counted in each)."""
+    import psutil
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
 def run_review(name: str, pfile: Path) -> dict:
-    """`/usr/bin/time -v segreview run` of one quarter: run.json seconds, wall time, peak RSS."""
+    """`/usr/bin/time -v segreview run` of one quarter: run.json seconds, wall time, peak RSS of the
+    largest process and of all processes together."""
+    import threading
+
+    import psutil
     reports = BENCH / "reports" / name
     reports.mkdir(parents=True, exist_ok=True)
     cmd = ["/usr/bin/time", "-v", str(ROOT / ".venv/bin/segreview"), "run", "--params", str(pfile), "--force"]
     t = time.perf_counter()
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak_sum = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        p = psutil.Process(proc.pid)
+        while not stop.wait(0.2):
+            peak_sum[0] = max(peak_sum[0], _tree_rss(p))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
     wall = time.perf_counter() - t
-    (reports / "run.log").write_text(out.stdout + out.stderr)
-    if out.returncode:
-        sys.exit(f"{name}: segreview run failed (exit {out.returncode}); see {reports / 'run.log'}\n{out.stderr[-3000:]}")
-    peak = next(int(ln.split(":")[1]) / 1024 for ln in out.stderr.splitlines() if "Maximum resident set size" in ln)
+    stop.set()
+    sampler.join()
+    (reports / "run.log").write_text(stdout + stderr)
+    if proc.returncode:
+        sys.exit(f"{name}: segreview run failed (exit {proc.returncode}); see {reports / 'run.log'}\n{stderr[-3000:]}")
+    peak = next(int(ln.split(":")[1]) / 1024 for ln in stderr.splitlines() if "Maximum resident set size" in ln)
     run = json.loads((reports / "2026Q3" / "run.json").read_text())
     ingest = json.loads((reports / "2026Q3" / "artifacts" / "ingest.json").read_text())
     return {"name": name, "orders": ingest["orders"], "customers": ingest["customers_with_orders"],
-            "seconds": run["seconds"], "wall": wall, "peak_mb": peak}
+            "seconds": run["seconds"], "timeline": run["timeline"]["steps"], "wall": wall, "peak_mb": peak,
+            "peak_sum_mb": peak_sum[0] / 2**20}
 
 
 OVERHEAD_NB = '''# %% tags=["parameters"]
@@ -155,6 +187,15 @@ def main() -> None:
     print("| **total, run.json (s)** | " + " | ".join(f"**{r['seconds']['total']:.1f}**" for r in rows) + " |")
     print("| wall time of the command (s) | " + " | ".join(f"{r['wall']:.1f}" for r in rows) + " |")
     print("| peak RSS, largest process (MB) | " + " | ".join(f"{r['peak_mb']:,.0f}" for r in rows) + " |")
+    print("| peak RSS, all processes together (MB) | " + " | ".join(f"{r['peak_sum_mb']:,.0f}" for r in rows) + " |")
+    print()
+    print("When each notebook ran (seconds from the start of the run, start-end):")
+    print()
+    print("| | " + " | ".join(r["name"] for r in rows) + " |")
+    print("|---|" + "---:|" * len(rows))
+    for s in STEPS:
+        print(f"| {s} | " + " | ".join(f"{r['timeline'][s]['start']:.1f}-{r['timeline'][s]['end']:.1f}"
+                                       if s in r["timeline"] else "" for r in rows) + " |")
     for r in rows:
         slow = max(STEPS, key=lambda s: r["seconds"].get(s, 0.0))
         print(f"slowest step at {r['name']}: {slow} ({r['seconds'][slow]:.1f} s)")

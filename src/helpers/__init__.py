@@ -26,7 +26,15 @@ Modules, one per concern (see ``../shared/design.md`` §9):
 - :mod:`helpers.synth`       seeded demo data and simulators with known parameters
 """
 
+import sys
+
 from helpers.errors import SegreviewError
+
+# nbformat validates notebooks with jsonschema, which, when the optional ``rfc3987-syntax`` package
+# is installed (JupyterLab pulls it in), compiles an IRI grammar at import: 2.6 s at the start of
+# every ``segreview`` command, for the "iri" string format that no notebook schema uses. Marking
+# the module absent makes jsonschema skip that format checker.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 __all__ = ["SegreviewError"]
 __version__ = "0.1.0"

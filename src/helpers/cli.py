@@ -1,6 +1,6 @@
 """The ``segreview`` command line.
 
-``segreview run --params params/2026Q3.yaml [--only STEP | --from STEP] [--force]``
+``segreview run --params params/2026Q3.yaml [--only STEP | --from STEP] [--force] [--jobs N]``
 ``segreview demo-data [--out data/demo] [--customers 20000] [--seed N] [--force]``
 ``segreview check --params FILE``  (validate parameters and notebooks, run nothing)
 
@@ -48,7 +48,8 @@ def _cmd_run(a: argparse.Namespace) -> int:
     from helpers.runner import run
     con = _Console()
     try:
-        index = run(a.params, only=a.only, from_step=a.from_step, force=a.force, log=con.log, status=con.status)
+        index = run(a.params, only=a.only, from_step=a.from_step, force=a.force, log=con.log, status=con.status,
+                    jobs=a.jobs)
     finally:
         if con.open:
             sys.stdout.write("\n")
@@ -101,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--only", metavar="STEP", help="re-run one step of a rendered quarter")
     g.add_argument("--from", dest="from_step", metavar="STEP", help="re-run from this step on")
     r.add_argument("--force", action="store_true", help="replace an existing quarter")
+    r.add_argument("--jobs", type=int, default=2, metavar="N",
+                   help="notebooks run side by side when they do not need each other's results (default 2; "
+                        "1 runs them one after the other)")
     r.set_defaults(fn=_cmd_run)
     d = sub.add_parser("demo-data", help="generate the seeded demo CRM export")
     d.add_argument("--out", default="data/demo")

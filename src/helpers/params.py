@@ -27,6 +27,7 @@ __all__ = [
     "SourceSpec", "Sources", "OrdersColumns", "CustomersColumns", "ExperimentsColumns", "Columns",
     "IngestSettings", "SegmentRule", "ActionGroup", "RfmSettings", "ClusteringSettings", "ClvSettings", "Guardrail", "AbSettings", "ExportSettings", "RunConfig",
     "IngestParams", "RfmParams", "ClvParams", "ChurnParams", "AbParams", "ReviewParams", "STEP_MODELS", "PIPELINE",
+    "STEP_NEEDS",
     "load_config", "project_root", "quarter_bounds", "previous_quarter", "step_parameters",
     "from_namespace", "validation_message",
 ]
@@ -38,6 +39,19 @@ PIPELINE: tuple[str, ...] = (
     "10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation",
     "60_quarterly_review",
 )
+
+#: The steps whose artifacts each step reads, directly or through another step (so that leaving a
+#: step out of ``steps`` keeps the order of the rest). The runner starts a step once these have
+#: finished; steps that do not need each other run side by side (50_ab_evaluation reads only the
+#: clean tables of 10_ingest, so it runs beside 20_rfm_clustering, 30_clv and 40_churn).
+STEP_NEEDS: dict[str, tuple[str, ...]] = {
+    "10_ingest": (),
+    "20_rfm_clustering": ("10_ingest",),
+    "30_clv": ("10_ingest", "20_rfm_clustering"),
+    "40_churn": ("10_ingest", "20_rfm_clustering", "30_clv"),
+    "50_ab_evaluation": ("10_ingest",),
+    "60_quarterly_review": ("10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation"),
+}
 
 
 class _Strict(BaseModel):

@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import jupytext
@@ -42,10 +42,11 @@ from traitlets import default
 
 from helpers import progress
 from helpers.catalog import to_jsonable
-from helpers.errors import RunError
+from helpers.errors import RunError, SegreviewError
 from helpers.params import (
     PIPELINE,
     STEP_MODELS,
+    STEP_NEEDS,
     RunConfig,
     load_config,
     project_root,
@@ -120,17 +121,14 @@ def _git_commit(root: Path) -> str | None:
 
 
 class _ProgressEngine(NBClientEngine):
-    """papermill's nbclient engine, reporting each code cell as it starts (see :mod:`helpers.progress`).
-
-    ``report`` is set by :func:`run` around each notebook (the runner executes one notebook at a time).
-    """
-
-    report: Callable[[str], None] | None = None
+    """papermill's nbclient engine, reporting each code cell as it starts (see :mod:`helpers.progress`)
+    to the ``report`` callable passed to ``papermill.execute_notebook`` (one per notebook, as
+    notebooks may run side by side)."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+    def execute_managed_notebook(cls, nb_man, kernel_name, report: Callable[[str], None] | None = None, **kwargs):
         code = [i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code"]
-        start, report, cell_start = time.perf_counter(), cls.report, nb_man.cell_start
+        start, cell_start = time.perf_counter(), nb_man.cell_start
 
         def on_cell_start(cell, cell_index=None, **kw):
             if report is not None and cell.cell_type == "code" and cell_index in code:
@@ -189,14 +187,16 @@ class _WarmKernel:
     one's request is still queued at start-up can miss the kernel's replies).
     """
 
-    def __init__(self, nb: nbformat.NotebookNode, cwd: Path) -> None:
+    def __init__(self, nb: nbformat.NotebookNode, cwd: Path, env: dict[str, str] | None = None) -> None:
         self.km = IPCKernelManager(kernel_name="python3")
-        run_sync(self.km.start_kernel)(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        run_sync(self.km.start_kernel)(cwd=str(cwd), env=dict(os.environ if env is None else env),
+                                       extra_arguments=["--HistoryManager.hist_file=:memory:"])
         mods = imported_modules(nb)
         code = ("def __segreview_warm():\n    import importlib\n"
                 f"    for m in {mods!r}:\n        try:\n            importlib.import_module(m)\n"
                 "        except Exception:\n            pass\n"
                 "__segreview_warm()\ndel __segreview_warm\n")
+        self._closed = False
         self._thread = threading.Thread(target=self._warm, args=(code,), name="segreview-warm", daemon=True)
         self._thread.start()
 
@@ -221,7 +221,19 @@ class _WarmKernel:
         self._thread.join(timeout=420)
         return self.km
 
+    def kill(self) -> None:
+        """Stop the kernel at once (another step failed, or the run was interrupted): the papermill
+        call using it then ends with an error instead of running its notebook to the end."""
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - the kernel may be gone already
+            pass
+
     def close(self) -> None:
+        """Shut the kernel down and remove its socket folder (once; later calls do nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         self._thread.join(timeout=30)
         try:
             if run_sync(self.km.is_alive)():
@@ -253,7 +265,7 @@ def _publish(tmp: Path, final: Path) -> None:
 
 def run(params_file: str | Path, only: str | None = None, from_step: str | None = None,
         force: bool = False, log: Callable[[str], None] = print,
-        status: Callable[[str], None] | None = None) -> Path:
+        status: Callable[[str], None] | None = None, jobs: int = 2) -> Path:
     """Run a quarter's pipeline and publish it to ``reports/<quarter>/``.
 
     Parameters
@@ -269,6 +281,10 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         Progress sink (one line per event: steps, stages of long helpers).
     status : callable, optional
         Sink of the cell each notebook is on (a terminal may overwrite one line with it); default ``log``.
+    jobs : int
+        Notebooks that may run at the same time. A step starts once the steps it needs
+        (:data:`helpers.params.STEP_NEEDS`) have finished; with ``jobs=1`` the steps run one after
+        the other in pipeline order.
 
     Returns
     -------
@@ -283,8 +299,11 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
     root = project_root()
     os.environ["SEGREVIEW_ROOT"] = str(root)
     status = status or log
+    if jobs < 1:
+        raise RunError(f"jobs must be at least 1, got {jobs}")
     cfg: RunConfig = load_config(params_file)
     steps = select_steps(cfg.steps, only, from_step)
+    needs = {s: [d for d in STEP_NEEDS[s] if d in steps] for s in steps}
     partial = bool(only or from_step)
     reports = root / cfg.reports_dir
     final = reports / cfg.quarter
@@ -301,16 +320,29 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
     prev_term = signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(Interrupted()))
     t_all = time.perf_counter()
     seconds: dict[str, float] = {}
+    timeline: dict[str, dict[str, float]] = {}
+    warm: dict[str, _WarmKernel] = {}      # kernels started ahead of their notebook
+    kernels: dict[str, _WarmKernel] = {}   # kernels of the notebooks started so far
+    started: set[str] = set()
     try:
         if partial:
             shutil.copytree(final, tmp, ignore=shutil.ignore_patterns("*.html", "run.json"))
-        (tmp / "executed").mkdir(parents=True, exist_ok=True)
+        (tmp / "progress").mkdir(parents=True, exist_ok=True)
+
+        def prewarm() -> None:
+            # a kernel for every step that can start as soon as the running ones finish
+            for s in steps:
+                if s not in started and s not in warm and all(d in started for d in needs[s]):
+                    env = {**os.environ, progress.ENV: str(tmp / "progress" / f"{s}.log")}
+                    warm[s] = _WarmKernel(nbs[s], root, env)
+
+        prewarm()  # the first kernel starts while the notebooks' parameters are checked
+        (tmp / "executed").mkdir(exist_ok=True)
         (tmp / "sources").mkdir(exist_ok=True)
         for s, nb in nbs.items():
             nbformat.write(nb, tmp / "sources" / f"{s}.ipynb")
             check_notebook_parameters(s, tmp / "sources" / f"{s}.ipynb")
         log(f"segreview: quarter {cfg.quarter}, steps {', '.join(steps)}")
-        os.environ[progress.ENV] = str(tmp / "progress.log")  # kernels inherit it when they start
         closing: list[threading.Thread] = []
         # pages render in a thread of their own as their notebook finishes (while the next one runs)
         as_of_s = quarter_bounds(cfg.quarter)[1].date().isoformat()
@@ -325,34 +357,50 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
 
         renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segreview-render")
         rendering = [renderer.submit(render, p) for p in pages if p not in steps]
-        warm = _WarmKernel(nbs[steps[0]], root)
-        for i, s in enumerate(steps, 1):
-            t0 = time.perf_counter()
-            log(f"[{i}/{len(steps)}] {s} ...")
-            out_nb = tmp / "executed" / f"{s}.ipynb"
-            label = f"[{i}/{len(steps)}] {s}"
-            _ProgressEngine.report = lambda msg, label=label: status(f"{label} {msg}")
-            current, warm = warm, (_WarmKernel(nbs[steps[i]], root) if i < len(steps) else None)
-            try:
-                with progress.Follower(tmp / "progress.log", log, label):
-                    pm.execute_notebook(str(tmp / "sources" / f"{s}.ipynb"), str(out_nb),
-                                        parameters=step_parameters(cfg, s, tmp), kernel_name="python3",
-                                        cwd=str(root), progress_bar=False, log_output=False,
-                                        engine_name="segreview", km=current.ready())
-            except PapermillExecutionError as e:
-                kept = _keep_failed(reports, cfg.quarter, stamp, out_nb)
-                msg = str(e.evalue).strip()
-                raise RunError(
-                    f"{s} failed in cell {e.exec_count} ({e.ename}):\n{msg}\n"
-                    f"the failed notebook is kept at {kept}; reports/{cfg.quarter}/ was not changed") from None
-            finally:
-                _ProgressEngine.report = None
-                # the kernel shuts down in the background (a graceful shutdown can take seconds)
-                closing.append(threading.Thread(target=current.close, name="segreview-close", daemon=True))
-                closing[-1].start()
-            rendering.append(renderer.submit(render, s))
-            seconds[s] = round(time.perf_counter() - t0, 2)
-            log(f"[{i}/{len(steps)}] {s} done in {seconds[s]:.1f} s")
+        labels = {s: f"[{i}/{len(steps)}] {s}" for i, s in enumerate(steps, 1)}
+
+        def execute(s: str) -> None:
+            label = labels[s]
+            with progress.Follower(tmp / "progress" / f"{s}.log", log, label):
+                pm.execute_notebook(str(tmp / "sources" / f"{s}.ipynb"), str(tmp / "executed" / f"{s}.ipynb"),
+                                    parameters=step_parameters(cfg, s, tmp), kernel_name="python3",
+                                    cwd=str(root), progress_bar=False, log_output=False,
+                                    engine_name="segreview", km=kernels[s].ready(),
+                                    report=lambda msg: status(f"{label} {msg}"))
+
+        workers = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="segreview-step")
+        running: dict[Future, str] = {}
+        done: set[str] = set()
+        t_start: dict[str, float] = {}
+        try:
+            while len(done) < len(steps):
+                for s in steps:  # start every step whose needs are met, in pipeline order
+                    if len(running) < jobs and s not in started and all(d in done for d in needs[s]):
+                        started.add(s)
+                        kernels[s] = warm.pop(s)
+                        t_start[s] = time.perf_counter()
+                        log(f"{labels[s]} ...")
+                        running[workers.submit(execute, s)] = s
+                prewarm()
+                finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    s = running.pop(f)
+                    # the kernel shuts down in the background (a graceful shutdown can take seconds)
+                    closing.append(threading.Thread(target=kernels[s].close, name="segreview-close", daemon=True))
+                    closing[-1].start()
+                    exc = f.exception()
+                    if exc is not None:
+                        raise _step_error(s, exc, reports, cfg.quarter, stamp, tmp / "executed" / f"{s}.ipynb")
+                    done.add(s)
+                    t_end = time.perf_counter()
+                    seconds[s] = round(t_end - t_start[s], 2)
+                    timeline[s] = {"start": round(t_start[s] - t_all, 2), "end": round(t_end - t_all, 2)}
+                    rendering.append(renderer.submit(render, s))
+                    log(f"{labels[s]} done in {seconds[s]:.1f} s")
+        finally:
+            for s in running.values():  # a step failed or the run was interrupted: stop the others
+                kernels[s].kill()
+            workers.shutdown(wait=True, cancel_futures=True)
 
         t0 = time.perf_counter()
         for f in rendering:
@@ -378,6 +426,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
             "parameters": cfg.model_dump(mode="json"),
             "steps_run": steps,
             "seconds": {**previous, **seconds, "total": round(time.perf_counter() - t_all, 2)},
+            "timeline": {"jobs": jobs, "steps": timeline},
             "inputs": ingest["sources"],
             "versions": _versions(),
             "git_commit": _git_commit(root),
@@ -385,30 +434,39 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         }
         (tmp / "run.json").write_text(json.dumps(to_jsonable(record), indent=2, sort_keys=True) + "\n")
         shutil.rmtree(tmp / "sources", ignore_errors=True)
-        (tmp / "progress.log").unlink(missing_ok=True)
+        shutil.rmtree(tmp / "progress", ignore_errors=True)
         _publish(tmp, final)
     except BaseException as exc:
         if locals().get("renderer") is not None:
             renderer.shutdown(wait=True, cancel_futures=True)
         for c in locals().get("closing", []):
             c.join(timeout=60)
-        for k in (locals().get("warm"), locals().get("current")):
-            if k is not None:
-                try:
-                    k.close()
-                except Exception:  # noqa: BLE001 - the kernel may be gone already
-                    pass
+        for k in [*warm.values(), *kernels.values()]:
+            try:
+                k.close()
+            except Exception:  # noqa: BLE001 - the kernel may be gone already
+                pass
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, KeyboardInterrupt | Interrupted):
             log(f"interrupted: the temporary run folder was removed; reports/{cfg.quarter}/ was not changed")
         raise
     finally:
         signal.signal(signal.SIGTERM, prev_term)
-        os.environ.pop(progress.ENV, None)
     write_reports_index(reports)
     index = final / "index.html"
     log(f"done in {time.perf_counter() - t_all:.1f} s: {index}")
     return index
+
+
+def _step_error(step: str, exc: BaseException, reports: Path, quarter: str, stamp: str, out_nb: Path) -> BaseException:
+    """The error a failed step stops the run with (its executed notebook is kept for reading)."""
+    if isinstance(exc, PapermillExecutionError):
+        kept = _keep_failed(reports, quarter, stamp, out_nb)
+        return RunError(f"{step} failed in cell {exc.exec_count} ({exc.ename}):\n{str(exc.evalue).strip()}\n"
+                        f"the failed notebook is kept at {kept}; reports/{quarter}/ was not changed")
+    if isinstance(exc, SegreviewError):
+        return exc
+    return RunError(f"{step} stopped: {type(exc).__name__}: {exc}\nreports/{quarter}/ was not changed")
 
 
 def _keep_failed(reports: Path, quarter: str, stamp: str, nb: Path) -> Path:

@@ -260,6 +260,51 @@ def test_failed_run_keeps_previous_report_and_the_failed_notebook(ci_run, ci_ren
     assert not [x for x in (project / "reports").iterdir() if x.name.startswith((".run-", ".old-"))]
 
 
+def test_a_failing_step_stops_the_step_running_beside_it(project, capsys):
+    """50_ab_evaluation runs beside 20_rfm_clustering; when it fails, the runner stops the other
+    notebook at once (its kernel is shut down, not waited for), keeps the failed notebook, publishes
+    nothing and leaves no kernel behind."""
+    import time
+
+    import psutil
+    with open(project / "notebooks" / "20_rfm_clustering.py", "a") as f:
+        f.write("\n# %%\nimport time\n\ntime.sleep(600)\n")
+    with open(project / "notebooks" / "50_ab_evaluation.py", "a") as f:
+        f.write("\n# %%\nraise RuntimeError(\"boom in the A/B step\")\n")
+    t0 = time.perf_counter()
+    assert main(["run", "--params", "params/ci.yaml"]) == 1
+    assert time.perf_counter() - t0 < 120  # not the ten minutes 20_rfm_clustering would sleep
+    captured = capsys.readouterr()
+    assert "50_ab_evaluation failed in cell" in captured.err and "boom in the A/B step" in captured.err
+    assert re.search(r"^\[5/6\] 50_ab_evaluation \.\.\.$", captured.out, re.M)
+    assert "20_rfm_clustering done" not in captured.out and "30_clv ..." not in captured.out
+    assert list((project / "reports" / ".failed").rglob("50_ab_evaluation.ipynb"))
+    assert not (project / "reports" / "2026Q3").exists()
+    assert not [x for x in (project / "reports").iterdir() if x.name.startswith((".run-", ".old-"))]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and psutil.Process().children(recursive=True):
+        time.sleep(0.5)
+    assert not psutil.Process().children(recursive=True)
+
+
+def test_steps_run_side_by_side_only_after_what_they_need(ci_run):
+    """run.json's timeline: every step starts after the steps it reads have ended, never more than
+    two at once, and 50_ab_evaluation overlaps 20_rfm_clustering (it needs only 10_ingest)."""
+    from helpers.params import STEP_NEEDS
+    tl = json.loads((ci_run / "run.json").read_text())["timeline"]
+    assert tl["jobs"] == 2
+    steps = tl["steps"]
+    assert set(steps) == set(STEP_NEEDS)
+    for s, t in steps.items():
+        assert t["start"] < t["end"]
+        for d in STEP_NEEDS[s]:
+            assert steps[d]["end"] <= t["start"], (s, d)
+    moments = sorted({t["start"] for t in steps.values()})
+    assert max(sum(t["start"] <= m < t["end"] for t in steps.values()) for m in moments) <= 2
+    ab, rfm = steps["50_ab_evaluation"], steps["20_rfm_clustering"]
+    assert ab["start"] < rfm["end"] and rfm["start"] < ab["end"]
+
+
 def _content(folder: Path) -> dict:
     """Artifacts by content: Parquet as data, JSON parsed, other files as text."""
     out = {}
