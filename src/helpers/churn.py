@@ -9,7 +9,13 @@ tenure, inter-purchase gaps (mean gap between purchase days, and the current gap
 spend and order trends (last 90 days against the 90 before), category breadth, share of the main
 channel, discount share, and customer attributes named in the parameters.
 
-Not yet in the pipeline: the model, backtest, drivers, tiers and retention curves follow.
+Also here: the two models (calibrated gradient boosting and a logistic baseline), their backtest
+metrics, drivers (permutation importance, partial dependence), risk tiers, Kaplan-Meier retention
+curves with the log-rank test, and cohort retention; :mod:`helpers.churn_step` runs them for the
+notebook.
+
+The scikit-learn, SciPy and statsmodels modules are imported here, at the top, not inside the
+functions: the runner's pre-started kernel imports them while the previous notebook runs.
 """
 
 from __future__ import annotations
@@ -17,6 +23,18 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 __all__ = ["snapshot_features", "churn_labels", "FEATURES"]
 
@@ -195,13 +213,6 @@ def make_models(X: pd.DataFrame, seed: int, calibrate: bool = True) -> dict:
     in isotonic calibration fitted on 3-fold out-of-fold predictions of the training data; the model
     itself is then refitted on all of it (one model to predict with, not an ensemble of three).
     """
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
     cat = _categorical(X)
     num = [c for c in X.columns if c not in cat]
     hgb_prep = ColumnTransformer([("num", "passthrough", num),
@@ -214,7 +225,6 @@ def make_models(X: pd.DataFrame, seed: int, calibrate: bool = True) -> dict:
     # log1p of the skewed counts and money so the linear baseline is not dominated by outliers
     log_cols = [c for c in num if c in ("purchase_days", "orders", "spend", "average_order_value", "spend_last_90",
                                         "spend_prev_90", "orders_last_90", "orders_prev_90", "gap_ratio")]
-    from sklearn.preprocessing import FunctionTransformer
     lin_prep = ColumnTransformer(
         [("log", make_pipeline(SimpleImputer(strategy="median"),
                                FunctionTransformer(lambda v: np.log1p(np.clip(v, 0, None)), feature_names_out="one-to-one"),
@@ -254,7 +264,6 @@ def fit_sample(X: pd.DataFrame, y: pd.Series, seed: int, max_rows: int = FIT_SAM
     (churn shares kept; rows in their original order)."""
     if len(X) <= max_rows:
         return X, y
-    from sklearn.model_selection import train_test_split
     idx, _ = train_test_split(np.arange(len(X)), train_size=max_rows, stratify=np.asarray(y), random_state=seed)
     idx = np.sort(idx)
     return X.iloc[idx], y.iloc[idx]
@@ -300,7 +309,6 @@ def metrics(probs: pd.DataFrame, y: pd.Series) -> pd.DataFrame:
     Brier, log loss and calibration are left empty for scores that are not probabilities of the
     outcome (BG/NBD's 1 - P(alive) ranks customers but is a different probability).
     """
-    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
     rows = []
     yv = np.asarray(y)
     for name in probs.columns:
@@ -361,7 +369,6 @@ def drivers(model, X: pd.DataFrame, y: pd.Series, seed: int, n_repeats: int = 5,
     At most ``max_rows`` customers are used (a seeded, stratified sample), which keeps the cost
     bounded on large bases; the standard deviation over repeats is shown beside the mean.
     """
-    from sklearn.inspection import permutation_importance
     Xs, ys = _sample(X, y, max_rows, seed)
     r = permutation_importance(model, Xs, ys, scoring="roc_auc", n_repeats=n_repeats, random_state=seed)
     return pd.DataFrame({"feature": X.columns, "importance": r.importances_mean, "std": r.importances_std}) \
@@ -371,7 +378,6 @@ def drivers(model, X: pd.DataFrame, y: pd.Series, seed: int, n_repeats: int = 5,
 def _sample(X: pd.DataFrame, y: pd.Series, n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
     if len(X) <= n:
         return X, y
-    from sklearn.model_selection import train_test_split
     Xs, _, ys, _ = train_test_split(X, y, train_size=n, stratify=y, random_state=seed)
     return Xs, ys
 
@@ -511,7 +517,6 @@ def kaplan_meier(durations, events, groups=None, alpha: float = 0.05) -> pd.Data
     ``ci_high`` (log-log confidence interval, as statsmodels computes it), one row per event time,
     plus a first row at time 0 with survival 1.
     """
-    from statsmodels.duration.survfunc import SurvfuncRight
     d = pd.DataFrame({"t": np.asarray(durations, float), "e": np.asarray(events, int),
                       "g": "all" if groups is None else np.asarray(groups, object)})
     rows = []
@@ -529,7 +534,6 @@ def kaplan_meier(durations, events, groups=None, alpha: float = 0.05) -> pd.Data
 
 
 def _pointwise_ci(sf, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    from scipy.stats import norm
     z = norm.ppf(1 - alpha / 2)
     s = np.clip(sf.surv_prob, 1e-12, 1 - 1e-12)
     # log(-log S) interval (Kalbfleisch & Prentice); se of log(-log S) from Greenwood's se of S
@@ -544,7 +548,6 @@ def _pointwise_ci(sf, alpha: float) -> tuple[np.ndarray, np.ndarray]:
 
 def logrank(durations, events, groups) -> tuple[float, float, int]:
     """Log-rank test that the groups' survival curves are equal: (chi-square, p-value, df)."""
-    from statsmodels.duration.survfunc import survdiff
     g = np.asarray(groups, object)
     chi2, p = survdiff(np.asarray(durations, float), np.asarray(events, int), g)
     return float(chi2), float(p), int(len(pd.unique(g)) - 1)
@@ -643,7 +646,6 @@ def contractual_dataset(customers: pd.DataFrame, attributes: list[str], as_of: p
 
 def cross_validated(X: pd.DataFrame, y: pd.Series, seed: int, folds: int = 5) -> pd.DataFrame:
     """Out-of-fold churn probabilities of both models by stratified k-fold cross-validation."""
-    from sklearn.model_selection import StratifiedKFold
     _check_classes(y, "labelled customers table")
     k = int(min(folds, (y == 0).sum(), (y == 1).sum()))
     cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import ibis
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from helpers import churn, clv, rfm
 from helpers.errors import ParameterError
@@ -243,7 +244,6 @@ def _check_attributes(attrs: list[str], customers: pd.DataFrame | None) -> None:
 
 
 def _run_contractual(customers, as_of, settings, seed, currency) -> ChurnResult:
-    from sklearn.model_selection import train_test_split
     _check_attributes(list(settings.attributes), customers)
     attrs = list(settings.attributes) or [c for c in customers.columns
                                           if c not in ("customer_id", "signup_date", "churned")]

@@ -176,6 +176,11 @@ def imported_modules(nb: nbformat.NotebookNode) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+#: Modules the helpers load on first use (Ibis loads its DuckDB backend when it first connects):
+#: the pre-started kernels import them too, about half a second per notebook.
+LAZY_MODULES = ("helpers.engine", "ibis.backends.duckdb", "pyarrow.parquet", "pyarrow.dataset")
+
+
 class _WarmKernel:
     """A ``python3`` kernel started ahead of its notebook, importing the notebook's modules while
     the previous notebook runs: kernel start and imports (about 3-4 s per notebook) overlap with
@@ -191,7 +196,7 @@ class _WarmKernel:
         self.km = IPCKernelManager(kernel_name="python3")
         run_sync(self.km.start_kernel)(cwd=str(cwd), env=dict(os.environ if env is None else env),
                                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        mods = imported_modules(nb)
+        mods = [*imported_modules(nb), *LAZY_MODULES]
         code = ("def __segreview_warm():\n    import importlib\n"
                 f"    for m in {mods!r}:\n        try:\n            importlib.import_module(m)\n"
                 "        except Exception:\n            pass\n"
