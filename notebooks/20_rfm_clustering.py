@@ -140,7 +140,7 @@ display(Markdown("**Largest moves**\n\n" + plots.bullet_list(flows)))
 plots.styled_table(mg.summary_table(mig), int_cols=["customers"], money_cols=["value at stake"], currency=P.currency)
 
 # %% tags=["remove"]
-scores, summary = rf.build_outputs(scored, clusters, mig, seg_table, P.rfm, flows)
+scores, summary = rf.build_outputs(scored, clusters, mig, seg_table, P.rfm, flows, en.backend_name(orders_t))
 cat.save("customer_scores", scores)
 cat.save("rfm", summary)
 

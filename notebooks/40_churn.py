@@ -40,7 +40,6 @@ P = params.from_namespace("40_churn", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
 plots.setup_style()
 q_start, as_of = params.quarter_bounds(P.quarter)
-orders = cat.load("orders")
 customers = cat.load_optional("customers")
 scores = cat.load_optional("customer_scores")
 clv_summary = cat.load_optional("clv")
@@ -51,7 +50,7 @@ orders_t = en.orders_table(cat.path("orders"), P.engine, P.spark)
 # ## How the model was tested
 
 # %%
-res = cs.run(orders, customers, as_of, P.churn, P.seed, P.currency, clv_summary, orders_t)
+res = cs.run(orders_t, customers, as_of, P.churn, P.seed, P.currency, clv_summary)
 display(Markdown(cs.mode_sentence(res)))
 
 # %% [markdown]
@@ -124,7 +123,7 @@ fig = plots.km_chart(km, origin)
 # ### Cohorts: share of each first-purchase quarter's customers who bought in each later quarter
 
 # %%
-cohorts = cs.cohort_table(orders, as_of, P.churn.cohorts)
+cohorts = cs.cohort_table(orders_t, as_of, P.churn.cohorts)
 plots.styled_table(cohorts, int_cols=["customers"], pct_cols=cohorts.columns[2:],
                    caption="n/a: that quarter has not ended yet")
 

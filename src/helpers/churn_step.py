@@ -29,6 +29,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from helpers import churn, clv, rfm
+from helpers.engine import to_pandas
 from helpers.errors import ParameterError
 from helpers.params import ChurnSettings, RfmSettings
 from helpers.progress import stage
@@ -162,14 +163,16 @@ def _evaluate(res: ChurnResult, probs: pd.DataFrame, y: pd.Series, model, X: pd.
         res.effects = churn.effects_in_words(res.pdp, currency)
 
 
-def run(orders: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestamp, settings: ChurnSettings,
+def run(orders: pd.DataFrame | ibis.Table, customers: pd.DataFrame | None, as_of: pd.Timestamp, settings: ChurnSettings,
         seed: int, currency: str, clv_summary: dict | None = None, table: ibis.Table | None = None) -> ChurnResult:
     """Run the churn step in the mode the data allows (see the module docstring).
 
     Parameters
     ----------
-    orders : DataFrame
-        Clean orders (``customer_id``, ``order_ts``, ``amount``, optional category/channel/discount).
+    orders : DataFrame or Ibis table
+        Clean orders (``customer_id``, ``order_ts``, ``amount``, optional category/channel/discount);
+        the notebook passes the engine's table (:func:`helpers.engine.orders_table`), so the order log
+        is never loaded into pandas.
     customers : DataFrame or None
         Clean customers; a ``churned`` column switches to contractual mode.
     as_of : Timestamp
@@ -177,8 +180,9 @@ def run(orders: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestam
     clv_summary : dict, optional
         ``clv.json`` when the CLV step ran: adds BG/NBD to the backtest.
     table : Ibis table, optional
-        The same orders on the configured engine (:func:`helpers.engine.orders_table`): snapshot
-        features and BG/NBD histories run there; default an in-memory DuckDB table of ``orders``.
+        The same orders on the configured engine, when ``orders`` is a DataFrame: snapshot features
+        and BG/NBD histories run there; default ``orders`` itself (a DataFrame becomes an in-memory
+        DuckDB table).
     """
     if customers is not None and "churned" in customers.columns and customers["churned"].notna().any():
         return _run_contractual(customers, as_of, settings, seed, currency)
@@ -189,7 +193,8 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
     h = settings.horizon_days
     as_of = pd.Timestamp(as_of).normalize()
     ev, tr = as_of - pd.Timedelta(days=h), as_of - pd.Timedelta(days=2 * h)
-    first = orders["order_ts"].min().normalize()
+    t = churn._orders_table(orders if table is None else table)
+    first = pd.Timestamp(to_pandas(t.aggregate(first=t.order_ts.min()))["first"].iloc[0]).normalize()
     if tr <= first:
         return _unavailable("snapshot", f"the orders start on {first.date()}: a {h}-day backtest needs a training "
                             f"snapshot on {tr.date()} with history before it (at least {2 * h} days of orders "
@@ -199,7 +204,6 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
     if attrs and customers is None:
         return _unavailable("snapshot", f"churn.attributes {attrs} need a customers table, and none was given", settings)
     _check_attributes(attrs, customers)
-    t = churn._orders_table(orders if table is None else table)
     stage(f"churn: features and labels at the training ({tr.date()}) and evaluation ({ev.date()}) snapshots")
     try:
         Xtr, ytr = churn.dataset(t, tr, h, settings.active_days, as_of, customers, attrs)
@@ -473,8 +477,9 @@ def retention_sentence(km: pd.DataFrame, lr: dict, origin: pd.Timestamp, as_of: 
     return text
 
 
-def cohort_table(orders: pd.DataFrame, as_of: pd.Timestamp, cohorts: int) -> pd.DataFrame:
-    """Cohort retention (see :func:`helpers.churn.cohort_retention`) with the cohort as a column, newest first."""
+def cohort_table(orders: pd.DataFrame | ibis.Table | str, as_of: pd.Timestamp, cohorts: int) -> pd.DataFrame:
+    """Cohort retention (see :func:`helpers.churn.cohort_retention`, computed on the engine) with the
+    cohort as a column, newest first."""
     t = churn.cohort_retention(orders, as_of, cohorts).reset_index()
     return t.iloc[::-1].reset_index(drop=True)
 

@@ -23,7 +23,7 @@ import pandas as pd
 from helpers.errors import ParameterError
 from helpers.params import SparkSettings
 
-__all__ = ["as_table", "connect", "money_sum", "orders_table", "spark_session", "to_pandas"]
+__all__ = ["as_table", "backend_name", "connect", "money_sum", "orders_table", "spark_session", "to_pandas"]
 
 ORDER_COLUMNS = ("customer_id", "order_ts", "amount", "category", "channel", "discount")
 
@@ -150,6 +150,11 @@ def as_table(orders: pd.DataFrame | str | Path | ibis.Table, required: tuple[str
     if missing:
         raise KeyError(f"{what} lack required column(s) {missing}; have {list(t.columns)}")
     return t
+
+
+def backend_name(t: ibis.Table) -> str:
+    """The name of the Ibis backend a table lives on (``duckdb``, ``pyspark``, ``postgres``)."""
+    return t.get_backend().name
 
 
 def to_pandas(expr: ibis.Table) -> pd.DataFrame:

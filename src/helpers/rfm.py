@@ -275,7 +275,7 @@ SCORE_COLUMNS = ["customer_id", "first_order", "last_order", "orders", "purchase
 
 
 def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, settings: RfmSettings,
-                  flows: list[str]) -> tuple[pd.DataFrame, dict]:
+                  flows: list[str], engine: str | None = None) -> tuple[pd.DataFrame, dict]:
     """The step's artifacts: ``customer_scores`` (RFM columns) and ``rfm.json``.
 
     Parameters
@@ -288,6 +288,9 @@ def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, 
         From :func:`segment_table`.
     flows : list of str
         The largest migrations in words.
+    engine : str, optional
+        The Ibis backend that computed the per-customer facts (``duckdb``, ``pyspark``), recorded
+        as ``engine`` (the Spark test checks a quarter's facts really came from Spark).
     """
     scores = scored.assign(cluster=clusters.labels.to_numpy())
     scores["rfm_segment"] = scores["rfm_segment"].astype(str)
@@ -311,6 +314,7 @@ def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, 
         "migration_counts": {"rows": [str(i) for i in mig.counts.index], "columns": [str(c) for c in mig.counts.columns],
                              "values": mig.counts.to_numpy().astype(int).tolist()},
         "top_flows": flows,
+        "engine": engine,
     }
     return scores, summary
 

@@ -271,6 +271,7 @@ def test_a_failing_step_stops_the_step_running_beside_it(project, capsys):
         f.write("\n# %%\nimport time\n\ntime.sleep(600)\n")
     with open(project / "notebooks" / "50_ab_evaluation.py", "a") as f:
         f.write("\n# %%\nraise RuntimeError(\"boom in the A/B step\")\n")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}  # e.g. a JVM of an earlier Spark test
     t0 = time.perf_counter()
     assert main(["run", "--params", "params/ci.yaml"]) == 1
     assert time.perf_counter() - t0 < 120  # not the ten minutes 20_rfm_clustering would sleep
@@ -281,10 +282,13 @@ def test_a_failing_step_stops_the_step_running_beside_it(project, capsys):
     assert list((project / "reports" / ".failed").rglob("50_ab_evaluation.ipynb"))
     assert not (project / "reports" / "2026Q3").exists()
     assert not [x for x in (project / "reports").iterdir() if x.name.startswith((".run-", ".old-"))]
+
+    def left() -> list:
+        return [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and psutil.Process().children(recursive=True):
+    while time.monotonic() < deadline and left():
         time.sleep(0.5)
-    assert not psutil.Process().children(recursive=True)
+    assert not left()
 
 
 def test_steps_run_side_by_side_only_after_what_they_need(ci_run):

@@ -242,6 +242,26 @@ def test_cohort_retention_by_hand():
     assert t.loc["2026Q2", "customers"] == 2 and t.loc["2026Q2", "Q+0"] == 1.0
 
 
+def test_cohort_retention_counts_a_complete_quarter_without_buyers_as_zero(tmp_path):
+    """A finished quarter in which none of a cohort bought is 0%, not "n/a" (which is kept for quarters
+    not yet over); a DataFrame, an Ibis table and a Parquet file give the same table."""
+    import ibis
+
+    from helpers.churn import cohort_retention
+    rows = [("a", "2025-10-05"), ("b", "2025-11-01"), ("a", "2026-04-02"), ("c", "2026-01-10"),
+            ("c", "2026-01-20"), ("d", "2026-02-05"), ("d", "2026-07-09")]
+    o = pd.DataFrame(rows, columns=["customer_id", "order_ts"]).assign(order_ts=lambda d: pd.to_datetime(d["order_ts"]))
+    o.to_parquet(tmp_path / "o.parquet")
+    t = cohort_retention(o, pd.Timestamp("2026-09-30"), cohorts=4)
+    # 2025Q4 cohort (a, b): nobody in 2026Q1, a in 2026Q2, nobody in 2026Q3 (all three quarters complete)
+    assert t.loc["2025Q4"].tolist() == [2, 1.0, 0.0, 0.5, 0.0]
+    # 2026Q1 cohort (c, d; c's two orders count once): d again in 2026Q3
+    assert t.loc["2026Q1", "customers"] == 2 and t.loc["2026Q1", ["Q+0", "Q+1", "Q+2"]].tolist() == [1.0, 0.0, 0.5]
+    assert np.isnan(t.loc["2026Q1", "Q+3"])  # 2026Q4 has not started
+    for other in (ibis.memtable(o), str(tmp_path / "o.parquet")):
+        pd.testing.assert_frame_equal(cohort_retention(other, pd.Timestamp("2026-09-30"), cohorts=4), t)
+
+
 # ---- contractual mode ----------------------------------------------------------------------------
 
 def contract_customers(n: int = 1200, seed: int = 7) -> pd.DataFrame:
