@@ -162,6 +162,17 @@ def overhead(repeats: int = 3) -> dict:
     return {"cold": statistics.median(cold), "warm": statistics.median(warm), "render": statistics.median(renders)}
 
 
+def speed_check() -> float:
+    """Seconds for 10M evaluations of scipy's hyp2f1 on one core: this VM's speed drifts by 15-25%
+    within the hour, so every table says how fast the machine was (about 3.6 s fast, 4.3 s slow)."""
+    import numpy as np
+    from scipy.special import hyp2f1
+    x = np.linspace(0.01, 0.9, 10_000_000)
+    t = time.perf_counter()
+    hyp2f1(1.5, 2.5, 3.5, x)
+    return time.perf_counter() - t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000, 1_000_000])
@@ -169,6 +180,7 @@ def main() -> None:
     a = ap.parse_args()
     if not Path("/usr/bin/time").exists():
         sys.exit("/usr/bin/time is needed for peak memory (Debian package `time`)")
+    speed = [speed_check()]
     rows = []
     if not a.no_demo:
         print("demo quarter ...", flush=True)
@@ -178,6 +190,7 @@ def main() -> None:
         print(f"{n:,} customers ...", flush=True)
         rows.append(run_review(f"review_{n}", params_file(f"review_{n}", data)))
     oh = overhead()
+    speed.append(speed_check())
     print()
     print("| | " + " | ".join("demo quarter" if r["name"] == "demo" else f"{r['customers']:,} customers" for r in rows) + " |")
     print("|---|" + "---:|" * len(rows))
@@ -202,6 +215,7 @@ def main() -> None:
     print(f"fixed overhead per notebook (median of 3): cold kernel start + shared imports {oh['cold']:.2f} s; "
           f"with the runner's pre-started kernel {oh['warm']:.2f} s; one page to HTML {oh['render']:.2f} s; "
           f"a notebook of a run pays {oh['warm'] + oh['render']:.2f} s")
+    print(f"machine speed check (hyp2f1, 10M values, one core): {speed[0]:.2f} s before, {speed[1]:.2f} s after")
 
 
 if __name__ == "__main__":
