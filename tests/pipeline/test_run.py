@@ -371,9 +371,17 @@ def test_second_run_progress_determinism_index_and_partial_update(ci_rendered, p
     assert f"{q2_clv:,.0f}" in text
 
 
-def test_cdnow_real_data_renders(project):
-    assert main(["run", "--params", "params/cdnow.yaml"]) == 0
+def test_cdnow_real_data_renders(project, capsys):
+    """The real CDNOW log renders (run one notebook at a time: ``--jobs 1`` keeps pipeline order)."""
+    assert main(["run", "--params", "params/cdnow.yaml", "--jobs", "0"]) == 1
+    assert "jobs must be at least 1" in capsys.readouterr().err
+    assert main(["run", "--params", "params/cdnow.yaml", "--jobs", "1"]) == 0
     out = project / "reports" / "1998Q2"
+    tl = json.loads((out / "run.json").read_text())["timeline"]
+    assert tl["jobs"] == 1
+    spans = sorted((t["start"], t["end"], s) for s, t in tl["steps"].items())
+    assert [s for *_, s in spans] == sorted(tl["steps"])  # pipeline order
+    assert all(a[1] <= b[0] for a, b in zip(spans[:-1], spans[1:], strict=True))  # never two at once
     ingest = json.loads((out / "artifacts" / "ingest.json").read_text())
     assert ingest["sources"]["orders"]["rows_read"] == 69_659
     assert ingest["orders"] == 69_659 - 80  # 80 zero-value lines dropped

@@ -260,6 +260,9 @@ def test_cohort_retention_counts_a_complete_quarter_without_buyers_as_zero(tmp_p
     assert np.isnan(t.loc["2026Q1", "Q+3"])  # 2026Q4 has not started
     for other in (ibis.memtable(o), str(tmp_path / "o.parquet")):
         pd.testing.assert_frame_equal(cohort_retention(other, pd.Timestamp("2026-09-30"), cohorts=4), t)
+    # no order up to the as-of date: an empty table with the same columns, not an error
+    empty = cohort_retention(o, pd.Timestamp("2025-01-01"), cohorts=4)
+    assert empty.empty and list(empty.columns) == list(t.columns)
 
 
 # ---- contractual mode ----------------------------------------------------------------------------
