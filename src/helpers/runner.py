@@ -2,10 +2,11 @@
 
 1. merge ``params/base.yaml`` with the quarter's file and validate (pydantic, ``extra="forbid"``);
    check every notebook's ``parameters`` cell against its model (``papermill.inspect_notebook``);
-2. execute the notebooks in order (jupytext ``py:percent`` read with jupytext, kernel ``python3``,
-   working directory = project root) into a temporary folder beside ``reports/<quarter>/``; stop
-   at the first failure, say which cell failed and why, keep the failed notebook under
-   ``reports/.failed/``;
+2. execute the notebooks (jupytext ``py:percent`` read with jupytext, kernel ``python3``, working
+   directory = project root) into a temporary folder beside ``reports/<quarter>/``, each once the
+   notebooks whose artifacts it reads have finished (:data:`helpers.params.STEP_NEEDS`), up to
+   ``jobs`` at a time; stop at the first failure (and the notebook running beside it), say which
+   cell failed and why, keep the failed notebook under ``reports/.failed/``;
 3. render each executed notebook to HTML (``index.html`` is the review);
 4. write ``run.json`` and move the folder into ``reports/<quarter>/`` (an existing quarter is
    replaced only with ``force``); rebuild ``reports/index.html``.
