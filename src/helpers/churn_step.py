@@ -194,7 +194,10 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
     as_of = pd.Timestamp(as_of).normalize()
     ev, tr = as_of - pd.Timedelta(days=h), as_of - pd.Timedelta(days=2 * h)
     t = churn._orders_table(orders if table is None else table)
-    first = pd.Timestamp(to_pandas(t.aggregate(first=t.order_ts.min()))["first"].iloc[0]).normalize()
+    first = pd.Timestamp(to_pandas(t.aggregate(first=t.order_ts.min()))["first"].iloc[0])
+    if pd.isna(first):
+        return _unavailable("snapshot", "there are no orders to learn from", settings)
+    first = first.normalize()
     if tr <= first:
         return _unavailable("snapshot", f"the orders start on {first.date()}: a {h}-day backtest needs a training "
                             f"snapshot on {tr.date()} with history before it (at least {2 * h} days of orders "

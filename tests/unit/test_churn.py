@@ -381,3 +381,16 @@ def test_effects_in_words_state_the_ratio_and_call_flat_effects_flat():
     # 61% against 58%: a ratio of 1.05 is not an effect worth a multiplier, and one order is singular
     assert "at 1 order," in flat and "1 orders" not in flat
     assert "as likely" not in flat and "hardly moves the risk" in flat
+
+
+def test_churn_step_without_orders_is_not_available():
+    """An empty order log (DataFrame or engine table) gives "not available" with a reason, not a crash."""
+    import ibis
+
+    from helpers.churn_step import run
+    from helpers.params import ChurnSettings
+    o = pd.DataFrame({"customer_id": pd.Series([], dtype=str), "order_ts": pd.Series([], dtype="datetime64[us]"),
+                      "amount": pd.Series([], dtype=float)})
+    for x in (o, ibis.memtable(o)):
+        res = run(x, None, pd.Timestamp("2026-09-30"), ChurnSettings(), 1, "CNY")
+        assert not res.available and "no orders" in res.reason
