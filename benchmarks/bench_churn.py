@@ -7,7 +7,7 @@ Usage:
 Each orders file (from make_orders.py: about 7 orders per customer over three years to
 2026-09-30) gets seeded `category`, `channel` and `discount` columns so that every feature is
 built. Each size runs in its own process (peak RSS is that process's): the stages of
-`helpers.churn_step.run` as the notebook calls them: features of the training and evaluation
+`helpers.churn.step.run` as the notebook calls them: features of the training and evaluation
 snapshots, model fits (both models, calibrated), BG/NBD comparison, evaluation (metrics, lift,
 permutation drivers, partial dependence), the refit and scoring of every active customer, then the
 retention curves (segments at the origin, Kaplan-Meier, log-rank) and the cohort table.

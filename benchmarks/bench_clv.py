@@ -5,7 +5,7 @@ Usage:
     .venv/bin/python benchmarks/bench_clv.py [N_SYNTHETIC]        (default 1,000,000)
 
 Data: CDNOW (all 23,570 customers, weeks, history to 1998-06-30) and N synthetic BG/NBD /
-Gamma-Gamma customers (helpers.synth.simulate_bgnbd, T uniform over 13-156 weeks). Both tools get
+Gamma-Gamma customers (helpers.demo.simulate.simulate_bgnbd, T uniform over 13-156 weeks). Both tools get
 the same (x, t_x, T, m_x) table. Times: BG/NBD + Gamma-Gamma fit; scoring = P(alive), expected
 purchases and 12-month discounted CLV for every customer; segreview also draws 200 parameter sets
 for the intervals (lifetimes has none). Each tool in its own process; peak RSS is that process's.
@@ -64,13 +64,14 @@ def tables(n_synth: int, d: Path) -> list[tuple[str, Path]]:
     import numpy as np
     import pandas as pd
 
-    from helpers import clv
-    from helpers.synth import simulate_bgnbd, simulate_gammagamma
+    from helpers.value import model as clv
+    from helpers.value import data as clv_data
+    from helpers.demo.simulate import simulate_bgnbd, simulate_gammagamma
     raw = pd.read_csv(ROOT / "data/external/CDNOW_master.txt", sep=r"\s+", dtype=str)
     o = pd.DataFrame({"customer_id": raw["customer_id"], "order_ts": pd.to_datetime(raw["date"], format="%Y%m%d"),
                       "amount": raw["dollar_value"].astype(float)})
     o = o[o["amount"] > 0]
-    cd = clv.calibration_summary(o, pd.Timestamp("1998-06-30"))
+    cd = clv_data.calibration_summary(o, pd.Timestamp("1998-06-30"))
     p1 = d / "cdnow.parquet"
     cd[["x", "t_x", "T", "m_x"]].assign(customer_id=cd["customer_id"]).to_parquet(p1)
     rng = np.random.default_rng(7)

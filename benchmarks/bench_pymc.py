@@ -42,14 +42,15 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     import pandas as pd
 
-    from helpers import clv
+    from helpers.value import data as clv
+    from helpers.value import model as clv_model
     d = pd.read_csv(ROOT / "data/external/CDNOW_sample.txt", sep=r"\s+", header=None,
                     names=["mid", "customer_id", "date", "cds", "amount"], dtype=str)
     o = pd.DataFrame({"customer_id": d["customer_id"], "order_ts": pd.to_datetime(d["date"], format="%Y%m%d"),
                       "amount": d["amount"].astype(float)})
     s = clv.calibration_summary(o, pd.Timestamp("1997-09-30"))
     t = time.perf_counter()
-    f = clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
+    f = clv_model.fit_bgnbd(s["x"], s["t_x"], s["T"])
     ours = time.perf_counter() - t
     print("| tool | r | alpha | a | b | standard errors | fit (s) |")
     print("|---|---:|---:|---:|---:|---|---:|")

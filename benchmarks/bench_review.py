@@ -37,7 +37,7 @@ STEPS = ["10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluati
 
 def make_data(n: int) -> Path:
     """The demo export at ``n`` customers, about ten orders each (written once, seeded)."""
-    from helpers.synth import DemoSpec, write_demo
+    from helpers.demo.generator import DemoSpec, write_demo
     out = BENCH / "data" / f"review_{n}"
     if not (out / "orders.parquet").exists():
         t = time.perf_counter()
@@ -135,8 +135,8 @@ def overhead(repeats: int = 3) -> dict:
     import nbformat
     import papermill as pm
 
-    from helpers.report import render_page
-    from helpers.runner import _WarmKernel
+    from helpers.run.render import render_page
+    from helpers.run.runner import _WarmKernel
     cold, warm, renders = [], [], []
     with tempfile.TemporaryDirectory() as d:
         nb = jupytext.reads(OVERHEAD_NB, fmt="py:percent")

@@ -45,12 +45,17 @@ ingest = {}
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers import catalog, params, plots
-from helpers import ingest as ing
+from helpers.frame import catalog
+from helpers.frame import settings as params
+from helpers.ingest import figures as plots
+from helpers.page import text as plots_text
+from helpers.page import tables as plots_tables
+from helpers.page import figures as plots_figures
+from helpers.ingest import step as ing
 
 P = params.from_namespace("10_ingest", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots.setup_style()
+plots_figures.setup_style()
 q_start, as_of = params.quarter_bounds(P.quarter)
 
 # %%
@@ -59,7 +64,7 @@ S = result.summary
 display(Markdown(
     f"**Quarter {P.quarter}** (as of {S['as_of']}). Read {S['sources']['orders']['rows_read']:,} order lines; "
     f"**{S['orders']:,} completed orders** from **{S['customers_with_orders']:,} customers** remain after cleaning, "
-    f"from {S['first_order'][:10]} to {S['last_order'][:10]}, worth **{plots.money(S['revenue'], P.currency)}** net of refunds."
+    f"from {S['first_order'][:10]} to {S['last_order'][:10]}, worth **{plots_text.money(S['revenue'], P.currency)}** net of refunds."
 ))
 
 # %% [markdown]
@@ -68,7 +73,7 @@ display(Markdown(
 # rows survived cleaning. Optional tables that were not supplied are marked "not available".
 
 # %%
-plots.styled_table(ing.sources_table(S), int_cols=["rows read", "rows kept"])
+plots_tables.styled_table(ing.sources_table(S), int_cols=["rows read", "rows kept"])
 
 # %% [markdown]
 # ## Data quality
@@ -76,7 +81,7 @@ plots.styled_table(ing.sources_table(S), int_cols=["rows read", "rows kept"])
 # left out of every later step; "flagged" rows are kept but worth a look with the data owner.
 
 # %%
-plots.styled_table(ing.quality_for_display(result.quality), int_cols=["rows"], pct_cols=["share"])
+plots_tables.styled_table(ing.quality_for_display(result.quality), int_cols=["rows"], pct_cols=["share"])
 
 # %% [markdown]
 # ## Orders and revenue over time

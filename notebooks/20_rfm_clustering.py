@@ -35,22 +35,31 @@ review = {}
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers import catalog, params, plots
-from helpers import clustering as cl
-from helpers import engine as en
-from helpers import migration as mg
-from helpers import rfm as rf
+from helpers.frame import catalog
+from helpers.frame import settings as params
+from helpers.segments import figures as plots
+from helpers.page import figures as plots_figures
+from helpers.page import tables as plots_tables
+from helpers.page import text as plots_text
+from helpers.segments import step as cl
+from helpers.segments import model as cl_model
+from helpers.frame import engine as en
+from helpers.segments import step as mg
+from helpers.segments import model as mg_model
+from helpers.segments import step as rf
+from helpers.segments import data as rf_data
+from helpers.segments import model as rf_model
 
 P = params.from_namespace("20_rfm_clustering", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots.setup_style()
+plots_figures.setup_style()
 q_start, as_of = params.quarter_bounds(P.quarter)
 prev_start, prev_as_of = params.quarter_bounds(params.previous_quarter(P.quarter))
 customers = cat.load_optional("customers")
 orders_t = en.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %%
-scored = rf.segment_of(rf.customer_summary(orders_t, as_of), P.rfm)
+scored = rf_model.segment_of(rf_data.customer_summary(orders_t, as_of), P.rfm)
 display(Markdown(
     f"**{len(scored):,} customers** had bought by {as_of.date()}. Recency and spend are scored in fifths "
     f"(5 = best fifth; customers with equal values share a score). Frequency: {scored.attrs['frequency_method']}."
@@ -61,8 +70,8 @@ display(Markdown(
 # Sorted by the revenue each segment has brought so far; "this quarter" is revenue within the quarter.
 
 # %%
-seg_table = rf.segment_table(scored, P.rfm, rf.period_revenue(orders_t, q_start, as_of))
-plots.styled_table(
+seg_table = rf.segment_table(scored, P.rfm, rf_data.period_revenue(orders_t, q_start, as_of))
+plots_tables.styled_table(
     seg_table[["segment", "action_group", "customers", "share_of_customers", "revenue", "share_of_revenue",
                "quarter_revenue", "average_order_value"]],
     money_cols=["revenue", "quarter_revenue", "average_order_value"], int_cols=["customers"],
@@ -72,7 +81,7 @@ plots.styled_table(
 # The action groups and what each should get:
 
 # %%
-plots.styled_table(rf.action_group_table(scored, P.rfm), int_cols=["customers"], pct_cols=["share_of_customers"])
+plots_tables.styled_table(rf.action_group_table(scored, P.rfm), int_cols=["customers"], pct_cols=["share_of_customers"])
 
 # %% [markdown]
 # Where value is concentrated: a segment whose revenue bar is much longer than its customer bar
@@ -94,7 +103,7 @@ fig = plots.rf_heatmap_chart(counts, spend, P.currency)
 # How each score was cut (the value range behind every score that occurs):
 
 # %%
-plots.styled_table(rf.scoring_table(scored), int_cols=["customers"], float_cols=["from", "to"])
+plots_tables.styled_table(rf.scoring_table(scored), int_cols=["customers"], float_cols=["from", "to"])
 
 # %% [markdown]
 # ## Data-driven clusters
@@ -102,13 +111,13 @@ plots.styled_table(rf.scoring_table(scored), int_cols=["customers"], float_cols=
 # per customer, so cluster 1 is always the most valuable kind of customer.
 
 # %%
-clusters = cl.cluster_customers(scored, P.clustering, P.seed, customers)
+clusters = cl_model.cluster_customers(scored, P.clustering, P.seed, customers)
 display(Markdown(clusters.note + "."))
 fig = plots.silhouette_chart(clusters.curve, clusters.k)
 
 # %%
 profiles = cl.cluster_profiles(scored, clusters.labels, orders_t, customers)
-plots.styled_table(profiles, money_cols=["median_monetary", "average_order_value"],
+plots_tables.styled_table(profiles, money_cols=["median_monetary", "average_order_value"],
                    int_cols=["customers", "median_recency_days"], float_cols=["median_frequency"],
                    pct_cols=["share_of_customers", "share_of_revenue"], currency=P.currency)
 
@@ -119,7 +128,7 @@ fig = plots.snake_chart(cl.snake_data(clusters.features, clusters.labels))
 # How clusters and named segments overlap (customers):
 
 # %%
-plots.styled_table(cl.cluster_segment_crosstab(clusters.labels, scored["rfm_segment"]).reset_index(),
+plots_tables.styled_table(cl.cluster_segment_crosstab(clusters.labels, scored["rfm_segment"]).reset_index(),
                    int_cols=list(scored["rfm_segment"].cat.categories))
 
 # %% [markdown]
@@ -128,16 +137,16 @@ plots.styled_table(cl.cluster_segment_crosstab(clusters.labels, scored["rfm_segm
 # rules. "(new)" are customers whose first purchase fell in this quarter.
 
 # %%
-previous = rf.segment_of(rf.customer_summary(orders_t, prev_as_of), P.rfm)
-mig = mg.migrate(previous, scored, orders_t, prev_as_of, P.rfm)
+previous = rf_model.segment_of(rf_data.customer_summary(orders_t, prev_as_of), P.rfm)
+mig = mg_model.migrate(previous, scored, orders_t, prev_as_of, P.rfm)
 fig = plots.migration_heatmap(mig.counts, f"Customers moving between segments, {params.previous_quarter(P.quarter)} to {P.quarter}")
 
 # %%
 flows = mg.flows_in_words(mig, P.currency, P.review.top_n)
-display(Markdown("**Largest moves**\n\n" + plots.bullet_list(flows)))
+display(Markdown("**Largest moves**\n\n" + plots_text.bullet_list(flows)))
 
 # %%
-plots.styled_table(mg.summary_table(mig), int_cols=["customers"], money_cols=["value at stake"], currency=P.currency)
+plots_tables.styled_table(mg.summary_table(mig), int_cols=["customers"], money_cols=["value at stake"], currency=P.currency)
 
 # %% tags=["remove"]
 scores, summary = rf.build_outputs(scored, clusters, mig, seg_table, P.rfm, flows, en.backend_name(orders_t))

@@ -30,12 +30,16 @@ clv = {}
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers import catalog, params, plots
-from helpers import clv_step as cs
+from helpers.frame import catalog
+from helpers.frame import settings as params
+from helpers.value import figures as plots
+from helpers.page import figures as plots_figures
+from helpers.page import tables as plots_tables
+from helpers.value import step as cs
 
 P = params.from_namespace("30_clv", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots.setup_style()
+plots_figures.setup_style()
 q_start, as_of = params.quarter_bounds(P.quarter)
 orders = cat.load("orders", columns=["customer_id", "order_ts", "amount"])
 scores = cat.load_optional("customer_scores")
@@ -54,7 +58,7 @@ display(Markdown(f"Calibration up to {bt.calibration_end.date()}, holdout to {bt
                  + cs.fit_verdict(bt)))
 
 # %%
-plots.styled_table(bt.metrics, int_cols=["predicted_total", "actual_total"], pct_cols=["total_error_pct"],
+plots_tables.styled_table(bt.metrics, int_cols=["predicted_total", "actual_total"], pct_cols=["total_error_pct"],
                    float_cols=["mae", "rmse", "loglik", "aic"])
 
 # %%
@@ -68,7 +72,7 @@ fig = plots.tracking_chart(cs.tracking(days, bt, P.clv), bt.calibration_end)
 # holdout, against what they actually spent per purchase.
 
 # %%
-plots.styled_table(cs.spend_check_table(bt), money_cols=["predicted", "actual"], int_cols=["customers"],
+plots_tables.styled_table(cs.spend_check_table(bt), money_cols=["predicted", "actual"], int_cols=["customers"],
                    currency=P.currency, decimals=2)
 
 # %% [markdown]
@@ -77,7 +81,7 @@ plots.styled_table(cs.spend_check_table(bt), money_cols=["predicted", "actual"],
 
 # %%
 fw = cs.forward(days, as_of, P.clv, P.seed, cs.groupings(scores))
-plots.styled_table(cs.parameter_table(fw), float_cols=["estimate", "std_error", "ci_low", "ci_high"])
+plots_tables.styled_table(cs.parameter_table(fw), float_cols=["estimate", "std_error", "ci_low", "ci_high"])
 
 # %%
 display(Markdown(cs.value_sentences(fw, P.clv, P.currency)))
@@ -96,14 +100,14 @@ fig = plots.p_alive_matrix_chart(cs.p_alive_matrix(fw.summary, fw.scores["p_aliv
 # Totals with their interval from parameter uncertainty (computed draw by draw).
 
 # %%
-plots.styled_table(cs.group_table(fw, "rfm_segment"), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
+plots_tables.styled_table(cs.group_table(fw, "rfm_segment"), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
                    int_cols=["customers"], pct_cols=["share_of_clv"], currency=P.currency)
 
 # %%
 fig = plots.clv_by_group_chart(cs.group_table(fw, "rfm_segment"), "rfm_segment", P.currency, P.clv.horizon_months)
 
 # %%
-plots.styled_table(cs.group_table(fw, "cluster"), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
+plots_tables.styled_table(cs.group_table(fw, "cluster"), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
                    int_cols=["customers"], pct_cols=["share_of_clv"], currency=P.currency)
 
 # %% tags=["remove"]

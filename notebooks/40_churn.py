@@ -32,13 +32,18 @@ churn = {}
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers import catalog, params, plots
-from helpers import churn_step as cs
-from helpers import engine as en
+from helpers.frame import catalog
+from helpers.frame import settings as params
+from helpers.churn import figures as plots
+from helpers.page import figures as plots_figures
+from helpers.page import tables as plots_tables
+from helpers.page import text as plots_text
+from helpers.churn import step as cs
+from helpers.frame import engine as en
 
 P = params.from_namespace("40_churn", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots.setup_style()
+plots_figures.setup_style()
 q_start, as_of = params.quarter_bounds(P.quarter)
 customers = cat.load_optional("customers")
 scores = cat.load_optional("customer_scores")
@@ -60,7 +65,7 @@ display(Markdown(cs.mode_sentence(res)))
 # the probabilities themselves (lower is better).
 
 # %%
-plots.styled_table(cs.metrics_table(res), float_cols=["roc_auc", "pr_auc", "brier", "log_loss"],
+plots_tables.styled_table(cs.metrics_table(res), float_cols=["roc_auc", "pr_auc", "brier", "log_loss"],
                    pct_cols=["mean_predicted", "observed_rate", "calibration_error"])
 
 # %%
@@ -77,12 +82,12 @@ display(Markdown(cs.lift_sentence(res)))
 fig = plots.capture_chart(res.lift)
 
 # %%
-plots.styled_table(res.lift, int_cols=["decile", "customers"], float_cols=["min_probability", "lift"],
+plots_tables.styled_table(res.lift, int_cols=["decile", "customers"], float_cols=["min_probability", "lift"],
                    pct_cols=["churn_rate", "share_contacted", "capture"])
 
 # %%
 display(Markdown(cs.confusion_sentence(res)))
-plots.styled_table(res.confusion.reset_index(), int_cols=["churned", "kept buying"])
+plots_tables.styled_table(res.confusion.reset_index(), int_cols=["churned", "kept buying"])
 
 # %% [markdown]
 # ## What drives churn risk
@@ -93,7 +98,7 @@ plots.styled_table(res.confusion.reset_index(), int_cols=["churned", "kept buyin
 fig = plots.drivers_chart(res.drivers, cs.labels(res))
 
 # %%
-display(Markdown(plots.bullet_list(res.effects)))
+display(Markdown(plots_text.bullet_list(res.effects)))
 fig = plots.partial_dependence_chart(res.pdp, cs.labels(res))
 
 # %% [markdown]
@@ -105,7 +110,7 @@ var = cs.value_at_risk_table(scored, value_col)
 display(Markdown(cs.risk_sentences(res, scored, var, P.currency, value_label)))
 
 # %%
-plots.styled_table(var, int_cols=["active_customers", "high_risk", "retention_priority"],
+plots_tables.styled_table(var, int_cols=["active_customers", "high_risk", "retention_priority"],
                    pct_cols=["share_high_risk", "mean_churn_probability"],
                    money_cols=["value_at_risk"], currency=P.currency)
 
@@ -124,7 +129,7 @@ fig = plots.km_chart(km, origin)
 
 # %%
 cohorts = cs.cohort_table(orders_t, as_of, P.churn.cohorts)
-plots.styled_table(cohorts, int_cols=["customers"], pct_cols=cohorts.columns[2:],
+plots_tables.styled_table(cohorts, int_cols=["customers"], pct_cols=cohorts.columns[2:],
                    caption="n/a: that quarter has not ended yet")
 
 # %% tags=["remove"]

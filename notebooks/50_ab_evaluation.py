@@ -30,11 +30,15 @@ ab = {}
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers import abtest, catalog, params, plots
+from helpers.experiments import step as abtest
+from helpers.frame import catalog
+from helpers.frame import settings as params
+from helpers.page import tables as plots
+from helpers.page import figures as plots_figures
 
 P = params.from_namespace("50_ab_evaluation", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots.setup_style()
+plots_figures.setup_style()
 orders = cat.load("orders")
 experiments = cat.load_optional("experiments")
 

@@ -30,13 +30,17 @@ export = {}
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers import catalog, params, plots
-from helpers import export as ex
-from helpers import review as rv
+from helpers.frame import catalog
+from helpers.frame import settings as params
+from helpers.page import tables as plots
+from helpers.page import figures as plots_figures
+from helpers.review import export as ex
+from helpers.review import step as rv
+from helpers.review import figures as rv_figures
 
 P = params.from_namespace("60_quarterly_review", globals())
 cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots.setup_style()
+plots_figures.setup_style()
 ingest_summary = cat.load("ingest")
 artifacts = rv.load_step_summaries(cat)
 previous = rv.load_step_summaries(catalog.Catalog.for_run(params.previous_quarter(P.quarter), "", P.reports_dir))
@@ -74,7 +78,7 @@ plots.styled_table(rv.segment_value_table(artifacts["rfm"], artifacts["clv"], ar
                    pct_cols=["share_of_customers", "share_of_revenue"], currency=P.currency)
 
 # %%
-fig = rv.segment_share_figure(artifacts["rfm"])
+fig = rv_figures.segment_share_figure(artifacts["rfm"])
 
 # %% [markdown]
 # ## What to do, per action group
@@ -89,7 +93,7 @@ plots.styled_table(rv.action_overview(artifacts["rfm"]), int_cols=["customers"])
 display(Markdown(rv.top_moves(artifacts["rfm"], P.review.top_n)))
 
 # %%
-fig = rv.migration_figure(artifacts["rfm"], P.quarter, params.previous_quarter(P.quarter))
+fig = rv_figures.migration_figure(artifacts["rfm"], P.quarter, params.previous_quarter(P.quarter))
 
 # %% [markdown]
 # ## Predicted value
@@ -98,7 +102,7 @@ fig = rv.migration_figure(artifacts["rfm"], P.quarter, params.previous_quarter(P
 display(Markdown(rv.value_sentences(artifacts["clv"], P.currency)))
 
 # %%
-fig = rv.value_figure(artifacts["clv"], P.currency)
+fig = rv_figures.value_figure(artifacts["clv"], P.currency)
 
 # %%
 plots.styled_table(rv.value_by_segment(artifacts["clv"]), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
@@ -111,7 +115,7 @@ plots.styled_table(rv.value_by_segment(artifacts["clv"]), money_cols=["clv_total
 display(Markdown(rv.churn_sentences(artifacts["churn"], P.currency)))
 
 # %%
-fig = rv.churn_figure(artifacts["churn"], P.currency)
+fig = rv_figures.churn_figure(artifacts["churn"], P.currency)
 
 # %%
 plots.styled_table(rv.churn_by_segment(artifacts["churn"]), int_cols=["active_customers", "high_risk", "retention_priority"],

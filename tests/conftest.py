@@ -24,7 +24,7 @@ def repo() -> Path:
 @pytest.fixture(scope="session")
 def ci_data(tmp_path_factory) -> Path:
     """The CI demo sample (1,500 customers) generated once per test session."""
-    from helpers.synth import DemoSpec, write_demo
+    from helpers.demo.generator import DemoSpec, write_demo
     out = tmp_path_factory.mktemp("ci_data")
     write_demo(out, replace(DemoSpec(), n_customers=CI_CUSTOMERS))
     return out
@@ -54,7 +54,7 @@ def project(tmp_path, ci_data, monkeypatch) -> Path:
 @pytest.fixture(scope="module")
 def ci_rendered(tmp_path_factory, ci_data) -> Path:
     """One rendered CI quarter shared by the read-only end-to-end tests of a module."""
-    from helpers.cli import main
+    from helpers.run.cli import main
     root = make_project(tmp_path_factory.mktemp("shared") / "proj", ci_data)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SEGREVIEW_ROOT", str(root))

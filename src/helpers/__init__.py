@@ -1,34 +1,29 @@
 """segreview helpers: the logic behind the quarterly customer-segmentation review notebooks.
 
-Modules, one per concern (see ``../shared/design.md`` §9):
+One framework package, one package per pipeline step, and the shared page helpers
+(``docs/architecture.md`` has the "where things live" table and the step contract):
 
-- :mod:`helpers.params`      parameter models (pydantic, ``extra="forbid"``) and YAML merging
-- :mod:`helpers.catalog`     artifact names -> paths under a run folder
-- :mod:`helpers.io`          one reader for CSV / Parquet / Excel / DuckDB sources (Ibis + DuckDB)
-- :mod:`helpers.validate`    cleaning rules, the data-quality table, pandera contracts
-- :mod:`helpers.ingest`      the ingestion step
-- :mod:`helpers.kpis`        headline KPIs of a quarter
-- :mod:`helpers.rfm`         per-customer aggregation (Ibis), RFM scores, segments, action groups
-- :mod:`helpers.clustering`  k-means clusters numbered by value
-- :mod:`helpers.migration`   segment moves between quarters
-- :mod:`helpers.clv`         BG/NBD, Pareto/NBD, Gamma-Gamma likelihoods, fits and predictions
-- :mod:`helpers.clv_step`    CLV backtest, forecast and intervals
-- :mod:`helpers.churn`       churn labels, leakage-free features, models; :mod:`helpers.churn_step` the churn step
-- :mod:`helpers.engine`      where transaction-level Ibis expressions run (DuckDB, Spark)
-- :mod:`helpers.progress`    stages of long helpers, shown by the runner
-- :mod:`helpers.abstats`     A/B statistics; :mod:`helpers.abtest` the A/B step
-- :mod:`helpers.review`      the quarterly review's findings and tables
-- :mod:`helpers.export`      the campaign export (ids only, optional salted hash)
-- :mod:`helpers.plots`       figures and tables for managers
-- :mod:`helpers.report`      HTML rendering (nbconvert) and the report index
-- :mod:`helpers.runner`      the papermill pipeline run, atomic publication of a quarter
-- :mod:`helpers.cli`         the ``segreview`` command
-- :mod:`helpers.synth`       seeded demo data and simulators with known parameters
+- :mod:`helpers.frame`        settings and their loading, the step registry, the artifact catalog,
+  the "not available" outcome, engines (DuckDB, Spark), progress, errors
+- :mod:`helpers.page`         what every page shares: style, tables, numbers and money in words
+- :mod:`helpers.ingest`       10_ingest: read the sources, cleaning rules, data quality
+- :mod:`helpers.segments`     20_rfm_clustering: RFM scores and segments, clusters, migration
+- :mod:`helpers.value`        30_clv: purchase and spend models, backtest, customer value
+- :mod:`helpers.churn`        40_churn: churn labels and features, models, tiers, retention
+- :mod:`helpers.experiments`  50_ab_evaluation: A/B statistics and decisions
+- :mod:`helpers.review`       60_quarterly_review: KPIs, findings, exports
+- :mod:`helpers.run`          the runner (papermill, rendering, publication) and the CLI
+- :mod:`helpers.demo`         the seeded demo export and simulators with known parameters
+
+Inside a step package the files follow one convention: ``data.py`` (transaction-level expressions
+on the engine), ``model.py`` (estimators and statistics: plain numbers in, plain numbers out),
+``step.py`` (the step: its result, tables, sentences and artifacts) and ``figures.py``; the
+package's ``__init__`` lists what its notebook may use.
 """
 
 import sys
 
-from helpers.errors import SegreviewError
+from helpers.frame.errors import SegreviewError
 
 # nbformat validates notebooks with jsonschema, which, when the optional ``rfc3987-syntax`` package
 # is installed (JupyterLab pulls it in), compiles an IRI grammar at import: 2.6 s at the start of

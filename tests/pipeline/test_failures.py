@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from helpers.cli import main
+from helpers.run.cli import main
 
 pytestmark = pytest.mark.pipeline
 

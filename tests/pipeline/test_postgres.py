@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.cli import main
-from helpers.errors import InputDataError
+from helpers.run.cli import main
+from helpers.frame.errors import InputDataError
 
 pytestmark = pytest.mark.pipeline
 
@@ -105,8 +105,8 @@ def test_pipeline_from_postgres_equals_parquet(project, crm, monkeypatch, capsys
 
 
 def test_postgres_errors_are_plain_and_name_the_source(project, crm, monkeypatch):
-    from helpers.io import read_source
-    from helpers.params import SourceSpec
+    from helpers.ingest.sources import read_source
+    from helpers.frame.settings import SourceSpec
     monkeypatch.setenv("PGUSER", "segreview")
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     with pytest.raises(InputDataError, match=r"no table 'Orders 2025'.*Orders 2026"):
@@ -131,7 +131,7 @@ def test_postgres_errors_are_plain_and_name_the_source(project, crm, monkeypatch
 def test_password_in_a_url_is_refused():
     from pydantic import ValidationError
 
-    from helpers.params import SourceSpec
+    from helpers.frame.settings import SourceSpec
     with pytest.raises(ValidationError, match="PGPASSWORD"):
         SourceSpec(url="postgresql://crm:hunter2@db.example.com:5432/crm", table="orders")
     with pytest.raises(ValidationError, match="PGPASSWORD"):

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from helpers.cli import main
-from helpers.io import file_sha256
+from helpers.run.cli import main
+from helpers.ingest.sources import file_sha256
 
 pytestmark = pytest.mark.pipeline
 
@@ -92,7 +92,7 @@ def test_pre_started_kernels_leave_no_trace_in_the_notebooks(ci_run):
 def test_imported_modules_of_a_notebook():
     import nbformat
 
-    from helpers.runner import imported_modules
+    from helpers.run.runner import imported_modules
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import numpy as np\nfrom helpers import rfm as rf, plots\nfrom .x import y"),
         nbformat.v4.new_code_cell("%matplotlib inline"),
@@ -294,7 +294,7 @@ def test_a_failing_step_stops_the_step_running_beside_it(project, capsys):
 def test_steps_run_side_by_side_only_after_what_they_need(ci_run):
     """run.json's timeline: every step starts after the steps it reads have ended, never more than
     two at once, and 50_ab_evaluation overlaps 20_rfm_clustering (it needs only 10_ingest)."""
-    from helpers.params import STEP_NEEDS
+    from helpers.frame.settings import STEP_NEEDS
     tl = json.loads((ci_run / "run.json").read_text())["timeline"]
     assert tl["jobs"] == 2
     steps = tl["steps"]

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.cli import main
+from helpers.run.cli import main
 
 pytestmark = pytest.mark.pipeline
 
@@ -27,9 +27,9 @@ AS_OF = pd.Timestamp("2026-09-30")
 
 @pytest.fixture(scope="module")
 def demo_orders_file(tmp_path_factory):
-    from helpers.params import CustomersColumns, IngestSettings, OrdersColumns
-    from helpers.synth import DemoSpec, generate_demo
-    from helpers.validate import clean_customers, clean_orders
+    from helpers.frame.settings import CustomersColumns, IngestSettings, OrdersColumns
+    from helpers.demo.generator import DemoSpec, generate_demo
+    from helpers.ingest.rules import clean_customers, clean_orders
     d = generate_demo(DemoSpec())
     customers, _ = clean_customers(d.customers, CustomersColumns(), IngestSettings(), "c")
     orders, _ = clean_orders(d.orders, OrdersColumns(order_id="order_id", status="status", discount="discount",
@@ -42,7 +42,7 @@ def demo_orders_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tables(demo_orders_file):
-    from helpers.engine import orders_table
+    from helpers.frame.engine import orders_table
     spark = orders_table(demo_orders_file, "spark")
     duck = orders_table(demo_orders_file, "duckdb")
     assert type(spark._find_backend()).__module__.startswith("ibis.backends.pyspark")
@@ -56,15 +56,15 @@ def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 
 def test_rfm_facts_per_customer_are_the_same_on_spark(tables):
-    from helpers.rfm import customer_summary
+    from helpers.segments.data import customer_summary
     spark, duck = tables
     for day in (AS_OF, pd.Timestamp("2026-06-30")):
         assert_same(customer_summary(spark, day), customer_summary(duck, day))
 
 
 def test_churn_features_and_bgnbd_histories_are_the_same_on_spark(tables):
-    from helpers.churn import snapshot_features
-    from helpers.churn_step import _rfm_history
+    from helpers.churn.data import snapshot_features
+    from helpers.churn.step import _rfm_history
     spark, duck = tables
     for snap in (pd.Timestamp("2026-04-03"), pd.Timestamp("2026-07-02")):
         a, b = snapshot_features(spark, snap), snapshot_features(duck, snap)
@@ -76,11 +76,12 @@ def test_churn_features_and_bgnbd_histories_are_the_same_on_spark(tables):
 def test_engine_side_aggregations_of_the_notebooks_are_the_same_on_spark(tables):
     import numpy as np
 
-    from helpers.churn import churn_labels, cohort_retention, time_to_next_purchase
-    from helpers.clustering import cluster_profiles
-    from helpers.kpis import quarter_kpis
-    from helpers.params import RfmSettings
-    from helpers.rfm import customer_summary, period_revenue, segment_of
+    from helpers.churn.data import churn_labels, cohort_retention, time_to_next_purchase
+    from helpers.segments.step import cluster_profiles
+    from helpers.review.data import quarter_kpis
+    from helpers.frame.settings import RfmSettings
+    from helpers.segments.data import customer_summary, period_revenue
+    from helpers.segments.model import segment_of
     spark, duck = tables
     snap = pd.Timestamp("2026-04-03")
     pop = pd.Index(customer_summary(duck, snap)["customer_id"])

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportions_ztest
 
-from helpers import abstats as st
+from helpers.experiments import model as st
 
 
 def test_two_proportions_against_statsmodels_and_closed_form():

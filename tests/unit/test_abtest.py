@@ -6,18 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import abtest
-from helpers.errors import InputDataError
-from helpers.params import (
-    AbSettings,
-    CustomersColumns,
-    ExperimentsColumns,
-    IngestSettings,
-    OrdersColumns,
-    RfmSettings,
-)
-from helpers.synth import DemoSpec, generate_demo
-from helpers.validate import clean_customers, clean_experiments, clean_orders
+from helpers.experiments import step as abtest
+from helpers.experiments import data as abtest_data
+from helpers.frame.errors import InputDataError
+from helpers.frame.settings import AbSettings, CustomersColumns, ExperimentsColumns, IngestSettings, OrdersColumns, RfmSettings
+from helpers.demo.generator import DemoSpec, generate_demo
+from helpers.ingest.rules import clean_customers, clean_experiments, clean_orders
 
 S = AbSettings()
 
@@ -30,7 +24,7 @@ def test_outcome_windows_by_hand():
                       "order_ts": pd.to_datetime(["2026-06-20 00:00:00", "2026-07-02 00:00:00", "2026-07-31 12:00:00",
                                                   "2026-08-01 00:00:00", "2026-05-01 00:00:00"]),
                       "amount": [10.0, 20.0, 30.0, 40.0, 50.0], "discount": [0.0, 2.0, 0.0, 0.0, 0.0]})
-    out, excluded = abtest.outcomes(e, o, 30)
+    out, excluded = abtest_data.outcomes(e, o, 30)
     out = out.set_index("customer_id")
     assert out.loc["a", ["orders", "revenue", "pre_revenue", "discount"]].tolist() == [1, 20.0, 10.0, 2.0]
     assert out.loc["b", ["orders", "revenue", "pre_revenue"]].tolist() == [1, 30.0, 0.0]  # 31 days later is out
@@ -42,7 +36,7 @@ def test_multi_variant_customers_are_excluded_and_counted():
     e = pd.DataFrame({"experiment_id": "E", "customer_id": ["a", "a", "b"], "variant": ["control", "treatment", "control"],
                       "assigned_at": pd.Timestamp("2026-07-01"), "multi_variant": [True, True, False]})
     o = pd.DataFrame({"customer_id": ["a"], "order_ts": [pd.Timestamp("2026-07-02")], "amount": [1.0]})
-    out, excluded = abtest.outcomes(e, o, 30)
+    out, excluded = abtest_data.outcomes(e, o, 30)
     assert list(out["customer_id"]) == ["b"] and excluded == {"E": 1}
 
 
@@ -125,7 +119,7 @@ def test_degenerate_experiments_give_clear_messages():
 
 def test_empty_segment_arm_says_too_few():
     e, o = _tiny()
-    out, exc = abtest.outcomes(e, o, 30)
+    out, exc = abtest_data.outcomes(e, o, 30)
     segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"],
                          "segment": ["solo"] + ["rest"] * (len(e) - 1)})
     (r,) = abtest.evaluate(out, segs, exc, S, 1)
@@ -137,7 +131,7 @@ def test_supplied_metric_columns_and_segment_srm():
     e, o = _tiny(split=(600, 400))
     rng = np.random.default_rng(4)
     e["nps"] = np.r_[rng.normal(7, 1, 600), rng.normal(8, 1, 400)]
-    out, exc = abtest.outcomes(e, o, 30)
+    out, exc = abtest_data.outcomes(e, o, 30)
     # "skewed" holds 300 control vs 100 treatment customers, "rest" 300 vs 300
     seg = np.where(np.r_[np.arange(600) < 300, np.arange(400) < 100], "skewed", "rest")
     segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"], "segment": seg})
@@ -169,7 +163,7 @@ def test_a_breached_guardrail_blocks_shipping():
 def test_interaction_f_test_equals_statsmodels_formula_ols():
     import statsmodels.formula.api as smf
 
-    from helpers.abtest import interaction_test
+    from helpers.experiments.model import interaction_test
     rng = np.random.default_rng(5)
     n = 3000
     d = pd.DataFrame({"segment": rng.choice(["Champions", "Lost", "New", "At Risk"], n),
@@ -190,8 +184,8 @@ def test_segments_at_start_from_the_parquet_file_equal_those_from_the_frame(tmp_
                                 pd.Timestamp("2026-09-30"), "e")
     path = tmp_path / "orders.parquet"
     orders.to_parquet(path, index=False)
-    a = abtest.segments_at_start(orders, exps, RfmSettings(), "action_group")
-    b = abtest.segments_at_start(orders, exps, RfmSettings(), "action_group", source=path)
+    a = abtest_data.segments_at_start(orders, exps, RfmSettings(), "action_group")
+    b = abtest_data.segments_at_start(orders, exps, RfmSettings(), "action_group", source=path)
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == exps.drop_duplicates(["experiment_id", "customer_id"]).shape[0]
     assert a["segment"].nunique() > 2 and "(no history)" in set(a["segment"])

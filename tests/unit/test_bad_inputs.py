@@ -12,12 +12,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import clv, ingest, params
-from helpers.clustering import cluster_customers
-from helpers.errors import InputDataError
-from helpers.params import ClusteringSettings, IngestSettings, OrdersColumns, RfmSettings
-from helpers.rfm import customer_summary, segment_of
-from helpers.validate import clean_orders
+from helpers.value import model as clv
+from helpers.value import data as clv_data
+from helpers.ingest import step as ingest
+from helpers.frame import settings as params
+from helpers.segments.model import cluster_customers
+from helpers.frame.errors import InputDataError
+from helpers.frame.settings import ClusteringSettings, IngestSettings, OrdersColumns, RfmSettings
+from helpers.segments.data import customer_summary
+from helpers.segments.model import segment_of
+from helpers.ingest.rules import clean_orders
 
 AS_OF = pd.Timestamp("2026-09-30")
 
@@ -80,7 +84,7 @@ def test_fewer_customers_than_clusters():
 def test_no_repeat_buyers_stop_clv_with_a_clear_message():
     o = pd.DataFrame({"customer_id": list("abc"), "order_ts": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
                       "amount": [1.0, 2.0, 3.0]})
-    s = clv.calibration_summary(o, AS_OF)
+    s = clv_data.calibration_summary(o, AS_OF)
     with pytest.raises(clv.CLVFitError, match="none of the 3 customers bought more than once"):
         clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
 

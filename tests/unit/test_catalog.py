@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.catalog import ARTIFACTS, Catalog, to_jsonable
-from helpers.errors import RunError
+from helpers.frame.catalog import ARTIFACTS, Catalog, to_jsonable
+from helpers.frame.errors import RunError
 
 
 def test_paths_live_under_run_dir(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.churn import FEATURES, churn_labels, snapshot_features
+from helpers.churn.data import FEATURES, churn_labels, snapshot_features
 
 SNAP = pd.Timestamp("2026-06-30")
 
@@ -102,7 +102,8 @@ def planted(n: int, seed: int) -> pd.DataFrame:
 
 
 def test_model_finds_the_planted_driver_on_a_later_snapshot():
-    from helpers.churn import dataset, drivers, fit_models, metrics, predict
+    from helpers.churn.data import dataset
+    from helpers.churn.model import drivers, fit_models, metrics, predict
     o = planted(2500, seed=3)
     train = o[o["customer_id"].str.startswith("3-")]
     test = o[o["customer_id"].str.startswith("6-")]
@@ -121,7 +122,7 @@ def test_model_finds_the_planted_driver_on_a_later_snapshot():
 
 
 def test_single_class_training_snapshot_is_a_clear_error():
-    from helpers.churn import fit_models
+    from helpers.churn.model import fit_models
     X = pd.DataFrame({"recency_days": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="nobody churned"):
         fit_models(X, pd.Series([0, 0, 0]), seed=1)
@@ -133,7 +134,8 @@ def test_single_class_training_snapshot_is_a_clear_error():
 
 
 def test_attributes_become_features_and_unknown_levels_are_kept():
-    from helpers.churn import dataset, fit_models, predict
+    from helpers.churn.data import dataset
+    from helpers.churn.model import fit_models, predict
     o = hand()
     cust = pd.DataFrame({"customer_id": ["a", "b"], "region": ["north", None]})
     X, _ = dataset(o, SNAP, 30, customers=cust, attributes=["region"])
@@ -154,7 +156,7 @@ def test_attributes_become_features_and_unknown_levels_are_kept():
 # ---- evaluation tables -------------------------------------------------------------------------
 
 def test_lift_capture_and_confusion_by_hand():
-    from helpers.churn import confusion, lift_table
+    from helpers.churn.model import confusion, lift_table
     y = np.array([1, 1, 0, 1, 0, 0, 0, 1, 0, 0])
     p = np.array([.9, .8, .7, .6, .5, .4, .3, .2, .1, .05])
     t = lift_table(y, p, groups=5)
@@ -167,7 +169,7 @@ def test_lift_capture_and_confusion_by_hand():
 
 
 def test_calibration_error_is_zero_for_perfect_bins_and_large_for_overconfident():
-    from helpers.churn import calibration_curve, expected_calibration_error
+    from helpers.churn.model import calibration_curve, expected_calibration_error
     y = np.array([0] * 8 + [1] * 2 + [0] * 2 + [1] * 8)
     p = np.array([0.2] * 10 + [0.8] * 10)
     assert expected_calibration_error(y, p, bins=2) == pytest.approx(0.0)
@@ -177,7 +179,7 @@ def test_calibration_error_is_zero_for_perfect_bins_and_large_for_overconfident(
 
 
 def test_tiers_by_probability_and_by_share():
-    from helpers.churn import assign_tiers, tier_thresholds
+    from helpers.churn.model import assign_tiers, tier_thresholds
     p = (np.arange(100) + 0.5) / 100           # 0.005, 0.015, ..., 0.995
     hi, me = tier_thresholds(p, "probability", 0.7, 0.4)
     assert (hi, me) == (0.7, 0.4)
@@ -197,7 +199,7 @@ def test_kaplan_meier_matches_a_hand_computed_table():
     2 events -> S = 5/6 * 2/4 = 5/12; t=5: 1 at risk, 1 event -> S = 0.
     Greenwood at t=1: S^2 * 1/(6*5) -> se = (5/6) * sqrt(1/30).
     """
-    from helpers.churn import kaplan_meier
+    from helpers.churn.model import kaplan_meier
     km = kaplan_meier([1, 2, 3, 3, 4, 5], [1, 0, 1, 1, 0, 1])
     assert km["time"].tolist() == [0, 1, 3, 5]
     assert km["at_risk"].tolist() == [6, 6, 4, 1]
@@ -212,7 +214,7 @@ def test_kaplan_meier_matches_a_hand_computed_table():
 
 
 def test_logrank_separates_different_groups_and_not_equal_ones():
-    from helpers.churn import logrank
+    from helpers.churn.model import logrank
     rng = np.random.default_rng(5)
     fast, slow = rng.exponential(10, 300), rng.exponential(30, 300)
     chi2, p, df = logrank(np.r_[fast, slow], np.ones(600), ["a"] * 300 + ["b"] * 300)
@@ -222,7 +224,7 @@ def test_logrank_separates_different_groups_and_not_equal_ones():
 
 
 def test_time_to_next_purchase_is_censored_at_the_as_of_date():
-    from helpers.churn import time_to_next_purchase
+    from helpers.churn.data import time_to_next_purchase
     o = hand()
     tt = time_to_next_purchase(o, pd.Timestamp("2026-06-30"), pd.Timestamp("2026-09-30"), pd.Index(["a", "b", "c"]))
     assert tt.loc["a"].tolist() == [15.0, 1]        # 2026-07-15 is day 15 after 2026-06-30
@@ -230,7 +232,7 @@ def test_time_to_next_purchase_is_censored_at_the_as_of_date():
 
 
 def test_cohort_retention_by_hand():
-    from helpers.churn import cohort_retention
+    from helpers.churn.data import cohort_retention
     rows = [("a", "2026-01-05"), ("a", "2026-04-02"), ("b", "2026-02-01"), ("b", "2026-08-01"),
             ("c", "2026-04-10"), ("c", "2026-05-01"), ("d", "2026-05-05"), ("d", "2026-07-09")]
     o = pd.DataFrame(rows, columns=["customer_id", "order_ts"]).assign(order_ts=lambda d: pd.to_datetime(d["order_ts"]))
@@ -247,7 +249,7 @@ def test_cohort_retention_counts_a_complete_quarter_without_buyers_as_zero(tmp_p
     not yet over); a DataFrame, an Ibis table and a Parquet file give the same table."""
     import ibis
 
-    from helpers.churn import cohort_retention
+    from helpers.churn.data import cohort_retention
     rows = [("a", "2025-10-05"), ("b", "2025-11-01"), ("a", "2026-04-02"), ("c", "2026-01-10"),
             ("c", "2026-01-20"), ("d", "2026-02-05"), ("d", "2026-07-09")]
     o = pd.DataFrame(rows, columns=["customer_id", "order_ts"]).assign(order_ts=lambda d: pd.to_datetime(d["order_ts"]))
@@ -279,8 +281,8 @@ def contract_customers(n: int = 1200, seed: int = 7) -> pd.DataFrame:
 
 
 def test_contractual_mode_cross_validates_on_attributes():
-    from helpers.churn_step import mode_sentence, run
-    from helpers.params import ChurnSettings
+    from helpers.churn.step import mode_sentence, run
+    from helpers.frame.settings import ChurnSettings
     cust = contract_customers()
     res = run(pd.DataFrame({"customer_id": [], "order_ts": pd.to_datetime([]), "amount": []}), cust,
               pd.Timestamp("2026-09-30"), ChurnSettings(), seed=3, currency="EUR")
@@ -294,8 +296,8 @@ def test_contractual_mode_cross_validates_on_attributes():
 
 
 def test_contractual_mode_with_a_single_class_says_why():
-    from helpers.churn_step import mode_sentence, run
-    from helpers.params import ChurnSettings
+    from helpers.churn.step import mode_sentence, run
+    from helpers.frame.settings import ChurnSettings
     cust = contract_customers().assign(churned=False)
     res = run(pd.DataFrame({"customer_id": [], "order_ts": pd.to_datetime([]), "amount": []}), cust,
               pd.Timestamp("2026-09-30"), ChurnSettings(), seed=3, currency="EUR")
@@ -304,16 +306,16 @@ def test_contractual_mode_with_a_single_class_says_why():
 
 
 def test_too_little_history_is_reported_not_raised():
-    from helpers.churn_step import run
-    from helpers.params import ChurnSettings
+    from helpers.churn.step import run
+    from helpers.frame.settings import ChurnSettings
     res = run(hand(), None, pd.Timestamp("2025-05-01"), ChurnSettings(horizon_days=90), seed=1, currency="EUR")
     assert not res.available and "history" in res.reason
 
 
 def test_bgnbd_history_from_ibis_equals_the_clv_calibration_summary():
-    from helpers.churn import _orders_table
-    from helpers.churn_step import _rfm_history
-    from helpers.clv import calibration_summary
+    from helpers.churn.data import _orders_table
+    from helpers.churn.step import _rfm_history
+    from helpers.value.data import calibration_summary
     o = planted(300, seed=2)
     snap = pd.Timestamp("2026-04-15")
     got = _rfm_history(_orders_table(o), snap, 7.0).sort_index()
@@ -324,8 +326,8 @@ def test_bgnbd_history_from_ibis_equals_the_clv_calibration_summary():
 
 
 def test_bgnbd_comparison_fitted_on_a_seeded_sample_scores_everyone_like_the_full_fit(monkeypatch):
-    from helpers import churn_step
-    from helpers.synth import simulate_bgnbd
+    from helpers.churn import step as churn_step
+    from helpers.demo.simulate import simulate_bgnbd
     rng = np.random.default_rng(4)
     sim = simulate_bgnbd(20_000, r=0.8, alpha=6.0, a=0.9, b=3.0, T=rng.uniform(13, 104, 20_000), seed=4)
     sim.index = pd.Index([f"c{i}" for i in range(len(sim))])
@@ -343,9 +345,9 @@ def test_bgnbd_comparison_fitted_on_a_seeded_sample_scores_everyone_like_the_ful
 
 
 def test_attribute_dropped_at_cleaning_is_refused_with_the_columns_there_are():
-    from helpers.churn_step import run
-    from helpers.errors import ParameterError
-    from helpers.params import ChurnSettings
+    from helpers.churn.step import run
+    from helpers.frame.errors import ParameterError
+    from helpers.frame.settings import ChurnSettings
     o = planted(200, seed=1)
     cust = pd.DataFrame({"customer_id": o["customer_id"].unique(), "region": "north"})
     with pytest.raises(ParameterError, match=r"churn.attributes names \['tier'\].*\['region'\]"):
@@ -353,7 +355,7 @@ def test_attribute_dropped_at_cleaning_is_refused_with_the_columns_there_are():
 
 
 def test_fit_sample_is_stratified_seeded_and_a_no_op_when_small():
-    from helpers.churn import fit_sample
+    from helpers.churn.model import fit_sample
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=5000)}, index=[f"c{i}" for i in range(5000)])
     y = pd.Series(rng.random(5000) < 0.3, index=X.index)
@@ -368,7 +370,7 @@ def test_fit_sample_is_stratified_seeded_and_a_no_op_when_small():
 
 
 def test_effects_in_words_state_the_ratio_and_call_flat_effects_flat():
-    from helpers.churn import effects_in_words
+    from helpers.churn.step import effects_in_words
 
     pdp = pd.DataFrame({
         "feature": ["gap_ratio"] * 3 + ["orders"] * 3,
@@ -387,8 +389,8 @@ def test_churn_step_without_orders_is_not_available():
     """An empty order log (DataFrame or engine table) gives "not available" with a reason, not a crash."""
     import ibis
 
-    from helpers.churn_step import run
-    from helpers.params import ChurnSettings
+    from helpers.churn.step import run
+    from helpers.frame.settings import ChurnSettings
     o = pd.DataFrame({"customer_id": pd.Series([], dtype=str), "order_ts": pd.Series([], dtype="datetime64[us]"),
                       "amount": pd.Series([], dtype=float)})
     for x in (o, ibis.memtable(o)):

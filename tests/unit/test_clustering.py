@@ -7,13 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from helpers.clustering import (
-    cluster_customers,
-    cluster_profiles,
-    cluster_segment_crosstab,
-    snake_data,
-)
-from helpers.params import ClusteringSettings
+from helpers.segments.model import cluster_customers
+from helpers.segments.step import cluster_profiles, cluster_segment_crosstab, snake_data
+from helpers.frame.settings import ClusteringSettings
 
 SETTINGS = ClusteringSettings(k_min=2, k_max=6, n_init=5)
 
@@ -89,7 +85,7 @@ def test_attribute_features(tmp_path):
     customers = pd.DataFrame({"customer_id": df["customer_id"], "city_tier": "Tier 1", "age": 30})
     res = cluster_customers(df, ClusteringSettings(k_min=2, k_max=4, attributes=["city_tier", "age"]), 1, customers)
     assert {"city_tier_Tier 1", "age"} <= set(res.features.columns)
-    from helpers.errors import InputDataError
+    from helpers.frame.errors import InputDataError
     with pytest.raises(InputDataError, match="does not have"):
         cluster_customers(df, ClusteringSettings(attributes=["income"]), 1, customers)
 

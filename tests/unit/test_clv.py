@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
-from helpers import clv
-from helpers.synth import simulate_bgnbd, simulate_gammagamma, simulate_paretonbd
+from helpers.value import model as clv
+from helpers.value import data as clv_data
+from helpers.demo.simulate import simulate_bgnbd, simulate_gammagamma, simulate_paretonbd
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def cdnow_sample(repo):
                     names=["master_id", "customer_id", "date", "cds", "amount"], dtype=str)
     o = pd.DataFrame({"customer_id": d["customer_id"], "order_ts": pd.to_datetime(d["date"], format="%Y%m%d"),
                       "amount": d["amount"].astype(float)})
-    return clv.calibration_summary(o, pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30"))
+    return clv_data.calibration_summary(o, pd.Timestamp("1997-09-30"), pd.Timestamp("1998-06-30"))
 
 
 def test_cdnow_summary_matches_the_paper(cdnow_sample):

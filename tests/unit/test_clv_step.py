@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import clv
-from helpers import clv_step as cs
-from helpers.params import ClvSettings
+from helpers.value import model as clv
+from helpers.value import data as clv_data
+from helpers.value import step as cs
+from helpers.frame.settings import ClvSettings
 
 
 def _reference_summary(orders: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Timestamp | None,
@@ -49,12 +50,12 @@ def test_summary_equals_the_groupby_construction(rows, cut, unit):
     want = _reference_summary(o, cal_end, obs_end, unit)
     if want.empty:
         with pytest.raises(clv.CLVFitError):
-            clv.calibration_summary(o, cal_end, obs_end, unit)
+            clv_data.calibration_summary(o, cal_end, obs_end, unit)
         return
-    got = clv.calibration_summary(o, cal_end, obs_end, unit).set_index("customer_id")
+    got = clv_data.calibration_summary(o, cal_end, obs_end, unit).set_index("customer_id")
     # from purchase days built once for a later end (what the notebook passes around)
-    days = clv.purchase_days(o, base + pd.Timedelta(days=200))
-    again = clv.calibration_summary(days, cal_end, obs_end, unit).set_index("customer_id")
+    days = clv_data.purchase_days(o, base + pd.Timedelta(days=200))
+    again = clv_data.calibration_summary(days, cal_end, obs_end, unit).set_index("customer_id")
     for g in (got, again):
         assert list(g.index) == list(want.index)
         pd.testing.assert_frame_equal(g[want.columns], want, check_dtype=False, check_names=False, rtol=1e-12)
@@ -65,13 +66,13 @@ def test_summary_equals_the_groupby_construction(rows, cut, unit):
 def test_purchase_days_ending_too_early_are_refused():
     o = pd.DataFrame({"customer_id": ["a", "a"], "order_ts": pd.to_datetime(["2025-01-01", "2025-02-01"]),
                       "amount": [1.0, 2.0]})
-    days = clv.purchase_days(o, pd.Timestamp("2025-01-15"))
+    days = clv_data.purchase_days(o, pd.Timestamp("2025-01-15"))
     with pytest.raises(ValueError, match="before the end of the period"):
-        clv.calibration_summary(days, pd.Timestamp("2025-01-10"), pd.Timestamp("2025-03-01"))
+        clv_data.calibration_summary(days, pd.Timestamp("2025-01-10"), pd.Timestamp("2025-03-01"))
 
 
 def test_pareto_fit_over_distinct_pairs_has_the_plain_likelihood():
-    from helpers.synth import simulate_paretonbd
+    from helpers.demo.simulate import simulate_paretonbd
     s = simulate_paretonbd(3000, r=0.6, alpha=8.0, s=0.7, beta=12.0, T=52.0, seed=5)
     f = clv.fit_paretonbd(s["x"], s["t_x"], s["T"])
     p = f.params
@@ -95,9 +96,9 @@ def test_tracking_counts_repeat_days_by_hand_and_sums_the_unconditional_mean():
     fit = clv.FitResult("BG/NBD", {"r": 0.5, "alpha": 2.0, "a": 0.8, "b": 2.5}, {}, np.zeros(4), np.eye(4),
                         0.0, 2, 2, True)
     cal_end, hold_end = pd.Timestamp("2025-01-14"), pd.Timestamp("2025-01-28")
-    s = clv.calibration_summary(o, cal_end, hold_end)
+    s = clv_data.calibration_summary(o, cal_end, hold_end)
     bt = cs.Backtest(cal_end, hold_end, s, {"bgnbd": fit}, {}, None, pd.DataFrame(), pd.DataFrame(), {}, "bgnbd")
-    for source in (o, clv.purchase_days(o, hold_end + pd.Timedelta(days=1))):
+    for source in (o, clv_data.purchase_days(o, hold_end + pd.Timedelta(days=1))):
         tr = cs.tracking(source, bt, settings_)
         # weeks end 01-08, 01-15, 01-22 (from the first purchase day, 2025-01-01)
         assert list(tr["week_end"].dt.strftime("%m-%d")) == ["01-08", "01-15", "01-22"]
@@ -109,7 +110,7 @@ def test_tracking_counts_repeat_days_by_hand_and_sums_the_unconditional_mean():
 
 
 def test_scores_are_the_same_run_after_run_and_unknown_customers_get_no_group():
-    from helpers.synth import simulate_bgnbd, simulate_gammagamma
+    from helpers.demo.simulate import simulate_bgnbd, simulate_gammagamma
     s = simulate_bgnbd(4000, r=0.5, alpha=4.0, a=0.8, b=2.5, T=40.0, seed=3)
     s = s.assign(customer_id=[f"c{i}" for i in range(len(s))],
                  m_x=simulate_gammagamma(s["x"].to_numpy(), p=6.0, q=4.0, gamma=15.0, seed=4))

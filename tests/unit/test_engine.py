@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from helpers import engine
-from helpers.errors import ParameterError
-from helpers.params import SparkSettings
+from helpers.frame import engine
+from helpers.frame.errors import ParameterError
+from helpers.frame.settings import SparkSettings
 
 
 def test_spark_without_java_says_what_to_install(monkeypatch):
@@ -39,8 +39,8 @@ def test_unknown_engine_and_frames_on_spark_are_refused(tmp_path):
 
 
 def test_empty_frames_without_types_aggregate_to_nothing():
-    from helpers.kpis import quarter_kpis
-    from helpers.rfm import period_revenue
+    from helpers.review.data import quarter_kpis
+    from helpers.segments.data import period_revenue
     empty = pd.DataFrame(columns=["customer_id", "order_ts", "amount"])
     k = quarter_kpis(empty, "2026Q3")
     assert k["active_customers"] == 0 and k["revenue"] == 0 and np.isnan(k["average_order_value"])

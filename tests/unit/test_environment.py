@@ -21,7 +21,7 @@ def test_pyproject_declares_the_stack(repo):
     deps = {_name(d) for d in proj["dependencies"]}
     assert REQUIRED <= deps
     assert DEV <= {_name(d) for d in proj["optional-dependencies"]["dev"]}
-    assert proj["scripts"]["segreview"] == "helpers.cli:main"
+    assert proj["scripts"]["segreview"] == "helpers.run.cli:main"
 
 
 def test_lock_pins_every_dependency(repo):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.ingest import monthly_summary
+from helpers.ingest.step import monthly_summary
 
 
 def test_monthly_summary_by_hand():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.migration import NEW, flows_in_words, migrate, summary_table
-from helpers.params import RfmSettings
-from helpers.rfm import customer_summary, segment_of
+from helpers.segments.model import NEW, migrate
+from helpers.segments.step import flows_in_words, summary_table
+from helpers.frame.settings import RfmSettings
+from helpers.segments.data import customer_summary
+from helpers.segments.model import segment_of
 
 S = RfmSettings()
 PREV = pd.Timestamp("2026-06-30")

@@ -10,7 +10,7 @@ import nbformat
 import papermill as pm
 import pytest
 
-from helpers.params import PIPELINE, STEP_MODELS, load_config, step_parameters
+from helpers.frame.settings import PIPELINE, STEP_MODELS, load_config, step_parameters
 
 NOTEBOOKS = sorted(STEP_MODELS)
 

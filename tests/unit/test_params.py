@@ -6,16 +6,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.errors import ParameterError
-from helpers.params import (
-    STEP_MODELS,
-    IngestParams,
-    from_namespace,
-    load_config,
-    previous_quarter,
-    quarter_bounds,
-    step_parameters,
-)
+from helpers.frame.errors import ParameterError
+from helpers.frame.settings import STEP_MODELS, IngestParams, from_namespace, load_config, previous_quarter, quarter_bounds, step_parameters
 
 
 def write(root, name, data):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from helpers import progress
+from helpers.frame import progress
 
 
 def test_stage_is_a_no_op_outside_a_run(monkeypatch, tmp_path):

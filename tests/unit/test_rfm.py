@@ -9,15 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from helpers.params import RfmSettings, SegmentRule
-from helpers.rfm import (
-    customer_summary,
-    frequency_scores,
-    rank_scores,
-    scoring_table,
-    segment_of,
-    segment_table,
-)
+from helpers.frame.settings import RfmSettings, SegmentRule
+from helpers.segments.data import customer_summary
+from helpers.segments.model import frequency_scores, rank_scores, segment_of
+from helpers.segments.step import scoring_table, segment_table
 
 AS_OF = pd.Timestamp("2026-09-30")
 S = RfmSettings()
@@ -135,7 +130,7 @@ def test_segment_map_must_cover_every_cell():
 
 def test_editable_map_with_monetary_ranges():
     rules = [SegmentRule(name="Big", r=(1, 5), f=(1, 5), m=(5, 5)), SegmentRule(name="Rest", r=(1, 5), f=(1, 5))]
-    from helpers.params import ActionGroup
+    from helpers.frame.settings import ActionGroup
     groups = [ActionGroup(name=f"G{i}", action="a", segments=[]) for i in range(3)] + \
         [ActionGroup(name="G", action="do", segments=["Big", "Rest"])]
     custom = RfmSettings(segments=rules, segment_order=["Big", "Rest"], action_groups=groups)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.synth import DEMO_FILES, DemoSpec, generate_demo, seasonal_factor, write_demo
+from helpers.demo.generator import DEMO_FILES, DemoSpec, generate_demo, seasonal_factor, write_demo
 
 SMALL = replace(DemoSpec(), n_customers=3000)
 

@@ -10,16 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers.errors import InputDataError
-from helpers.params import CustomersColumns, ExperimentsColumns, IngestSettings, OrdersColumns
-from helpers.validate import (
-    clean_customers,
-    clean_experiments,
-    clean_orders,
-    detect_pii_columns,
-    parse_amount,
-    parse_dates,
-)
+from helpers.frame.errors import InputDataError
+from helpers.frame.settings import CustomersColumns, ExperimentsColumns, IngestSettings, OrdersColumns
+from helpers.ingest.rules import clean_customers, clean_experiments, clean_orders, detect_pii_columns, parse_amount, parse_dates
 
 AS_OF = pd.Timestamp("2026-09-30")
 FULL = OrdersColumns(order_id="order_id", status="status")
@@ -232,7 +225,7 @@ def test_parse_amount_round_trips_formatted_money(values):
 
 
 def test_isin_ids_matches_python_membership_with_missing_values_never_members():
-    from helpers.validate import isin_ids
+    from helpers.ingest.rules import isin_ids
     s = pd.Series(["A", None, "007", " B", "12", "x"], dtype="string")
     got = isin_ids(s, pd.Series(["A", "007", None, 12, "B"], dtype=object))
     assert got.tolist() == [True, False, True, False, True, False]   # " B" is not "B"; 12 counts as "12"

@@ -1,0 +1,705 @@
+"""Parameters: one YAML merge, one pydantic validation, the same models in runner and notebooks.
+
+``params/base.yaml`` holds every default (commented); a quarter's file overrides some of them.
+:func:`load_config` merges the two and validates the result with :class:`RunConfig`
+(``extra="forbid"`` everywhere: papermill alone only warns on a misspelled parameter). Each
+pipeline notebook has a model (:data:`STEP_MODELS`) whose fields are exactly the names of its
+``parameters`` cell; the runner checks that with ``papermill.inspect_notebook`` and passes each
+notebook the values of its fields, and the notebook re-validates them with the same model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from helpers.frame.errors import ParameterError
+
+__all__ = ['PIPELINE', 'STEP_NEEDS', 'project_root', 'quarter_bounds', 'previous_quarter', 'SourceSpec', 'redact_url', 'Sources', 'OrdersColumns', 'CustomersColumns', 'ExperimentsColumns', 'Columns', 'IngestSettings', 'SegmentRule', 'ActionGroup', 'RfmSettings', 'ClusteringSettings', 'ClvSettings', 'ChurnTiers', 'ChurnSettings', 'Guardrail', 'AbSettings', 'ExportSettings', 'ReviewSettings', 'SparkSettings', 'RunConfig', 'StepParams', 'IngestParams', 'RfmParams', 'ClvParams', 'ChurnParams', 'AbParams', 'ReviewParams', 'STEP_MODELS', 'validation_message', 'load_config', 'step_parameters', 'from_namespace']
+
+
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+#: The pipeline's notebooks in execution order (files ``notebooks/<step>.py``).
+PIPELINE: tuple[str, ...] = (
+    "10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation",
+    "60_quarterly_review",
+)
+
+
+#: The steps whose artifacts each step reads, directly or through another step (so that leaving a
+#: step out of ``steps`` keeps the order of the rest). The runner starts a step once these have
+#: finished; steps that do not need each other run side by side (50_ab_evaluation reads only the
+#: clean tables of 10_ingest, so it runs beside 20_rfm_clustering, 30_clv and 40_churn).
+STEP_NEEDS: dict[str, tuple[str, ...]] = {
+    "10_ingest": (),
+    "20_rfm_clustering": ("10_ingest",),
+    "30_clv": ("10_ingest", "20_rfm_clustering"),
+    "40_churn": ("10_ingest", "20_rfm_clustering", "30_clv"),
+    "50_ab_evaluation": ("10_ingest",),
+    "60_quarterly_review": ("10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation"),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def project_root(start: str | Path | None = None) -> Path:
+    """The project folder: ``$SEGREVIEW_ROOT``, else the nearest parent holding ``params/base.yaml``.
+
+    Notebooks run with the project root as working directory under the runner, and with
+    ``notebooks/`` as working directory in JupyterLab; both resolve to the same root.
+    """
+    env = os.environ.get("SEGREVIEW_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "params" / "base.yaml").is_file():
+            return d
+    return here
+
+
+def quarter_bounds(quarter: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of a quarter label such as ``"2026Q3"``.
+
+    Returns
+    -------
+    (start, end) : tuple of Timestamp
+        Midnight of the first day and midnight of the last day (the as-of date).
+    """
+    m = _QUARTER.match(quarter)
+    if not m:
+        raise ParameterError(f"quarter {quarter!r} is not a quarter: write it as YYYYQn, e.g. 2026Q3")
+    p = pd.Period(f"{m.group(1)}Q{m.group(2)}", freq="Q")
+    return p.start_time.normalize(), p.end_time.normalize()
+
+
+def previous_quarter(quarter: str) -> str:
+    """The quarter before ``quarter`` (``"2026Q1"`` -> ``"2025Q4"``)."""
+    quarter_bounds(quarter)
+    p = pd.Period(quarter, freq="Q") - 1
+    return f"{p.year}Q{p.quarter}"
+
+
+class SourceSpec(_Strict):
+    """Where one input table comes from: a file, or a table in a SQL database.
+
+    ``path`` is a CSV/TXT, Parquet, Excel or DuckDB file, relative to the project root;
+    ``table`` names the table inside a DuckDB file or the database; ``sheet`` the Excel sheet
+    (name or 0-based index); ``delimiter`` a CSV separator or ``"whitespace"``; ``header`` whether
+    the first line holds column names, and ``names`` gives them when it does not.
+
+    ``url`` is a PostgreSQL connection URL **without a password** (``postgresql://host:5432/crm``);
+    the user and password come from the environment (``PGUSER``, ``PGPASSWORD``, or a ``.env``
+    file in the project root), never from a parameters file. ``db_schema`` is the schema holding
+    ``table`` (default: the server's search path, usually ``public``).
+    """
+
+    path: str | None = None
+    url: str | None = None
+    format: Literal["auto", "csv", "parquet", "excel", "duckdb"] = "auto"
+    table: str | None = None
+    db_schema: str | None = None
+    sheet: str | int | None = None
+    delimiter: str | None = None
+    encoding: str = "auto"
+    header: bool = True
+    names: list[str] | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _no_escape(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("path is empty")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _no_secrets(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import parse_qs, urlsplit
+        u = urlsplit(v)
+        if u.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"url scheme {u.scheme!r} is not supported; use postgresql://host:port/database")
+        if u.password or "password" in {k.lower() for k in parse_qs(u.query)}:
+            raise ValueError("the url holds a password: remove it and set PGPASSWORD (and PGUSER) in the "
+                             "environment or in the project's .env file; passwords never go in parameters files")
+        return v
+
+    @model_validator(mode="after")
+    def _one_place(self) -> SourceSpec:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of `path` (a file) or `url` (a database) for each source")
+        if self.url is not None and not self.table:
+            raise ValueError("a database source (`url`) needs `table:`")
+        return self
+
+    @property
+    def where(self) -> str:
+        """The source for messages and the run record: the file, or the URL (no credentials) and table."""
+        if self.url is None:
+            return f"{self.path}{':' + self.table if self.table else ''}"
+        return f"{redact_url(self.url)} table {('' if not self.db_schema else self.db_schema + '.') + self.table}"
+
+
+def redact_url(url: str) -> str:
+    """A connection URL without user name or password (safe for logs and reports)."""
+    from urllib.parse import urlsplit
+    u = urlsplit(url)
+    netloc = (u.hostname or "") + (f":{u.port}" if u.port else "")
+    return f"{u.scheme}://{netloc}{u.path}" + (f"?{u.query}" if u.query else "")
+
+
+class Sources(_Strict):
+    """Input tables; ``customers`` and ``experiments`` are optional (``null``)."""
+
+    orders: SourceSpec
+    customers: SourceSpec | None = None
+    experiments: SourceSpec | None = None
+
+
+class OrdersColumns(_Strict):
+    """Source column names of the orders table (``null`` = the export has no such column)."""
+
+    customer_id: str = "customer_id"
+    order_ts: str = "order_ts"
+    amount: str = "amount"
+    order_id: str | None = None
+    quantity: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    status: str | None = None
+    discount: str | None = None
+
+
+class CustomersColumns(_Strict):
+    """Source column names of the customers table; ``attributes`` are kept for profiles."""
+
+    customer_id: str = "customer_id"
+    signup_date: str | None = None
+    churned: str | None = None
+    attributes: list[str] = Field(default_factory=list)
+
+
+class ExperimentsColumns(_Strict):
+    """Source column names of the experiments table."""
+
+    experiment_id: str = "experiment_id"
+    customer_id: str = "customer_id"
+    variant: str = "variant"
+    assigned_at: str = "assigned_at"
+    metrics: list[str] = Field(default_factory=list)
+
+
+class Columns(_Strict):
+    """Column mapping per table: canonical name -> name in the export."""
+
+    orders: OrdersColumns = OrdersColumns()
+    customers: CustomersColumns = CustomersColumns()
+    experiments: ExperimentsColumns = ExperimentsColumns()
+
+
+class IngestSettings(_Strict):
+    """Cleaning rules of the ingestion step (see README, "Data quality rules")."""
+
+    date_format: str | None = None
+    min_valid_date: dt.date = dt.date(1990, 1, 1)
+    completed_statuses: list[str] = Field(default_factory=lambda: ["completed", "complete", "paid", "shipped", "delivered"])
+    refund_statuses: list[str] = Field(default_factory=lambda: ["refunded", "refund", "returned"])
+    cancelled_statuses: list[str] = Field(default_factory=lambda: ["cancelled", "canceled", "void", "failed"])
+    duplicate_order_ids: Literal["drop", "refuse"] = "drop"
+    max_dropped_share: float = Field(0.2, ge=0, le=1)
+    outlier_factor: float = Field(50.0, gt=1)
+    examples: int = Field(3, ge=1, le=20)
+
+
+class SegmentRule(_Strict):
+    """One named segment: inclusive score ranges; the first rule that matches a customer wins."""
+
+    name: str
+    r: tuple[int, int]
+    f: tuple[int, int]
+    m: tuple[int, int] = (1, 5)
+
+    @field_validator("r", "f", "m")
+    @classmethod
+    def _range(cls, v: tuple[int, int]) -> tuple[int, int]:
+        lo, hi = v
+        if not 1 <= lo <= hi <= 5:
+            raise ValueError(f"score range {list(v)} must satisfy 1 <= low <= high <= 5")
+        return v
+
+
+class ActionGroup(_Strict):
+    """A roll-up of segments with the action recommended for them."""
+
+    name: str
+    action: str
+    segments: list[str]
+
+
+_DEFAULT_SEGMENTS = [
+    SegmentRule(name="Champions", r=(5, 5), f=(4, 5)),
+    SegmentRule(name="Loyal", r=(3, 4), f=(4, 5)),
+    SegmentRule(name="Cannot Lose", r=(1, 2), f=(5, 5)),
+    SegmentRule(name="At Risk", r=(1, 2), f=(3, 4)),
+    SegmentRule(name="Potential Loyalists", r=(4, 5), f=(2, 3)),
+    SegmentRule(name="New", r=(5, 5), f=(1, 1)),
+    SegmentRule(name="Promising", r=(4, 4), f=(1, 1)),
+    SegmentRule(name="Need Attention", r=(3, 3), f=(3, 3)),
+    SegmentRule(name="About to Sleep", r=(3, 3), f=(1, 2)),
+    SegmentRule(name="Lost", r=(1, 1), f=(1, 1)),
+    SegmentRule(name="Hibernating", r=(1, 2), f=(1, 2)),
+]
+
+
+_DEFAULT_ORDER = ["Champions", "Loyal", "Potential Loyalists", "New", "Promising", "Need Attention",
+                  "About to Sleep", "Cannot Lose", "At Risk", "Hibernating", "Lost"]
+
+
+_DEFAULT_GROUPS = [
+    ActionGroup(name="Protect", action="Protect: early access, loyalty rewards and personal service; no discounts needed",
+                segments=["Champions", "Loyal"]),
+    ActionGroup(name="Grow", action="Grow: onboarding series, second-purchase incentive and cross-sell of related categories",
+                segments=["Potential Loyalists", "New", "Promising"]),
+    ActionGroup(name="Re-engage", action="Re-engage: reminders and limited-time offers on their favourite categories",
+                segments=["Need Attention", "About to Sleep"]),
+    ActionGroup(name="Win back", action="Win back: personal outreach and a meaningful offer before they lapse; ask why they left",
+                segments=["Cannot Lose", "At Risk"]),
+    ActionGroup(name="Low-cost only", action="Low-cost only: automated reactivation e-mails; exclude from paid campaigns",
+                segments=["Hibernating", "Lost"]),
+]
+
+
+class RfmSettings(_Strict):
+    """RFM scoring, the named-segment map and the action groups (README "Segments")."""
+
+    frequency: Literal["purchase_days", "orders"] = "purchase_days"
+    monetary: Literal["total", "average"] = "total"
+    segments: list[SegmentRule] = Field(default_factory=lambda: list(_DEFAULT_SEGMENTS))
+    segment_order: list[str] = Field(default_factory=lambda: list(_DEFAULT_ORDER))
+    action_groups: list[ActionGroup] = Field(default_factory=lambda: list(_DEFAULT_GROUPS))
+
+    @model_validator(mode="after")
+    def _complete(self) -> RfmSettings:
+        names = [s.name for s in self.segments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"segment names must be unique: {names}")
+        uncovered = [(r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)
+                     if not any(s.r[0] <= r <= s.r[1] and s.f[0] <= f <= s.f[1] and s.m[0] <= m <= s.m[1]
+                                for s in self.segments)]
+        if uncovered:
+            raise ValueError(f"the segment map leaves {len(uncovered)} score cell(s) without a segment, "
+                             f"e.g. R={uncovered[0][0]} F={uncovered[0][1]} M={uncovered[0][2]}")
+        if sorted(self.segment_order) != sorted(names):
+            raise ValueError("segment_order must list every segment exactly once (best first): "
+                             f"missing {sorted(set(names) - set(self.segment_order))}, "
+                             f"unknown {sorted(set(self.segment_order) - set(names))}")
+        if not 4 <= len(self.action_groups) <= 6:
+            raise ValueError(f"use 4 to 6 action groups, not {len(self.action_groups)}")
+        grouped = [s for g in self.action_groups for s in g.segments]
+        if sorted(grouped) != sorted(names):
+            raise ValueError("every segment must be in exactly one action group: "
+                             f"ungrouped {sorted(set(names) - set(grouped))}, "
+                             f"repeated or unknown {sorted({s for s in grouped if grouped.count(s) > 1} | (set(grouped) - set(names)))}")
+        return self
+
+
+class ClusteringSettings(_Strict):
+    """k-means on standardized log1p features; k chosen by silhouette over ``k_min..k_max``."""
+
+    k_min: int = Field(3, ge=2, le=15)
+    k_max: int = Field(8, ge=2, le=15)
+    silhouette_sample: int = Field(10_000, ge=500)
+    n_init: int = Field(10, ge=1, le=50)
+    attributes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _range(self) -> ClusteringSettings:
+        if self.k_min > self.k_max:
+            raise ValueError(f"k_min ({self.k_min}) must not exceed k_max ({self.k_max})")
+        return self
+
+
+class ClvSettings(_Strict):
+    """Customer lifetime value: model, backtest split, horizon, discounting, intervals."""
+
+    model: Literal["bgnbd", "paretonbd"] = "bgnbd"
+    unit_days: float = Field(7.0, gt=0, le=31)
+    holdout_days: int = Field(182, ge=28, le=730)
+    horizon_months: int = Field(12, ge=1, le=60)
+    annual_discount: float = Field(0.10, ge=0, le=1)
+    n_draws: int = Field(200, ge=20, le=2000)
+    interval: float = Field(0.90, gt=0.5, lt=1)
+
+
+class ChurnTiers(_Strict):
+    """Risk tiers: probability cut-offs, or shares of the scored customers (riskiest first)."""
+
+    method: Literal["probability", "top_share"] = "probability"
+    high: float = Field(0.7, gt=0, lt=1)
+    medium: float = Field(0.4, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> ChurnTiers:
+        if self.method == "probability" and self.medium >= self.high:
+            raise ValueError(f"churn.tiers: medium ({self.medium}) must be below high ({self.high})")
+        if self.method == "top_share" and self.high + self.medium >= 1:
+            raise ValueError(f"churn.tiers: shares high + medium ({self.high} + {self.medium}) must be below 1")
+        return self
+
+
+class ChurnSettings(_Strict):
+    """Churn risk: label horizon, population, features, model choice, tiers, retention curves."""
+
+    horizon_days: int = Field(90, ge=14, le=730)
+    active_days: int = Field(365, ge=30, le=3650)
+    attributes: list[str] = Field(default_factory=list)
+    model: Literal["auto", "gradient_boosting", "logistic"] = "auto"
+    tiers: ChurnTiers = ChurnTiers()
+    high_value_share: float = Field(0.2, gt=0, le=1)
+    retention_days: int = Field(365, ge=30, le=1095)
+    cohorts: int = Field(8, ge=2, le=20)
+
+
+class Guardrail(_Strict):
+    """A metric that must not get worse by more than ``margin`` x the control mean (non-inferiority)."""
+
+    metric: str
+    margin: float = Field(0.05, ge=0)
+    higher_is_worse: bool = True
+
+
+class AbSettings(_Strict):
+    """A/B evaluation conventions (README "Experiments")."""
+
+    window_days: int = Field(30, ge=1, le=365)
+    control_variant: str = "control"
+    planned_split: dict[str, float] | None = None
+    primary_metric: Literal["conversion", "revenue_per_customer"] = "conversion"
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    srm_alpha: float = Field(0.001, gt=0, lt=0.1)
+    power: float = Field(0.8, gt=0.5, lt=1)
+    winsorize_percentile: float | None = Field(0.99, gt=0.5, lt=1)
+    segment_by: Literal["action_group", "rfm_segment"] = "action_group"
+    bayes_draws: int = Field(20_000, ge=1000)
+    guardrails: list[Guardrail] = Field(default_factory=lambda: [Guardrail(metric="discount", margin=0.10)])
+
+
+class ExportSettings(_Strict):
+    """The campaign-tool export ``segments_export.csv``."""
+
+    hash_customer_ids: bool = False
+    salt_env: str = "SEGREVIEW_ID_SALT"
+
+    @model_validator(mode="after")
+    def _salt(self) -> ExportSettings:
+        if self.hash_customer_ids and not os.environ.get(self.salt_env):
+            raise ValueError(f"export.hash_customer_ids needs the environment variable {self.salt_env} (the salt "
+                             "is read from the environment, never from a parameters file)")
+        return self
+
+
+class ReviewSettings(_Strict):
+    """Presentation of the quarterly review."""
+
+    top_n: int = Field(10, ge=1, le=50)
+
+
+class SparkSettings(_Strict):
+    """The Spark session used when ``engine: spark`` (see :mod:`helpers.engine` and the README)."""
+
+    master: str = "local[*]"
+    remote: str | None = None
+    app_name: str = "segreview"
+    driver_memory: str = Field("4g", pattern=r"^\d+[kmgt]$")
+    shuffle_partitions: int = Field(8, ge=1, le=100_000)
+    config: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("remote")
+    @classmethod
+    def _remote(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("sc://"):
+            raise ValueError(f"spark.remote {v!r} must be a Spark Connect URL (sc://host:port)")
+        return v
+
+
+class RunConfig(_Strict):
+    """The merged parameters of one quarter's run (``params/base.yaml`` + the quarter's file)."""
+
+    quarter: str
+    company: str = "Demo Retail Co."
+    currency: str = Field("CNY", min_length=1, max_length=8)
+    seed: int = Field(42, ge=0)
+    reports_dir: str = "reports"
+    steps: list[str] = Field(default_factory=lambda: list(STEP_MODELS))
+    sources: Sources
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkSettings = SparkSettings()
+    columns: Columns = Columns()
+    pii_columns: list[str] = Field(default_factory=list)
+    ingest: IngestSettings = IngestSettings()
+    rfm: RfmSettings = RfmSettings()
+    clustering: ClusteringSettings = ClusteringSettings()
+    clv: ClvSettings = ClvSettings()
+    churn: ChurnSettings = ChurnSettings()
+    ab: AbSettings = AbSettings()
+    export: ExportSettings = ExportSettings()
+    review: ReviewSettings = ReviewSettings()
+
+    @field_validator("quarter")
+    @classmethod
+    def _quarter(cls, v: str) -> str:
+        if not _QUARTER.match(v):
+            raise ValueError(f"{v!r} is not a quarter: write it as YYYYQn, e.g. 2026Q3")
+        return v
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, v: list[str]) -> list[str]:
+        unknown = [s for s in v if s not in PIPELINE]
+        if unknown:
+            raise ValueError(f"unknown step(s) {unknown}; steps are {list(PIPELINE)}")
+        missing = [s for s in v if s not in STEP_MODELS]
+        if missing:
+            raise ValueError(f"step(s) {missing} have no notebook in this version; available: {list(STEP_MODELS)}")
+        if "10_ingest" not in v:
+            raise ValueError("10_ingest must run: every other step reads its clean tables")
+        return [s for s in PIPELINE if s in v]
+
+    @model_validator(mode="after")
+    def _paths_inside(self) -> RunConfig:
+        root = project_root()
+        for name in ("orders", "customers", "experiments"):
+            spec = getattr(self.sources, name)
+            if spec is None or spec.path is None:
+                continue
+            p = (root / spec.path).resolve()
+            if not p.is_relative_to(root):
+                raise ValueError(
+                    f"sources.{name}.path {spec.path!r} is outside the project ({root}); copy the "
+                    "export into data/ (raw data stays immutable there) and point to it")
+        for key, named in (("churn.attributes", self.churn.attributes),
+                           ("clustering.attributes", self.clustering.attributes)):
+            unknown = [a for a in named if a not in self.columns.customers.attributes]
+            if unknown:
+                close = {a: difflib.get_close_matches(a, self.columns.customers.attributes, n=1) for a in unknown}
+                hint = "".join(f"; {a!r}: did you mean {c[0]!r}?" for a, c in close.items() if c)
+                raise ValueError(f"{key} names {unknown}, which columns.customers.attributes does not keep "
+                                 f"(it keeps {self.columns.customers.attributes}){hint}")
+        rd = (root / self.reports_dir).resolve()
+        if not rd.is_relative_to(root):
+            raise ValueError(f"reports_dir {self.reports_dir!r} is outside the project ({root})")
+        return self
+
+
+class StepParams(_Strict):
+    """Fields every pipeline notebook has: the quarter and the run folder (``""`` = hand run)."""
+
+    quarter: str
+    run_dir: str = ""
+    reports_dir: str = "reports"
+
+    @field_validator("quarter")
+    @classmethod
+    def _quarter(cls, v: str) -> str:
+        return RunConfig._quarter(v)
+
+
+class IngestParams(StepParams):
+    """Parameters of ``10_ingest``."""
+
+    seed: int
+    currency: str
+    sources: Sources
+    columns: Columns
+    pii_columns: list[str]
+    ingest: IngestSettings
+
+
+class RfmParams(StepParams):
+    """Parameters of ``20_rfm_clustering``."""
+
+    seed: int
+    currency: str
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkSettings = SparkSettings()
+    rfm: RfmSettings
+    clustering: ClusteringSettings
+    review: ReviewSettings
+
+
+class ClvParams(StepParams):
+    """Parameters of ``30_clv``."""
+
+    seed: int
+    currency: str
+    clv: ClvSettings
+
+
+class ChurnParams(StepParams):
+    """Parameters of ``40_churn``."""
+
+    seed: int
+    currency: str
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: SparkSettings = SparkSettings()
+    rfm: RfmSettings
+    churn: ChurnSettings
+
+
+class AbParams(StepParams):
+    """Parameters of ``50_ab_evaluation``."""
+
+    seed: int
+    currency: str
+    rfm: RfmSettings
+    ab: AbSettings
+
+
+class ReviewParams(StepParams):
+    """Parameters of ``60_quarterly_review``."""
+
+    company: str
+    currency: str
+    review: ReviewSettings
+    export: ExportSettings
+
+
+#: Parameter model of each notebook; a step without a notebook yet has no entry.
+STEP_MODELS: dict[str, type[StepParams]] = {
+    "10_ingest": IngestParams,
+    "20_rfm_clustering": RfmParams,
+    "30_clv": ClvParams,
+    "40_churn": ChurnParams,
+    "50_ab_evaluation": AbParams,
+    "60_quarterly_review": ReviewParams,
+}
+
+
+def _deep_merge(base: dict, over: dict, at: tuple = ()) -> dict:
+    """Merge ``over`` into ``base`` key by key; each entry of ``sources`` is replaced as a whole
+    (a quarter's database source must not inherit the base file's ``path``)."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and at != ("sources",):
+            out[k] = _deep_merge(out[k], v, (*at, k))
+        else:
+            out[k] = v
+    return out
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ParameterError(f"parameters file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ParameterError(f"{path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path} must hold a mapping of keys to values, not {type(data).__name__}")
+    return data
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that owns the location ``loc`` (for listing allowed keys)."""
+    cur: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(cur, type) and issubclass(cur, BaseModel)) or part not in cur.model_fields:
+            return None
+        ann = cur.model_fields[part].annotation
+        args = getattr(ann, "__args__", ()) or (ann,)
+        cur = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
+
+
+def validation_message(err: ValidationError, model: type[BaseModel], source: str) -> str:
+    """Turn a pydantic error into lines naming the key, the file and the allowed keys."""
+    lines = [f"invalid parameters in {source}:"]
+    for e in err.errors():
+        loc = tuple(x for x in e["loc"] if not isinstance(x, int) or True)
+        key = ".".join(str(x) for x in loc) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            owner = _model_at(model, loc)
+            allowed = sorted(owner.model_fields) if owner else []
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"  - unknown key {key!r}{hint} allowed keys here: {', '.join(allowed)}")
+        elif e["type"] == "missing":
+            lines.append(f"  - required key {key!r} is missing")
+        else:
+            got = e.get("input")
+            got_s = f" (got {got!r})" if got is not None and not isinstance(got, dict) else ""
+            lines.append(f"  - {key}: {e['msg']}{got_s}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path, base: str | Path | None = None) -> RunConfig:
+    """Merge ``params/base.yaml`` with a quarter's file and validate the result.
+
+    Parameters
+    ----------
+    path : str or Path
+        The quarter's parameters file (may be ``base.yaml`` itself).
+    base : str or Path, optional
+        Defaults file; by default ``base.yaml`` beside ``path``.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    ParameterError
+        Unknown or mistyped keys (naming the key, the file and the allowed keys), a quarter that
+        is not a quarter, a path outside the project, unreadable YAML.
+    """
+    path = Path(path)
+    base = Path(base) if base else path.with_name("base.yaml")
+    merged = _read_yaml(base) if base.is_file() else {}
+    if path.resolve() != base.resolve():
+        merged = _deep_merge(merged, _read_yaml(path))
+    try:
+        return RunConfig.model_validate(merged)
+    except ValidationError as e:
+        src = f"{path}" + (f" (merged over {base})" if path.resolve() != base.resolve() else "")
+        raise ParameterError(validation_message(e, RunConfig, src)) from None
+
+
+def step_parameters(config: RunConfig, step: str, run_dir: str | Path) -> dict[str, Any]:
+    """The values papermill injects into a notebook: its model's fields, JSON-compatible."""
+    model = STEP_MODELS[step]
+    data = config.model_dump(mode="json")
+    values = {k: data[k] for k in model.model_fields if k in data}
+    values["run_dir"] = str(run_dir)
+    return model.model_validate(values).model_dump(mode="json")
+
+
+def from_namespace(step: str, namespace: dict[str, Any]) -> StepParams:
+    """Validate a notebook's parameter variables with its step model (same checks as the runner).
+
+    Parameters
+    ----------
+    step : str
+        Notebook name, e.g. ``"10_ingest"``.
+    namespace : dict
+        The notebook's ``globals()``; only the model's fields are read.
+    """
+    model = STEP_MODELS[step]
+    values = {k: namespace[k] for k in model.model_fields if k in namespace}
+    try:
+        return model.model_validate(values)
+    except ValidationError as e:
+        raise ParameterError(validation_message(e, model, f"the parameters cell of {step}")) from None
