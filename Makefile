@@ -30,7 +30,7 @@ demo-data: $(STAMP) ## Generate the seeded demo CRM export into data/demo/ (if m
 
 report: $(STAMP) data/demo/orders.parquet ## Render the demo quarter's review (PARAMS=... for another) and print its path
 	$(BIN)/segreview run --params $(PARAMS) --force
-	@echo "Open: $$(pwd)/reports/$$($(BIN)/python -c "from helpers.params import load_config; print(load_config('$(PARAMS)').quarter)")/index.html"
+	@echo "Open: $$(pwd)/reports/$$($(BIN)/python -c "from helpers.frame.settings import load_config; print(load_config('$(PARAMS)').quarter)")/index.html"
 
 test: $(STAMP) ## Run the whole test suite (unit, end-to-end)
 	$(BIN)/python -m pytest

@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = r"""
 import json, resource, sys, time
 import numpy as np, pandas as pd
-from helpers import churn, churn_step as cs
-from helpers.params import ChurnSettings, RfmSettings
+from helpers.churn import data as cdata, model as cmodel, step as cs
+from helpers.frame.settings import defaults
+D = defaults()
 
 o = pd.read_parquet(sys.argv[1])
 rng = np.random.default_rng(1)
@@ -36,35 +37,35 @@ o["channel"] = pd.array(rng.choice(["app", "web", "store"], len(o)), dtype="str"
 o["discount"] = np.round(o["amount"] * rng.beta(1, 8, len(o)), 2)
 o["customer_id"] = o["customer_id"].astype(str)
 as_of = pd.Timestamp("2026-09-30")
-st = ChurnSettings()
+st = D.churn
 times = {}
 t0 = time.perf_counter()
 t = time.perf_counter()
-tab = churn._orders_table(o)
+tab = cdata._orders_table(o)
 ev, tr = as_of - pd.Timedelta(days=90), as_of - pd.Timedelta(days=180)
-Xtr, ytr = churn.dataset(tab, tr, 90, 365, as_of, labels_from=o)
-Xev, yev = churn.dataset(tab, ev, 90, 365, as_of, labels_from=o)
+Xtr, ytr = cdata.dataset(tab, tr, 90, 365, as_of, labels_from=o)
+Xev, yev = cdata.dataset(tab, ev, 90, 365, as_of, labels_from=o)
 times["features: 2 snapshots + labels"] = time.perf_counter() - t
 t = time.perf_counter()
-models = churn.fit_models(Xtr, ytr, 42)
+models = cmodel.fit_models(Xtr, ytr, 42)
 times["fit: both models, calibrated"] = time.perf_counter() - t
 t = time.perf_counter()
-probs = churn.predict(models, Xev)
+probs = cmodel.predict(models, Xev)
 bg = cs._bgnbd_scores(tab, ev, Xev.index, 90, 7.0, 42)
 probs = probs if bg is None else probs.join(bg)
 bg_note = "fitted" if bg is not None else "BG/NBD could not be fitted (synthetic log without dropout)"
 times["predict + BG/NBD comparison"] = time.perf_counter() - t
 t = time.perf_counter()
 res = cs.ChurnResult(available=True, mode="snapshot", features=list(Xtr.columns))
-cs._evaluate(res, probs, yev, models[cs._choose(churn.metrics(probs, yev), "auto")], Xev, yev, st, 42, "USD")
+cs._evaluate(res, probs, yev, models[cs._choose(cmodel.metrics(probs, yev), "auto")], Xev, yev, st, 42, "USD")
 times["evaluate: metrics, lift, drivers, partial dependence"] = time.perf_counter() - t
 t = time.perf_counter()
-final = churn.fit_models(Xev, yev, 42, only=res.chosen)[res.chosen]
-Xnow = churn.snapshot_features(tab, as_of, 365)[Xtr.columns]
+final = cmodel.fit_models(Xev, yev, 42, only=res.chosen)[res.chosen]
+Xnow = cdata.snapshot_features(tab, as_of, 365)[Xtr.columns]
 scores = cs._score(final, Xnow, res)
 times["refit + features at as-of + scoring"] = time.perf_counter() - t
 t = time.perf_counter()
-km, lr, origin = cs.retention(o, as_of, RfmSettings(), st)
+km, lr, origin = cs.retention(o, as_of, D.rfm, st)
 coh = cs.cohort_table(o, as_of, 8)
 times["retention curves + cohorts"] = time.perf_counter() - t
 times["total"] = time.perf_counter() - t0

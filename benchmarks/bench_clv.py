@@ -24,18 +24,18 @@ ROOT = Path(__file__).resolve().parents[1]
 OURS = r"""
 import json, resource, sys, time
 import numpy as np, pandas as pd
-from helpers import clv, clv_step
-from helpers.params import ClvSettings
+from helpers.value import model as clv, step as clv_step
+from helpers.frame.settings import defaults
 s = pd.read_parquet(sys.argv[1])
 t = time.perf_counter()
 f = clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
 g = clv.fit_gammagamma(s["x"], s["m_x"])
 fit = time.perf_counter() - t
 t = time.perf_counter()
-fw = clv_step.score(s, f, g, ClvSettings(n_draws=200), seed=1)
+fw = clv_step.score(s, f, g, defaults().clv.replace(n_draws=200), seed=1)
 sc = time.perf_counter() - t
 print(json.dumps({"fit": fit, "score": sc, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "r": f.params["r"], "clv_total": float(fw.scores["clv_12m"].sum()), "n_unique": f.n_unique}))
+                  "r": f.params["r"], "clv_total": float(fw.scores["clv"].sum()), "n_unique": f.n_unique}))
 """
 
 LIFETIMES = r"""
@@ -64,9 +64,8 @@ def tables(n_synth: int, d: Path) -> list[tuple[str, Path]]:
     import numpy as np
     import pandas as pd
 
-    from helpers.value import model as clv
-    from helpers.value import data as clv_data
     from helpers.demo.simulate import simulate_bgnbd, simulate_gammagamma
+    from helpers.value import data as clv_data
     raw = pd.read_csv(ROOT / "data/external/CDNOW_master.txt", sep=r"\s+", dtype=str)
     o = pd.DataFrame({"customer_id": raw["customer_id"], "order_ts": pd.to_datetime(raw["date"], format="%Y%m%d"),
                       "amount": raw["dollar_value"].astype(float)})

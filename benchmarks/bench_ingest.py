@@ -21,8 +21,9 @@ root = Path(sys.argv[1]); n = int(sys.argv[2])
 (root / "params").mkdir(parents=True, exist_ok=True)
 (root / "params" / "base.yaml").write_text(Path(sys.argv[3]).read_text())
 os.environ["SEGREVIEW_ROOT"] = str(root)
-from helpers.synth import DemoSpec, write_demo
-from helpers import params, ingest
+from helpers.demo.generator import DemoSpec, write_demo
+from helpers.frame import settings as params
+from helpers.ingest import step as ingest
 write_demo(root / "data" / "demo", replace(DemoSpec(), n_customers=n))
 cfg = params.load_config(root / "params" / "base.yaml")
 p = params.IngestParams.model_validate(params.step_parameters(cfg, "10_ingest", root / "run"))

@@ -3,7 +3,7 @@
 Usage (what `make bench` runs):
     .venv/bin/python benchmarks/bench_review.py [--sizes 20000 200000 1000000] [--no-demo]
 
-For each size N the seeded demo generator (`helpers.synth`, the same CRM export as the demo:
+For each size N the seeded demo generator (`helpers.demo.generator`, the same CRM export as the demo:
 customers, experiments, dropout, seasonality, dirty rows) writes N customers with about ten orders
 each (purchase rate four times the demo's: Gamma scale alpha 1.5 instead of 6) to `benchmarks/data/review_<N>/` once; then
 `/usr/bin/time -v segreview run` renders the quarter 2026Q3 into `benchmarks/reports/review_<N>/`.
@@ -116,9 +116,9 @@ quarter = "2026Q3"
 # %%
 from IPython.display import Markdown, display
 
-from helpers import catalog, params, plots
+from helpers import frame, page
 
-plots.setup_style()
+page.setup_style()
 display(Markdown("nothing else"))
 '''
 

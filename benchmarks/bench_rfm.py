@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-09-30"
 
 SEGREVIEW = """
-from helpers.rfm import customer_summary
+from helpers.segments.data import customer_summary
 import pandas as pd
 def run(path): return customer_summary(path, pd.Timestamp(AS_OF))
 """

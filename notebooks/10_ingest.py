@@ -20,52 +20,31 @@
 # written here; personal data (names, e-mails, phones) is dropped at this step and goes no further.
 
 # %% tags=["parameters"]
-quarter = "2026Q3"
-run_dir = ""
-reports_dir = "reports"
-seed = 42
-currency = "CNY"
-sources = {
-    "orders": {"path": "data/demo/orders.parquet"},
-    "customers": {"path": "data/demo/customers.parquet"},
-    "experiments": {"path": "data/demo/experiments.parquet"},
-}
-columns = {
-    "orders": {"customer_id": "customer_id", "order_ts": "order_ts", "amount": "amount",
-               "order_id": "order_id", "quantity": "quantity", "category": "category",
-               "channel": "channel", "status": "status", "discount": "discount"},
-    "customers": {"customer_id": "customer_id", "signup_date": "signup_date", "churned": None,
-                  "attributes": ["region", "city_tier", "acquisition_channel"]},
-    "experiments": {"experiment_id": "experiment_id", "customer_id": "customer_id",
-                    "variant": "variant", "assigned_at": "assigned_at"},
-}
-pii_columns = ["name", "email", "phone"]
-ingest = {}
+# A hand run takes every value left at None from params/base.yaml; the runner injects them all.
+quarter = None
+language = None
+run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
+reports_dir = None
+seed = None
+currency = None
+sources = None
+columns = None
+pii_columns = None
+ingest = None
 
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers.frame import catalog
-from helpers.frame import settings as params
-from helpers.ingest import figures as plots
-from helpers.page import text as plots_text
-from helpers.page import tables as plots_tables
-from helpers.page import figures as plots_figures
-from helpers.ingest import step as ing
+from helpers import frame, page
+from helpers import ingest as ing
 
-P = params.from_namespace("10_ingest", globals())
-cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots_figures.setup_style()
-q_start, as_of = params.quarter_bounds(P.quarter)
+S = frame.begin("10_ingest", globals())
+P, cat = S.params, S.catalog
 
 # %%
 result = ing.run_ingest(P)
-S = result.summary
-display(Markdown(
-    f"**Quarter {P.quarter}** (as of {S['as_of']}). Read {S['sources']['orders']['rows_read']:,} order lines; "
-    f"**{S['orders']:,} completed orders** from **{S['customers_with_orders']:,} customers** remain after cleaning, "
-    f"from {S['first_order'][:10]} to {S['last_order'][:10]}, worth **{plots_text.money(S['revenue'], P.currency)}** net of refunds."
-))
+R = result.summary
+display(Markdown(ing.intake_sentence(R, P.currency)))
 
 # %% [markdown]
 # ## Sources
@@ -73,7 +52,7 @@ display(Markdown(
 # rows survived cleaning. Optional tables that were not supplied are marked "not available".
 
 # %%
-plots_tables.styled_table(ing.sources_table(S), int_cols=["rows read", "rows kept"])
+page.styled_table(ing.sources_table(R), int_cols=["rows read", "rows kept"])
 
 # %% [markdown]
 # ## Data quality
@@ -81,7 +60,7 @@ plots_tables.styled_table(ing.sources_table(S), int_cols=["rows read", "rows kep
 # left out of every later step; "flagged" rows are kept but worth a look with the data owner.
 
 # %%
-plots_tables.styled_table(ing.quality_for_display(result.quality), int_cols=["rows"], pct_cols=["share"])
+page.styled_table(ing.quality_for_display(result.quality), int_cols=["rows"], pct_cols=["share"])
 
 # %% [markdown]
 # ## Orders and revenue over time
@@ -90,12 +69,12 @@ plots_tables.styled_table(ing.quality_for_display(result.quality), int_cols=["ro
 
 # %%
 monthly = ing.monthly_summary(result.orders)
-fig = plots.monthly_chart(monthly, P.currency, quarter_start=q_start)
+fig = ing.monthly_chart(monthly, P.currency, quarter_start=S.quarter_start)
 
 # %% tags=["remove"]
 ing.save_outputs(cat, result)
 
 # %% tags=["remove"]
-assert cat.rows("orders") == S["orders"] > 0
+assert cat.rows("orders") == R["orders"] > 0
 assert not set(P.pii_columns) & set(cat.columns("orders"))
 assert (cat.load("orders", columns=["amount"])["amount"] > 0).all()

@@ -21,47 +21,34 @@
 # view groups customers by k-means clustering.
 
 # %% tags=["parameters"]
-quarter = "2026Q3"
-run_dir = ""
-reports_dir = "reports"
-seed = 42
-currency = "CNY"
-engine = "duckdb"
-spark = {}
-rfm = {}
-clustering = {}
-review = {}
+# A hand run takes every value left at None from params/base.yaml; the runner injects them all.
+quarter = None
+language = None
+run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
+reports_dir = None
+seed = None
+currency = None
+engine = None
+spark = None
+rfm = None
+clustering = None
+review = None
 
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers.frame import catalog
-from helpers.frame import settings as params
-from helpers.segments import figures as plots
-from helpers.page import figures as plots_figures
-from helpers.page import tables as plots_tables
-from helpers.page import text as plots_text
-from helpers.segments import step as cl
-from helpers.segments import model as cl_model
-from helpers.frame import engine as en
-from helpers.segments import step as mg
-from helpers.segments import model as mg_model
-from helpers.segments import step as rf
-from helpers.segments import data as rf_data
-from helpers.segments import model as rf_model
+from helpers import frame, page
+from helpers import segments as sg
 
-P = params.from_namespace("20_rfm_clustering", globals())
-cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots_figures.setup_style()
-q_start, as_of = params.quarter_bounds(P.quarter)
-prev_start, prev_as_of = params.quarter_bounds(params.previous_quarter(P.quarter))
+S = frame.begin("20_rfm_clustering", globals())
+P, cat = S.params, S.catalog
 customers = cat.load_optional("customers")
-orders_t = en.orders_table(cat.path("orders"), P.engine, P.spark)
+orders_t = sg.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %%
-scored = rf_model.segment_of(rf_data.customer_summary(orders_t, as_of), P.rfm)
+scored = sg.segment_of(sg.customer_summary(orders_t, S.as_of), P.rfm)
 display(Markdown(
-    f"**{len(scored):,} customers** had bought by {as_of.date()}. Recency and spend are scored in fifths "
+    f"**{len(scored):,} customers** had bought by {S.as_of.date()}. Recency and spend are scored in fifths "
     f"(5 = best fifth; customers with equal values share a score). Frequency: {scored.attrs['frequency_method']}."
 ))
 
@@ -70,8 +57,8 @@ display(Markdown(
 # Sorted by the revenue each segment has brought so far; "this quarter" is revenue within the quarter.
 
 # %%
-seg_table = rf.segment_table(scored, P.rfm, rf_data.period_revenue(orders_t, q_start, as_of))
-plots_tables.styled_table(
+seg_table = sg.segment_table(scored, P.rfm, sg.period_revenue(orders_t, S.quarter_start, S.as_of))
+page.styled_table(
     seg_table[["segment", "action_group", "customers", "share_of_customers", "revenue", "share_of_revenue",
                "quarter_revenue", "average_order_value"]],
     money_cols=["revenue", "quarter_revenue", "average_order_value"], int_cols=["customers"],
@@ -81,14 +68,14 @@ plots_tables.styled_table(
 # The action groups and what each should get:
 
 # %%
-plots_tables.styled_table(rf.action_group_table(scored, P.rfm), int_cols=["customers"], pct_cols=["share_of_customers"])
+page.styled_table(sg.action_group_table(scored, P.rfm), int_cols=["customers"], pct_cols=["share_of_customers"])
 
 # %% [markdown]
 # Where value is concentrated: a segment whose revenue bar is much longer than its customer bar
 # carries the business.
 
 # %%
-fig = plots.segment_share_chart(seg_table)
+fig = sg.segment_share_chart(seg_table)
 
 # %% [markdown]
 # ## Recency against frequency
@@ -96,14 +83,14 @@ fig = plots.segment_share_chart(seg_table)
 # right holds the best customers, the top left valuable customers who have stopped buying.
 
 # %%
-counts, spend = rf.rf_heatmap(scored)
-fig = plots.rf_heatmap_chart(counts, spend, P.currency)
+counts, spend = sg.rf_heatmap(scored)
+fig = sg.rf_heatmap_chart(counts, spend, P.currency)
 
 # %% [markdown]
 # How each score was cut (the value range behind every score that occurs):
 
 # %%
-plots_tables.styled_table(rf.scoring_table(scored), int_cols=["customers"], float_cols=["from", "to"])
+page.styled_table(sg.scoring_table(scored), int_cols=["customers"], float_cols=["from", "to"])
 
 # %% [markdown]
 # ## Data-driven clusters
@@ -111,24 +98,24 @@ plots_tables.styled_table(rf.scoring_table(scored), int_cols=["customers"], floa
 # per customer, so cluster 1 is always the most valuable kind of customer.
 
 # %%
-clusters = cl_model.cluster_customers(scored, P.clustering, P.seed, customers)
+clusters = sg.cluster_customers(scored, P.clustering, P.seed, customers)
 display(Markdown(clusters.note + "."))
-fig = plots.silhouette_chart(clusters.curve, clusters.k)
+fig = sg.silhouette_chart(clusters.curve, clusters.k)
 
 # %%
-profiles = cl.cluster_profiles(scored, clusters.labels, orders_t, customers)
-plots_tables.styled_table(profiles, money_cols=["median_monetary", "average_order_value"],
+profiles = sg.cluster_profiles(scored, clusters.labels, orders_t, customers)
+page.styled_table(profiles, money_cols=["median_monetary", "average_order_value"],
                    int_cols=["customers", "median_recency_days"], float_cols=["median_frequency"],
                    pct_cols=["share_of_customers", "share_of_revenue"], currency=P.currency)
 
 # %%
-fig = plots.snake_chart(cl.snake_data(clusters.features, clusters.labels))
+fig = sg.snake_chart(sg.snake_data(clusters.features, clusters.labels))
 
 # %% [markdown]
 # How clusters and named segments overlap (customers):
 
 # %%
-plots_tables.styled_table(cl.cluster_segment_crosstab(clusters.labels, scored["rfm_segment"]).reset_index(),
+page.styled_table(sg.cluster_segment_crosstab(clusters.labels, scored["rfm_segment"]).reset_index(),
                    int_cols=list(scored["rfm_segment"].cat.categories))
 
 # %% [markdown]
@@ -137,20 +124,20 @@ plots_tables.styled_table(cl.cluster_segment_crosstab(clusters.labels, scored["r
 # rules. "(new)" are customers whose first purchase fell in this quarter.
 
 # %%
-previous = rf_model.segment_of(rf_data.customer_summary(orders_t, prev_as_of), P.rfm)
-mig = mg_model.migrate(previous, scored, orders_t, prev_as_of, P.rfm)
-fig = plots.migration_heatmap(mig.counts, f"Customers moving between segments, {params.previous_quarter(P.quarter)} to {P.quarter}")
+previous = sg.segment_of(sg.customer_summary(orders_t, S.previous_as_of), P.rfm)
+mig = sg.migrate(previous, scored, orders_t, S.previous_as_of, P.rfm)
+fig = sg.migration_heatmap(mig.counts, S.previous_quarter, P.quarter)
 
 # %%
-flows = mg.flows_in_words(mig, P.currency, P.review.top_n)
-display(Markdown("**Largest moves**\n\n" + plots_text.bullet_list(flows)))
+flows = sg.flows_in_words(mig, P.currency, P.review.top_n)
+display(Markdown("**Largest moves**\n\n" + page.bullet_list(flows)))
 
 # %%
-plots_tables.styled_table(mg.summary_table(mig), int_cols=["customers"], money_cols=["value at stake"], currency=P.currency)
+page.styled_table(sg.summary_table(mig), int_cols=["customers"], money_cols=["value at stake"], currency=P.currency)
 
 # %% tags=["remove"]
-scores, summary = rf.build_outputs(scored, clusters, mig, seg_table, P.rfm, flows, en.backend_name(orders_t))
-cat.save("customer_scores", scores)
+scores, summary = sg.build_outputs(scored, clusters, mig, seg_table, P.rfm, flows, sg.backend_name(orders_t))
+cat.save("segment_scores", scores)
 cat.save("rfm", summary)
 
 # %% tags=["remove"]

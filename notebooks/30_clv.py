@@ -20,30 +20,27 @@
 # a holdout it did not see, then refitted on all history for the forecast.
 
 # %% tags=["parameters"]
-quarter = "2026Q3"
-run_dir = ""
-reports_dir = "reports"
-seed = 42
-currency = "CNY"
-clv = {}
+# A hand run takes every value left at None from params/base.yaml; the runner injects them all.
+quarter = None
+language = None
+run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
+reports_dir = None
+seed = None
+currency = None
+rfm = None
+clv = None
 
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers.frame import catalog
-from helpers.frame import settings as params
-from helpers.value import figures as plots
-from helpers.page import figures as plots_figures
-from helpers.page import tables as plots_tables
-from helpers.value import step as cs
+from helpers import frame, page
+from helpers import value as vl
 
-P = params.from_namespace("30_clv", globals())
-cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots_figures.setup_style()
-q_start, as_of = params.quarter_bounds(P.quarter)
+S = frame.begin("30_clv", globals())
+P, cat = S.params, S.catalog
 orders = cat.load("orders", columns=["customer_id", "order_ts", "amount"])
-scores = cat.load_optional("customer_scores")
-unit = f"{P.clv.unit_days:g}-day units" if P.clv.unit_days != 7 else "weeks"
+segments = cat.load_optional("segment_scores")
+unit = vl.time_unit_words(P.clv.unit_days)
 
 # %% [markdown]
 # ## Backtest: does the model predict?
@@ -52,27 +49,26 @@ unit = f"{P.clv.unit_days:g}-day units" if P.clv.unit_days != 7 else "weeks"
 # assumes each customer keeps buying at their past rate.
 
 # %%
-days = cs.purchase_days(orders, as_of)
-bt = cs.backtest(days, as_of, P.clv)
-display(Markdown(f"Calibration up to {bt.calibration_end.date()}, holdout to {bt.holdout_end.date()}. "
-                 + cs.fit_verdict(bt)))
+days = vl.purchase_days(orders, S.as_of)
+bt = vl.backtest(days, S.as_of, P.clv)
+display(Markdown(vl.backtest_sentence(bt)))
 
 # %%
-plots_tables.styled_table(bt.metrics, int_cols=["predicted_total", "actual_total"], pct_cols=["total_error_pct"],
+page.styled_table(bt.metrics, int_cols=["predicted_total", "actual_total"], pct_cols=["total_error_pct"],
                    float_cols=["mae", "rmse", "loglik", "aic"])
 
 # %%
-fig = plots.backtest_frequency_chart(bt.by_frequency)
+fig = vl.backtest_frequency_chart(bt.by_frequency)
 
 # %%
-fig = plots.tracking_chart(cs.tracking(days, bt, P.clv), bt.calibration_end)
+fig = vl.tracking_chart(vl.tracking(days, bt, P.clv), bt.calibration_end)
 
 # %% [markdown]
 # Spend check: Gamma-Gamma's predicted spend per purchase for the customers who bought in the
 # holdout, against what they actually spent per purchase.
 
 # %%
-plots_tables.styled_table(cs.spend_check_table(bt), money_cols=["predicted", "actual"], int_cols=["customers"],
+page.styled_table(vl.spend_check_table(bt), money_cols=["predicted", "actual"], int_cols=["customers"],
                    currency=P.currency, decimals=2)
 
 # %% [markdown]
@@ -80,42 +76,42 @@ plots_tables.styled_table(cs.spend_check_table(bt), money_cols=["predicted", "ac
 # Parameter estimates with standard errors and 95% intervals (time in weeks).
 
 # %%
-fw = cs.forward(days, as_of, P.clv, P.seed, cs.groupings(scores))
-plots_tables.styled_table(cs.parameter_table(fw), float_cols=["estimate", "std_error", "ci_low", "ci_high"])
+fw = vl.forward(days, S.as_of, P.clv, P.seed, vl.groupings(segments))
+page.styled_table(vl.parameter_table(fw), float_cols=["estimate", "std_error", "ci_low", "ci_high"])
 
 # %%
-display(Markdown(cs.value_sentences(fw, P.clv, P.currency)))
+display(Markdown(vl.value_sentences(fw, P.clv, P.currency)))
 
 # %% [markdown]
 # ## Who is still active?
 
 # %%
-fig = plots.p_alive_chart(fw.scores["p_alive"])
+fig = vl.p_alive_chart(fw.scores["p_alive"])
 
 # %%
-fig = plots.p_alive_matrix_chart(cs.p_alive_matrix(fw.summary, fw.scores["p_alive"].to_numpy()), unit)
+fig = vl.p_alive_matrix_chart(vl.p_alive_matrix(fw.summary, fw.scores["p_alive"].to_numpy()), unit)
 
 # %% [markdown]
 # ## Value by segment and cluster
 # Totals with their interval from parameter uncertainty (computed draw by draw).
 
 # %%
-plots_tables.styled_table(cs.group_table(fw, "rfm_segment"), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
+page.styled_table(vl.group_table(fw, "rfm_segment"), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
                    int_cols=["customers"], pct_cols=["share_of_clv"], currency=P.currency)
 
 # %%
-fig = plots.clv_by_group_chart(cs.group_table(fw, "rfm_segment"), "rfm_segment", P.currency, P.clv.horizon_months)
+fig = vl.clv_by_group_chart(vl.group_table(fw, "rfm_segment"), "rfm_segment", P.currency, P.clv.horizon_months)
 
 # %%
-plots_tables.styled_table(cs.group_table(fw, "cluster"), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
+page.styled_table(vl.group_table(fw, "cluster"), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
                    int_cols=["customers"], pct_cols=["share_of_clv"], currency=P.currency)
 
 # %% tags=["remove"]
-top10 = cs.top_share(fw.scores[f"clv_{P.clv.horizon_months}m"])
-cat.save("customer_scores", cs.merge_scores(scores, fw.scores))
-cat.save("clv", cs.clv_summary(bt, fw, P.clv, top10))
+top10 = vl.top_share(fw.scores["clv"])
+cat.save("value_scores", fw.scores)
+cat.save("clv", vl.clv_summary(bt, fw, P.clv, top10))
 
 # %% tags=["remove"]
-out = cat.load("customer_scores")
-assert out["customer_id"].is_unique and out[f"clv_{P.clv.horizon_months}m"].notna().all()
-assert (out["clv_low"] <= out[f"clv_{P.clv.horizon_months}m"] + 1e-6).all() and (out["p_alive"].between(0, 1)).all()
+out = cat.load("value_scores")
+assert out["customer_id"].is_unique and out["clv"].notna().all()
+assert (out["clv_low"] <= out["clv"] + 1e-6).all() and (out["p_alive"].between(0, 1)).all()

@@ -19,44 +19,38 @@
 # of the customer base and judged on a later one whose outcome it never saw.
 
 # %% tags=["parameters"]
-quarter = "2026Q3"
-run_dir = ""
-reports_dir = "reports"
-seed = 42
-currency = "CNY"
-engine = "duckdb"
-spark = {}
-rfm = {}
-churn = {}
+# A hand run takes every value left at None from params/base.yaml; the runner injects them all.
+quarter = None
+language = None
+run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
+reports_dir = None
+seed = None
+currency = None
+engine = None
+spark = None
+rfm = None
+churn = None
 
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers.frame import catalog
-from helpers.frame import settings as params
-from helpers.churn import figures as plots
-from helpers.page import figures as plots_figures
-from helpers.page import tables as plots_tables
-from helpers.page import text as plots_text
-from helpers.churn import step as cs
-from helpers.frame import engine as en
+from helpers import churn as ch
+from helpers import frame, page
 
-P = params.from_namespace("40_churn", globals())
-cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots_figures.setup_style()
-q_start, as_of = params.quarter_bounds(P.quarter)
+S = frame.begin("40_churn", globals())
+P, cat = S.params, S.catalog
 customers = cat.load_optional("customers")
-scores = cat.load_optional("customer_scores")
+scores = cat.customer_scores(("segment_scores", "value_scores"))
 clv_summary = cat.load_optional("clv")
-value_col, value_label = cs.value_column(scores, clv_summary)
-orders_t = en.orders_table(cat.path("orders"), P.engine, P.spark)
+value_col, value_label = ch.value_column(scores, clv_summary)
+orders_t = ch.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %% [markdown]
 # ## How the model was tested
 
 # %%
-res = cs.run(orders_t, customers, as_of, P.churn, P.seed, P.currency, clv_summary)
-display(Markdown(cs.mode_sentence(res)))
+res = ch.run(orders_t, customers, S.as_of, P.churn, P.seed, P.currency, clv_summary)
+display(Markdown(ch.mode_sentence(res)))
 
 # %% [markdown]
 # ## Backtest: does it predict?
@@ -65,12 +59,12 @@ display(Markdown(cs.mode_sentence(res)))
 # the probabilities themselves (lower is better).
 
 # %%
-plots_tables.styled_table(cs.metrics_table(res), float_cols=["roc_auc", "pr_auc", "brier", "log_loss"],
+page.styled_table(ch.metrics_table(res), float_cols=["roc_auc", "pr_auc", "brier", "log_loss"],
                    pct_cols=["mean_predicted", "observed_rate", "calibration_error"])
 
 # %%
-display(Markdown(cs.calibration_sentence(res)))
-fig = plots.calibration_chart(res.calibration, res.chosen)
+display(Markdown(ch.calibration_sentence(res)))
+fig = ch.calibration_chart(res.calibration, res.chosen)
 
 # %% [markdown]
 # ## Who to contact first
@@ -78,16 +72,16 @@ fig = plots.calibration_chart(res.calibration, res.chosen)
 # all churners a campaign reaches by working down the list.
 
 # %%
-display(Markdown(cs.lift_sentence(res)))
-fig = plots.capture_chart(res.lift)
+display(Markdown(ch.lift_sentence(res)))
+fig = ch.capture_chart(res.lift)
 
 # %%
-plots_tables.styled_table(res.lift, int_cols=["decile", "customers"], float_cols=["min_probability", "lift"],
+page.styled_table(res.lift, int_cols=["decile", "customers"], float_cols=["min_probability", "lift"],
                    pct_cols=["churn_rate", "share_contacted", "capture"])
 
 # %%
-display(Markdown(cs.confusion_sentence(res)))
-plots_tables.styled_table(res.confusion.reset_index(), int_cols=["churned", "kept buying"])
+display(Markdown(ch.confusion_sentence(res)))
+page.styled_table(res.confusion.reset_index(), int_cols=["churned", "kept buying"])
 
 # %% [markdown]
 # ## What drives churn risk
@@ -95,22 +89,22 @@ plots_tables.styled_table(res.confusion.reset_index(), int_cols=["churned", "kep
 # average predicted risk as the feature moves over its usual range, everything else as observed.
 
 # %%
-fig = plots.drivers_chart(res.drivers, cs.labels(res))
+fig = ch.drivers_chart(res.drivers, ch.labels(res))
 
 # %%
-display(Markdown(plots_text.bullet_list(res.effects)))
-fig = plots.partial_dependence_chart(res.pdp, cs.labels(res))
+display(Markdown(page.bullet_list(res.effects)))
+fig = ch.partial_dependence_chart(res.pdp, ch.labels(res))
 
 # %% [markdown]
 # ## Risk tiers and value at risk by segment
 
 # %%
-scored = cs.scored_customers(res, scores, value_col, P.churn.high_value_share)
-var = cs.value_at_risk_table(scored, value_col)
-display(Markdown(cs.risk_sentences(res, scored, var, P.currency, value_label)))
+scored = ch.scored_customers(res, scores, value_col, P.churn.high_value_share)
+var = ch.value_at_risk_table(scored, value_col)
+display(Markdown(ch.risk_sentences(res, scored, var, P.currency, value_label)))
 
 # %%
-plots_tables.styled_table(var, int_cols=["active_customers", "high_risk", "retention_priority"],
+page.styled_table(var, int_cols=["active_customers", "high_risk", "retention_priority"],
                    pct_cols=["share_high_risk", "mean_churn_probability"],
                    money_cols=["value_at_risk"], currency=P.currency)
 
@@ -120,24 +114,24 @@ plots_tables.styled_table(var, int_cols=["active_customers", "high_risk", "reten
 # until the end of this quarter: the share who had not yet bought again, with 95% confidence bands.
 
 # %%
-km, logrank, origin = cs.retention(orders_t, as_of, P.rfm, P.churn)
-display(Markdown(cs.retention_sentence(km, logrank, origin, as_of)))
-fig = plots.km_chart(km, origin)
+km, logrank, origin = ch.retention(orders_t, S.as_of, P.rfm, P.churn)
+display(Markdown(ch.retention_sentence(km, logrank, origin, S.as_of)))
+fig = ch.km_chart(km, origin)
 
 # %% [markdown]
 # ### Cohorts: share of each first-purchase quarter's customers who bought in each later quarter
 
 # %%
-cohorts = cs.cohort_table(orders_t, as_of, P.churn.cohorts)
-plots_tables.styled_table(cohorts, int_cols=["customers"], pct_cols=cohorts.columns[2:],
+cohorts = ch.cohort_table(orders_t, S.as_of, P.churn.cohorts)
+page.styled_table(cohorts, int_cols=["customers"], pct_cols=cohorts.columns[2:],
                    caption="n/a: that quarter has not ended yet")
 
 # %% tags=["remove"]
-cat.save("customer_scores", cs.merge_scores(scores, scored))
-cat.save("churn", cs.churn_summary(res, scored, var, logrank, origin, value_col))
+cat.save("churn_scores", ch.churn_scores(scores, scored))
+cat.save("churn", ch.churn_summary(res, scored, var, logrank, origin, value_col))
 
 # %% tags=["remove"]
-out = cat.load("customer_scores")
+out = cat.load("churn_scores")
 summary = cat.load("churn")
 assert out["customer_id"].is_unique and summary["mode"] in ("snapshot", "contractual")
 assert (not res.available) or out["churn_probability"].dropna().between(0, 1).all()

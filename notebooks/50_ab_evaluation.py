@@ -19,45 +19,43 @@
 # effect is estimated overall and per customer group, and a decision is given in plain words.
 
 # %% tags=["parameters"]
-quarter = "2026Q3"
-run_dir = ""
-reports_dir = "reports"
-seed = 42
-currency = "CNY"
-rfm = {}
-ab = {}
+# A hand run takes every value left at None from params/base.yaml; the runner injects them all.
+quarter = None
+language = None
+run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
+reports_dir = None
+seed = None
+currency = None
+rfm = None
+ab = None
 
 # %% tags=["remove"]
 from IPython.display import Markdown, display
 
-from helpers.experiments import step as abtest
-from helpers.frame import catalog
-from helpers.frame import settings as params
-from helpers.page import tables as plots
-from helpers.page import figures as plots_figures
+from helpers import experiments as ex
+from helpers import frame, page
 
-P = params.from_namespace("50_ab_evaluation", globals())
-cat = catalog.Catalog.for_run(P.quarter, P.run_dir, P.reports_dir)
-plots_figures.setup_style()
+S = frame.begin("50_ab_evaluation", globals())
+P, cat = S.params, S.catalog
 orders = cat.load("orders")
 experiments = cat.load_optional("experiments")
 
 # %%
-results = abtest.run_all(experiments, orders, P.ab, P.rfm, P.seed, source=cat.path("orders"))
-display(Markdown(abtest.conventions_markdown(P.ab)))
+results = ex.run_all(experiments, orders, P.ab, P.rfm, P.seed, source=cat.path("orders"))
+display(Markdown(ex.conventions_markdown(P.ab)))
 
 # %% [markdown]
 # ## Summary of all experiments
 
 # %%
-plots.styled_table(abtest.summary_or_empty(results), int_cols=["customers"],
+page.styled_table(ex.summary_or_empty(results), int_cols=["customers"],
                    float_cols=["control", "treatment", "difference", "ci_low", "ci_high"])
 
 # %% [markdown]
 # ## Each experiment
 
 # %%
-abtest.show_experiments(results, P.currency)
+ex.show_experiments(results, P.currency, P.ab)
 
 # %% tags=["remove"]
-cat.save("ab", abtest.ab_summary_or_empty(results, P.ab))
+cat.save("ab", ex.ab_summary_or_empty(results, P.ab))

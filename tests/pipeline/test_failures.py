@@ -35,7 +35,7 @@ def test_killed_run_leaves_previous_report_untouched(project):
     final = project / "reports" / "2026Q3"
     before = digest(final)
     env = {**os.environ, "SEGREVIEW_ROOT": str(project)}
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.cli", "run", "--params", str(p), "--force"],
+    proc = subprocess.Popen([sys.executable, "-m", "helpers.run.cli", "run", "--params", str(p), "--force"],
                             cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # wait until it is inside the second notebook, then terminate it
     deadline = time.time() + 120

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.run.cli import main
 from helpers.frame.errors import InputDataError
+from helpers.run.cli import main
 
 pytestmark = pytest.mark.pipeline
 
@@ -87,7 +87,7 @@ def test_pipeline_from_postgres_equals_parquet(project, crm, monkeypatch, capsys
     assert main(["run", "--params", str(write_params(project, "files", files))]) == 0
     printed = capsys.readouterr()
     a, b = project / "reports-pg" / "2026Q3", project / "reports-files" / "2026Q3"
-    for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "customer_scores.parquet",
+    for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "segment_scores.parquet",
                 "quality.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(a / "artifacts" / art), pd.read_parquet(b / "artifacts" / art),
                                       check_dtype=False, obj=art)
@@ -105,8 +105,8 @@ def test_pipeline_from_postgres_equals_parquet(project, crm, monkeypatch, capsys
 
 
 def test_postgres_errors_are_plain_and_name_the_source(project, crm, monkeypatch):
-    from helpers.ingest.sources import read_source
     from helpers.frame.settings import SourceSpec
+    from helpers.ingest.sources import read_source
     monkeypatch.setenv("PGUSER", "segreview")
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     with pytest.raises(InputDataError, match=r"no table 'Orders 2025'.*Orders 2026"):

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from helpers.run.cli import main
 from helpers.ingest.sources import file_sha256
+from helpers.run.cli import main
 
 pytestmark = pytest.mark.pipeline
 
@@ -56,7 +56,7 @@ def test_ci_run_renders_pages_and_artifacts(ci_run, ci_rendered):
         assert (ci_run / page).stat().st_size > 10_000
     for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "quality.parquet",
                 "ingest.json", "review.json", "customer_scores.parquet", "segments_export.csv", "rfm.json", "clv.json", "churn.json",
-                "ab.json"):
+                "ab.json", "segment_scores.parquet", "value_scores.parquet", "churn_scores.parquet"):
         assert (ci_run / "artifacts" / art).exists(), art
     ingest = json.loads((ci_run / "artifacts" / "ingest.json").read_text())
     orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
@@ -294,14 +294,15 @@ def test_a_failing_step_stops_the_step_running_beside_it(project, capsys):
 def test_steps_run_side_by_side_only_after_what_they_need(ci_run):
     """run.json's timeline: every step starts after the steps it reads have ended, never more than
     two at once, and 50_ab_evaluation overlaps 20_rfm_clustering (it needs only 10_ingest)."""
-    from helpers.frame.settings import STEP_NEEDS
+    from helpers.frame.registry import PIPELINE, needs
     tl = json.loads((ci_run / "run.json").read_text())["timeline"]
     assert tl["jobs"] == 2
     steps = tl["steps"]
-    assert set(steps) == set(STEP_NEEDS)
+    assert set(steps) == set(PIPELINE)
+    assert needs("40_churn") == ("10_ingest", "20_rfm_clustering", "30_clv") and needs("50_ab_evaluation") == ("10_ingest",)
     for s, t in steps.items():
         assert t["start"] < t["end"]
-        for d in STEP_NEEDS[s]:
+        for d in needs(s):
             assert steps[d]["end"] <= t["start"], (s, d)
     moments = sorted({t["start"] for t in steps.values()})
     assert max(sum(t["start"] <= m < t["end"] for t in steps.values()) for m in moments) <= 2

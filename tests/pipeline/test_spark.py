@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers.frame.settings import defaults
 from helpers.run.cli import main
 
 pytestmark = pytest.mark.pipeline
@@ -27,14 +28,14 @@ AS_OF = pd.Timestamp("2026-09-30")
 
 @pytest.fixture(scope="module")
 def demo_orders_file(tmp_path_factory):
-    from helpers.frame.settings import CustomersColumns, IngestSettings, OrdersColumns
     from helpers.demo.generator import DemoSpec, generate_demo
+    from helpers.frame.settings import CustomersColumns, OrdersColumns
     from helpers.ingest.rules import clean_customers, clean_orders
     d = generate_demo(DemoSpec())
-    customers, _ = clean_customers(d.customers, CustomersColumns(), IngestSettings(), "c")
-    orders, _ = clean_orders(d.orders, OrdersColumns(order_id="order_id", status="status", discount="discount",
+    customers, _ = clean_customers(d.customers, CustomersColumns.minimal(), defaults().ingest, "c")
+    orders, _ = clean_orders(d.orders, OrdersColumns.minimal(order_id="order_id", status="status", discount="discount",
                                                      category="category", channel="channel"),
-                             IngestSettings(), AS_OF, "o", customers["customer_id"])
+                             defaults().ingest, AS_OF, "o", customers["customer_id"])
     path = tmp_path_factory.mktemp("spark") / "orders.parquet"
     orders.to_parquet(path, index=False)
     return path
@@ -77,11 +78,10 @@ def test_engine_side_aggregations_of_the_notebooks_are_the_same_on_spark(tables)
     import numpy as np
 
     from helpers.churn.data import churn_labels, cohort_retention, time_to_next_purchase
-    from helpers.segments.step import cluster_profiles
     from helpers.review.data import quarter_kpis
-    from helpers.frame.settings import RfmSettings
     from helpers.segments.data import customer_summary, period_revenue
     from helpers.segments.model import segment_of
+    from helpers.segments.step import cluster_profiles
     spark, duck = tables
     snap = pd.Timestamp("2026-04-03")
     pop = pd.Index(customer_summary(duck, snap)["customer_id"])
@@ -96,7 +96,7 @@ def test_engine_side_aggregations_of_the_notebooks_are_the_same_on_spark(tables)
     pd.testing.assert_series_equal(period_revenue(spark, pd.Timestamp("2026-07-01"), AS_OF),
                                    period_revenue(duck, pd.Timestamp("2026-07-01"), AS_OF), check_exact=True)
     assert quarter_kpis(spark, "2026Q3") == quarter_kpis(duck, "2026Q3")
-    scored = segment_of(customer_summary(duck, AS_OF), RfmSettings())
+    scored = segment_of(customer_summary(duck, AS_OF), defaults().rfm)
     labels = pd.Series(np.arange(len(scored)) % 3 + 1)
     pd.testing.assert_frame_equal(cluster_profiles(scored, labels, spark), cluster_profiles(scored, labels, duck))
 
@@ -112,8 +112,8 @@ def test_quarter_rendered_on_spark_equals_the_duckdb_run(project):
         assert main(["run", "--params", f"params/{name}.yaml"]) == 0
     a = project / "reports" / "spark" / "2026Q3"
     b = project / "reports" / "duck" / "2026Q3"
-    sa = pd.read_parquet(a / "artifacts" / "customer_scores.parquet")
-    sb = pd.read_parquet(b / "artifacts" / "customer_scores.parquet")
+    sa = pd.read_parquet(a / "artifacts" / "segment_scores.parquet")
+    sb = pd.read_parquet(b / "artifacts" / "segment_scores.parquet")
     assert len(sa) > 1000 and {"rfm_segment", "cluster", "action_group"} <= set(sa.columns)
     num = [c for c in sb.columns if pd.api.types.is_float_dtype(sb[c])]
     pd.testing.assert_frame_equal(sa.drop(columns=num), sb.drop(columns=num))

@@ -6,14 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.experiments import step as abtest
-from helpers.experiments import data as abtest_data
-from helpers.frame.errors import InputDataError
-from helpers.frame.settings import AbSettings, CustomersColumns, ExperimentsColumns, IngestSettings, OrdersColumns, RfmSettings
 from helpers.demo.generator import DemoSpec, generate_demo
+from helpers.experiments import data as abtest_data
+from helpers.experiments import step as abtest
+from helpers.frame.errors import InputDataError
+from helpers.frame.settings import (
+    CustomersColumns,
+    ExperimentsColumns,
+    OrdersColumns,
+    defaults,
+)
 from helpers.ingest.rules import clean_customers, clean_experiments, clean_orders
 
-S = AbSettings()
+S = defaults().ab
 
 
 def test_outcome_windows_by_hand():
@@ -43,12 +48,12 @@ def test_multi_variant_customers_are_excluded_and_counted():
 @pytest.fixture(scope="module")
 def demo_results():
     d = generate_demo(DemoSpec())
-    customers, _ = clean_customers(d.customers, CustomersColumns(), IngestSettings(), "c")
-    orders, _ = clean_orders(d.orders, OrdersColumns(order_id="order_id", status="status", discount="discount"),
-                             IngestSettings(), pd.Timestamp("2026-09-30"), "o", customers["customer_id"])
-    exps, _ = clean_experiments(d.experiments.drop(columns="_effect_group"), ExperimentsColumns(), IngestSettings(),
+    customers, _ = clean_customers(d.customers, CustomersColumns.minimal(), defaults().ingest, "c")
+    orders, _ = clean_orders(d.orders, OrdersColumns.minimal(order_id="order_id", status="status", discount="discount"),
+                             defaults().ingest, pd.Timestamp("2026-09-30"), "o", customers["customer_id"])
+    exps, _ = clean_experiments(d.experiments.drop(columns="_effect_group"), ExperimentsColumns.minimal(), defaults().ingest,
                                 pd.Timestamp("2026-09-30"), "e")
-    return abtest.run_all(exps, orders, S, RfmSettings(), 7), d.truth["experiments"]
+    return abtest.run_all(exps, orders, S, defaults().rfm, 7), d.truth["experiments"]
 
 
 def test_demo_effects_are_recovered(demo_results):
@@ -89,19 +94,19 @@ def _tiny(split=(500, 500), conv=(0.2, 0.2), seed=0):
 
 def test_broken_split_is_not_trusted():
     e, o = _tiny(split=(500, 700))
-    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
     assert r.srm["failed"] and r.decision == "Do not trust"
 
 
 def test_inconclusive_says_how_many_more_customers():
     e, o = _tiny(conv=(0.20, 0.22))
-    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
     assert r.decision == "Inconclusive" and "more customers would be needed" in r.decision_detail
 
 
 def test_zero_conversions_in_an_arm_still_evaluates():
     e, o = _tiny(conv=(0.0, 0.1))
-    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
     assert r.effects[0].control == 0.0 and r.decision == "Ship"
 
 
@@ -109,11 +114,11 @@ def test_degenerate_experiments_give_clear_messages():
     e, o = _tiny()
     one = e.assign(variant="treatment")
     with pytest.raises(InputDataError, match="control variant"):
-        abtest.run_all(one, o, S, RfmSettings(), 1)
+        abtest.run_all(one, o, S, defaults().rfm, 1)
     only_control = e.assign(variant="control")
     with pytest.raises(InputDataError, match="only one variant"):
-        abtest.run_all(only_control, o, S, RfmSettings(), 1)
-    assert abtest.run_all(None, o, S, RfmSettings(), 1) is None
+        abtest.run_all(only_control, o, S, defaults().rfm, 1)
+    assert abtest.run_all(None, o, S, defaults().rfm, 1) is None
     assert abtest.ab_summary_or_empty(None, S)["available"] is False
 
 
@@ -145,7 +150,7 @@ def test_supplied_metric_columns_and_segment_srm():
 
 def test_a_harmful_treatment_is_not_shipped():
     e, o = _tiny(split=(1000, 1000), conv=(0.30, 0.15), seed=2)
-    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
     assert r.effects[0].diff < 0 and r.decision == "Do not ship" and "lowers conversion" in r.decision_detail
 
 
@@ -154,7 +159,7 @@ def test_a_breached_guardrail_blocks_shipping():
     treated = set(e.loc[e["variant"] == "treatment", "customer_id"])
     o["discount"] = [20.0 if c in treated and ts > pd.Timestamp("2026-07-01") else 1.0
                      for c, ts in zip(o["customer_id"], o["order_ts"], strict=True)]
-    (r,) = abtest.run_all(e, o, S, RfmSettings(), 1)
+    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
     g = r.guardrails[0]
     assert g["metric"] == "discount" and g["status"] == "breached"
     assert r.decision == "Do not ship" and "Guardrail breached: discount" in r.decision_detail
@@ -179,13 +184,13 @@ def test_interaction_f_test_equals_statsmodels_formula_ols():
 
 def test_segments_at_start_from_the_parquet_file_equal_those_from_the_frame(tmp_path):
     d = generate_demo(DemoSpec(n_customers=3000))
-    orders, _ = clean_orders(d.orders, OrdersColumns(), IngestSettings(), pd.Timestamp("2026-09-30"), "o")
-    exps, _ = clean_experiments(d.experiments.drop(columns="_effect_group"), ExperimentsColumns(), IngestSettings(),
+    orders, _ = clean_orders(d.orders, OrdersColumns.minimal(), defaults().ingest, pd.Timestamp("2026-09-30"), "o")
+    exps, _ = clean_experiments(d.experiments.drop(columns="_effect_group"), ExperimentsColumns.minimal(), defaults().ingest,
                                 pd.Timestamp("2026-09-30"), "e")
     path = tmp_path / "orders.parquet"
     orders.to_parquet(path, index=False)
-    a = abtest_data.segments_at_start(orders, exps, RfmSettings(), "action_group")
-    b = abtest_data.segments_at_start(orders, exps, RfmSettings(), "action_group", source=path)
+    a = abtest_data.segments_at_start(orders, exps, defaults().rfm, "action_group")
+    b = abtest_data.segments_at_start(orders, exps, defaults().rfm, "action_group", source=path)
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == exps.drop_duplicates(["experiment_id", "customer_id"]).shape[0]
     assert a["segment"].nunique() > 2 and "(no history)" in set(a["segment"])

@@ -12,16 +12,18 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.value import model as clv
-from helpers.value import data as clv_data
-from helpers.ingest import step as ingest
 from helpers.frame import settings as params
-from helpers.segments.model import cluster_customers
 from helpers.frame.errors import InputDataError
-from helpers.frame.settings import ClusteringSettings, IngestSettings, OrdersColumns, RfmSettings
-from helpers.segments.data import customer_summary
-from helpers.segments.model import segment_of
+from helpers.frame.settings import (
+    OrdersColumns,
+    defaults,
+)
+from helpers.ingest import step as ingest
 from helpers.ingest.rules import clean_orders
+from helpers.segments.data import customer_summary
+from helpers.segments.model import cluster_customers, segment_of
+from helpers.value import data as clv_data
+from helpers.value import model as clv
 
 AS_OF = pd.Timestamp("2026-09-30")
 
@@ -67,17 +69,17 @@ def test_mixed_date_formats_are_parsed_and_reported(root_env):
 def test_single_customer_scores_segments_and_clusters():
     o = pd.DataFrame({"customer_id": ["only"] * 3, "order_ts": pd.to_datetime(["2026-07-01", "2026-08-01", "2026-09-01"]),
                       "amount": [10.0, 20.0, 30.0]})
-    scored = segment_of(customer_summary(o, AS_OF), RfmSettings())
+    scored = segment_of(customer_summary(o, AS_OF), defaults().rfm)
     assert len(scored) == 1 and scored["rfm_segment"].notna().all()
-    res = cluster_customers(scored, ClusteringSettings(), seed=1)
+    res = cluster_customers(scored, defaults().clustering, seed=1)
     assert res.k == 1 and "too few" in res.note
 
 
 def test_fewer_customers_than_clusters():
     o = pd.DataFrame({"customer_id": list("abcd"), "order_ts": pd.to_datetime(["2026-01-01", "2026-05-01", "2026-08-01", "2026-09-20"]),
                       "amount": [5.0, 50.0, 500.0, 5000.0]})
-    scored = segment_of(customer_summary(o, AS_OF), RfmSettings())
-    res = cluster_customers(scored, ClusteringSettings(k_min=5, k_max=8), seed=1)
+    scored = segment_of(customer_summary(o, AS_OF), defaults().rfm)
+    res = cluster_customers(scored, defaults().clustering.replace(k_min=5, k_max=8), seed=1)
     assert res.k <= 3 and res.labels.nunique() == res.k
 
 
@@ -92,7 +94,7 @@ def test_no_repeat_buyers_stop_clv_with_a_clear_message():
 def test_negative_and_zero_amounts_without_order_ids():
     df = pd.DataFrame({"customer_id": ["a", "a", "b", "c"], "order_ts": ["2026-07-01", "2026-07-09", "2026-07-02", "2026-07-03"],
                        "amount": [100.0, -30.0, 0.0, -5.0]})
-    out, f = clean_orders(df, OrdersColumns(), IngestSettings(max_dropped_share=1.0), AS_OF, "x.csv")
+    out, f = clean_orders(df, OrdersColumns.minimal(), defaults().ingest.replace(max_dropped_share=1.0), AS_OF, "x.csv")
     assert out["amount"].tolist() == [70.0]
     c = {x.check: x.rows for x in f}
     assert c["zero amount"] == 1 and c["refunded order or refund with no purchase to net against"] == 1
@@ -100,7 +102,7 @@ def test_negative_and_zero_amounts_without_order_ids():
 
 def test_amounts_that_are_booleans_or_garbage_are_counted():
     df = pd.DataFrame({"customer_id": ["a", "b", "c"], "order_ts": ["2026-07-01"] * 3, "amount": ["abc", "12", "--"]})
-    out, f = clean_orders(df, OrdersColumns(), IngestSettings(max_dropped_share=1.0), AS_OF, "x.csv")
+    out, f = clean_orders(df, OrdersColumns.minimal(), defaults().ingest.replace(max_dropped_share=1.0), AS_OF, "x.csv")
     bad = next(x for x in f if x.check == "amount is not a number")
     assert bad.rows == 2 and "abc" in bad.examples and len(out) == 1
 

@@ -36,14 +36,45 @@ def test_round_trip_parquet_csv_json(tmp_path):
 
 def test_missing_artifact_is_a_clear_error(tmp_path):
     cat = Catalog(tmp_path)
-    with pytest.raises(RunError, match="run the step that writes it"):
+    with pytest.raises(RunError, match="run 20_rfm_clustering, which writes it"):
         cat.load("rfm")
     assert cat.load_optional("rfm") is None
 
 
-def test_for_run_defaults_to_reports_quarter(root_env):
-    assert Catalog.for_run("2026Q3").run_dir == root_env / "reports" / "2026Q3"
+def test_hand_run_writes_to_scratch_and_reads_the_published_quarter(root_env):
+    published = root_env / "reports" / "2026Q3"
+    (published / "artifacts").mkdir(parents=True)
+    (published / "artifacts" / "ingest.json").write_text('{"orders": 3}')
+    before = (published / "artifacts" / "ingest.json").read_bytes()
+    hand = Catalog.for_run("2026Q3", step="10_ingest")
+    assert hand.run_dir == root_env / "reports" / ".scratch" / "2026Q3"
+    assert hand.load("ingest") == {"orders": 3}          # read from the published quarter
+    hand.save("ingest", {"orders": 4})                    # written to scratch only
+    assert hand.load("ingest") == {"orders": 4}
+    assert (published / "artifacts" / "ingest.json").read_bytes() == before
     assert Catalog.for_run("2026Q3", str(root_env / "tmp")).run_dir == root_env / "tmp"
+    assert Catalog.for_run("2026Q3", str(root_env / "tmp")).fallback is None
+
+
+def test_a_step_may_save_only_what_it_writes(tmp_path):
+    cat = Catalog(tmp_path, step="30_clv")
+    cat.save("clv", {"available": True})
+    with pytest.raises(RunError, match="20_rfm_clustering writes it"):
+        cat.save("rfm", {})
+    with pytest.raises(RunError):
+        Catalog.published("2026Q3").save("review", {})
+
+
+def test_customer_scores_join_the_per_step_tables(tmp_path):
+    cat = Catalog(tmp_path)
+    cat.save("segment_scores", pd.DataFrame({"customer_id": ["b", "a"], "rfm_segment": ["Lost", "New"]}))
+    cat.save("churn_scores", pd.DataFrame({"customer_id": ["a", "c"], "churn_tier": ["high", "low"]}))
+    assert cat.customer_scores(("value_scores",)) is None
+    out = cat.customer_scores()
+    assert list(out["customer_id"]) == ["a", "b", "c"]
+    assert list(out.columns) == ["customer_id", "rfm_segment", "churn_tier"]
+    assert out.set_index("customer_id").loc["a", "churn_tier"] == "high"
+    assert pd.isna(out.set_index("customer_id").loc["c", "rfm_segment"])
 
 
 def test_to_jsonable_nested():

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.churn.data import FEATURES, churn_labels, snapshot_features
+from helpers.frame.settings import defaults
 
 SNAP = pd.Timestamp("2026-06-30")
 
@@ -282,10 +283,9 @@ def contract_customers(n: int = 1200, seed: int = 7) -> pd.DataFrame:
 
 def test_contractual_mode_cross_validates_on_attributes():
     from helpers.churn.step import mode_sentence, run
-    from helpers.frame.settings import ChurnSettings
     cust = contract_customers()
     res = run(pd.DataFrame({"customer_id": [], "order_ts": pd.to_datetime([]), "amount": []}), cust,
-              pd.Timestamp("2026-09-30"), ChurnSettings(), seed=3, currency="EUR")
+              pd.Timestamp("2026-09-30"), defaults().churn, seed=3, currency="EUR")
     assert res.available and res.mode == "contractual"
     m = res.metrics.set_index("model")
     assert m.loc["logistic", "roc_auc"] > 0.7 and m.loc["gradient_boosting", "roc_auc"] > 0.7
@@ -297,18 +297,16 @@ def test_contractual_mode_cross_validates_on_attributes():
 
 def test_contractual_mode_with_a_single_class_says_why():
     from helpers.churn.step import mode_sentence, run
-    from helpers.frame.settings import ChurnSettings
     cust = contract_customers().assign(churned=False)
     res = run(pd.DataFrame({"customer_id": [], "order_ts": pd.to_datetime([]), "amount": []}), cust,
-              pd.Timestamp("2026-09-30"), ChurnSettings(), seed=3, currency="EUR")
+              pd.Timestamp("2026-09-30"), defaults().churn, seed=3, currency="EUR")
     assert not res.available and "nobody churned" in res.reason
     assert "not available" in mode_sentence(res)
 
 
 def test_too_little_history_is_reported_not_raised():
     from helpers.churn.step import run
-    from helpers.frame.settings import ChurnSettings
-    res = run(hand(), None, pd.Timestamp("2025-05-01"), ChurnSettings(horizon_days=90), seed=1, currency="EUR")
+    res = run(hand(), None, pd.Timestamp("2025-05-01"), defaults().churn.replace(horizon_days=90), seed=1, currency="EUR")
     assert not res.available and "history" in res.reason
 
 
@@ -347,11 +345,10 @@ def test_bgnbd_comparison_fitted_on_a_seeded_sample_scores_everyone_like_the_ful
 def test_attribute_dropped_at_cleaning_is_refused_with_the_columns_there_are():
     from helpers.churn.step import run
     from helpers.frame.errors import ParameterError
-    from helpers.frame.settings import ChurnSettings
     o = planted(200, seed=1)
     cust = pd.DataFrame({"customer_id": o["customer_id"].unique(), "region": "north"})
     with pytest.raises(ParameterError, match=r"churn.attributes names \['tier'\].*\['region'\]"):
-        run(o, cust, pd.Timestamp("2026-09-30"), ChurnSettings(attributes=["tier"]), seed=1, currency="EUR")
+        run(o, cust, pd.Timestamp("2026-09-30"), defaults().churn.replace(attributes=["tier"]), seed=1, currency="EUR")
 
 
 def test_fit_sample_is_stratified_seeded_and_a_no_op_when_small():
@@ -390,9 +387,8 @@ def test_churn_step_without_orders_is_not_available():
     import ibis
 
     from helpers.churn.step import run
-    from helpers.frame.settings import ChurnSettings
     o = pd.DataFrame({"customer_id": pd.Series([], dtype=str), "order_ts": pd.Series([], dtype="datetime64[us]"),
                       "amount": pd.Series([], dtype=float)})
     for x in (o, ibis.memtable(o)):
-        res = run(x, None, pd.Timestamp("2026-09-30"), ChurnSettings(), 1, "CNY")
+        res = run(x, None, pd.Timestamp("2026-09-30"), defaults().churn, 1, "CNY")
         assert not res.available and "no orders" in res.reason

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from helpers.frame.settings import defaults
 from helpers.segments.model import cluster_customers
 from helpers.segments.step import cluster_profiles, cluster_segment_crosstab, snake_data
-from helpers.frame.settings import ClusteringSettings
 
-SETTINGS = ClusteringSettings(k_min=2, k_max=6, n_init=5)
+SETTINGS = defaults().clustering.replace(k_min=2, k_max=6, n_init=5)
 
 
 def planted(n_per=400, seed=0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -83,18 +83,18 @@ def test_profiles_and_crosstab_in_business_terms():
 def test_attribute_features(tmp_path):
     df, _ = planted(n_per=50)
     customers = pd.DataFrame({"customer_id": df["customer_id"], "city_tier": "Tier 1", "age": 30})
-    res = cluster_customers(df, ClusteringSettings(k_min=2, k_max=4, attributes=["city_tier", "age"]), 1, customers)
+    res = cluster_customers(df, defaults().clustering.replace(k_min=2, k_max=4, attributes=["city_tier", "age"]), 1, customers)
     assert {"city_tier_Tier 1", "age"} <= set(res.features.columns)
     from helpers.frame.errors import InputDataError
     with pytest.raises(InputDataError, match="does not have"):
-        cluster_customers(df, ClusteringSettings(attributes=["income"]), 1, customers)
+        cluster_customers(df, defaults().clustering.replace(attributes=["income"]), 1, customers)
 
 
 def test_silhouette_curve_equals_sklearns_sampled_silhouette():
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
     df, _ = planted(n_per=500, seed=3)
-    st = ClusteringSettings(k_min=2, k_max=5, n_init=3, silhouette_sample=600)
+    st = defaults().clustering.replace(k_min=2, k_max=5, n_init=3, silhouette_sample=600)
     res = cluster_customers(df, st, seed=11)
     X = res.features.loc[df.sort_values("customer_id").index].to_numpy()
     for _, row in res.curve.iterrows():

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
-from helpers.value import model as clv
-from helpers.value import data as clv_data
 from helpers.demo.simulate import simulate_bgnbd, simulate_gammagamma, simulate_paretonbd
+from helpers.value import data as clv_data
+from helpers.value import model as clv
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,20 @@ from pydantic import ValidationError
 
 from helpers.frame import engine
 from helpers.frame.errors import ParameterError
-from helpers.frame.settings import SparkSettings
+from helpers.frame.settings import defaults
 
 
 def test_spark_without_java_says_what_to_install(monkeypatch):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setattr(engine.shutil, "which", lambda name: None)
     with pytest.raises(ParameterError, match="Java 17"):
-        engine.spark_session(SparkSettings())
+        engine.spark_session(defaults().spark)
 
 
 def test_spark_remote_must_be_a_spark_connect_url():
     with pytest.raises(ValidationError, match="sc://"):
-        SparkSettings(remote="http://spark:7077")
-    assert SparkSettings(remote="sc://spark:15002").remote == "sc://spark:15002"
+        defaults().spark.replace(remote="http://spark:7077")
+    assert defaults().spark.replace(remote="sc://spark:15002").remote == "sc://spark:15002"
 
 
 def test_unknown_engine_and_frames_on_spark_are_refused(tmp_path):

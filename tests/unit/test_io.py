@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from helpers.frame.errors import InputDataError
-from helpers.ingest.sources import detect_encoding, read_source, require_columns
 from helpers.frame.settings import SourceSpec
+from helpers.ingest.sources import detect_encoding, read_source, require_columns
 
 COLS = ["customer_id", "order_ts", "amount"]
 DF = pd.DataFrame({"customer_id": ["007", "008"], "order_ts": ["2026-01-02", "2026-02-03"],

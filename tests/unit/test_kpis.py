@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.review.step import kpi_table
 from helpers.review.data import quarter_kpis
+from helpers.review.step import kpi_table
 
 ORDERS = pd.DataFrame({
     "customer_id": ["A", "A", "B", "A", "A", "C", "C", "B"],

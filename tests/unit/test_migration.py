@@ -5,13 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.segments.model import NEW, migrate
-from helpers.segments.step import flows_in_words, summary_table
-from helpers.frame.settings import RfmSettings
+from helpers.frame.settings import defaults
 from helpers.segments.data import customer_summary
-from helpers.segments.model import segment_of
+from helpers.segments.model import NEW, migrate, segment_of
+from helpers.segments.step import flows_in_words, summary_table
 
-S = RfmSettings()
+S = defaults().rfm
 PREV = pd.Timestamp("2026-06-30")
 
 
@@ -30,7 +29,7 @@ def test_known_moves():
     })
     m = migrate(previous, current, orders, PREV, S)
     assert m.summary == {"customers": 7, "new": 2, "stayed": 2, "upgrades": 1, "downgrades": 2,
-                         "lapsed_into_at_risk_hibernating_lost": 1, "value_at_stake_of_lapsed": 150.0}
+                         "lapsed_segments": ["At Risk", "Hibernating", "Lost"], "slipped_into_lapsed": 1, "value_at_stake_of_lapsed": 150.0}
     assert m.counts.loc["Loyal", "At Risk"] == 1 and m.counts.loc["Loyal", "Champions"] == 1
     assert m.counts.loc[NEW, "New"] == 2 and m.counts.to_numpy().sum() == 7
     # value at stake: spend in the 12 months to the previous quarter end (b's order is 1 day too old)

@@ -10,7 +10,8 @@ import nbformat
 import papermill as pm
 import pytest
 
-from helpers.frame.settings import PIPELINE, STEP_MODELS, load_config, step_parameters
+from helpers.frame.registry import PIPELINE, STEP_MODELS
+from helpers.frame.settings import from_namespace, load_config, step_parameters
 
 NOTEBOOKS = sorted(STEP_MODELS)
 
@@ -28,20 +29,21 @@ def test_notebook_is_percent_with_python3_kernel(repo, step):
 
 
 @pytest.mark.parametrize("step", NOTEBOOKS)
-def test_parameters_cell_matches_model_and_demo_defaults(repo, step, tmp_path, monkeypatch):
+def test_parameters_cell_matches_model_and_takes_defaults_from_base_yaml(repo, step, tmp_path, monkeypatch):
     monkeypatch.setenv("SEGREVIEW_ROOT", str(repo))
     nb = jupytext.read(repo / "notebooks" / f"{step}.py", fmt="py:percent")
     p = tmp_path / f"{step}.ipynb"
     nbformat.write(nb, p)
     found = pm.inspect_notebook(str(p))
     assert set(found) == set(STEP_MODELS[step].model_fields)
-    # the defaults are the demo quarter's values, so a hand run in JupyterLab renders the demo
+    # a hand run takes every value left at None from params/base.yaml (the only place defaults live),
+    # so it validates to what the runner would inject for the base quarter
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     ns: dict = {}
     exec(cell.source, ns)  # literals only
-    model = STEP_MODELS[step]
-    hand = model.model_validate({k: ns[k] for k in model.model_fields}).model_dump(mode="json")
-    cfg = load_config(repo / "params" / "demo.yaml")
+    assert all(ns[k] is None for k in STEP_MODELS[step].model_fields if k != "run_dir"), "no defaults in notebooks"
+    hand = from_namespace(step, ns).model_dump(mode="json")
+    cfg = load_config(repo / "params" / "base.yaml")
     runner = step_parameters(cfg, step, "")
     assert hand == runner
 

@@ -7,7 +7,15 @@ import pytest
 import yaml
 
 from helpers.frame.errors import ParameterError
-from helpers.frame.settings import STEP_MODELS, IngestParams, from_namespace, load_config, previous_quarter, quarter_bounds, step_parameters
+from helpers.frame.registry import STEP_MODELS
+from helpers.frame.settings import (
+    IngestParams,
+    from_namespace,
+    load_config,
+    previous_quarter,
+    quarter_bounds,
+    step_parameters,
+)
 
 
 def write(root, name, data):

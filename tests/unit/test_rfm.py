@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from helpers.frame.settings import RfmSettings, SegmentRule
+from helpers.frame.settings import RfmSettings, SegmentRule, defaults
 from helpers.segments.data import customer_summary
 from helpers.segments.model import frequency_scores, rank_scores, segment_of
 from helpers.segments.step import scoring_table, segment_table
 
 AS_OF = pd.Timestamp("2026-09-30")
-S = RfmSettings()
+S = defaults().rfm
 
 
 def orders_from(rows):
@@ -116,14 +116,14 @@ def test_scoring_table_ranges():
 def test_segment_map_must_cover_every_cell():
     rules = [r for r in S.segments if r.name != "Hibernating"]  # R1-2 x F1-2 minus Lost's R1 F1
     with pytest.raises(ValidationError, match="leaves 15 score cell"):
-        RfmSettings(segments=rules, segment_order=[r.name for r in rules],
+        S.replace(segments=rules, segment_order=[r.name for r in rules],
                     action_groups=[g.model_copy(update={"segments": [s for s in g.segments if s != "Hibernating"]})
                                    for g in S.action_groups])
     with pytest.raises(ValidationError, match="4 to 6 action groups"):
-        RfmSettings(action_groups=S.action_groups[:3])
+        defaults().rfm.replace(action_groups=S.action_groups[:3])
     with pytest.raises(ValidationError, match="exactly one action group"):
         groups = [g.model_copy(update={"segments": g.segments + ["Lost"]}) if g.name == "Protect" else g for g in S.action_groups]
-        RfmSettings(action_groups=groups)
+        defaults().rfm.replace(action_groups=groups)
     with pytest.raises(ValidationError, match="1 <= low <= high <= 5"):
         SegmentRule(name="x", r=(0, 6), f=(1, 5))
 
@@ -133,7 +133,7 @@ def test_editable_map_with_monetary_ranges():
     from helpers.frame.settings import ActionGroup
     groups = [ActionGroup(name=f"G{i}", action="a", segments=[]) for i in range(3)] + \
         [ActionGroup(name="G", action="do", segments=["Big", "Rest"])]
-    custom = RfmSettings(segments=rules, segment_order=["Big", "Rest"], action_groups=groups)
+    custom = defaults().rfm.replace(segments=rules, segment_order=["Big", "Rest"], action_groups=groups)
     out = segment_of(hand_twelve(), custom).set_index("customer_id")
     assert set(out.index[out["rfm_segment"] == "Big"]) == {"c01", "c10"}
 

@@ -11,13 +11,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers.frame.errors import InputDataError
-from helpers.frame.settings import CustomersColumns, ExperimentsColumns, IngestSettings, OrdersColumns
-from helpers.ingest.rules import clean_customers, clean_experiments, clean_orders, detect_pii_columns, parse_amount, parse_dates
+from helpers.frame.settings import (
+    CustomersColumns,
+    ExperimentsColumns,
+    OrdersColumns,
+    defaults,
+)
+from helpers.ingest.rules import (
+    clean_customers,
+    clean_experiments,
+    clean_orders,
+    detect_pii_columns,
+    parse_amount,
+    parse_dates,
+)
 
 AS_OF = pd.Timestamp("2026-09-30")
-FULL = OrdersColumns(order_id="order_id", status="status")
-BASIC = OrdersColumns()
-S = IngestSettings()
+FULL = OrdersColumns.minimal(order_id="order_id", status="status")
+BASIC = OrdersColumns.minimal()
+S = defaults().ingest
 
 
 def checks(findings):
@@ -77,7 +89,7 @@ def hand_orders() -> pd.DataFrame:
 
 
 def test_clean_orders_known_answer():
-    lenient = IngestSettings(max_dropped_share=1.0)
+    lenient = defaults().ingest.replace(max_dropped_share=1.0)
     out, f = clean_orders(hand_orders(), FULL, lenient, AS_OF, "hand.csv", known_customers=pd.Series(["A", "B"]))
     c = checks(f)
     assert out["order_id"].tolist() == ["2", "4", "14"]
@@ -111,8 +123,8 @@ def test_refund_without_order_id_nets_against_latest_earlier_purchase():
 
 def test_column_mapping_and_message_names_source_column():
     df = pd.DataFrame({"cust": ["A", None], "dt": ["2026-07-01", "2026-07-02"], "value": [1.0, 2.0]})
-    cols = OrdersColumns(customer_id="cust", order_ts="dt", amount="value")
-    out, f = clean_orders(df, cols, IngestSettings(max_dropped_share=1.0), AS_OF, "x.csv")
+    cols = OrdersColumns.minimal(customer_id="cust", order_ts="dt", amount="value")
+    out, f = clean_orders(df, cols, defaults().ingest.replace(max_dropped_share=1.0), AS_OF, "x.csv")
     assert list(out.columns) == ["customer_id", "order_ts", "amount"]
     assert f[0].column == "customer_id (cust)"
 
@@ -121,7 +133,7 @@ def test_all_refunded_is_refused():
     df = pd.DataFrame({"customer_id": ["A", "A"], "order_id": ["1", "1"], "order_ts": ["2026-07-01", "2026-07-02"],
                        "amount": [10.0, -10.0]})
     with pytest.raises(InputDataError, match="no completed orders"):
-        clean_orders(df, OrdersColumns(order_id="order_id"), S, AS_OF, "r.csv")
+        clean_orders(df, OrdersColumns.minimal(order_id="order_id"), S, AS_OF, "r.csv")
 
 
 def test_too_many_dropped_is_refused_with_examples():
@@ -136,7 +148,7 @@ def test_duplicates_refused_when_asked():
     df = pd.DataFrame({"customer_id": ["A", "A"], "order_id": ["1", "1"], "order_ts": ["2026-07-01"] * 2,
                        "amount": [1.0, 1.0]})
     with pytest.raises(InputDataError, match="duplicate order ids"):
-        clean_orders(df, OrdersColumns(order_id="order_id"), IngestSettings(duplicate_order_ids="refuse"), AS_OF, "d.csv")
+        clean_orders(df, OrdersColumns.minimal(order_id="order_id"), defaults().ingest.replace(duplicate_order_ids="refuse"), AS_OF, "d.csv")
 
 
 def test_outliers_flagged_not_dropped():
@@ -150,7 +162,7 @@ def test_outliers_flagged_not_dropped():
 def test_customers_pii_lookalikes_dropped_and_duplicates():
     df = pd.DataFrame({"customer_id": ["1", "2", "2", None], "signup_date": ["2025-01-01", "x", "2025-01-03", None],
                        "region": ["E", "N", "N", "S"], "contact": ["a@b.com", "c@d.com", "e@f.com", "g@h.com"]})
-    out, f = clean_customers(df, CustomersColumns(signup_date="signup_date", attributes=["region", "contact"]), S, "c.csv")
+    out, f = clean_customers(df, CustomersColumns.minimal(signup_date="signup_date", attributes=["region", "contact"]), S, "c.csv")
     assert "contact" not in out.columns
     assert out["customer_id"].tolist() == ["1", "2"]
     c = checks(f)
@@ -168,7 +180,7 @@ def test_experiments_multi_variant_flagged():
     df = pd.DataFrame({"experiment_id": ["E"] * 4, "customer_id": ["1", "1", "2", "3"],
                        "variant": ["control", "treatment", "control", "treatment"],
                        "assigned_at": ["2026-07-01"] * 3 + ["2026-12-01"]})
-    out, f = clean_experiments(df, ExperimentsColumns(), S, AS_OF, "e.csv")
+    out, f = clean_experiments(df, ExperimentsColumns.minimal(), S, AS_OF, "e.csv")
     assert out["multi_variant"].sum() == 2
     assert checks(f)["assigned after the as-of date 2026-09-30"] == 1
 
@@ -199,7 +211,7 @@ def messy_orders(draw):
 @given(messy_orders())
 def test_clean_orders_never_crashes_and_keeps_invariants(df):
     try:
-        out, findings = clean_orders(df, FULL, IngestSettings(max_dropped_share=1.0), AS_OF, "gen.csv")
+        out, findings = clean_orders(df, FULL, defaults().ingest.replace(max_dropped_share=1.0), AS_OF, "gen.csv")
     except InputDataError as e:
         assert "gen.csv" in str(e)
         return
@@ -237,7 +249,7 @@ def test_isin_ids_matches_python_membership_with_missing_values_never_members():
 @given(messy_orders())
 def test_clean_orders_are_sorted_by_time_then_id(df):
     try:
-        out, _ = clean_orders(df, FULL, IngestSettings(max_dropped_share=1.0), AS_OF, "gen.csv")
+        out, _ = clean_orders(df, FULL, defaults().ingest.replace(max_dropped_share=1.0), AS_OF, "gen.csv")
     except InputDataError:
         return
     key = list(zip(out["order_ts"], out["customer_id"], strict=True))
@@ -248,5 +260,5 @@ def test_orders_at_the_same_time_keep_their_file_order_behind_the_id_order():
     df = pd.DataFrame({"customer_id": ["B", "A", "B", "A"], "order_id": ["1", "2", "3", "4"],
                        "order_ts": ["2026-07-01 10:00"] * 4, "amount": ["5", "6", "7", "8"],
                        "status": ["completed"] * 4})
-    out, _ = clean_orders(df, FULL, IngestSettings(), AS_OF, "ties.csv")
+    out, _ = clean_orders(df, FULL, defaults().ingest, AS_OF, "ties.csv")
     assert out["order_id"].tolist() == ["2", "4", "1", "3"]  # A before B; within each, file order

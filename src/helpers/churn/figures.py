@@ -8,7 +8,7 @@ import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
-from helpers.page.figures import PALETTE, _note, segment_color
+from helpers.page.figures import PALETTE, note_on, segment_color
 from helpers.page.text import money
 
 __all__ = ['calibration_chart', 'capture_chart', 'drivers_chart', 'partial_dependence_chart', 'km_chart', 'churn_segment_chart']
@@ -22,7 +22,7 @@ def calibration_chart(cal: pd.DataFrame, chosen: str = ""):
     """Observed churn against predicted churn in ten risk bands per model; the diagonal is perfect."""
     fig, ax = plt.subplots(figsize=(6.5, 5))
     if cal.empty:
-        _note(ax, "not available")
+        note_on(ax, "not available")
     else:
         ax.plot([0, 100], [0, 100], color="#9aa5b1", ls=":", label="perfectly calibrated")
         for i, (m, d) in enumerate(cal.groupby("model", sort=False)):
@@ -41,7 +41,7 @@ def capture_chart(lift: pd.DataFrame):
     """Cumulative share of churners reached when contacting the riskiest customers first."""
     fig, ax = plt.subplots(figsize=(7, 4))
     if lift.empty:
-        _note(ax, "not available")
+        note_on(ax, "not available")
     else:
         x = np.r_[0, lift["share_contacted"].to_numpy() * 100]
         y = np.r_[0, lift["capture"].to_numpy() * 100]
@@ -63,7 +63,7 @@ def drivers_chart(drivers: pd.DataFrame, labels: dict[str, str], top: int = 10):
     d = drivers.head(top).iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.5))
     if d.empty:
-        _note(ax, "not available")
+        note_on(ax, "not available")
     else:
         ax.barh([labels.get(f, f) for f in d["feature"]], d["importance"], xerr=d["std"], color=PALETTE[0], capsize=3)
         ax.set_xlabel("Drop in ROC AUC when the feature is shuffled (higher = more important)")
@@ -77,7 +77,7 @@ def partial_dependence_chart(pdp: pd.DataFrame, labels: dict[str, str]):
     feats = list(dict.fromkeys(pdp["feature"])) if not pdp.empty else []
     fig, axes = plt.subplots(1, max(len(feats), 1), figsize=(4 * max(len(feats), 1), 3.6), sharey=True, squeeze=False)
     if not feats:
-        _note(axes[0, 0], "not available")
+        note_on(axes[0, 0], "not available")
     for ax, f in zip(axes[0], feats, strict=False):
         d = pdp[pdp["feature"] == f]
         if pd.api.types.is_numeric_dtype(d["value"]):
@@ -95,7 +95,7 @@ def km_chart(km: pd.DataFrame, origin: pd.Timestamp):
     """Kaplan-Meier curves of 'not yet bought again' by group, with 95% confidence bands."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
     if km.empty:
-        _note(ax, "not available")
+        note_on(ax, "not available")
     else:
         for i, (g, d) in enumerate(km.groupby("group", observed=True, sort=True)):
             color = PALETTE[i % len(PALETTE)]

@@ -39,7 +39,7 @@ from helpers.segments import data as rfm
 from helpers.segments import model as rfm_model
 from helpers.value import model as clv
 
-__all__ = ['MODEL_LABELS', 'FEATURE_WORDS', 'feature_label', 'FLAT_RATIO', 'effects_in_words', 'ChurnResult', 'value_column', 'BGNBD_FIT_SAMPLE', 'run', 'labels', 'mode_sentence', 'metrics_table', 'calibration_sentence', 'lift_sentence', 'confusion_sentence', 'scored_customers', 'value_at_risk_table', 'risk_sentences', 'retention', 'retention_sentence', 'cohort_table', 'merge_scores', 'churn_summary']
+__all__ = ['MODEL_LABELS', 'FEATURE_WORDS', 'feature_label', 'FLAT_RATIO', 'effects_in_words', 'ChurnResult', 'value_column', 'BGNBD_FIT_SAMPLE', 'run', 'labels', 'mode_sentence', 'metrics_table', 'calibration_sentence', 'lift_sentence', 'confusion_sentence', 'scored_customers', 'value_at_risk_table', 'risk_sentences', 'retention', 'retention_sentence', 'cohort_table', 'churn_scores', 'CHURN_SCORE_COLUMNS', 'churn_summary']
 
 
 MODEL_LABELS = {"gradient_boosting": "Gradient boosting", "logistic": "Logistic regression",
@@ -155,9 +155,8 @@ def _unavailable(mode: str, reason: str, settings: ChurnSettings) -> ChurnResult
 def value_column(scores: pd.DataFrame | None, clv_summary: dict | None) -> tuple[str | None, str]:
     """The value measure for value at risk: predicted CLV when the value step ran, else spend to date."""
     if clv_summary is not None and scores is not None:
-        col = f"clv_{clv_summary.get('horizon_months', 12)}m"
-        if col in scores:
-            return col, f"predicted {clv_summary.get('horizon_months', 12)}-month value"
+        if "clv" in scores:
+            return "clv", f"predicted {clv_summary['horizon_months']}-month value"
     if scores is not None and "revenue" in scores:
         return "revenue", "spend to date"
     return None, "value"
@@ -562,19 +561,20 @@ def cohort_table(orders: pd.DataFrame | ibis.Table | str, as_of: pd.Timestamp, c
     return t.iloc[::-1].reset_index(drop=True)
 
 
-def merge_scores(scores: pd.DataFrame | None, scored: pd.DataFrame) -> pd.DataFrame:
-    """``customer_scores`` with ``churn_probability``, ``churn_tier`` and ``retention_priority``.
+CHURN_SCORE_COLUMNS = ["customer_id", "churn_probability", "churn_tier", "retention_priority"]
+
+
+def churn_scores(scores: pd.DataFrame | None, scored: pd.DataFrame) -> pd.DataFrame:
+    """The ``churn_scores`` artifact: ``churn_probability``, ``churn_tier`` and ``retention_priority``
+    of every customer of ``scores`` (the segments step's customers; the scored ones alone without it).
 
     Customers outside the scored population (no order in ``active_days``, or already churned in
     contractual mode) get an empty probability and the tier ``not active``.
     """
-    if scored.empty:
-        return scores if scores is not None else scored
-    add = scored[["customer_id", "churn_probability", "churn_tier", "retention_priority"]]
+    add = scored.reindex(columns=CHURN_SCORE_COLUMNS)
     if scores is None:
         return add.reset_index(drop=True)
-    base = scores.drop(columns=[c for c in ("churn_probability", "churn_tier", "retention_priority") if c in scores])
-    out = base.merge(add, on="customer_id", how="left")
+    out = scores[["customer_id"]].merge(add, on="customer_id", how="left")
     out["churn_tier"] = out["churn_tier"].fillna("not active")
     out["retention_priority"] = out["retention_priority"].fillna(False).astype(bool)
     return out

@@ -331,11 +331,11 @@ def _plant_experiments(spec: DemoSpec, rng: np.random.Generator, orders: pd.Data
         last = g.max()
         group_of = pd.Series(dtype=str)
         if ex.effect_action_group:
-            from helpers.frame.settings import RfmSettings
+            from helpers.frame.settings import defaults
             from helpers.segments.data import customer_summary
             from helpers.segments.model import segment_of
             seg = segment_of(customer_summary(before[["customer_id", "order_ts", "amount"]],
-                                              a0 - pd.Timedelta(days=1)), RfmSettings())
+                                              a0 - pd.Timedelta(days=1)), defaults().rfm)
             group_of = seg.set_index("customer_id")["action_group"].astype(str)
         if ex.eligibility == "active":
             elig = last[last >= a0 - pd.Timedelta(days=365)].index.to_numpy()

@@ -11,8 +11,11 @@ from helpers.page.figures import PALETTE
 __all__ = ['forest_chart']
 
 
-def forest_chart(data: pd.DataFrame, experiment: str, metric: str):
-    """Effect with 95% CI overall and per segment (a forest plot); significant ones filled."""
+def forest_chart(data: pd.DataFrame, experiment: str, metric: str, alpha: float):
+    """Effect with its ``1 - alpha`` interval overall and per segment (a forest plot); significant ones filled.
+
+    ``alpha`` is ``ab.alpha``: the intervals in ``data`` were computed at that level, and the label says so.
+    """
     pts = 100 if metric == "conversion" else 1
     unit = "percentage points" if metric == "conversion" else "per customer"
     d = data.iloc[::-1].reset_index(drop=True)
@@ -23,6 +26,6 @@ def forest_chart(data: pd.DataFrame, experiment: str, metric: str):
                     fmt="o", color=color, mfc=color if r["significant"] else "white", capsize=3)
     ax.axvline(0, color="#1f2933", lw=1)
     ax.set_yticks(range(len(d)), d["label"])
-    ax.set_xlabel(f"Effect on {metric.replace('_', ' ')} ({unit}), 95% CI")
+    ax.set_xlabel(f"Effect on {metric.replace('_', ' ')} ({unit}), {1 - alpha:.0%} CI")
     ax.set_title(f"{experiment}: effect overall and by segment")
     return fig

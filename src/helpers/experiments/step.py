@@ -205,7 +205,7 @@ def _decide(r: ExperimentResult, s: AbSettings) -> None:
         r.decision, r.decision_detail = "Do not ship", f"Guardrail breached: {', '.join(breached)}."
     elif sig:
         r.decision = "Ship"
-        r.decision_detail = (f"It lifts {e.metric} by {size} (95% CI {e.ci_low * (100 if unit else 1):+.1f} to "
+        r.decision_detail = (f"It lifts {e.metric} by {size} ({1 - s.alpha:.0%} CI {e.ci_low * (100 if unit else 1):+.1f} to "
                              f"{e.ci_high * (100 if unit else 1):+.1f}{' points' if unit else ''}; Holm p = {r.primary_p_holm:.3g})."
                              + where)
     else:
@@ -242,12 +242,12 @@ def effects_table(r: ExperimentResult) -> pd.DataFrame:
               "p_value", "p_adjusted", "adjustment", "method"]]
 
 
-def experiment_markdown(r: ExperimentResult) -> str:
+def experiment_markdown(r: ExperimentResult, s: AbSettings) -> str:
     """The top of an experiment's section: decision, trust checks, notes."""
     lines = [f"### {r.experiment_id}: **{r.decision}**", "", r.decision_detail, ""]
     srm = "failed" if r.srm["failed"] else "passed"
     lines.append(f"- Sample-ratio check {srm}: {r.counts} against the planned split {r.srm['planned']} "
-                 f"(chi-square p = {r.srm['p_value']:.3g}; mismatch when p < 0.001).")
+                 f"(chi-square p = {r.srm['p_value']:.3g}; mismatch when p < {s.srm_alpha:g}).")
     lines.append(f"- Pre-period balance: revenue difference {r.balance['diff']:+,.2f} (p = {r.balance['p_value']:.3g}).")
     lines.append(f"- CUPED on pre-period revenue: theta = {r.cuped['theta']:.3f}, variance reduced by "
                  f"{r.cuped['variance_reduction']:.0%}.")
@@ -289,10 +289,15 @@ def run_all(experiments: pd.DataFrame | None, orders: pd.DataFrame, s: AbSetting
     return evaluate(out, segs, excluded, s, seed)
 
 
-def forest_data(r: ExperimentResult) -> pd.DataFrame:
-    """Primary-metric effect overall and per segment with CIs (for the forest plot)."""
+def forest_data(r: ExperimentResult, alpha: float) -> pd.DataFrame:
+    """Primary-metric effect overall and per segment with CIs (for the forest plot).
+
+    ``alpha``: ``ab.alpha``; the overall effect is significant when its Holm-adjusted p is at most alpha
+    (segments: their Benjamini-Hochberg flag, computed at the same alpha).
+    """
     e = r.effects[0]
-    rows = [{"label": "All customers", "diff": e.diff, "ci_low": e.ci_low, "ci_high": e.ci_high, "significant": r.primary_p_holm <= 0.05}]
+    rows = [{"label": "All customers", "diff": e.diff, "ci_low": e.ci_low, "ci_high": e.ci_high,
+             "significant": r.primary_p_holm <= alpha}]
     if "diff" in r.segments:
         for _, x in r.segments.dropna(subset=["diff"]).iterrows():
             rows.append({"label": f"{x['segment']} (n={x['n_control'] + x['n_treatment']:,})", "diff": x["diff"],
@@ -300,8 +305,12 @@ def forest_data(r: ExperimentResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def show_experiments(results: list[ExperimentResult] | None, currency: str) -> None:
-    """Display one section per experiment: decision and checks, effects, segments, forest plot."""
+def show_experiments(results: list[ExperimentResult] | None, currency: str, s: AbSettings) -> None:
+    """Display one section per experiment: decision and checks, effects, segments, forest plot.
+
+    ``s``: the A/B settings (``alpha`` sets the intervals and significance shown, ``srm_alpha`` the
+    sample-ratio threshold named).
+    """
     from IPython.display import Markdown, display
 
     from helpers.experiments import figures as plots_figures
@@ -310,7 +319,7 @@ def show_experiments(results: list[ExperimentResult] | None, currency: str) -> N
         display(Markdown("Experiments: not available (no experiments table was supplied)."))
         return
     for r in results:
-        display(Markdown(experiment_markdown(r)))
+        display(Markdown(experiment_markdown(r, s)))
         display(plots.styled_table(effects_table(r).drop(columns="method"),
                                    float_cols=["control", "treatment", "diff", "ci_low", "ci_high"],
                                    pct_cols=["rel_lift", "rel_ci_low", "rel_ci_high"],
@@ -321,7 +330,7 @@ def show_experiments(results: list[ExperimentResult] | None, currency: str) -> N
                                    caption="per segment at the experiment's start; p_bh = Benjamini-Hochberg adjusted"))
         if r.guardrails:
             display(plots.styled_table(pd.DataFrame(r.guardrails), caption="guardrails (non-inferiority margin x control mean)"))
-        fig = plots_figures.forest_chart(forest_data(r), r.experiment_id, r.effects[0].metric)
+        fig = plots_figures.forest_chart(forest_data(r, s.alpha), r.experiment_id, r.effects[0].metric, s.alpha)
         display(fig)
         import matplotlib.pyplot as plt
         plt.close(fig)

@@ -21,7 +21,7 @@ import ibis
 import pandas as pd
 
 from helpers.frame.errors import ParameterError
-from helpers.frame.settings import SparkSettings
+from helpers.frame.settings import SparkSettings, defaults
 
 __all__ = ['ORDER_COLUMNS', 'spark_session', 'connect', 'orders_table', 'as_table', 'backend_name', 'to_pandas', 'money_sum']
 
@@ -97,7 +97,7 @@ def connect(engine: str = "duckdb", spark: SparkSettings | None = None) -> ibis.
     if engine == "duckdb":
         return ibis.duckdb.connect()
     if engine == "spark":
-        return ibis.pyspark.connect(spark_session(spark or SparkSettings()))
+        return ibis.pyspark.connect(spark_session(spark or defaults().spark))
     raise ParameterError(f"engine {engine!r} is not known; use duckdb or spark")
 
 

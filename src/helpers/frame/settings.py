@@ -23,35 +23,32 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from helpers.frame.errors import ParameterError
 
-__all__ = ['PIPELINE', 'STEP_NEEDS', 'project_root', 'quarter_bounds', 'previous_quarter', 'SourceSpec', 'redact_url', 'Sources', 'OrdersColumns', 'CustomersColumns', 'ExperimentsColumns', 'Columns', 'IngestSettings', 'SegmentRule', 'ActionGroup', 'RfmSettings', 'ClusteringSettings', 'ClvSettings', 'ChurnTiers', 'ChurnSettings', 'Guardrail', 'AbSettings', 'ExportSettings', 'ReviewSettings', 'SparkSettings', 'RunConfig', 'StepParams', 'IngestParams', 'RfmParams', 'ClvParams', 'ChurnParams', 'AbParams', 'ReviewParams', 'STEP_MODELS', 'validation_message', 'load_config', 'step_parameters', 'from_namespace']
+__all__ = ['defaults', 'LANGUAGES', 'project_root', 'quarter_bounds', 'previous_quarter', 'SourceSpec', 'redact_url', 'Sources', 'OrdersColumns', 'CustomersColumns', 'ExperimentsColumns', 'Columns', 'IngestSettings', 'SegmentRule', 'ActionGroup', 'RfmSettings', 'ClusteringSettings', 'ClvSettings', 'ChurnTiers', 'ChurnSettings', 'Guardrail', 'AbSettings', 'ExportSettings', 'ReviewSettings', 'SparkSettings', 'RunConfig', 'StepParams', 'IngestParams', 'RfmParams', 'ClvParams', 'ChurnParams', 'AbParams', 'ReviewParams', 'validation_message', 'load_config', 'step_parameters', 'from_namespace']
 
 
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 
 
-#: The pipeline's notebooks in execution order (files ``notebooks/<step>.py``).
-PIPELINE: tuple[str, ...] = (
-    "10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation",
-    "60_quarterly_review",
-)
-
-
-#: The steps whose artifacts each step reads, directly or through another step (so that leaving a
-#: step out of ``steps`` keeps the order of the rest). The runner starts a step once these have
-#: finished; steps that do not need each other run side by side (50_ab_evaluation reads only the
-#: clean tables of 10_ingest, so it runs beside 20_rfm_clustering, 30_clv and 40_churn).
-STEP_NEEDS: dict[str, tuple[str, ...]] = {
-    "10_ingest": (),
-    "20_rfm_clustering": ("10_ingest",),
-    "30_clv": ("10_ingest", "20_rfm_clustering"),
-    "40_churn": ("10_ingest", "20_rfm_clustering", "30_clv"),
-    "50_ab_evaluation": ("10_ingest",),
-    "60_quarterly_review": ("10_ingest", "20_rfm_clustering", "30_clv", "40_churn", "50_ab_evaluation"),
-}
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def replace(self, **changes: Any):
+        """A copy with ``changes`` applied, validated like a parameters file (bad values raise)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+class _Mapping(_Strict):
+    """A column mapping: canonical name -> the export's column (``None``: the export has no such column)."""
+
+    @classmethod
+    def minimal(cls, **over: Any):
+        """The mapping of an export that has only the required columns, under their canonical names
+        (optional columns absent, no attributes or metrics), with ``over`` applied."""
+        values: dict[str, Any] = {}
+        for name, f in cls.model_fields.items():
+            ann = str(f.annotation)
+            values[name] = [] if ann.startswith("list") else (None if "None" in ann else name)
+        return cls(**{**values, **over})
 
 
 def project_root(start: str | Path | None = None) -> Path:
@@ -166,63 +163,63 @@ class Sources(_Strict):
     """Input tables; ``customers`` and ``experiments`` are optional (``null``)."""
 
     orders: SourceSpec
-    customers: SourceSpec | None = None
-    experiments: SourceSpec | None = None
+    customers: SourceSpec | None
+    experiments: SourceSpec | None
 
 
-class OrdersColumns(_Strict):
+class OrdersColumns(_Mapping):
     """Source column names of the orders table (``null`` = the export has no such column)."""
 
-    customer_id: str = "customer_id"
-    order_ts: str = "order_ts"
-    amount: str = "amount"
-    order_id: str | None = None
-    quantity: str | None = None
-    category: str | None = None
-    channel: str | None = None
-    status: str | None = None
-    discount: str | None = None
+    customer_id: str
+    order_ts: str
+    amount: str
+    order_id: str | None
+    quantity: str | None
+    category: str | None
+    channel: str | None
+    status: str | None
+    discount: str | None
 
 
-class CustomersColumns(_Strict):
+class CustomersColumns(_Mapping):
     """Source column names of the customers table; ``attributes`` are kept for profiles."""
 
-    customer_id: str = "customer_id"
-    signup_date: str | None = None
-    churned: str | None = None
-    attributes: list[str] = Field(default_factory=list)
+    customer_id: str
+    signup_date: str | None
+    churned: str | None
+    attributes: list[str]
 
 
-class ExperimentsColumns(_Strict):
+class ExperimentsColumns(_Mapping):
     """Source column names of the experiments table."""
 
-    experiment_id: str = "experiment_id"
-    customer_id: str = "customer_id"
-    variant: str = "variant"
-    assigned_at: str = "assigned_at"
-    metrics: list[str] = Field(default_factory=list)
+    experiment_id: str
+    customer_id: str
+    variant: str
+    assigned_at: str
+    metrics: list[str]
 
 
 class Columns(_Strict):
     """Column mapping per table: canonical name -> name in the export."""
 
-    orders: OrdersColumns = OrdersColumns()
-    customers: CustomersColumns = CustomersColumns()
-    experiments: ExperimentsColumns = ExperimentsColumns()
+    orders: OrdersColumns
+    customers: CustomersColumns
+    experiments: ExperimentsColumns
 
 
 class IngestSettings(_Strict):
     """Cleaning rules of the ingestion step (see README, "Data quality rules")."""
 
-    date_format: str | None = None
-    min_valid_date: dt.date = dt.date(1990, 1, 1)
-    completed_statuses: list[str] = Field(default_factory=lambda: ["completed", "complete", "paid", "shipped", "delivered"])
-    refund_statuses: list[str] = Field(default_factory=lambda: ["refunded", "refund", "returned"])
-    cancelled_statuses: list[str] = Field(default_factory=lambda: ["cancelled", "canceled", "void", "failed"])
-    duplicate_order_ids: Literal["drop", "refuse"] = "drop"
-    max_dropped_share: float = Field(0.2, ge=0, le=1)
-    outlier_factor: float = Field(50.0, gt=1)
-    examples: int = Field(3, ge=1, le=20)
+    date_format: str | None
+    min_valid_date: dt.date
+    completed_statuses: list[str]
+    refund_statuses: list[str]
+    cancelled_statuses: list[str]
+    duplicate_order_ids: Literal["drop", "refuse"]
+    max_dropped_share: float = Field(ge=0, le=1)
+    outlier_factor: float = Field(gt=1)
+    examples: int = Field(ge=1, le=20)
 
 
 class SegmentRule(_Strict):
@@ -232,6 +229,7 @@ class SegmentRule(_Strict):
     r: tuple[int, int]
     f: tuple[int, int]
     m: tuple[int, int] = (1, 5)
+    lapsed: bool = False
 
     @field_validator("r", "f", "m")
     @classmethod
@@ -250,47 +248,20 @@ class ActionGroup(_Strict):
     segments: list[str]
 
 
-_DEFAULT_SEGMENTS = [
-    SegmentRule(name="Champions", r=(5, 5), f=(4, 5)),
-    SegmentRule(name="Loyal", r=(3, 4), f=(4, 5)),
-    SegmentRule(name="Cannot Lose", r=(1, 2), f=(5, 5)),
-    SegmentRule(name="At Risk", r=(1, 2), f=(3, 4)),
-    SegmentRule(name="Potential Loyalists", r=(4, 5), f=(2, 3)),
-    SegmentRule(name="New", r=(5, 5), f=(1, 1)),
-    SegmentRule(name="Promising", r=(4, 4), f=(1, 1)),
-    SegmentRule(name="Need Attention", r=(3, 3), f=(3, 3)),
-    SegmentRule(name="About to Sleep", r=(3, 3), f=(1, 2)),
-    SegmentRule(name="Lost", r=(1, 1), f=(1, 1)),
-    SegmentRule(name="Hibernating", r=(1, 2), f=(1, 2)),
-]
 
 
-_DEFAULT_ORDER = ["Champions", "Loyal", "Potential Loyalists", "New", "Promising", "Need Attention",
-                  "About to Sleep", "Cannot Lose", "At Risk", "Hibernating", "Lost"]
 
 
-_DEFAULT_GROUPS = [
-    ActionGroup(name="Protect", action="Protect: early access, loyalty rewards and personal service; no discounts needed",
-                segments=["Champions", "Loyal"]),
-    ActionGroup(name="Grow", action="Grow: onboarding series, second-purchase incentive and cross-sell of related categories",
-                segments=["Potential Loyalists", "New", "Promising"]),
-    ActionGroup(name="Re-engage", action="Re-engage: reminders and limited-time offers on their favourite categories",
-                segments=["Need Attention", "About to Sleep"]),
-    ActionGroup(name="Win back", action="Win back: personal outreach and a meaningful offer before they lapse; ask why they left",
-                segments=["Cannot Lose", "At Risk"]),
-    ActionGroup(name="Low-cost only", action="Low-cost only: automated reactivation e-mails; exclude from paid campaigns",
-                segments=["Hibernating", "Lost"]),
-]
 
 
 class RfmSettings(_Strict):
     """RFM scoring, the named-segment map and the action groups (README "Segments")."""
 
-    frequency: Literal["purchase_days", "orders"] = "purchase_days"
-    monetary: Literal["total", "average"] = "total"
-    segments: list[SegmentRule] = Field(default_factory=lambda: list(_DEFAULT_SEGMENTS))
-    segment_order: list[str] = Field(default_factory=lambda: list(_DEFAULT_ORDER))
-    action_groups: list[ActionGroup] = Field(default_factory=lambda: list(_DEFAULT_GROUPS))
+    frequency: Literal["purchase_days", "orders"]
+    monetary: Literal["total", "average"]
+    segments: list[SegmentRule]
+    segment_order: list[str]
+    action_groups: list[ActionGroup]
 
     @model_validator(mode="after")
     def _complete(self) -> RfmSettings:
@@ -320,11 +291,11 @@ class RfmSettings(_Strict):
 class ClusteringSettings(_Strict):
     """k-means on standardized log1p features; k chosen by silhouette over ``k_min..k_max``."""
 
-    k_min: int = Field(3, ge=2, le=15)
-    k_max: int = Field(8, ge=2, le=15)
-    silhouette_sample: int = Field(10_000, ge=500)
-    n_init: int = Field(10, ge=1, le=50)
-    attributes: list[str] = Field(default_factory=list)
+    k_min: int = Field(ge=2, le=15)
+    k_max: int = Field(ge=2, le=15)
+    silhouette_sample: int = Field(ge=500)
+    n_init: int = Field(ge=1, le=50)
+    attributes: list[str]
 
     @model_validator(mode="after")
     def _range(self) -> ClusteringSettings:
@@ -336,21 +307,21 @@ class ClusteringSettings(_Strict):
 class ClvSettings(_Strict):
     """Customer lifetime value: model, backtest split, horizon, discounting, intervals."""
 
-    model: Literal["bgnbd", "paretonbd"] = "bgnbd"
-    unit_days: float = Field(7.0, gt=0, le=31)
-    holdout_days: int = Field(182, ge=28, le=730)
-    horizon_months: int = Field(12, ge=1, le=60)
-    annual_discount: float = Field(0.10, ge=0, le=1)
-    n_draws: int = Field(200, ge=20, le=2000)
-    interval: float = Field(0.90, gt=0.5, lt=1)
+    model: Literal["bgnbd", "paretonbd"]
+    unit_days: float = Field(gt=0, le=31)
+    holdout_days: int = Field(ge=28, le=730)
+    horizon_months: int = Field(ge=1, le=60)
+    annual_discount: float = Field(ge=0, le=1)
+    n_draws: int = Field(ge=20, le=2000)
+    interval: float = Field(gt=0.5, lt=1)
 
 
 class ChurnTiers(_Strict):
     """Risk tiers: probability cut-offs, or shares of the scored customers (riskiest first)."""
 
-    method: Literal["probability", "top_share"] = "probability"
-    high: float = Field(0.7, gt=0, lt=1)
-    medium: float = Field(0.4, gt=0, lt=1)
+    method: Literal["probability", "top_share"]
+    high: float = Field(gt=0, lt=1)
+    medium: float = Field(gt=0, lt=1)
 
     @model_validator(mode="after")
     def _order(self) -> ChurnTiers:
@@ -364,45 +335,45 @@ class ChurnTiers(_Strict):
 class ChurnSettings(_Strict):
     """Churn risk: label horizon, population, features, model choice, tiers, retention curves."""
 
-    horizon_days: int = Field(90, ge=14, le=730)
-    active_days: int = Field(365, ge=30, le=3650)
-    attributes: list[str] = Field(default_factory=list)
-    model: Literal["auto", "gradient_boosting", "logistic"] = "auto"
-    tiers: ChurnTiers = ChurnTiers()
-    high_value_share: float = Field(0.2, gt=0, le=1)
-    retention_days: int = Field(365, ge=30, le=1095)
-    cohorts: int = Field(8, ge=2, le=20)
+    horizon_days: int = Field(ge=14, le=730)
+    active_days: int = Field(ge=30, le=3650)
+    attributes: list[str]
+    model: Literal["auto", "gradient_boosting", "logistic"]
+    tiers: ChurnTiers
+    high_value_share: float = Field(gt=0, le=1)
+    retention_days: int = Field(ge=30, le=1095)
+    cohorts: int = Field(ge=2, le=20)
 
 
 class Guardrail(_Strict):
     """A metric that must not get worse by more than ``margin`` x the control mean (non-inferiority)."""
 
     metric: str
-    margin: float = Field(0.05, ge=0)
-    higher_is_worse: bool = True
+    margin: float = Field(ge=0)
+    higher_is_worse: bool
 
 
 class AbSettings(_Strict):
     """A/B evaluation conventions (README "Experiments")."""
 
-    window_days: int = Field(30, ge=1, le=365)
-    control_variant: str = "control"
-    planned_split: dict[str, float] | None = None
-    primary_metric: Literal["conversion", "revenue_per_customer"] = "conversion"
-    alpha: float = Field(0.05, gt=0, lt=0.5)
-    srm_alpha: float = Field(0.001, gt=0, lt=0.1)
-    power: float = Field(0.8, gt=0.5, lt=1)
-    winsorize_percentile: float | None = Field(0.99, gt=0.5, lt=1)
-    segment_by: Literal["action_group", "rfm_segment"] = "action_group"
-    bayes_draws: int = Field(20_000, ge=1000)
-    guardrails: list[Guardrail] = Field(default_factory=lambda: [Guardrail(metric="discount", margin=0.10)])
+    window_days: int = Field(ge=1, le=365)
+    control_variant: str
+    planned_split: dict[str, float] | None
+    primary_metric: Literal["conversion", "revenue_per_customer"]
+    alpha: float = Field(gt=0, lt=0.5)
+    srm_alpha: float = Field(gt=0, lt=0.1)
+    power: float = Field(gt=0.5, lt=1)
+    winsorize_percentile: float | None = Field(gt=0.5, lt=1)
+    segment_by: Literal["action_group", "rfm_segment"]
+    bayes_draws: int = Field(ge=1000)
+    guardrails: list[Guardrail]
 
 
 class ExportSettings(_Strict):
     """The campaign-tool export ``segments_export.csv``."""
 
-    hash_customer_ids: bool = False
-    salt_env: str = "SEGREVIEW_ID_SALT"
+    hash_customer_ids: bool
+    salt_env: str
 
     @model_validator(mode="after")
     def _salt(self) -> ExportSettings:
@@ -415,18 +386,18 @@ class ExportSettings(_Strict):
 class ReviewSettings(_Strict):
     """Presentation of the quarterly review."""
 
-    top_n: int = Field(10, ge=1, le=50)
+    top_n: int = Field(ge=1, le=50)
 
 
 class SparkSettings(_Strict):
     """The Spark session used when ``engine: spark`` (see :mod:`helpers.engine` and the README)."""
 
-    master: str = "local[*]"
-    remote: str | None = None
-    app_name: str = "segreview"
-    driver_memory: str = Field("4g", pattern=r"^\d+[kmgt]$")
-    shuffle_partitions: int = Field(8, ge=1, le=100_000)
-    config: dict[str, str] = Field(default_factory=dict)
+    master: str
+    remote: str | None
+    app_name: str
+    driver_memory: str = Field(pattern=r"^\d+[kmgt]$")
+    shuffle_partitions: int = Field(ge=1, le=100_000)
+    config: dict[str, str]
 
     @field_validator("remote")
     @classmethod
@@ -436,28 +407,34 @@ class SparkSettings(_Strict):
         return v
 
 
+#: Languages of the pages (see :mod:`helpers.locale`).
+LANGUAGES = ("en", "zh-CN")
+Language = Literal["en", "zh-CN"]
+
+
 class RunConfig(_Strict):
     """The merged parameters of one quarter's run (``params/base.yaml`` + the quarter's file)."""
 
     quarter: str
-    company: str = "Demo Retail Co."
-    currency: str = Field("CNY", min_length=1, max_length=8)
-    seed: int = Field(42, ge=0)
-    reports_dir: str = "reports"
-    steps: list[str] = Field(default_factory=lambda: list(STEP_MODELS))
+    language: Language
+    company: str
+    currency: str = Field(min_length=1, max_length=8)
+    seed: int = Field(ge=0)
+    reports_dir: str
+    steps: list[str]
     sources: Sources
-    engine: Literal["duckdb", "spark"] = "duckdb"
-    spark: SparkSettings = SparkSettings()
-    columns: Columns = Columns()
-    pii_columns: list[str] = Field(default_factory=list)
-    ingest: IngestSettings = IngestSettings()
-    rfm: RfmSettings = RfmSettings()
-    clustering: ClusteringSettings = ClusteringSettings()
-    clv: ClvSettings = ClvSettings()
-    churn: ChurnSettings = ChurnSettings()
-    ab: AbSettings = AbSettings()
-    export: ExportSettings = ExportSettings()
-    review: ReviewSettings = ReviewSettings()
+    engine: Literal["duckdb", "spark"]
+    spark: SparkSettings
+    columns: Columns
+    pii_columns: list[str]
+    ingest: IngestSettings
+    rfm: RfmSettings
+    clustering: ClusteringSettings
+    clv: ClvSettings
+    churn: ChurnSettings
+    ab: AbSettings
+    export: ExportSettings
+    review: ReviewSettings
 
     @field_validator("quarter")
     @classmethod
@@ -469,12 +446,10 @@ class RunConfig(_Strict):
     @field_validator("steps")
     @classmethod
     def _steps(cls, v: list[str]) -> list[str]:
+        from helpers.frame.registry import PIPELINE
         unknown = [s for s in v if s not in PIPELINE]
         if unknown:
             raise ValueError(f"unknown step(s) {unknown}; steps are {list(PIPELINE)}")
-        missing = [s for s in v if s not in STEP_MODELS]
-        if missing:
-            raise ValueError(f"step(s) {missing} have no notebook in this version; available: {list(STEP_MODELS)}")
         if "10_ingest" not in v:
             raise ValueError("10_ingest must run: every other step reads its clean tables")
         return [s for s in PIPELINE if s in v]
@@ -509,8 +484,9 @@ class StepParams(_Strict):
     """Fields every pipeline notebook has: the quarter and the run folder (``""`` = hand run)."""
 
     quarter: str
+    language: Language
     run_dir: str = ""
-    reports_dir: str = "reports"
+    reports_dir: str
 
     @field_validator("quarter")
     @classmethod
@@ -534,8 +510,8 @@ class RfmParams(StepParams):
 
     seed: int
     currency: str
-    engine: Literal["duckdb", "spark"] = "duckdb"
-    spark: SparkSettings = SparkSettings()
+    engine: Literal["duckdb", "spark"]
+    spark: SparkSettings
     rfm: RfmSettings
     clustering: ClusteringSettings
     review: ReviewSettings
@@ -546,6 +522,7 @@ class ClvParams(StepParams):
 
     seed: int
     currency: str
+    rfm: RfmSettings
     clv: ClvSettings
 
 
@@ -554,8 +531,8 @@ class ChurnParams(StepParams):
 
     seed: int
     currency: str
-    engine: Literal["duckdb", "spark"] = "duckdb"
-    spark: SparkSettings = SparkSettings()
+    engine: Literal["duckdb", "spark"]
+    spark: SparkSettings
     rfm: RfmSettings
     churn: ChurnSettings
 
@@ -574,19 +551,9 @@ class ReviewParams(StepParams):
 
     company: str
     currency: str
+    rfm: RfmSettings
     review: ReviewSettings
     export: ExportSettings
-
-
-#: Parameter model of each notebook; a step without a notebook yet has no entry.
-STEP_MODELS: dict[str, type[StepParams]] = {
-    "10_ingest": IngestParams,
-    "20_rfm_clustering": RfmParams,
-    "30_clv": ClvParams,
-    "40_churn": ChurnParams,
-    "50_ab_evaluation": AbParams,
-    "60_quarterly_review": ReviewParams,
-}
 
 
 def _deep_merge(base: dict, over: dict, at: tuple = ()) -> dict:
@@ -646,15 +613,64 @@ def validation_message(err: ValidationError, model: type[BaseModel], source: str
     return "\n".join(lines)
 
 
-def load_config(path: str | Path, base: str | Path | None = None) -> RunConfig:
-    """Merge ``params/base.yaml`` with a quarter's file and validate the result.
+#: The key naming the file a parameters file merges over (default: the project's params/base.yaml).
+EXTENDS = "extends"
+
+
+def base_file(path: Path, data: dict) -> Path | None:
+    """The defaults file that ``path`` merges over, or ``None`` when ``path`` is that file.
+
+    A parameters file merges over the project's ``params/base.yaml`` unless it names another file with
+    ``extends: <path>`` (relative to the project root, or to the file itself when it starts with ``.``);
+    ``extends: null`` says the file holds every parameter itself.
+
+    Raises
+    ------
+    ParameterError
+        The named base, or the project's ``params/base.yaml``, does not exist.
+    """
+    root = project_root(path.parent)
+    default = root / "params" / "base.yaml"
+    if EXTENDS in data:
+        named = data[EXTENDS]
+        if named is None:
+            return None
+        if not isinstance(named, str):
+            raise ParameterError(f"{path}: `extends:` must name a parameters file, not {named!r}")
+        p = (path.parent / named) if named.startswith(".") else (root / named)
+        if not p.is_file():
+            raise ParameterError(f"{path}: `extends: {named}` names {p}, which does not exist")
+        return p.resolve()
+    if path.resolve() == default.resolve():
+        return None
+    if not default.is_file():
+        raise ParameterError(
+            f"{path} merges over the project's defaults, and there is no {default}: run segreview from the "
+            "project folder (or set SEGREVIEW_ROOT), or name the defaults with `extends: <file>`")
+    return default.resolve()
+
+
+def _merged(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
+    """The parameters of ``path`` merged over its bases (each may extend another), and the files used."""
+    if path.resolve() in seen:
+        raise ParameterError(f"{path}: `extends:` goes round in a circle ({' -> '.join(map(str, seen))})")
+    data = _read_yaml(path)
+    base = base_file(path, data)
+    own = {k: v for k, v in data.items() if k != EXTENDS}
+    if base is None:
+        return own, [path]
+    merged, files = _merged(base, (*seen, path.resolve()))
+    return _deep_merge(merged, own), [*files, path]
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Merge a quarter's parameters over the defaults and validate the result.
 
     Parameters
     ----------
     path : str or Path
-        The quarter's parameters file (may be ``base.yaml`` itself).
-    base : str or Path, optional
-        Defaults file; by default ``base.yaml`` beside ``path``.
+        The quarter's parameters file (``params/base.yaml`` itself is a complete file). It merges over
+        the project's ``params/base.yaml`` unless it names another base (see :func:`base_file`).
 
     Returns
     -------
@@ -663,23 +679,30 @@ def load_config(path: str | Path, base: str | Path | None = None) -> RunConfig:
     Raises
     ------
     ParameterError
-        Unknown or mistyped keys (naming the key, the file and the allowed keys), a quarter that
-        is not a quarter, a path outside the project, unreadable YAML.
+        Unknown or mistyped keys (naming the key, the files and the allowed keys), a quarter that
+        is not a quarter, a path outside the project, unreadable YAML, a base that does not exist.
     """
     path = Path(path)
-    base = Path(base) if base else path.with_name("base.yaml")
-    merged = _read_yaml(base) if base.is_file() else {}
-    if path.resolve() != base.resolve():
-        merged = _deep_merge(merged, _read_yaml(path))
+    merged, files = _merged(path)
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as e:
-        src = f"{path}" + (f" (merged over {base})" if path.resolve() != base.resolve() else "")
+        src = str(path) + (f" (merged over {', '.join(str(f) for f in files[:-1])})" if len(files) > 1 else "")
         raise ParameterError(validation_message(e, RunConfig, src)) from None
+
+
+def defaults() -> RunConfig:
+    """The project's defaults (``params/base.yaml``), validated: the one place defaults live.
+
+    Tests and helpers that need a settings object without a quarter's file take it from here, e.g.
+    ``defaults().clv`` or ``defaults().ingest.model_copy(update={"examples": 5})``.
+    """
+    return load_config(project_root() / "params" / "base.yaml")
 
 
 def step_parameters(config: RunConfig, step: str, run_dir: str | Path) -> dict[str, Any]:
     """The values papermill injects into a notebook: its model's fields, JSON-compatible."""
+    from helpers.frame.registry import STEP_MODELS
     model = STEP_MODELS[step]
     data = config.model_dump(mode="json")
     values = {k: data[k] for k in model.model_fields if k in data}
@@ -688,7 +711,11 @@ def step_parameters(config: RunConfig, step: str, run_dir: str | Path) -> dict[s
 
 
 def from_namespace(step: str, namespace: dict[str, Any]) -> StepParams:
-    """Validate a notebook's parameter variables with its step model (same checks as the runner).
+    """Validate a notebook's parameter variables with its step model (the same checks as the runner).
+
+    Under the runner every field is injected. In a hand run the parameters cell may leave a value at
+    ``None`` (or a section empty, ``clv = {}``) or give only some keys: what it gives is merged over
+    ``params/base.yaml``, so a notebook run by hand uses the same defaults as a run.
 
     Parameters
     ----------
@@ -697,9 +724,14 @@ def from_namespace(step: str, namespace: dict[str, Any]) -> StepParams:
     namespace : dict
         The notebook's ``globals()``; only the model's fields are read.
     """
+    from helpers.frame.registry import STEP_MODELS
     model = STEP_MODELS[step]
-    values = {k: namespace[k] for k in model.model_fields if k in namespace}
+    given = {k: namespace[k] for k in model.model_fields if k in namespace}
+    if not given.get("run_dir"):
+        base = _read_yaml(project_root() / "params" / "base.yaml")
+        base = {k: v for k, v in base.items() if k in model.model_fields}
+        given = _deep_merge(base, {k: v for k, v in given.items() if v is not None and not (isinstance(v, dict) and not v)})
     try:
-        return model.model_validate(values)
+        return model.model_validate(given)
     except ValidationError as e:
         raise ParameterError(validation_message(e, model, f"the parameters cell of {step}")) from None

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import pandas as pd
 
-from helpers.page.figures import PALETTE, _money_axis
+from helpers.page.figures import PALETTE, money_axis
 
 __all__ = ['monthly_chart']
 
@@ -32,7 +32,7 @@ def monthly_chart(monthly: pd.DataFrame, currency: str, quarter_start: pd.Timest
               for m in monthly["month"]]
     ax1.bar(monthly["month"], monthly["revenue"], width=25, color=colors)
     ax1.set_ylabel(f"Revenue ({currency})")
-    _money_axis(ax1, currency)
+    money_axis(ax1, currency)
     ax1.set_title(title)
     ax2.plot(monthly["month"], monthly["orders"], marker="o", ms=3, color=PALETTE[2])
     ax2.set_ylabel("Orders (count)")

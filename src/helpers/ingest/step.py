@@ -19,7 +19,7 @@ from helpers.ingest.rules import (
 )
 from helpers.ingest.sources import read_source
 
-__all__ = ['IngestResult', 'run_ingest', 'monthly_summary', 'save_outputs', 'sources_table', 'quality_for_display']
+__all__ = ['intake_sentence', 'IngestResult', 'run_ingest', 'monthly_summary', 'save_outputs', 'sources_table', 'quality_for_display']
 
 
 @dataclass
@@ -170,6 +170,18 @@ def save_outputs(cat, result: IngestResult) -> None:
             cat.save(name, frame)
     cat.save("quality", result.quality)
     cat.save("ingest", result.summary)
+
+
+def intake_sentence(summary: dict, currency: str) -> str:
+    """The page's opening sentence: lines read, completed orders and customers kept, period, revenue."""
+    from helpers.locale import fmt_date, fmt_int, tr
+    from helpers.page.text import money
+    return tr("**Quarter {quarter}** (as of {as_of}). Read {lines} order lines; **{orders} completed orders** from "
+              "**{customers} customers** remain after cleaning, from {first} to {last}, worth **{revenue}** net of "
+              "refunds.", quarter=summary["quarter"], as_of=fmt_date(summary["as_of"]),
+              lines=fmt_int(summary["sources"]["orders"]["rows_read"]), orders=fmt_int(summary["orders"]),
+              customers=fmt_int(summary["customers_with_orders"]), first=fmt_date(summary["first_order"]),
+              last=fmt_date(summary["last_order"]), revenue=money(summary["revenue"], currency))
 
 
 def sources_table(summary: dict) -> pd.DataFrame:

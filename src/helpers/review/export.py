@@ -18,7 +18,7 @@ import pandas as pd
 
 from helpers.frame.settings import ExportSettings
 
-__all__ = ['hash_ids', 'build_export', 'save_export']
+__all__ = ['hash_ids', 'build_export', 'save_export', 'save_customer_tables']
 
 
 def hash_ids(ids: pd.Series, salt: str) -> pd.Series:
@@ -49,3 +49,16 @@ def save_export(cat, scores: pd.DataFrame | None, rfm: dict | None, settings: Ex
     """Write ``segments_export.csv`` when there are customer scores (steps 20/30 ran)."""
     if scores is not None:
         cat.save("segments_export", build_export(scores, rfm, settings))
+
+
+def save_customer_tables(cat, artifacts: dict[str, dict | None], settings: ExportSettings) -> None:
+    """Write ``customer_scores`` (the steps' customer tables joined) and ``segments_export.csv``.
+
+    Nothing is written when no analysis step produced a customer table.
+    """
+    from helpers.review.step import customer_scores_table
+    scores = customer_scores_table(cat.customer_scores(), artifacts.get("clv"))
+    if scores is None:
+        return
+    cat.save("customer_scores", scores)
+    save_export(cat, scores, artifacts.get("rfm"), settings)

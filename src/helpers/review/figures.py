@@ -41,4 +41,5 @@ def migration_figure(rfm: dict | None, quarter: str, previous: str):
     from helpers.segments.figures import migration_heatmap
     m = rfm["migration_counts"]
     counts = pd.DataFrame(m["values"], index=m["rows"], columns=m["columns"])
-    return migration_heatmap(counts, f"How customers moved between segments, {previous} to {quarter}")
+    return migration_heatmap(counts, previous, quarter,
+                             f"How customers moved between segments, {previous} to {quarter}")

@@ -11,9 +11,10 @@ import pandas as pd
 
 from helpers.frame.settings import previous_quarter
 from helpers.page.text import money
+from helpers.page.text import or_list as _or_list
 from helpers.review.data import quarter_kpis
 
-__all__ = ['KPI_LABELS', 'kpi_table', 'STEP_SUMMARIES', 'load_step_summaries', 'bullets', 'review_kpis', 'quality_note', 'available_sections', 'review_summary', 'segment_sentences', 'segment_overview', 'action_overview', 'top_moves', 'value_sentences', 'value_by_segment', 'experiment_decisions', 'executive_summary', 'churn_headline', 'churn_sentences', 'churn_by_segment', 'methods_appendix', 'extended_kpis', 'segment_value_table']
+__all__ = ['customer_scores_table', 'KPI_LABELS', 'kpi_table', 'load_step_summaries', 'bullets', 'review_kpis', 'quality_note', 'available_sections', 'review_summary', 'segment_sentences', 'segment_overview', 'action_overview', 'top_moves', 'value_sentences', 'value_by_segment', 'experiment_decisions', 'executive_summary', 'churn_headline', 'churn_sentences', 'churn_by_segment', 'methods_appendix', 'extended_kpis', 'segment_value_table']
 
 
 KPI_LABELS: dict[str, str] = {
@@ -46,12 +47,34 @@ def kpi_table(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str) -> p
     return pd.DataFrame(rows).set_index("key")
 
 
-STEP_SUMMARIES = ("rfm", "clv", "churn", "ab")
+def _analysis_steps():
+    """The steps between data intake and the review, from the registry (pipeline order)."""
+    from helpers.frame.registry import REVIEW_STEP, STEPS
+    return [s for s in STEPS if s.summary and s.name != REVIEW_STEP and s.reads]
 
 
 def load_step_summaries(cat) -> dict[str, dict | None]:
-    """The JSON summary of every analysis step, ``None`` for steps that did not run."""
-    return {name: cat.load_optional(name) for name in STEP_SUMMARIES}
+    """The JSON summary of every analysis step (registry order), ``None`` for steps that did not run."""
+    return {s.summary: cat.load_optional(s.summary) for s in _analysis_steps()}
+
+
+def customer_scores_table(scores: pd.DataFrame | None, clv: dict | None) -> pd.DataFrame | None:
+    """``customer_scores``: the per-step customer tables joined (segments, value, churn), for CI and tools.
+
+    The value columns are named with the horizon of ``clv.json`` (``clv`` -> ``clv_12m``,
+    ``expected_purchases`` -> ``expected_purchases_12m``); customers the churn step did not score keep
+    the tier ``not active``. ``None`` when no analysis step wrote a customer table.
+    """
+    if scores is None:
+        return None
+    out = scores.copy()
+    if clv is not None and "clv" in out:
+        h = int(clv["horizon_months"])
+        out = out.rename(columns={"clv": f"clv_{h}m", "expected_purchases": f"expected_purchases_{h}m"})
+    if "churn_tier" in out:
+        out["churn_tier"] = out["churn_tier"].fillna("not active")
+        out["retention_priority"] = out["retention_priority"].fillna(False).astype(bool)
+    return out
 
 
 def bullets(sentences: list[str]) -> str:
@@ -81,12 +104,29 @@ def quality_note(ingest: dict) -> str:
             + " Details are on the data-intake page.")
 
 
-def available_sections(artifacts: dict[str, object]) -> pd.DataFrame:
-    """Which analyses ran this quarter: one row per section, 'available' or 'not available'."""
-    labels = {"rfm": "Segments and migration", "clv": "Customer lifetime value",
-              "churn": "Churn risk", "ab": "Experiments"}
-    return pd.DataFrame([{"section": labels[k], "status": "available" if artifacts.get(k) is not None
-                          else "not available (step not run)"} for k in labels])
+def available_sections(artifacts: dict[str, dict | None]) -> pd.DataFrame:
+    """Every section of this review and whether it could be computed, with the reason when not.
+
+    One row per analysis step (from the registry): "available", "not run" (left out of ``steps``), or
+    "not available" with the step's reason; then one row per unavailable part of an available step
+    (one experiment, the spend model, last quarter's movement...).
+    """
+    rows = []
+    for st in _analysis_steps():
+        summary = artifacts.get(st.summary)
+        if summary is None:
+            rows.append({"section": st.section, "status": "not run",
+                         "why": f"the {st.name} step was not in this run's steps"})
+            continue
+        if not summary.get("available", True):
+            rows.append({"section": st.section, "status": "not available", "why": summary.get("reason") or ""})
+            continue
+        parts = [p for p in summary.get("unavailable") or [] if p.get("part") != st.summary]
+        rows.append({"section": st.section, "status": "available" if not parts else "partly available",
+                     "why": ""})
+        rows += [{"section": f"{st.section}: {p.get('title') or p['part']}", "status": "not available",
+                  "why": p.get("reason", "")} for p in parts]
+    return pd.DataFrame(rows)
 
 
 def review_summary(quarter: str, kpis: pd.DataFrame) -> dict:
@@ -111,7 +151,7 @@ def segment_sentences(rfm: dict | None, currency: str) -> str:
         f"The {top[1]['action_group']} group ({', '.join(n for n, _ in protect)}) holds {share_c:.0%} of customers "
         f"and {share_r:.0%} of revenue.",
         f"Since last quarter {mig['upgrades']:,} customers moved to a better segment and {mig['downgrades']:,} to a worse one; "
-        f"{mig['lapsed_into_at_risk_hibernating_lost']:,} slipped into At Risk, Hibernating or Lost"
+        f"{mig['slipped_into_lapsed']:,} slipped into {_or_list(mig['lapsed_segments'])}"
         + (f", having spent {money(mig['value_at_stake_of_lapsed'], currency)} in the year before."
            if mig["value_at_stake_of_lapsed"] > 0 else "."),
     ]
@@ -192,10 +232,10 @@ def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab
         out.append(f"{top[0]} are {top[1]['share_of_customers']:.0%} of customers and {top[1]['share_of_revenue']:.0%} "
                    f"of revenue to date.")
         mig = rfm["migration"]
-        lapsed = mig["lapsed_into_at_risk_hibernating_lost"]
+        lapsed = mig["slipped_into_lapsed"]
         if lapsed:
             val = mig["value_at_stake_of_lapsed"]
-            out.append(f"{lapsed:,} customers slipped into At Risk, Hibernating or Lost this quarter"
+            out.append(f"{lapsed:,} customers slipped into {_or_list(mig['lapsed_segments'])} this quarter"
                        + (f", carrying {money(val, currency)} of spend from the year before." if val > 0 else "."))
     if clv is not None:
         t = clv["totals"]

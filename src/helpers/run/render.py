@@ -16,18 +16,13 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
+from helpers.frame.registry import REVIEW_STEP, STEPS
+
 __all__ = ['PAGE_LABELS', 'REMOVE_TAGS', 'page_file', 'render_page', 'write_reports_index']
 
 
-#: navigation label of each pipeline step, in the order of the navigation bar
-PAGE_LABELS: dict[str, str] = {
-    "60_quarterly_review": "Quarterly review",
-    "10_ingest": "Data intake",
-    "20_rfm_clustering": "Segments",
-    "30_clv": "Customer value",
-    "40_churn": "Churn risk",
-    "50_ab_evaluation": "Experiments",
-}
+#: navigation label of each pipeline step (from the registry), the review first
+PAGE_LABELS: dict[str, str] = {s.name: s.label for s in sorted(STEPS, key=lambda s: s.name != REVIEW_STEP)}
 
 
 REMOVE_TAGS = {"remove", "parameters", "injected-parameters"}
@@ -54,8 +49,22 @@ class _DropStderr(Preprocessor):
         return cell, resources
 
 
-def _exporter() -> HTMLExporter:
+class _TranslateMarkdown(Preprocessor):
+    """Markdown cells in the page's language: a cell's whole text is its message id (see
+    :mod:`helpers.locale`); English pages are left as written."""
+
+    def preprocess_cell(self, cell, resources, index):
+        from helpers.locale import language, tr
+        if cell.get("cell_type") == "markdown" and language() != "en":
+            text = cell.source.strip()
+            if text:
+                cell.source = tr(text)
+        return cell, resources
+
+
+def _exporter(language_code: str = "en") -> HTMLExporter:
     ex = HTMLExporter(template_name="segreview", extra_template_basedirs=[str(_TEMPLATES)])
+    ex.language_code = language_code
     ex.exclude_input = True
     ex.exclude_input_prompt = True
     ex.exclude_output_prompt = True
@@ -63,11 +72,12 @@ def _exporter() -> HTMLExporter:
     tag = TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True)
     ex.register_preprocessor(tag, enabled=True)
     ex.register_preprocessor(_DropStderr(), enabled=True)
+    ex.register_preprocessor(_TranslateMarkdown(), enabled=True)
     return ex
 
 
 def render_page(nb: nbformat.NotebookNode, out: Path, step: str, steps: list[str], title: str,
-                subtitle: str, footer: str) -> Path:
+                subtitle: str, footer: str, language: str = "en") -> Path:
     """Render one executed notebook to a self-contained HTML page.
 
     Parameters
@@ -81,16 +91,21 @@ def render_page(nb: nbformat.NotebookNode, out: Path, step: str, steps: list[str
     steps : list of str
         Steps with a page in this quarter (navigation entries).
     title, subtitle, footer : str
-        Header lines and footer (company and quarter, as-of date, how it was made).
+        Header lines and footer (company and quarter, as-of date, how it was made), in ``language``.
+    language : str
+        The page's language (``language`` parameter): the ``lang`` attribute, the navigation and the
+        markdown cells follow it.
     """
-    nav = [{"label": PAGE_LABELS[s], "href": "index.html" if s == "60_quarterly_review" else page_file(s),
+    from helpers.locale import set_language, tr
+    set_language(language)
+    nav = [{"label": tr(PAGE_LABELS[s]), "href": "index.html" if s == REVIEW_STEP else page_file(s),
             "current": s == step} for s in PAGE_LABELS if s in steps]
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a copy: preprocessors modify in place
-    nb.metadata["title"] = f"{PAGE_LABELS.get(step, step)} · {title}"
+    nb.metadata["title"] = f"{tr(PAGE_LABELS.get(step, step))} · {title}"
     resources = {"segreview_css": _CSS.read_text(encoding="utf-8"), "segreview_title": title,
                  "segreview_subtitle": subtitle, "segreview_nav": nav, "segreview_footer": footer,
-                 "metadata": {"name": PAGE_LABELS.get(step, step)}}
-    body, _ = _exporter().from_notebook_node(nb, resources=resources)
+                 "metadata": {"name": tr(PAGE_LABELS.get(step, step))}}
+    body, _ = _exporter(language).from_notebook_node(nb, resources=resources)
     out.write_text(body, encoding="utf-8")
     return out
 

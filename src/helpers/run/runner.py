@@ -4,7 +4,7 @@
    check every notebook's ``parameters`` cell against its model (``papermill.inspect_notebook``);
 2. execute the notebooks (jupytext ``py:percent`` read with jupytext, kernel ``python3``, working
    directory = project root) into a temporary folder beside ``reports/<quarter>/``, each once the
-   notebooks whose artifacts it reads have finished (:data:`helpers.frame.settings.STEP_NEEDS`), up to
+   notebooks whose artifacts it reads have finished (:func:`helpers.frame.registry.needs`), up to
    ``jobs`` at a time; stop at the first failure (and the notebook running beside it), say which
    cell failed and why, keep the failed notebook under ``reports/.failed/``;
 3. render each executed notebook to HTML (``index.html`` is the review);
@@ -44,16 +44,17 @@ from traitlets import default
 from helpers.frame import progress
 from helpers.frame.catalog import to_jsonable
 from helpers.frame.errors import RunError, SegreviewError
+from helpers.frame.registry import ARTIFACTS, PIPELINE, REVIEW_STEP, STEP_MODELS
+from helpers.frame.registry import needs as step_needs
+from helpers.frame.registry import step as step_decl
 from helpers.frame.settings import (
-    PIPELINE,
-    STEP_MODELS,
-    STEP_NEEDS,
     RunConfig,
     load_config,
     project_root,
     quarter_bounds,
     step_parameters,
 )
+from helpers.locale import fmt_date, fmt_quarter, set_language, tr
 from helpers.run.render import page_file, render_page, write_reports_index
 
 __all__ = ['PACKAGES', 'select_steps', 'load_notebook', 'check_notebook_parameters', 'IPCKernelManager', 'imported_modules', 'LAZY_MODULES', 'Interrupted', 'run']
@@ -290,7 +291,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         Sink of the cell each notebook is on (a terminal may overwrite one line with it); default ``log``.
     jobs : int
         Notebooks that may run at the same time. A step starts once the steps it needs
-        (:data:`helpers.frame.settings.STEP_NEEDS`) have finished; with ``jobs=1`` the steps run one after
+        (:func:`helpers.frame.registry.needs`) have finished; with ``jobs=1`` the steps run one after
         the other in pipeline order.
 
     Returns
@@ -310,7 +311,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         raise RunError(f"jobs must be at least 1, got {jobs}")
     cfg: RunConfig = load_config(params_file)
     steps = select_steps(cfg.steps, only, from_step)
-    needs = {s: [d for d in STEP_NEEDS[s] if d in steps] for s in steps}
+    needs = {s: list(step_needs(s, steps)) for s in steps}
     partial = bool(only or from_step)
     reports = root / cfg.reports_dir
     final = reports / cfg.quarter
@@ -354,13 +355,16 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         # pages render in a thread of their own as their notebook finishes (while the next one runs)
         as_of_s = quarter_bounds(cfg.quarter)[1].date().isoformat()
         pages = [s for s in PIPELINE if s in steps or (tmp / "executed" / f"{s}.ipynb").exists()]
-        title = f"{cfg.company} · Quarterly customer review {cfg.quarter}"
-        subtitle = f"As of {as_of_s} · money in {cfg.currency}"
-        footer = f"segreview {md.version('segreview')} · parameters {Path(params_file).name} · data as of {as_of_s}"
+        set_language(cfg.language)
+        title = tr("{company} · Quarterly customer review {quarter}", company=cfg.company,
+                   quarter=fmt_quarter(cfg.quarter))
+        subtitle = tr("As of {as_of} · money in {currency}", as_of=fmt_date(as_of_s), currency=cfg.currency)
+        footer = tr("segreview {version} · parameters {file} · data as of {as_of}", version=md.version("segreview"),
+                    file=Path(params_file).name, as_of=fmt_date(as_of_s))
 
         def render(step: str) -> None:
             nb = nbformat.read(tmp / "executed" / f"{step}.ipynb", as_version=4)
-            render_page(nb, tmp / page_file(step), step, pages, title, subtitle, footer)
+            render_page(nb, tmp / page_file(step), step, pages, title, subtitle, footer, cfg.language)
 
         renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segreview-render")
         rendering = [renderer.submit(render, p) for p in pages if p not in steps]
@@ -416,8 +420,8 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         for c in closing:
             c.join(timeout=60)
         ingest = json.loads((tmp / "artifacts" / "ingest.json").read_text())
-        if "60_quarterly_review" in pages:
-            shutil.copyfile(tmp / page_file("60_quarterly_review"), tmp / "index.html")
+        if REVIEW_STEP in pages:
+            shutil.copyfile(tmp / page_file(REVIEW_STEP), tmp / "index.html")
         else:
             shutil.copyfile(tmp / page_file(pages[0]), tmp / "index.html")
         seconds["render_html"] = round(time.perf_counter() - t0, 2)
@@ -435,6 +439,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
             "seconds": {**previous, **seconds, "total": round(time.perf_counter() - t_all, 2)},
             "timeline": {"jobs": jobs, "steps": timeline},
             "inputs": ingest["sources"],
+            "unavailable": _unavailable(tmp),
             "versions": _versions(),
             "git_commit": _git_commit(root),
             "finished_at": dt.datetime.now().isoformat(timespec="seconds"),
@@ -463,6 +468,21 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
     index = final / "index.html"
     log(f"done in {time.perf_counter() - t_all:.1f} s: {index}")
     return index
+
+
+def _unavailable(run_dir: Path) -> dict[str, list[dict]]:
+    """Step -> the parts its summary says are not available (only steps with some), for ``run.json``."""
+    out = {}
+    for s in PIPELINE:
+        decl = step_decl(s)
+        if decl.summary is None:
+            continue
+        p = run_dir / ARTIFACTS[decl.summary].path
+        if p.exists():
+            parts = json.loads(p.read_text(encoding="utf-8")).get("unavailable") or []
+            if parts:
+                out[s] = [{"part": x["part"], "reason": x["reason"]} for x in parts]
+    return out
 
 
 def _step_error(step: str, exc: BaseException, reports: Path, quarter: str, stamp: str, out_nb: Path) -> BaseException:

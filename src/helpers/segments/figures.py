@@ -78,8 +78,12 @@ def snake_chart(snake: pd.DataFrame):
     return fig
 
 
-def migration_heatmap(counts: pd.DataFrame, title: str):
-    """Transition matrix of customers between segments (rows: previous quarter)."""
+def migration_heatmap(counts: pd.DataFrame, previous: str, quarter: str, title: str | None = None):
+    """Transition matrix of customers between segments (rows: previous quarter).
+
+    ``title`` defaults to "Customers moving between segments, <previous> to <quarter>".
+    """
+    title = title or f"Customers moving between segments, {previous} to {quarter}"
     keep_rows = counts.index[counts.sum(axis=1) > 0]
     keep_cols = counts.columns[counts.sum(axis=0) > 0]
     c = counts.loc[keep_rows, keep_cols]

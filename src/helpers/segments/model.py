@@ -17,7 +17,7 @@ from helpers.frame.progress import stage
 from helpers.frame.settings import ClusteringSettings, RfmSettings
 from helpers.segments.data import _validate_cols, period_revenue
 
-__all__ = ['rank_scores', 'frequency_scores', 'score_customers', 'assign_segments', 'segment_of', 'action_group_of', 'FIT_SAMPLE', 'ClusterResult', 'cluster_features', 'cluster_customers', 'NEW', 'LAPSED', 'Migration', 'migrate']
+__all__ = ['rank_scores', 'frequency_scores', 'score_customers', 'assign_segments', 'segment_of', 'action_group_of', 'FIT_SAMPLE', 'ClusterResult', 'cluster_features', 'cluster_customers', 'NEW', 'lapsed_segments', 'Migration', 'migrate']
 
 
 def rank_scores(values: pd.Series | np.ndarray, n_scores: int = 5, higher_is_better: bool = True,
@@ -283,9 +283,6 @@ def cluster_customers(scored: pd.DataFrame, settings: ClusteringSettings, seed: 
 NEW = "(new)"
 
 
-LAPSED = ("At Risk", "Hibernating", "Lost")
-
-
 @dataclass
 class Migration:
     """Per-customer moves and the two transition matrices (rows: previous, columns: this quarter)."""
@@ -294,6 +291,19 @@ class Migration:
     counts: pd.DataFrame
     value: pd.DataFrame
     summary: dict
+
+    @property
+    def slipped(self) -> pd.Series:
+        """Customers who moved from a segment that is not lapsed into one that is (mask over ``moves``)."""
+        lapsed = self.summary["lapsed_segments"]
+        m = self.moves
+        return (m["from"] != NEW) & m["to"].isin(lapsed) & ~m["from"].isin(lapsed)
+
+
+def lapsed_segments(settings: RfmSettings) -> list[str]:
+    """The segments marked ``lapsed: true`` in the segment map, in ``segment_order``."""
+    flagged = {s.name for s in settings.segments if s.lapsed}
+    return [s for s in settings.segment_order if s in flagged]
 
 
 def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame | ibis.Table,
@@ -310,7 +320,8 @@ def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame 
     prev_as_of : Timestamp
         The previous quarter's last day.
     settings : RfmSettings
-        ``segment_order`` ranks segments, best first.
+        ``segment_order`` ranks segments, best first; segments marked ``lapsed`` are where customers
+        who slip away end up (``summary["slipped_into_lapsed"]`` counts moves into them).
 
     Returns
     -------
@@ -340,14 +351,16 @@ def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame 
     value = value.reindex(index=rows, columns=order, fill_value=0.0)
     counts.index.name, counts.columns.name = "previous quarter", "this quarter"
     value.index.name, value.columns.name = "previous quarter", "this quarter"
-    lapsed = (m["from"] != NEW) & m["to"].isin(LAPSED) & ~m["from"].isin(LAPSED)
+    gone = lapsed_segments(settings)
+    lapsed = (m["from"] != NEW) & m["to"].isin(gone) & ~m["from"].isin(gone)
     summary = {
         "customers": int(len(m)),
         "new": int((m["move"] == "new").sum()),
         "stayed": int((m["move"] == "stayed").sum()),
         "upgrades": int((m["move"] == "upgrade").sum()),
         "downgrades": int((m["move"] == "downgrade").sum()),
-        "lapsed_into_at_risk_hibernating_lost": int(lapsed.sum()),
+        "lapsed_segments": gone,
+        "slipped_into_lapsed": int(lapsed.sum()),
         "value_at_stake_of_lapsed": round(float(m.loc[lapsed, "value_at_stake"].sum()), 2),
     }
     return Migration(m, counts, value, summary)

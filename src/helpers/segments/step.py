@@ -7,10 +7,11 @@ import ibis
 import pandas as pd
 
 from helpers.frame.engine import as_table, money_sum, to_pandas
+from helpers.frame.outcome import summary_fields
 from helpers.frame.settings import RfmSettings
-from helpers.page.text import money
+from helpers.page.text import money, or_list
 from helpers.segments.data import _validate_cols
-from helpers.segments.model import LAPSED, NEW, Migration
+from helpers.segments.model import NEW, Migration
 
 __all__ = ['scoring_table', 'segment_table', 'rf_heatmap', 'SCORE_COLUMNS', 'build_outputs', 'action_group_table', 'describe_cluster', 'cluster_profiles', 'snake_data', 'cluster_segment_crosstab', 'flows_in_words', 'summary_table']
 
@@ -81,7 +82,8 @@ SCORE_COLUMNS = ["customer_id", "first_order", "last_order", "orders", "purchase
 
 def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, settings: RfmSettings,
                   flows: list[str], engine: str | None = None) -> tuple[pd.DataFrame, dict]:
-    """The step's artifacts: ``customer_scores`` (RFM columns) and ``rfm.json``.
+    """The step's artifacts: ``segment_scores`` (one row per customer: RFM facts, scores, segment, action
+    group, cluster) and ``rfm.json``.
 
     Parameters
     ----------
@@ -102,6 +104,7 @@ def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, 
     scores["action_group"] = scores["action_group"].astype(str)
     scores = scores[SCORE_COLUMNS]
     summary = {
+        **summary_fields(None),
         "customers": int(len(scores)),
         "frequency_method": scored.attrs.get("frequency_method", ""),
         "segments": {r["segment"]: {"customers": int(r["customers"]), "revenue": float(r["revenue"]),
@@ -232,9 +235,9 @@ def flows_in_words(mig: Migration, currency: str, top: int = 10) -> list[str]:
 def summary_table(mig: Migration) -> pd.DataFrame:
     """Moves by kind: customers and the value at stake (spend in the year before the previous quarter end)."""
     m = mig.moves
-    lapsed = (m["from"] != NEW) & m["to"].isin(LAPSED) & ~m["from"].isin(LAPSED)
+    lapsed = mig.slipped
     rows = [("new customers", m["move"] == "new"), ("stayed in their segment", m["move"] == "stayed"),
             ("moved up (upgrade)", m["move"] == "upgrade"), ("moved down (downgrade)", m["move"] == "downgrade"),
-            ("of which slipped into At Risk, Hibernating or Lost", lapsed)]
+            (f"of which slipped into {or_list(mig.summary['lapsed_segments'])}", lapsed)]
     return pd.DataFrame([{"movement": name, "customers": int(mask.sum()),
                           "value at stake": float(m.loc[mask, "value_at_stake"].sum())} for name, mask in rows])

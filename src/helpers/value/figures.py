@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.page.figures import PALETTE, SEGMENT_COLORS, _money_axis, segment_color
+from helpers.page.figures import PALETTE, money_axis, segment_color
 
 __all__ = ['backtest_frequency_chart', 'tracking_chart', 'p_alive_chart', 'p_alive_matrix_chart', 'clv_by_group_chart']
 
@@ -71,10 +71,10 @@ def clv_by_group_chart(table: pd.DataFrame, group: str, currency: str, months: i
     """Total predicted CLV per group with its interval (horizontal bars with error bars)."""
     t = table.sort_values("clv_total", kind="stable")
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(t) + 1.6))
-    colors = [segment_color(str(g)) if str(g) in SEGMENT_COLORS else PALETTE[0] for g in t[group]]
+    colors = [segment_color(g) if group == "rfm_segment" else PALETTE[0] for g in t[group]]
     err = np.vstack([t["clv_total"] - t["clv_low"], t["clv_high"] - t["clv_total"]]).clip(min=0)
     ax.barh(t[group].astype(str), t["clv_total"], xerr=err, color=colors, capsize=3)
-    _money_axis(ax, currency, axis="x")
+    money_axis(ax, currency, axis="x")
     ax.set_xlabel(f"Predicted value over the next {months} months ({currency}, discounted)")
     ax.set_title(f"Where next {months} months' value sits, by {group.replace('_', ' ').replace('rfm', 'RFM')}")
     return fig

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers.frame.outcome import summary_fields
 from helpers.frame.progress import stage
 from helpers.frame.settings import ClvSettings
 from helpers.value import data as clv_data
 from helpers.value import model as clv
 
-__all__ = ['MODEL_NAMES', 'Backtest', 'Forward', 'Orders', 'purchase_days', 'backtest', 'tracking', 'fit_verdict', 'forward', 'score', 'top_share', 'p_alive_matrix', 'merge_scores', 'clv_summary', 'spend_check_table', 'groupings', 'group_table', 'parameter_table', 'value_sentences']
+__all__ = ['time_unit_words', 'backtest_sentence', 'MODEL_NAMES', 'Backtest', 'Forward', 'Orders', 'purchase_days', 'backtest', 'tracking', 'fit_verdict', 'forward', 'score', 'top_share', 'p_alive_matrix', 'clv_summary', 'spend_check_table', 'groupings', 'group_table', 'parameter_table', 'value_sentences']
 
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}
@@ -172,6 +173,17 @@ def tracking(orders: Orders, bt: Backtest, settings: ClvSettings) -> pd.DataFram
     return pd.DataFrame(out)
 
 
+def time_unit_words(unit_days: float) -> str:
+    """The model's time unit in words: ``weeks``, or ``3-day units``."""
+    return "weeks" if unit_days == 7 else f"{unit_days:g}-day units"
+
+
+def backtest_sentence(bt: Backtest) -> str:
+    """Where calibration ends and the holdout runs, then the verdict on the chosen model."""
+    return (f"Calibration up to {bt.calibration_end.date()}, holdout to {bt.holdout_end.date()}. "
+            + fit_verdict(bt))
+
+
 def fit_verdict(bt: Backtest) -> str:
     """A plain-words verdict on the chosen model's holdout fit."""
     m = bt.metrics.set_index("model")
@@ -264,8 +276,8 @@ def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult, settings: ClvS
             group_draws[g] += v @ onehot
     scores = pd.DataFrame({
         "customer_id": s["customer_id"].astype(str), "p_alive": pa,
-        f"expected_purchases_{settings.horizon_months}m": exp_h, "expected_spend": spend,
-        f"clv_{settings.horizon_months}m": value, "clv_low": low, "clv_high": high,
+        "expected_purchases": exp_h, "expected_spend": spend,
+        "clv": value, "clv_low": low, "clv_high": high,
     })
     total = float(value.sum())
     tl, th = np.quantile(totals, [lo_q, hi_q])
@@ -305,21 +317,15 @@ def p_alive_matrix(summary: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
     return t
 
 
-def merge_scores(existing: pd.DataFrame | None, clv_scores: pd.DataFrame) -> pd.DataFrame:
-    """Add (or replace) the CLV columns of ``customer_scores``; a new table when step 20 did not run."""
-    if existing is None:
-        return clv_scores.reset_index(drop=True)
-    keep = existing.drop(columns=[c for c in clv_scores.columns if c != "customer_id" and c in existing.columns])
-    return keep.merge(clv_scores, on="customer_id", how="left")
-
-
 def clv_summary(bt: Backtest, fw: Forward, settings: ClvSettings, top10: float) -> dict:
-    """The ``clv.json`` artifact."""
+    """The ``clv.json`` artifact. ``horizon_months`` is the horizon of ``value_scores``' ``clv`` and
+    ``expected_purchases`` columns."""
     def fit_dict(f):
         return {"model": f.model, "params": f.params, "se": f.se, "loglik": f.loglik, "aic": f.aic,
                 "n": f.n, "n_unique": f.n_unique}
     by = {k: v.to_dict(orient="records") for k, v in fw.totals.items() if k.startswith("by_")}
     return {
+        **summary_fields(None),
         "model": MODEL_NAMES[settings.model], "horizon_months": settings.horizon_months,
         "annual_discount": settings.annual_discount, "unit_days": settings.unit_days,
         "backtest": {"calibration_end": bt.calibration_end.date().isoformat(),
@@ -346,7 +352,7 @@ def spend_check_table(bt: Backtest) -> pd.DataFrame:
 
 
 def groupings(scores: pd.DataFrame | None) -> dict[str, pd.Series]:
-    """Segment and cluster of each customer from step 20's ``customer_scores`` (none when it did not run)."""
+    """Segment and cluster of each customer from step 20's ``segment_scores`` (none when it did not run)."""
     if scores is None:
         return {}
     ids = scores["customer_id"].astype(str)
@@ -371,7 +377,7 @@ def value_sentences(fw: Forward, settings: ClvSettings, currency: str) -> str:
     """Headline numbers of the forecast in words."""
     from helpers.page.text import money
     t = fw.totals
-    col = f"clv_{settings.horizon_months}m"
+    col = "clv"
     share = top_share(fw.scores[col])
     active = (fw.scores["p_alive"] >= 0.5).mean()
     return (f"- Predicted value of the customer base over the next {settings.horizon_months} months: "
