@@ -32,7 +32,8 @@ report: $(STAMP) data/demo/orders.parquet ## Render the demo quarter's review (P
 	$(BIN)/segreview run --params $(PARAMS) --force
 	@echo "Open: $$(pwd)/reports/$$($(BIN)/python -c "from helpers.frame.settings import load_config; print(load_config('$(PARAMS)').quarter)")/index.html"
 
-test: $(STAMP) ## Run the whole test suite (unit, end-to-end)
+test: $(STAMP) ## Lint (ruff) and run the whole test suite (unit, end-to-end)
+	$(BIN)/ruff check src tests notebooks benchmarks
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## Run the unit tests only (no papermill runs)

@@ -79,7 +79,9 @@ print(json.dumps({"orders": len(o), "customers": int(o["customer_id"].nunique())
 def main(files: list[str]) -> None:
     rows = []
     for f in files:
-        out = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", STAGES, f], cwd=ROOT, capture_output=True, text=True)
+        out = subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "-c", STAGES, f], cwd=ROOT, capture_output=True, text=True
+        )
         if out.returncode:
             sys.exit(out.stderr[-3000:])
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -90,7 +92,11 @@ def main(files: list[str]) -> None:
         print(f"| {s} | " + " | ".join(f"{r['times'][s]:.1f} s" for r in rows) + " |")
     print("| customers in the training / evaluation snapshot / scored | "
           + " | ".join(f"{r['train']:,} / {r['eval']:,} / {r['scored']:,}" for r in rows) + " |")
-    print("| chosen model (ROC AUC on the evaluation snapshot) | " + " | ".join(f"{r['chosen']} ({r['auc']:.3f})" for r in rows) + " |")
+    print(
+        "| chosen model (ROC AUC on the evaluation snapshot) | "
+        + " | ".join(f"{r['chosen']} ({r['auc']:.3f})" for r in rows)
+        + " |"
+    )
     print("| BG/NBD comparison | " + " | ".join(r["bgnbd"] for r in rows) + " |")
     print("| peak RSS | " + " | ".join(f"{r['peak_mb']:,.0f} MB" for r in rows) + " |")
 

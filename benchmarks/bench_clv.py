@@ -88,7 +88,10 @@ def main(n_synth: int) -> None:
     lt = ROOT / "benchmarks/.venv-lifetimes/bin/python"
     with tempfile.TemporaryDirectory() as d:
         data = tables(n_synth, Path(d))
-        print("| data | tool | fit BG/NBD + Gamma-Gamma (s) | scoring (s) | peak RSS (MB) | unique histories | total 12-month CLV |")
+        print(
+            "| data | tool | fit BG/NBD + Gamma-Gamma (s) | scoring (s) | peak RSS (MB) | unique histories "
+            "| total 12-month CLV |"
+        )
         print("|---|---|---:|---:|---:|---:|---:|")
         for label, path in data:
             for tool, py, code in (("segreview (200 draws for intervals)", ROOT / ".venv/bin/python", OURS),
@@ -102,7 +105,9 @@ def main(n_synth: int) -> None:
                     print(f"| {label} | {tool} | over 30 minutes | | | | |", flush=True)
                     continue
                 if out.returncode:
-                    print(f"| {label} | {tool} | failed: {out.stderr.strip().splitlines()[-1][:90]} | | | | |", flush=True)
+                    print(
+                        f"| {label} | {tool} | failed: {out.stderr.strip().splitlines()[-1][:90]} | | | | |", flush=True
+                    )
                     continue
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 print(f"| {label} | {tool} | {r['fit']:.2f} | {r['score']:.2f} | {r['peak_mb']:,.0f} | "

@@ -55,8 +55,11 @@ def main() -> None:
     print("| tool | r | alpha | a | b | standard errors | fit (s) |")
     print("|---|---:|---:|---:|---:|---|---:|")
     print("| published (Fader, Hardie & Lee 2005) | 0.243 | 4.414 | 0.793 | 2.426 | | |")
-    print(f"| segreview (MLE) | {f.params['r']:.3f} | {f.params['alpha']:.3f} | {f.params['a']:.3f} | "
-          f"{f.params['b']:.3f} | yes: {f.se['r']:.3f}, {f.se['alpha']:.3f}, {f.se['a']:.3f}, {f.se['b']:.3f} | {ours:.2f} |")
+    print(
+        f"| segreview (MLE) | {f.params['r']:.3f} | {f.params['alpha']:.3f} | {f.params['a']:.3f} | "
+        f"{f.params['b']:.3f} | yes: {f.se['r']:.3f}, {f.se['alpha']:.3f}, {f.se['a']:.3f}, {f.se['b']:.3f} "
+        f"| {ours:.2f} |"
+    )
     py = ROOT / "benchmarks/.venv-pymc/bin/python"
     if not py.exists():
         print(f"| pymc-marketing 0.19.2 | not run: {py} missing | | | | | |")
@@ -69,8 +72,11 @@ def main() -> None:
         print(f"| pymc-marketing 0.19.2 | failed: {out.stderr.strip().splitlines()[-1][:100]} | | | | | |")
         return
     r = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"| pymc-marketing 0.19.2 (MAP, default priors) | {r['r']:.3f} | {r['alpha']:.3f} | {r['a']:.3f} | {r['b']:.3f} | "
-          f"no (MAP) | {r['fit']:.1f} (process total with imports {r['total']:.1f}) |")
+    print(
+        f"| pymc-marketing 0.19.2 (MAP, default priors) | {r['r']:.3f} | {r['alpha']:.3f} | {r['a']:.3f} "
+        f"| {r['b']:.3f} | "
+        f"no (MAP) | {r['fit']:.1f} (process total with imports {r['total']:.1f}) |"
+    )
 
 
 if __name__ == "__main__":

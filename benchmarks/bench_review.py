@@ -5,14 +5,16 @@ Usage (what `make bench` runs):
 
 For each size N the seeded demo generator (`helpers.demo.generator`, the same CRM export as the demo:
 customers, experiments, dropout, seasonality, dirty rows) writes N customers with about ten orders
-each (purchase rate four times the demo's: Gamma scale alpha 1.5 instead of 6) to `benchmarks/data/review_<N>/` once; then
+each (purchase rate four times the demo's: Gamma scale alpha 1.5 instead of 6) to
+`benchmarks/data/review_<N>/` once; then
 `/usr/bin/time -v segreview run` renders the quarter 2026Q3 into `benchmarks/reports/review_<N>/`.
 Printed: seconds per notebook (from run.json, kernel start included) and when each ran (notebooks
 that do not need each other run side by side, two at a time), HTML rendering, total, peak memory
 (the largest process, from /usr/bin/time, and all of the run's processes together: the runner and
 its kernels, sampled every 0.2 s as the sum of their resident set sizes), and the fixed overhead of one
 notebook (kernel start and the notebooks' shared imports, cold and with the runner's pre-started
-kernel, then one page rendered to HTML), measured on a notebook that does nothing else. The run's progress lines go to `<reports>/run.log`.
+kernel, then one page rendered to HTML), measured on a notebook that does nothing else. The run's
+progress lines go to `<reports>/run.log`.
 """
 
 from __future__ import annotations
@@ -192,7 +194,11 @@ def main() -> None:
     oh = overhead()
     speed.append(speed_check())
     print()
-    print("| | " + " | ".join("demo quarter" if r["name"] == "demo" else f"{r['customers']:,} customers" for r in rows) + " |")
+    print(
+        "| | "
+        + " | ".join("demo quarter" if r["name"] == "demo" else f"{r['customers']:,} customers" for r in rows)
+        + " |"
+    )
     print("|---|" + "---:|" * len(rows))
     print("| orders (clean) | " + " | ".join(f"{r['orders']:,}" for r in rows) + " |")
     for s in [*STEPS, "render_html"]:

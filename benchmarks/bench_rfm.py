@@ -102,8 +102,10 @@ def main(paths: list[str]) -> None:
         base = results.get("hand-written DuckDB SQL", {}).get("seconds")
         for name, r in results.items():
             ratio = f"{r['seconds'] / base:.2f}x" if base else ""
-            print(f"| {Path(path).name} | {r['rows']:,} | {name} | {r['seconds']:.2f} | {ratio} | {r['peak_mb']:,.0f} |",
-                  flush=True)
+            print(
+                f"| {Path(path).name} | {r['rows']:,} | {name} | {r['seconds']:.2f} | {ratio} | {r['peak_mb']:,.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
 reports_dir = None
 seed = None
 currency = None
+business = None
 rfm = None
 clv = None
 

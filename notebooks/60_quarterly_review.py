@@ -115,8 +115,13 @@ display(Markdown(rv.churn_sentences(artifacts["churn"], P.currency)))
 fig = rv.churn_figure(artifacts["churn"], P.currency)
 
 # %%
-page.styled_table(rv.churn_by_segment(artifacts["churn"]), int_cols=["active_customers", "high_risk", "retention_priority"],
-                   pct_cols=["share_high_risk"], money_cols=["value_at_risk"], currency=P.currency)
+page.styled_table(
+    rv.churn_by_segment(artifacts["churn"]),
+    int_cols=["active_customers", "high_risk", "retention_priority"],
+    pct_cols=["share_high_risk"],
+    money_cols=["value_at_risk"],
+    currency=P.currency,
+)
 
 # %% [markdown]
 # ## Experiments: what to ship

@@ -54,9 +54,23 @@ def test_ci_run_renders_pages_and_artifacts(ci_run, ci_rendered):
     for page in ("index.html", "10_ingest.html", "20_rfm_clustering.html", "30_clv.html", "40_churn.html",
                  "50_ab_evaluation.html", "60_quarterly_review.html"):
         assert (ci_run / page).stat().st_size > 10_000
-    for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "quality.parquet",
-                "ingest.json", "review.json", "customer_scores.parquet", "segments_export.csv", "rfm.json", "clv.json", "churn.json",
-                "ab.json", "segment_scores.parquet", "value_scores.parquet", "churn_scores.parquet"):
+    for art in (
+        "orders.parquet",
+        "customers.parquet",
+        "experiments.parquet",
+        "quality.parquet",
+        "ingest.json",
+        "review.json",
+        "customer_scores.parquet",
+        "segments_export.csv",
+        "rfm.json",
+        "clv.json",
+        "churn.json",
+        "ab.json",
+        "segment_scores.parquet",
+        "value_scores.parquet",
+        "churn_scores.parquet",
+    ):
         assert (ci_run / "artifacts" / art).exists(), art
     ingest = json.loads((ci_run / "artifacts" / "ingest.json").read_text())
     orders = pd.read_parquet(ci_run / "artifacts" / "orders.parquet")
@@ -155,9 +169,13 @@ def test_segments_artifacts_are_consistent(ci_run):
 def test_clv_artifacts_are_consistent(ci_run):
     scores = pd.read_parquet(ci_run / "artifacts" / "customer_scores.parquet")
     c = json.loads((ci_run / "artifacts" / "clv.json").read_text())
-    assert {"p_alive", "expected_purchases_12m", "expected_spend", "clv_12m", "clv_low", "clv_high"} <= set(scores.columns)
-    assert scores["rfm_segment"].notna().all()            # step 20's columns kept
-    assert (scores["clv_low"] <= scores["clv_12m"] + 1e-6).all() and (scores["clv_12m"] <= scores["clv_high"] + 1e-6).all()
+    assert {"p_alive", "expected_purchases_12m", "expected_spend", "clv_12m", "clv_low", "clv_high"} <= set(
+        scores.columns
+    )
+    assert scores["rfm_segment"].notna().all()  # step 20's columns kept
+    assert (scores["clv_low"] <= scores["clv_12m"] + 1e-6).all() and (
+        scores["clv_12m"] <= scores["clv_high"] + 1e-6
+    ).all()
     assert c["totals"]["clv_total"] == pytest.approx(scores["clv_12m"].sum(), rel=1e-9)
     assert c["totals"]["clv_total_low"] < c["totals"]["clv_total"] < c["totals"]["clv_total_high"]
     assert sum(r["clv_total"] for r in c["by_rfm_segment"]) == pytest.approx(c["totals"]["clv_total"], rel=1e-9)
@@ -198,7 +216,9 @@ def test_churn_artifacts_page_and_review(ci_run):
     assert c["logrank"]["p"] < 0.05 and c["drivers"]
     page = BeautifulSoup((ci_run / "40_churn.html").read_text(), "html.parser")
     text = page.get_text(" ")
-    assert len(page.find_all("img")) == 5 and "Snapshot mode" in text and "log-rank" in text  # calibration, capture, drivers, partial dependence, retention
+    assert (
+        len(page.find_all("img")) == 5 and "Snapshot mode" in text and "log-rank" in text
+    )  # calibration, capture, drivers, partial dependence, retention
     review = BeautifulSoup((ci_run / "index.html").read_text(), "html.parser").get_text(" ")
     assert "Churn risk: who may stop buying" in review and f"{c['tier_counts']['high']:,} active customers" in review
 
@@ -299,7 +319,9 @@ def test_steps_run_side_by_side_only_after_what_they_need(ci_run):
     assert tl["jobs"] == 2
     steps = tl["steps"]
     assert set(steps) == set(PIPELINE)
-    assert needs("40_churn") == ("10_ingest", "20_rfm_clustering", "30_clv") and needs("50_ab_evaluation") == ("10_ingest",)
+    assert needs("40_churn") == ("10_ingest", "20_rfm_clustering", "30_clv") and needs("50_ab_evaluation") == (
+        "10_ingest",
+    )
     for s, t in steps.items():
         assert t["start"] < t["end"]
         for d in needs(s):
@@ -436,7 +458,9 @@ def test_pages_in_headless_chromium(ci_run, tmp_path):
         for name in pages:
             page.goto((ci_run / name).as_uri())
             page.wait_for_load_state("load")
-            sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+            sizes = page.eval_on_selector_all(
+                "img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+            )
             assert sizes, f"{name} has no figure"
             assert all(c and w > 0 and h > 0 for c, w, h in sizes), f"{name}: an image did not load"
             hrefs = page.eval_on_selector_all(".sr-nav a", "links => links.map(a => a.getAttribute('href'))")

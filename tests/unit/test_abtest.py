@@ -38,8 +38,15 @@ def test_outcome_windows_by_hand():
 
 
 def test_multi_variant_customers_are_excluded_and_counted():
-    e = pd.DataFrame({"experiment_id": "E", "customer_id": ["a", "a", "b"], "variant": ["control", "treatment", "control"],
-                      "assigned_at": pd.Timestamp("2026-07-01"), "multi_variant": [True, True, False]})
+    e = pd.DataFrame(
+        {
+            "experiment_id": "E",
+            "customer_id": ["a", "a", "b"],
+            "variant": ["control", "treatment", "control"],
+            "assigned_at": pd.Timestamp("2026-07-01"),
+            "multi_variant": [True, True, False],
+        }
+    )
     o = pd.DataFrame({"customer_id": ["a"], "order_ts": [pd.Timestamp("2026-07-02")], "amount": [1.0]})
     out, excluded = abtest_data.outcomes(e, o, 30)
     assert list(out["customer_id"]) == ["b"] and excluded == {"E": 1}
@@ -51,8 +58,13 @@ def demo_results():
     customers, _ = clean_customers(d.customers, CustomersColumns.minimal(), defaults().ingest, "c")
     orders, _ = clean_orders(d.orders, OrdersColumns.minimal(order_id="order_id", status="status", discount="discount"),
                              defaults().ingest, pd.Timestamp("2026-09-30"), "o", customers["customer_id"])
-    exps, _ = clean_experiments(d.experiments.drop(columns="_effect_group"), ExperimentsColumns.minimal(), defaults().ingest,
-                                pd.Timestamp("2026-09-30"), "e")
+    exps, _ = clean_experiments(
+        d.experiments.drop(columns="_effect_group"),
+        ExperimentsColumns.minimal(),
+        defaults().ingest,
+        pd.Timestamp("2026-09-30"),
+        "e",
+    )
     return abtest.run_all(exps, orders, S, defaults().rfm, 7), d.truth["experiments"]
 
 
@@ -185,8 +197,13 @@ def test_interaction_f_test_equals_statsmodels_formula_ols():
 def test_segments_at_start_from_the_parquet_file_equal_those_from_the_frame(tmp_path):
     d = generate_demo(DemoSpec(n_customers=3000))
     orders, _ = clean_orders(d.orders, OrdersColumns.minimal(), defaults().ingest, pd.Timestamp("2026-09-30"), "o")
-    exps, _ = clean_experiments(d.experiments.drop(columns="_effect_group"), ExperimentsColumns.minimal(), defaults().ingest,
-                                pd.Timestamp("2026-09-30"), "e")
+    exps, _ = clean_experiments(
+        d.experiments.drop(columns="_effect_group"),
+        ExperimentsColumns.minimal(),
+        defaults().ingest,
+        pd.Timestamp("2026-09-30"),
+        "e",
+    )
     path = tmp_path / "orders.parquet"
     orders.to_parquet(path, index=False)
     a = abtest_data.segments_at_start(orders, exps, defaults().rfm, "action_group")

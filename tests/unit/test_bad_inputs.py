@@ -67,8 +67,13 @@ def test_mixed_date_formats_are_parsed_and_reported(root_env):
 
 
 def test_single_customer_scores_segments_and_clusters():
-    o = pd.DataFrame({"customer_id": ["only"] * 3, "order_ts": pd.to_datetime(["2026-07-01", "2026-08-01", "2026-09-01"]),
-                      "amount": [10.0, 20.0, 30.0]})
+    o = pd.DataFrame(
+        {
+            "customer_id": ["only"] * 3,
+            "order_ts": pd.to_datetime(["2026-07-01", "2026-08-01", "2026-09-01"]),
+            "amount": [10.0, 20.0, 30.0],
+        }
+    )
     scored = segment_of(customer_summary(o, AS_OF), defaults().rfm)
     assert len(scored) == 1 and scored["rfm_segment"].notna().all()
     res = cluster_customers(scored, defaults().clustering, seed=1)
@@ -76,24 +81,39 @@ def test_single_customer_scores_segments_and_clusters():
 
 
 def test_fewer_customers_than_clusters():
-    o = pd.DataFrame({"customer_id": list("abcd"), "order_ts": pd.to_datetime(["2026-01-01", "2026-05-01", "2026-08-01", "2026-09-20"]),
-                      "amount": [5.0, 50.0, 500.0, 5000.0]})
+    o = pd.DataFrame(
+        {
+            "customer_id": list("abcd"),
+            "order_ts": pd.to_datetime(["2026-01-01", "2026-05-01", "2026-08-01", "2026-09-20"]),
+            "amount": [5.0, 50.0, 500.0, 5000.0],
+        }
+    )
     scored = segment_of(customer_summary(o, AS_OF), defaults().rfm)
     res = cluster_customers(scored, defaults().clustering.replace(k_min=5, k_max=8), seed=1)
     assert res.k <= 3 and res.labels.nunique() == res.k
 
 
 def test_no_repeat_buyers_stop_clv_with_a_clear_message():
-    o = pd.DataFrame({"customer_id": list("abc"), "order_ts": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
-                      "amount": [1.0, 2.0, 3.0]})
+    o = pd.DataFrame(
+        {
+            "customer_id": list("abc"),
+            "order_ts": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
     s = clv_data.calibration_summary(o, AS_OF)
     with pytest.raises(clv.CLVFitError, match="none of the 3 customers bought more than once"):
         clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
 
 
 def test_negative_and_zero_amounts_without_order_ids():
-    df = pd.DataFrame({"customer_id": ["a", "a", "b", "c"], "order_ts": ["2026-07-01", "2026-07-09", "2026-07-02", "2026-07-03"],
-                       "amount": [100.0, -30.0, 0.0, -5.0]})
+    df = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c"],
+            "order_ts": ["2026-07-01", "2026-07-09", "2026-07-02", "2026-07-03"],
+            "amount": [100.0, -30.0, 0.0, -5.0],
+        }
+    )
     out, f = clean_orders(df, OrdersColumns.minimal(), defaults().ingest.replace(max_dropped_share=1.0), AS_OF, "x.csv")
     assert out["amount"].tolist() == [70.0]
     c = {x.check: x.rows for x in f}
@@ -108,7 +128,9 @@ def test_amounts_that_are_booleans_or_garbage_are_counted():
 
 
 def test_numeric_customer_ids_keep_a_stable_text_form(root_env):
-    o = pd.DataFrame({"customer_id": [7, 7, 12], "order_ts": ["2026-07-01", "2026-08-01", "2026-09-01"], "amount": [1, 2, 3]})
+    o = pd.DataFrame(
+        {"customer_id": [7, 7, 12], "order_ts": ["2026-07-01", "2026-08-01", "2026-09-01"], "amount": [1, 2, 3]}
+    )
     r = run_ingest_with(root_env, o)
     assert sorted(r.orders["customer_id"].unique()) == ["12", "7"]
     assert np.isclose(r.summary["revenue"], 6.0)
@@ -119,8 +141,14 @@ def test_export_without_the_optional_columns_uses_what_it_has(root_env):
     o = pd.DataFrame({"customer_id": ["a", "b"], "order_ts": ["2026-07-01", "2026-08-01"], "amount": [10, 20]})
     o.to_csv(root_env / "o.csv", index=False)
     pd.DataFrame({"customer_id": ["a", "b"], "region": ["East", "West"]}).to_csv(root_env / "c.csv", index=False)
-    (root_env / "params" / "t.yaml").write_text(yaml.safe_dump({
-        "quarter": "2026Q3", "sources": {"orders": {"path": "o.csv"}, "customers": {"path": "c.csv"}, "experiments": None}}))
+    (root_env / "params" / "t.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "quarter": "2026Q3",
+                "sources": {"orders": {"path": "o.csv"}, "customers": {"path": "c.csv"}, "experiments": None},
+            }
+        )
+    )
     c = params.load_config(root_env / "params" / "t.yaml")
     r = ingest.run_ingest(params.IngestParams.model_validate(params.step_parameters(c, "10_ingest", root_env / "run")))
     assert len(r.orders) == 2 and list(r.orders.columns) == ["customer_id", "order_ts", "amount"]

@@ -306,7 +306,10 @@ def test_contractual_mode_with_a_single_class_says_why():
 
 def test_too_little_history_is_reported_not_raised():
     from helpers.churn.step import run
-    res = run(hand(), None, pd.Timestamp("2025-05-01"), defaults().churn.replace(horizon_days=90), seed=1, currency="EUR")
+
+    res = run(
+        hand(), None, pd.Timestamp("2025-05-01"), defaults().churn.replace(horizon_days=90), seed=1, currency="EUR"
+    )
     assert not res.available and "history" in res.reason
 
 

@@ -83,7 +83,9 @@ def test_profiles_and_crosstab_in_business_terms():
 def test_attribute_features(tmp_path):
     df, _ = planted(n_per=50)
     customers = pd.DataFrame({"customer_id": df["customer_id"], "city_tier": "Tier 1", "age": 30})
-    res = cluster_customers(df, defaults().clustering.replace(k_min=2, k_max=4, attributes=["city_tier", "age"]), 1, customers)
+    res = cluster_customers(
+        df, defaults().clustering.replace(k_min=2, k_max=4, attributes=["city_tier", "age"]), 1, customers
+    )
     assert {"city_tier_Tier 1", "age"} <= set(res.features.columns)
     from helpers.frame.errors import InputDataError
     with pytest.raises(InputDataError, match="does not have"):

@@ -87,7 +87,11 @@ def test_unknown_extension(root_env):
 
 def test_missing_column_suggests_closest():
     with pytest.raises(InputDataError) as e:
-        require_columns(["Customer ID", "order_date", "amount"], {"order_ts": "order_ts", "customer_id": "customer_id"}, "orders (o.csv)")
+        require_columns(
+            ["Customer ID", "order_date", "amount"],
+            {"order_ts": "order_ts", "customer_id": "customer_id"},
+            "orders (o.csv)",
+        )
     msg = str(e.value)
     assert "orders (o.csv)" in msg and "'order_ts' for order_ts" in msg
     assert "did you mean 'order_date'" in msg

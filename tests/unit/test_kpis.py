@@ -9,13 +9,25 @@ import pytest
 from helpers.review.data import quarter_kpis
 from helpers.review.step import kpi_table
 
-ORDERS = pd.DataFrame({
-    "customer_id": ["A", "A", "B", "A", "A", "C", "C", "B"],
-    "order_ts": pd.to_datetime(["2026-05-01 00:00:00", "2026-06-01 00:00:00", "2026-06-15 00:00:00",            # Q2: A twice, B once
-                                "2026-07-01 09:00:00", "2026-07-01 18:00:00",        # Q3: A twice on one day
-                                "2026-08-01 00:00:00", "2026-09-30 23:00:00", "2026-09-10 00:00:00"], format="ISO8601"),    # C new in Q3, twice; B once
-    "amount": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0],
-})
+ORDERS = pd.DataFrame(
+    {
+        "customer_id": ["A", "A", "B", "A", "A", "C", "C", "B"],
+        "order_ts": pd.to_datetime(
+            [
+                "2026-05-01 00:00:00",
+                "2026-06-01 00:00:00",
+                "2026-06-15 00:00:00",  # Q2: A twice, B once
+                "2026-07-01 09:00:00",
+                "2026-07-01 18:00:00",  # Q3: A twice on one day
+                "2026-08-01 00:00:00",
+                "2026-09-30 23:00:00",
+                "2026-09-10 00:00:00",
+            ],
+            format="ISO8601",
+        ),  # C new in Q3, twice; B once
+        "amount": [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0],
+    }
+)
 
 
 def test_quarter_kpis_by_hand():

@@ -22,14 +22,26 @@ def test_known_moves():
     previous = seg([("a", "Loyal"), ("b", "Loyal"), ("c", "At Risk"), ("d", "Champions"), ("e", "Lost")])
     current = seg([("a", "At Risk"), ("b", "Champions"), ("c", "At Risk"), ("d", "Loyal"), ("e", "Lost"),
                    ("f", "New"), ("g", "New")])
-    orders = pd.DataFrame({
-        "customer_id": ["a", "a", "b", "d", "f"],
-        "order_ts": pd.to_datetime(["2025-08-01", "2026-06-30 23:00:00", "2025-06-30", "2026-01-01", "2026-08-01"], format="ISO8601"),
-        "amount": [100.0, 50.0, 999.0, 70.0, 5.0],
-    })
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "d", "f"],
+            "order_ts": pd.to_datetime(
+                ["2025-08-01", "2026-06-30 23:00:00", "2025-06-30", "2026-01-01", "2026-08-01"], format="ISO8601"
+            ),
+            "amount": [100.0, 50.0, 999.0, 70.0, 5.0],
+        }
+    )
     m = migrate(previous, current, orders, PREV, S)
-    assert m.summary == {"customers": 7, "new": 2, "stayed": 2, "upgrades": 1, "downgrades": 2,
-                         "lapsed_segments": ["At Risk", "Hibernating", "Lost"], "slipped_into_lapsed": 1, "value_at_stake_of_lapsed": 150.0}
+    assert m.summary == {
+        "customers": 7,
+        "new": 2,
+        "stayed": 2,
+        "upgrades": 1,
+        "downgrades": 2,
+        "lapsed_segments": ["At Risk", "Hibernating", "Lost"],
+        "slipped_into_lapsed": 1,
+        "value_at_stake_of_lapsed": 150.0,
+    }
     assert m.counts.loc["Loyal", "At Risk"] == 1 and m.counts.loc["Loyal", "Champions"] == 1
     assert m.counts.loc[NEW, "New"] == 2 and m.counts.to_numpy().sum() == 7
     # value at stake: spend in the 12 months to the previous quarter end (b's order is 1 day too old)
@@ -46,7 +58,9 @@ def test_same_rules_at_both_dates_on_orders():
     # x buys often until May then stops; y buys once in August (new); z buys steadily
     rows = [("x", f"2026-0{m}-10") for m in range(1, 6)] + [("y", "2026-08-15")] + \
            [("z", f"2026-0{m}-05") for m in range(1, 10)]
-    o = pd.DataFrame(rows, columns=["customer_id", "order_ts"]).assign(order_ts=lambda d: pd.to_datetime(d["order_ts"]), amount=10.0)
+    o = pd.DataFrame(rows, columns=["customer_id", "order_ts"]).assign(
+        order_ts=lambda d: pd.to_datetime(d["order_ts"]), amount=10.0
+    )
     prev = segment_of(customer_summary(o, PREV), S)
     cur = segment_of(customer_summary(o, pd.Timestamp("2026-09-30")), S)
     m = migrate(prev, cur, o, PREV, S)
@@ -59,7 +73,13 @@ def test_same_rules_at_both_dates_on_orders():
 
 def test_missing_column_is_named():
     with pytest.raises(KeyError, match="rfm_segment"):
-        migrate(seg([]).drop(columns="rfm_segment"), seg([]), pd.DataFrame(columns=["customer_id", "order_ts", "amount"]), PREV, S)
+        migrate(
+            seg([]).drop(columns="rfm_segment"),
+            seg([]),
+            pd.DataFrame(columns=["customer_id", "order_ts", "amount"]),
+            PREV,
+            S,
+        )
 
 
 def test_value_at_stake_from_the_parquet_file_equals_the_frame(tmp_path):

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from helpers.frame.settings import RfmSettings, SegmentRule, defaults
+from helpers.frame.settings import SegmentRule, defaults
 from helpers.segments.data import customer_summary
 from helpers.segments.model import frequency_scores, rank_scores, segment_of
 from helpers.segments.step import scoring_table, segment_table
@@ -42,7 +42,9 @@ def test_customer_summary_by_hand():
 
 
 def test_customer_summary_parquet_equals_frame(tmp_path):
-    o = orders_from([("A", "2026-01-01 10:00:00", 1.0), ("B", "2026-02-01 10:00:00", 2.0), ("A", "2026-03-01 10:00:00", 3.0)])
+    o = orders_from(
+        [("A", "2026-01-01 10:00:00", 1.0), ("B", "2026-02-01 10:00:00", 2.0), ("A", "2026-03-01 10:00:00", 3.0)]
+    )
     o.to_parquet(tmp_path / "o.parquet")
     pd.testing.assert_frame_equal(customer_summary(tmp_path / "o.parquet", AS_OF), customer_summary(o, AS_OF))
 
@@ -122,7 +124,10 @@ def test_segment_map_must_cover_every_cell():
     with pytest.raises(ValidationError, match="4 to 6 action groups"):
         defaults().rfm.replace(action_groups=S.action_groups[:3])
     with pytest.raises(ValidationError, match="exactly one action group"):
-        groups = [g.model_copy(update={"segments": g.segments + ["Lost"]}) if g.name == "Protect" else g for g in S.action_groups]
+        groups = [
+            g.model_copy(update={"segments": g.segments + ["Lost"]}) if g.name == "Protect" else g
+            for g in S.action_groups
+        ]
         defaults().rfm.replace(action_groups=groups)
     with pytest.raises(ValidationError, match="1 <= low <= high <= 5"):
         SegmentRule(name="x", r=(0, 6), f=(1, 5))
@@ -175,8 +180,13 @@ def test_scores_and_segments_properties(df, rnd):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(list("ABCDEFG")), st.integers(0, 900), st.floats(0.5, 500)), min_size=1, max_size=40),
-       st.integers(0, 900), st.integers(1, 300))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(list("ABCDEFG")), st.integers(0, 900), st.floats(0.5, 500)), min_size=1, max_size=40
+    ),
+    st.integers(0, 900),
+    st.integers(1, 300),
+)
 def test_summary_is_monotone_in_the_as_of_date(rows, day1, extra):
     base = pd.Timestamp("2024-01-01")
     o = pd.DataFrame({"customer_id": [r[0] for r in rows], "order_ts": [base + pd.Timedelta(days=r[1]) for r in rows],

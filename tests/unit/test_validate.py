@@ -148,7 +148,13 @@ def test_duplicates_refused_when_asked():
     df = pd.DataFrame({"customer_id": ["A", "A"], "order_id": ["1", "1"], "order_ts": ["2026-07-01"] * 2,
                        "amount": [1.0, 1.0]})
     with pytest.raises(InputDataError, match="duplicate order ids"):
-        clean_orders(df, OrdersColumns.minimal(order_id="order_id"), defaults().ingest.replace(duplicate_order_ids="refuse"), AS_OF, "d.csv")
+        clean_orders(
+            df,
+            OrdersColumns.minimal(order_id="order_id"),
+            defaults().ingest.replace(duplicate_order_ids="refuse"),
+            AS_OF,
+            "d.csv",
+        )
 
 
 def test_outliers_flagged_not_dropped():
@@ -162,7 +168,9 @@ def test_outliers_flagged_not_dropped():
 def test_customers_pii_lookalikes_dropped_and_duplicates():
     df = pd.DataFrame({"customer_id": ["1", "2", "2", None], "signup_date": ["2025-01-01", "x", "2025-01-03", None],
                        "region": ["E", "N", "N", "S"], "contact": ["a@b.com", "c@d.com", "e@f.com", "g@h.com"]})
-    out, f = clean_customers(df, CustomersColumns.minimal(signup_date="signup_date", attributes=["region", "contact"]), S, "c.csv")
+    out, f = clean_customers(
+        df, CustomersColumns.minimal(signup_date="signup_date", attributes=["region", "contact"]), S, "c.csv"
+    )
     assert "contact" not in out.columns
     assert out["customer_id"].tolist() == ["1", "2"]
     c = checks(f)
@@ -198,13 +206,17 @@ def messy_orders(draw):
     dates = st.one_of(_cells, st.dates(min_value=pd.Timestamp("1980-01-01").date(),
                                        max_value=pd.Timestamp("2030-12-31").date()).map(str))
     amounts = st.one_of(_cells, st.one_of(st.floats(-1e6, 1e6).map(str), st.just("nan")))
-    return pd.DataFrame({
-        "customer_id": draw(st.lists(ids, min_size=n, max_size=n)),
-        "order_id": draw(st.lists(st.sampled_from(["1", "2", "3", None, "4"]), min_size=n, max_size=n)),
-        "order_ts": draw(st.lists(dates, min_size=n, max_size=n)),
-        "amount": draw(st.lists(amounts, min_size=n, max_size=n)),
-        "status": draw(st.lists(st.sampled_from(["completed", "refunded", "cancelled", "weird", None]), min_size=n, max_size=n)),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": draw(st.lists(ids, min_size=n, max_size=n)),
+            "order_id": draw(st.lists(st.sampled_from(["1", "2", "3", None, "4"]), min_size=n, max_size=n)),
+            "order_ts": draw(st.lists(dates, min_size=n, max_size=n)),
+            "amount": draw(st.lists(amounts, min_size=n, max_size=n)),
+            "status": draw(
+                st.lists(st.sampled_from(["completed", "refunded", "cancelled", "weird", None]), min_size=n, max_size=n)
+            ),
+        }
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -224,7 +236,13 @@ def test_clean_orders_never_crashes_and_keeps_invariants(df):
     assert len(out) <= len(df)
     assert all(f.rows > 0 for f in findings)
     # net revenue never exceeds the gross of purchase lines that survived the row rules
-    assert out["amount"].sum() <= pd.to_numeric(df["amount"].map(lambda v: parse_amount(pd.Series([v]))[0].iloc[0]), errors="coerce").clip(lower=0).sum() + 1e-6
+    assert (
+        out["amount"].sum()
+        <= pd.to_numeric(df["amount"].map(lambda v: parse_amount(pd.Series([v]))[0].iloc[0]), errors="coerce")
+        .clip(lower=0)
+        .sum()
+        + 1e-6
+    )
 
 
 @settings(max_examples=60, deadline=None)

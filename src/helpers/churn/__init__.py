@@ -42,5 +42,36 @@ from helpers.churn.step import (
 )
 from helpers.frame.engine import orders_table
 
-__all__ = ['orders_table', 'MODEL_LABELS', 'FEATURE_WORDS', 'feature_label', 'FLAT_RATIO', 'effects_in_words', 'ChurnResult', 'value_column', 'BGNBD_FIT_SAMPLE', 'run', 'labels', 'mode_sentence', 'metrics_table', 'calibration_sentence', 'lift_sentence', 'confusion_sentence', 'scored_customers', 'value_at_risk_table', 'risk_sentences', 'retention', 'retention_sentence', 'cohort_table', 'churn_scores', 'CHURN_SCORE_COLUMNS', 'churn_summary', 'calibration_chart', 'capture_chart', 'drivers_chart', 'partial_dependence_chart', 'km_chart', 'churn_segment_chart']
-
+__all__ = [
+    "orders_table",
+    "MODEL_LABELS",
+    "FEATURE_WORDS",
+    "feature_label",
+    "FLAT_RATIO",
+    "effects_in_words",
+    "ChurnResult",
+    "value_column",
+    "BGNBD_FIT_SAMPLE",
+    "run",
+    "labels",
+    "mode_sentence",
+    "metrics_table",
+    "calibration_sentence",
+    "lift_sentence",
+    "confusion_sentence",
+    "scored_customers",
+    "value_at_risk_table",
+    "risk_sentences",
+    "retention",
+    "retention_sentence",
+    "cohort_table",
+    "churn_scores",
+    "CHURN_SCORE_COLUMNS",
+    "churn_summary",
+    "calibration_chart",
+    "capture_chart",
+    "drivers_chart",
+    "partial_dependence_chart",
+    "km_chart",
+    "churn_segment_chart",
+]

@@ -28,7 +28,16 @@ import pandas as pd
 
 from helpers.ingest.rules import isin_ids
 
-__all__ = ['FEATURES', 'INT_FEATURES', 'snapshot_features', 'churn_labels', 'dataset', 'time_to_next_purchase', 'cohort_retention', 'contractual_dataset']
+__all__ = [
+    "FEATURES",
+    "INT_FEATURES",
+    "snapshot_features",
+    "churn_labels",
+    "dataset",
+    "time_to_next_purchase",
+    "cohort_retention",
+    "contractual_dataset",
+]
 
 
 FEATURES = ["recency_days", "purchase_days", "orders", "spend", "average_order_value", "tenure_days",
@@ -170,9 +179,16 @@ def churn_labels(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, hori
     return pd.Series(churned.astype("int64"), index=population, name="churned")
 
 
-def dataset(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, horizon_days: int, active_days: int = 365,
-            observed_until: pd.Timestamp | None = None, customers: pd.DataFrame | None = None,
-            attributes: list[str] | None = None, labels_from: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.Series]:
+def dataset(
+    orders: pd.DataFrame | ibis.Table,
+    snapshot: pd.Timestamp,
+    horizon_days: int,
+    active_days: int = 365,
+    observed_until: pd.Timestamp | None = None,
+    customers: pd.DataFrame | None = None,
+    attributes: list[str] | None = None,
+    labels_from: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
     """Features and churn labels of one snapshot (features only from before it).
 
     Features the export cannot provide (no ``category``, ``channel`` or ``discount`` column) are
@@ -228,7 +244,9 @@ def cohort_retention(orders: pd.DataFrame | ibis.Table | str, as_of: pd.Timestam
     from helpers.frame.engine import as_table, to_pandas
     t = as_table(orders, ("customer_id", "order_ts"))
     o = t.filter(t.order_ts < ibis.timestamp(pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)))
-    cq = o.select(customer_id=o.customer_id, q=(o.order_ts.year() * 4 + o.order_ts.quarter() - 1).cast("int64")).distinct()
+    cq = o.select(
+        customer_id=o.customer_id, q=(o.order_ts.year() * 4 + o.order_ts.quarter() - 1).cast("int64")
+    ).distinct()
     first = cq.group_by("customer_id").aggregate(cohort=cq.q.min())
     j = cq.inner_join(first, "customer_id")
     counts = to_pandas(j.group_by(["cohort", j.q]).aggregate(n=j.count()))
@@ -279,7 +297,9 @@ def contractual_dataset(customers: pd.DataFrame, attributes: list[str], as_of: p
         X[a] = c[a] if pd.api.types.is_numeric_dtype(c[a]) and not pd.api.types.is_bool_dtype(c[a]) \
             else c[a].astype("string").fillna("unknown").astype(str)
     if "signup_date" in c:
-        X["signup_tenure_days"] = (pd.Timestamp(as_of).normalize() - pd.to_datetime(c["signup_date"])).dt.days.astype(float)
+        X["signup_tenure_days"] = (pd.Timestamp(as_of).normalize() - pd.to_datetime(c["signup_date"])).dt.days.astype(
+            float
+        )
     if X.shape[1] == 0:
         raise ValueError("contractual churn needs customer attributes (columns.customers.attributes) or a "
                          "signup_date to learn from; none are mapped")

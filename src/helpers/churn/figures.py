@@ -11,7 +11,14 @@ import pandas as pd
 from helpers.page.figures import PALETTE, note_on, segment_color
 from helpers.page.text import money
 
-__all__ = ['calibration_chart', 'capture_chart', 'drivers_chart', 'partial_dependence_chart', 'km_chart', 'churn_segment_chart']
+__all__ = [
+    "calibration_chart",
+    "capture_chart",
+    "drivers_chart",
+    "partial_dependence_chart",
+    "km_chart",
+    "churn_segment_chart",
+]
 
 
 _MODEL_NAMES = {"gradient_boosting": "Gradient boosting", "logistic": "Logistic regression",
@@ -99,7 +106,14 @@ def km_chart(km: pd.DataFrame, origin: pd.Timestamp):
     else:
         for i, (g, d) in enumerate(km.groupby("group", observed=True, sort=True)):
             color = PALETTE[i % len(PALETTE)]
-            ax.step(d["time"], d["survival"] * 100, where="post", color=color, lw=2, label=f"{g} ({int(d['at_risk'].iloc[0]):,})")
+            ax.step(
+                d["time"],
+                d["survival"] * 100,
+                where="post",
+                color=color,
+                lw=2,
+                label=f"{g} ({int(d['at_risk'].iloc[0]):,})",
+            )
             ax.fill_between(d["time"], d["ci_low"] * 100, d["ci_high"] * 100, step="post", color=color, alpha=0.18)
         ax.set_ylim(0, 101)
         ax.set_xlabel(f"Days after {pd.Timestamp(origin).date()}")

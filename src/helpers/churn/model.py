@@ -20,7 +20,26 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from helpers.churn.data import INT_FEATURES
 
-__all__ = ['make_models', 'FIT_SAMPLE', 'fit_sample', 'fit_models', 'predict', 'expected_calibration_error', 'metrics', 'calibration_curve', 'lift_table', 'confusion', 'drivers', 'partial_dependence', 'TIERS', 'tier_thresholds', 'assign_tiers', 'kaplan_meier', 'logrank', 'cross_validated']
+__all__ = [
+    "make_models",
+    "FIT_SAMPLE",
+    "fit_sample",
+    "fit_models",
+    "predict",
+    "expected_calibration_error",
+    "metrics",
+    "calibration_curve",
+    "lift_table",
+    "confusion",
+    "drivers",
+    "partial_dependence",
+    "TIERS",
+    "tier_thresholds",
+    "assign_tiers",
+    "kaplan_meier",
+    "logrank",
+    "cross_validated",
+]
 
 
 def _categorical(X: pd.DataFrame) -> list[str]:
@@ -37,9 +56,17 @@ def make_models(X: pd.DataFrame, seed: int, calibrate: bool = True) -> dict:
     """
     cat = _categorical(X)
     num = [c for c in X.columns if c not in cat]
-    hgb_prep = ColumnTransformer([("num", "passthrough", num),
-                                  ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                                         encoded_missing_value=-1), cat)], verbose_feature_names_out=False)
+    hgb_prep = ColumnTransformer(
+        [
+            ("num", "passthrough", num),
+            (
+                "cat",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1),
+                cat,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
     hgb = make_pipeline(hgb_prep, HistGradientBoostingClassifier(
         max_iter=200, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40, l2_regularization=1.0,
         early_stopping=True, validation_fraction=0.1, n_iter_no_change=10,
@@ -48,12 +75,25 @@ def make_models(X: pd.DataFrame, seed: int, calibrate: bool = True) -> dict:
     log_cols = [c for c in num if c in ("purchase_days", "orders", "spend", "average_order_value", "spend_last_90",
                                         "spend_prev_90", "orders_last_90", "orders_prev_90", "gap_ratio")]
     lin_prep = ColumnTransformer(
-        [("log", make_pipeline(SimpleImputer(strategy="median"),
-                               FunctionTransformer(lambda v: np.log1p(np.clip(v, 0, None)), feature_names_out="one-to-one"),
-                               StandardScaler()), log_cols),
-         ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
-          [c for c in num if c not in log_cols]),
-         ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), cat)], verbose_feature_names_out=False)
+        [
+            (
+                "log",
+                make_pipeline(
+                    SimpleImputer(strategy="median"),
+                    FunctionTransformer(lambda v: np.log1p(np.clip(v, 0, None)), feature_names_out="one-to-one"),
+                    StandardScaler(),
+                ),
+                log_cols,
+            ),
+            (
+                "num",
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                [c for c in num if c not in log_cols],
+            ),
+            ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), cat),
+        ],
+        verbose_feature_names_out=False,
+    )
     logit = make_pipeline(lin_prep, LogisticRegression(max_iter=3000, C=1.0))
     models = {"gradient_boosting": hgb, "logistic": logit}
     if calibrate:
@@ -185,7 +225,9 @@ def confusion(y, p, threshold: float) -> pd.DataFrame:
                         index=pd.Index([f"flagged (p >= {threshold:.2f})", "not flagged"], name="prediction"))
 
 
-def drivers(model, X: pd.DataFrame, y: pd.Series, seed: int, n_repeats: int = 5, max_rows: int = 10_000) -> pd.DataFrame:
+def drivers(
+    model, X: pd.DataFrame, y: pd.Series, seed: int, n_repeats: int = 5, max_rows: int = 10_000
+) -> pd.DataFrame:
     """Permutation importance: drop in ROC AUC when a feature is shuffled, largest first.
 
     At most ``max_rows`` customers are used (a seeded, stratified sample), which keeps the cost

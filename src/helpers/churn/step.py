@@ -39,7 +39,32 @@ from helpers.segments import data as rfm
 from helpers.segments import model as rfm_model
 from helpers.value import model as clv
 
-__all__ = ['MODEL_LABELS', 'FEATURE_WORDS', 'feature_label', 'FLAT_RATIO', 'effects_in_words', 'ChurnResult', 'value_column', 'BGNBD_FIT_SAMPLE', 'run', 'labels', 'mode_sentence', 'metrics_table', 'calibration_sentence', 'lift_sentence', 'confusion_sentence', 'scored_customers', 'value_at_risk_table', 'risk_sentences', 'retention', 'retention_sentence', 'cohort_table', 'churn_scores', 'CHURN_SCORE_COLUMNS', 'churn_summary']
+__all__ = [
+    "MODEL_LABELS",
+    "FEATURE_WORDS",
+    "feature_label",
+    "FLAT_RATIO",
+    "effects_in_words",
+    "ChurnResult",
+    "value_column",
+    "BGNBD_FIT_SAMPLE",
+    "run",
+    "labels",
+    "mode_sentence",
+    "metrics_table",
+    "calibration_sentence",
+    "lift_sentence",
+    "confusion_sentence",
+    "scored_customers",
+    "value_at_risk_table",
+    "risk_sentences",
+    "retention",
+    "retention_sentence",
+    "cohort_table",
+    "churn_scores",
+    "CHURN_SCORE_COLUMNS",
+    "churn_summary",
+]
 
 
 MODEL_LABELS = {"gradient_boosting": "Gradient boosting", "logistic": "Logistic regression",
@@ -101,9 +126,11 @@ def effects_in_words(pdp: pd.DataFrame, currency: str) -> list[str]:
             lo, hi = d.iloc[0], d.iloc[-1]
             risky, safe = (hi, lo) if hi["p"] >= lo["p"] else (lo, hi)
             ratio = risky["p"] / safe["p"] if safe["p"] > 0 else np.inf
-            head = (f"**{label.capitalize()}**: predicted churn risk is {hi['p']:.0%} at "
-                    f"{_fmt(hi['value'], unit, currency)} against {lo['p']:.0%} at {_fmt(lo['value'], unit, currency)}, "
-                    "all else equal")
+            head = (
+                f"**{label.capitalize()}**: predicted churn risk is {hi['p']:.0%} at "
+                f"{_fmt(hi['value'], unit, currency)} against {lo['p']:.0%} at {_fmt(lo['value'], unit, currency)}, "
+                "all else equal"
+            )
             if ratio < FLAT_RATIO:
                 out.append(f"{head}: on its own it hardly moves the risk; it matters together with the other features.")
             else:
@@ -224,8 +251,11 @@ def _evaluate(res: ChurnResult, probs: pd.DataFrame, y: pd.Series, model, X: pd.
     """Fill metrics, calibration, lift, confusion, drivers and partial dependence from held-out predictions."""
     res.metrics = churn.metrics(probs, y)
     res.chosen = _choose(res.metrics, settings.model)
-    cal = [churn.calibration_curve(y, probs[k]).assign(model=k) for k in ("gradient_boosting", "logistic", "bgnbd_no_purchase")
-           if k in probs]
+    cal = [
+        churn.calibration_curve(y, probs[k]).assign(model=k)
+        for k in ("gradient_boosting", "logistic", "bgnbd_no_purchase")
+        if k in probs
+    ]
     res.calibration = pd.concat(cal, ignore_index=True)
     p = probs[res.chosen].to_numpy()
     res.lift = churn.lift_table(y, p)
@@ -275,13 +305,18 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
         return _unavailable("snapshot", "there are no orders to learn from", settings)
     first = first.normalize()
     if tr <= first:
-        return _unavailable("snapshot", f"the orders start on {first.date()}: a {h}-day backtest needs a training "
-                            f"snapshot on {tr.date()} with history before it (at least {2 * h} days of orders "
-                            "before the as-of date, more for a useful model); shorten churn.horizon_days or add history",
-                            settings)
+        return _unavailable(
+            "snapshot",
+            f"the orders start on {first.date()}: a {h}-day backtest needs a training "
+            f"snapshot on {tr.date()} with history before it (at least {2 * h} days of orders "
+            "before the as-of date, more for a useful model); shorten churn.horizon_days or add history",
+            settings,
+        )
     attrs = list(settings.attributes)
     if attrs and customers is None:
-        return _unavailable("snapshot", f"churn.attributes {attrs} need a customers table, and none was given", settings)
+        return _unavailable(
+            "snapshot", f"churn.attributes {attrs} need a customers table, and none was given", settings
+        )
     _check_attributes(attrs, customers)
     stage(f"churn: features and labels at the training ({tr.date()}) and evaluation ({ev.date()}) snapshots")
     try:
@@ -304,7 +339,9 @@ def _run_snapshots(orders, customers, as_of, settings, seed, currency, clv_summa
     chosen = _choose(churn.metrics(probs, yev), settings.model)
     stage("churn: backtest metrics, permutation importance, partial dependence")
     _evaluate(res, probs, yev, models[chosen], Xev, yev, settings, seed, currency)
-    stage(f"churn: refitting {res.chosen.replace('_', ' ')} on the evaluation snapshot and scoring the active customers")
+    stage(
+        f"churn: refitting {res.chosen.replace('_', ' ')} on the evaluation snapshot and scoring the active customers"
+    )
     try:
         final = churn.fit_models(Xev, yev, seed, only=res.chosen)[res.chosen]
     except ValueError as e:
@@ -335,9 +372,17 @@ def _run_contractual(customers, as_of, settings, seed, currency) -> ChurnResult:
         probs = churn.cross_validated(X, y, seed)
     except ValueError as e:
         return _unavailable("contractual", str(e), settings)
-    res = ChurnResult(available=True, mode="contractual", horizon_days=settings.horizon_days, scored_at=pd.Timestamp(as_of),
-                      n_train=len(X), n_eval=len(X), base_rate_train=float(y.mean()), base_rate_eval=float(y.mean()),
-                      features=list(X.columns))
+    res = ChurnResult(
+        available=True,
+        mode="contractual",
+        horizon_days=settings.horizon_days,
+        scored_at=pd.Timestamp(as_of),
+        n_train=len(X),
+        n_eval=len(X),
+        base_rate_train=float(y.mean()),
+        base_rate_eval=float(y.mean()),
+        features=list(X.columns),
+    )
     chosen = _choose(churn.metrics(probs, y), settings.model)
     # drivers on a stratified quarter held out from a model fitted on the other three quarters
     Xa, Xb, ya, yb = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
@@ -364,19 +409,27 @@ def mode_sentence(res: ChurnResult) -> str:
     if not res.available:
         return f"**Churn risk is not available this quarter**: {res.reason}."
     if res.mode == "contractual":
-        return (f"**Contractual mode**: the customers table carries an explicit churn label, so the model learns from "
-                f"{res.n_train:,} labelled customers ({res.base_rate_train:.1%} churned) with stratified 5-fold "
-                f"cross-validation on their attributes ({', '.join(churn_step.feature_label(f) for f in res.features)}); "
-                "order behaviour is left out because the label's date is unknown. Customers not yet churned are scored.")
+        return (
+            f"**Contractual mode**: the customers table carries an explicit churn label, so the model learns from "
+            f"{res.n_train:,} labelled customers ({res.base_rate_train:.1%} churned) with stratified 5-fold "
+            f"cross-validation on their attributes ({', '.join(churn_step.feature_label(f) for f in res.features)}); "
+            "order behaviour is left out because the label's date is unknown. Customers not yet churned are scored."
+        )
     h = res.horizon_days
-    return (f"**Snapshot mode**: a customer with an order in the year before a snapshot *churns* when they place no "
-            f"order in the {h} days after it. Trained on the snapshot of {res.train_snapshot.date()} "
-            f"({res.n_train:,} customers, {res.base_rate_train:.1%} churned), tested on the latest snapshot whose "
-            f"outcome is known, {res.eval_snapshot.date()} ({res.n_eval:,} customers, {res.base_rate_eval:.1%} "
-            f"churned); features use only orders up to each snapshot. The chosen model, refitted on "
-            f"{res.eval_snapshot.date()}, scores every customer active on {res.scored_at.date()} for the next {h} days."
-            + (f" The models learn from a stratified random sample of {churn.FIT_SAMPLE:,} customers of each snapshot "
-               "(the churn share kept); every customer is scored." if max(res.n_train, res.n_eval) > churn.FIT_SAMPLE else ""))
+    return (
+        f"**Snapshot mode**: a customer with an order in the year before a snapshot *churns* when they place no "
+        f"order in the {h} days after it. Trained on the snapshot of {res.train_snapshot.date()} "
+        f"({res.n_train:,} customers, {res.base_rate_train:.1%} churned), tested on the latest snapshot whose "
+        f"outcome is known, {res.eval_snapshot.date()} ({res.n_eval:,} customers, {res.base_rate_eval:.1%} "
+        f"churned); features use only orders up to each snapshot. The chosen model, refitted on "
+        f"{res.eval_snapshot.date()}, scores every customer active on {res.scored_at.date()} for the next {h} days."
+        + (
+            f" The models learn from a stratified random sample of {churn.FIT_SAMPLE:,} customers of each snapshot "
+            "(the churn share kept); every customer is scored."
+            if max(res.n_train, res.n_eval) > churn.FIT_SAMPLE
+            else ""
+        )
+    )
 
 
 def metrics_table(res: ChurnResult) -> pd.DataFrame:
@@ -404,11 +457,16 @@ def calibration_sentence(res: ChurnResult) -> str:
     mm = res.metrics.set_index("model")
     if "bgnbd_p_alive" in mm.index:
         b, n = mm.loc["bgnbd_p_alive"], mm.loc["bgnbd_no_purchase"]
-        text += (f" For comparison, the value model (BG/NBD, refitted on the history up to the snapshot) ranks customers "
-                 f"with ROC AUC {b['roc_auc']:.3f} by 1 - P(alive) and {n['roc_auc']:.3f} by its probability of no "
-                 f"purchase in {res.horizon_days} days, against {m['roc_auc']:.3f} for the chosen model"
-                 + ("; BG/NBD ranks at least as well here, a sign that purchase timing alone carries the signal."
-                    if n["roc_auc"] >= m["roc_auc"] else "."))
+        text += (
+            f" For comparison, the value model (BG/NBD, refitted on the history up to the snapshot) ranks customers "
+            f"with ROC AUC {b['roc_auc']:.3f} by 1 - P(alive) and {n['roc_auc']:.3f} by its probability of no "
+            f"purchase in {res.horizon_days} days, against {m['roc_auc']:.3f} for the chosen model"
+            + (
+                "; BG/NBD ranks at least as well here, a sign that purchase timing alone carries the signal."
+                if n["roc_auc"] >= m["roc_auc"]
+                else "."
+            )
+        )
     return text
 
 
@@ -418,8 +476,10 @@ def lift_sentence(res: ChurnResult) -> str:
         return ""
     top = res.lift.iloc[0]
     two = res.lift.iloc[min(1, len(res.lift) - 1)]
-    return (f"The riskiest tenth of customers churned at {top['churn_rate']:.0%} ({top['lift']:.1f}x the average of "
-            f"{res.base_rate_eval:.0%}); contacting the riskiest fifth would reach {two['capture']:.0%} of all churners.")
+    return (
+        f"The riskiest tenth of customers churned at {top['churn_rate']:.0%} ({top['lift']:.1f}x the average of "
+        f"{res.base_rate_eval:.0%}); contacting the riskiest fifth would reach {two['capture']:.0%} of all churners."
+    )
 
 
 def confusion_sentence(res: ChurnResult) -> str:
@@ -491,9 +551,11 @@ def risk_sentences(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, cu
     n = len(scored)
     counts = scored["churn_tier"].value_counts()
     hi = int(counts.get("high", 0))
-    text = (f"Of {n:,} active customers, **{hi:,} ({hi / max(n, 1):.0%}) are at high risk** of placing no order in the "
-            f"next {res.horizon_days} days (probability at least {res.threshold:.2f}), {int(counts.get('medium', 0)):,} "
-            f"at medium risk (at least {res.medium_threshold:.2f}) and {int(counts.get('low', 0)):,} at low risk.")
+    text = (
+        f"Of {n:,} active customers, **{hi:,} ({hi / max(n, 1):.0%}) are at high risk** of placing no order in the "
+        f"next {res.horizon_days} days (probability at least {res.threshold:.2f}), {int(counts.get('medium', 0)):,} "
+        f"at medium risk (at least {res.medium_threshold:.2f}) and {int(counts.get('low', 0)):,} at low risk."
+    )
     if "value_at_risk" in var:
         text += (f" The high-risk customers hold {money(var['value_at_risk'].sum(), currency)} of {value_label} "
                  "(the value at risk).")
@@ -543,7 +605,9 @@ def retention_sentence(km: pd.DataFrame, lr: dict, origin: pd.Timestamp, as_of: 
         n = int(d["at_risk"].iloc[0])
         s90 = d.loc[d["time"] <= 90, "survival"].iloc[-1]
         s_end = d["survival"].iloc[-1]
-        parts.append(f"{g}: {1 - s90:.0%} within 90 days, {1 - s_end:.0%} by {pd.Timestamp(as_of).date()} ({n:,} customers)")
+        parts.append(
+            f"{g}: {1 - s90:.0%} within 90 days, {1 - s_end:.0%} by {pd.Timestamp(as_of).date()} ({n:,} customers)"
+        )
     text = (f"Customers grouped by their action group on {origin.date()}; share who bought again — "
             + "; ".join(parts) + ".")
     if lr:

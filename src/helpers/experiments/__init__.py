@@ -22,5 +22,18 @@ from helpers.experiments.step import (
     summary_table,
 )
 
-__all__ = ['ExperimentResult', 'evaluate', 'summary_table', 'effects_table', 'experiment_markdown', 'ab_summary', 'run_all', 'forest_data', 'show_experiments', 'conventions_markdown', 'summary_or_empty', 'ab_summary_or_empty', 'forest_chart']
-
+__all__ = [
+    "ExperimentResult",
+    "evaluate",
+    "summary_table",
+    "effects_table",
+    "experiment_markdown",
+    "ab_summary",
+    "run_all",
+    "forest_data",
+    "show_experiments",
+    "conventions_markdown",
+    "summary_or_empty",
+    "ab_summary_or_empty",
+    "forest_chart",
+]

@@ -24,8 +24,14 @@ def outcomes(experiments: pd.DataFrame, orders: pd.DataFrame, window_days: int) 
             raise KeyError(f"experiments lack {c!r}")
     multi = experiments.get("multi_variant", pd.Series(False, index=experiments.index)).astype(bool)
     excluded = experiments[multi].groupby("experiment_id")["customer_id"].nunique().to_dict()
-    supplied = [c for c in experiments.columns if c not in ("experiment_id", "customer_id", "variant", "assigned_at", "multi_variant")]
-    e = experiments[~multi][["experiment_id", "customer_id", "variant", "assigned_at", *supplied]].reset_index(drop=True)
+    supplied = [
+        c
+        for c in experiments.columns
+        if c not in ("experiment_id", "customer_id", "variant", "assigned_at", "multi_variant")
+    ]
+    e = experiments[~multi][["experiment_id", "customer_id", "variant", "assigned_at", *supplied]].reset_index(
+        drop=True
+    )
     e.attrs["supplied_metrics"] = supplied
     e["_row"] = np.arange(len(e))
     w = pd.Timedelta(days=window_days)
@@ -65,4 +71,8 @@ def segments_at_start(orders: pd.DataFrame, experiments: pd.DataFrame, settings:
         ids = grp["customer_id"].drop_duplicates()
         rows.append(pd.DataFrame({"experiment_id": exp, "customer_id": ids,
                                   "segment": seg.reindex(ids.astype(str)).fillna("(no history)").to_numpy()}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["experiment_id", "customer_id", "segment"])
+    return (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["experiment_id", "customer_id", "segment"])
+    )

@@ -22,8 +22,15 @@ def forest_chart(data: pd.DataFrame, experiment: str, metric: str, alpha: float)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.6))
     for i, r in d.iterrows():
         color = PALETTE[2] if r["significant"] else "#7b8794"
-        ax.errorbar(r["diff"] * pts, i, xerr=[[max(r["diff"] - r["ci_low"], 0) * pts], [max(r["ci_high"] - r["diff"], 0) * pts]],
-                    fmt="o", color=color, mfc=color if r["significant"] else "white", capsize=3)
+        ax.errorbar(
+            r["diff"] * pts,
+            i,
+            xerr=[[max(r["diff"] - r["ci_low"], 0) * pts], [max(r["ci_high"] - r["diff"], 0) * pts]],
+            fmt="o",
+            color=color,
+            mfc=color if r["significant"] else "white",
+            capsize=3,
+        )
     ax.axvline(0, color="#1f2933", lw=1)
     ax.set_yticks(range(len(d)), d["label"])
     ax.set_xlabel(f"Effect on {metric.replace('_', ' ')} ({unit}), {1 - alpha:.0%} CI")

@@ -28,7 +28,23 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-__all__ = ['Effect', 'srm_test', 'two_proportions', 'welch', 'cuped', 'winsorize', 'ratio_metric', 'bayes_conversion', 'bayes_normal', 'mde', 'achieved_power', 'n_for_effect', 'holm', 'bh', 'interaction_test']
+__all__ = [
+    "Effect",
+    "srm_test",
+    "two_proportions",
+    "welch",
+    "cuped",
+    "winsorize",
+    "ratio_metric",
+    "bayes_conversion",
+    "bayes_normal",
+    "mde",
+    "achieved_power",
+    "n_for_effect",
+    "holm",
+    "bh",
+    "interaction_test",
+]
 
 
 @dataclass
@@ -88,8 +104,22 @@ def two_proportions(c1: int, n1: int, c0: int, n0: int, alpha: float = 0.05) -> 
     d = p1 - p0
     p = float(2 * stats.norm.sf(abs(d) / se_pooled)) if se_pooled > 0 else (1.0 if d == 0 else 0.0)
     rel, rl, rh = _rel(p1, p0, v1, v0, z)
-    return Effect("conversion", p0, p1, d, se, d - z * se, d + z * se, p, rel, rl, rh, n0, n1,
-                  "two-proportion z-test (pooled SE for the test, unpooled for the CI); relative lift by the delta method")
+    return Effect(
+        "conversion",
+        p0,
+        p1,
+        d,
+        se,
+        d - z * se,
+        d + z * se,
+        p,
+        rel,
+        rl,
+        rh,
+        n0,
+        n1,
+        "two-proportion z-test (pooled SE for the test, unpooled for the CI); relative lift by the delta method",
+    )
 
 
 def welch(y1: np.ndarray, y0: np.ndarray, alpha: float = 0.05, metric: str = "revenue_per_customer") -> Effect:

@@ -30,7 +30,20 @@ from helpers.experiments.model import interaction_test
 from helpers.frame.errors import InputDataError
 from helpers.frame.settings import AbSettings, RfmSettings
 
-__all__ = ['ExperimentResult', 'evaluate', 'summary_table', 'effects_table', 'experiment_markdown', 'ab_summary', 'run_all', 'forest_data', 'show_experiments', 'conventions_markdown', 'summary_or_empty', 'ab_summary_or_empty']
+__all__ = [
+    "ExperimentResult",
+    "evaluate",
+    "summary_table",
+    "effects_table",
+    "experiment_markdown",
+    "ab_summary",
+    "run_all",
+    "forest_data",
+    "show_experiments",
+    "conventions_markdown",
+    "summary_or_empty",
+    "ab_summary_or_empty",
+]
 
 
 @dataclass
@@ -86,7 +99,9 @@ def _segment_rows(df: pd.DataFrame, metric: str, s: AbSettings, planned: dict[st
     return out
 
 
-def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSettings, seed: int) -> list[ExperimentResult]:
+def evaluate(
+    out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSettings, seed: int
+) -> list[ExperimentResult]:
     """Evaluate every experiment (each non-control variant against the control)."""
     results = []
     seg = segments.astype({"customer_id": str}) if len(segments) else None
@@ -103,7 +118,9 @@ def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSet
             d.attrs["supplied_metrics"] = out.attrs.get("supplied_metrics", [])
             d["treated"] = d["variant"] == tv
             if seg is not None:
-                mine = seg[seg["experiment_id"] == exp].drop_duplicates("customer_id").set_index("customer_id")["segment"]
+                mine = (
+                    seg[seg["experiment_id"] == exp].drop_duplicates("customer_id").set_index("customer_id")["segment"]
+                )
                 d["segment"] = mine.reindex(d["customer_id"].astype(str)).fillna("(unknown)").to_numpy()
             else:
                 d["segment"] = "all"
@@ -141,9 +158,12 @@ def _evaluate_one(exp: str, tv: str, d: pd.DataFrame, excluded: int, s: AbSettin
     b_rev = st.bayes_normal(rev.diff, rev.se)
     bayes = {"conversion": {"chance_to_beat_control": b_conv[0], "expected_loss": b_conv[1]},
              "revenue_per_customer": {"chance_to_beat_control": b_rev[0], "expected_loss": b_rev[1]}}
-    power = {"mde": st.mde(primary.se, s.alpha, s.power), "achieved_power": st.achieved_power(primary.diff, primary.se, s.alpha),
-             "customers_needed": st.n_for_effect(len(d), primary.se, primary.diff, s.alpha, s.power),
-             "formula": "MDE = (z_(1-alpha/2) + z_power) x SE(difference), normal approximation"}
+    power = {
+        "mde": st.mde(primary.se, s.alpha, s.power),
+        "achieved_power": st.achieved_power(primary.diff, primary.se, s.alpha),
+        "customers_needed": st.n_for_effect(len(d), primary.se, primary.diff, s.alpha, s.power),
+        "formula": "MDE = (z_(1-alpha/2) + z_power) x SE(difference), normal approximation",
+    }
     guards = []
     for g in s.guardrails:
         if g.metric not in d.columns or d[g.metric].isna().all():
@@ -200,21 +220,34 @@ def _decide(r: ExperimentResult, s: AbSettings) -> None:
     breached = [g["metric"] for g in r.guardrails if g.get("status") == "breached"]
     sig = r.primary_p_holm <= s.alpha
     if sig and e.diff < 0:
-        r.decision, r.decision_detail = "Do not ship", f"It lowers {e.metric} by {size} (Holm p = {r.primary_p_holm:.3g})."
+        r.decision, r.decision_detail = (
+            "Do not ship",
+            f"It lowers {e.metric} by {size} (Holm p = {r.primary_p_holm:.3g}).",
+        )
     elif breached:
         r.decision, r.decision_detail = "Do not ship", f"Guardrail breached: {', '.join(breached)}."
     elif sig:
         r.decision = "Ship"
-        r.decision_detail = (f"It lifts {e.metric} by {size} ({1 - s.alpha:.0%} CI {e.ci_low * (100 if unit else 1):+.1f} to "
-                             f"{e.ci_high * (100 if unit else 1):+.1f}{' points' if unit else ''}; Holm p = {r.primary_p_holm:.3g})."
-                             + where)
+        r.decision_detail = (
+            f"It lifts {e.metric} by {size} ({1 - s.alpha:.0%} CI {e.ci_low * (100 if unit else 1):+.1f} to "
+            f"{e.ci_high * (100 if unit else 1):+.1f}{' points' if unit else ''}; Holm p = {r.primary_p_holm:.3g})."
+            + where
+        )
     else:
         need = r.power["customers_needed"]
-        more = f" About {max(need - sum(r.counts.values()), 0):,} more customers would be needed to detect an effect of the observed size ({size}) with {s.power:.0%} power." if need > 0 else ""
+        more = (
+            f" About {max(need - sum(r.counts.values()), 0):,} more customers would be needed to detect an effect "
+            f"of the observed size ({size}) with {s.power:.0%} power."
+            if need > 0
+            else ""
+        )
         r.decision = "Inconclusive"
-        r.decision_detail = (f"No detectable effect on {e.metric} (observed {size}, Holm p = {r.primary_p_holm:.3g}; "
-                             f"smallest detectable effect {r.power['mde'] * (100 if unit else 1):.1f}{' points' if unit else ''})."
-                             + more + where)
+        r.decision_detail = (
+            f"No detectable effect on {e.metric} (observed {size}, Holm p = {r.primary_p_holm:.3g}; "
+            f"smallest detectable effect {r.power['mde'] * (100 if unit else 1):.1f}{' points' if unit else ''})."
+            + more
+            + where
+        )
 
 
 def summary_table(results: list[ExperimentResult]) -> pd.DataFrame:
@@ -248,12 +281,16 @@ def experiment_markdown(r: ExperimentResult, s: AbSettings) -> str:
     srm = "failed" if r.srm["failed"] else "passed"
     lines.append(f"- Sample-ratio check {srm}: {r.counts} against the planned split {r.srm['planned']} "
                  f"(chi-square p = {r.srm['p_value']:.3g}; mismatch when p < {s.srm_alpha:g}).")
-    lines.append(f"- Pre-period balance: revenue difference {r.balance['diff']:+,.2f} (p = {r.balance['p_value']:.3g}).")
+    lines.append(
+        f"- Pre-period balance: revenue difference {r.balance['diff']:+,.2f} (p = {r.balance['p_value']:.3g})."
+    )
     lines.append(f"- CUPED on pre-period revenue: theta = {r.cuped['theta']:.3f}, variance reduced by "
                  f"{r.cuped['variance_reduction']:.0%}.")
     b = r.bayes["conversion"]
-    lines.append(f"- Bayesian: {b['chance_to_beat_control']:.0%} chance that {r.treatment} beats {r.control} on conversion "
-                 f"(expected loss if shipped {b['expected_loss'] * 100:.2f} points).")
+    lines.append(
+        f"- Bayesian: {b['chance_to_beat_control']:.0%} chance that {r.treatment} beats {r.control} on conversion "
+        f"(expected loss if shipped {b['expected_loss'] * 100:.2f} points)."
+    )
     lines.append(f"- Power: {r.power['achieved_power']:.0%} to detect the observed effect; {r.power['formula']}.")
     if r.interaction.get("p_value") is not None:
         lines.append(f"- Do effects differ by segment? {r.interaction['note']}: p = {r.interaction['p_value']:.3g}.")
@@ -300,8 +337,15 @@ def forest_data(r: ExperimentResult, alpha: float) -> pd.DataFrame:
              "significant": r.primary_p_holm <= alpha}]
     if "diff" in r.segments:
         for _, x in r.segments.dropna(subset=["diff"]).iterrows():
-            rows.append({"label": f"{x['segment']} (n={x['n_control'] + x['n_treatment']:,})", "diff": x["diff"],
-                         "ci_low": x["ci_low"], "ci_high": x["ci_high"], "significant": bool(x.get("significant", False))})
+            rows.append(
+                {
+                    "label": f"{x['segment']} (n={x['n_control'] + x['n_treatment']:,})",
+                    "diff": x["diff"],
+                    "ci_low": x["ci_low"],
+                    "ci_high": x["ci_high"],
+                    "significant": bool(x.get("significant", False)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -325,11 +369,20 @@ def show_experiments(results: list[ExperimentResult] | None, currency: str, s: A
                                    pct_cols=["rel_lift", "rel_ci_low", "rel_ci_high"],
                                    caption="p-values: Holm for the primary metric, Benjamini-Hochberg for the others"))
         seg = r.segments.drop(columns=[c for c in ("significant",) if c in r.segments])
-        display(plots.styled_table(seg, int_cols=["n_control", "n_treatment"],
-                                   float_cols=[c for c in ("control", "treatment", "diff", "ci_low", "ci_high", "mde") if c in seg],
-                                   caption="per segment at the experiment's start; p_bh = Benjamini-Hochberg adjusted"))
+        display(
+            plots.styled_table(
+                seg,
+                int_cols=["n_control", "n_treatment"],
+                float_cols=[c for c in ("control", "treatment", "diff", "ci_low", "ci_high", "mde") if c in seg],
+                caption="per segment at the experiment's start; p_bh = Benjamini-Hochberg adjusted",
+            )
+        )
         if r.guardrails:
-            display(plots.styled_table(pd.DataFrame(r.guardrails), caption="guardrails (non-inferiority margin x control mean)"))
+            display(
+                plots.styled_table(
+                    pd.DataFrame(r.guardrails), caption="guardrails (non-inferiority margin x control mean)"
+                )
+            )
         fig = plots_figures.forest_chart(forest_data(r, s.alpha), r.experiment_id, r.effects[0].metric, s.alpha)
         display(fig)
         import matplotlib.pyplot as plt
@@ -338,12 +391,17 @@ def show_experiments(results: list[ExperimentResult] | None, currency: str, s: A
 
 def conventions_markdown(s: AbSettings) -> str:
     """The statistical conventions of this page in a few lines."""
-    return (f"Outcomes are measured over {s.window_days} days after each customer's assignment; the primary metric is "
-            f"**{s.primary_metric.replace('_', ' ')}**. Significance at alpha = {s.alpha} after adjustment (p equal to alpha "
-            f"counts as significant): Holm across experiments for the primary metric, Benjamini-Hochberg for secondary "
-            f"metrics and segments. Conversion: two-proportion z-test (pooled SE for the test, unpooled for the CI). "
-            f"Revenue: Welch's t-test, with CUPED (pre-period revenue) and {'winsorization at the pooled ' + format(s.winsorize_percentile, '.0%') + ' percentile' if s.winsorize_percentile else 'no winsorization'} shown beside it. "
-            f"Relative lifts use delta-method intervals. Sample-ratio mismatch when the chi-square p < {s.srm_alpha}.")
+    wins = (f"winsorization at the pooled {s.winsorize_percentile:.0%} percentile" if s.winsorize_percentile
+            else "no winsorization")
+    return (
+        f"Outcomes are measured over {s.window_days} days after each customer's assignment; the primary metric is "
+        f"**{s.primary_metric.replace('_', ' ')}**. Significance at alpha = {s.alpha} after adjustment "
+        f"(p equal to alpha "
+        f"counts as significant): Holm across experiments for the primary metric, Benjamini-Hochberg for secondary "
+        f"metrics and segments. Conversion: two-proportion z-test (pooled SE for the test, unpooled for the CI). "
+        f"Revenue: Welch's t-test, with CUPED (pre-period revenue) and {wins} shown beside it. "
+        f"Relative lifts use delta-method intervals. Sample-ratio mismatch when the chi-square p < {s.srm_alpha}."
+    )
 
 
 def summary_or_empty(results: list[ExperimentResult] | None) -> pd.DataFrame:

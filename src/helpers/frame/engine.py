@@ -23,7 +23,16 @@ import pandas as pd
 from helpers.frame.errors import ParameterError
 from helpers.frame.settings import SparkSettings, defaults
 
-__all__ = ['ORDER_COLUMNS', 'spark_session', 'connect', 'orders_table', 'as_table', 'backend_name', 'to_pandas', 'money_sum']
+__all__ = [
+    "ORDER_COLUMNS",
+    "spark_session",
+    "connect",
+    "orders_table",
+    "as_table",
+    "backend_name",
+    "to_pandas",
+    "money_sum",
+]
 
 
 ORDER_COLUMNS = ("customer_id", "order_ts", "amount", "category", "channel", "discount")
@@ -128,8 +137,11 @@ def orders_table(source: str | Path | pd.DataFrame, engine: str = "duckdb",
     return t.select(*[c for c in ORDER_COLUMNS if c in t.columns])
 
 
-def as_table(orders: pd.DataFrame | str | Path | ibis.Table, required: tuple[str, ...] = ("customer_id", "order_ts", "amount"),
-             what: str = "orders") -> ibis.Table:
+def as_table(
+    orders: pd.DataFrame | str | Path | ibis.Table,
+    required: tuple[str, ...] = ("customer_id", "order_ts", "amount"),
+    what: str = "orders",
+) -> ibis.Table:
     """Orders as an Ibis table: a table as it is, a Parquet path on DuckDB, a DataFrame as a memtable.
 
     Raises

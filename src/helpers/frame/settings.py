@@ -23,7 +23,46 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from helpers.frame.errors import ParameterError
 
-__all__ = ['defaults', 'LANGUAGES', 'project_root', 'quarter_bounds', 'previous_quarter', 'SourceSpec', 'redact_url', 'Sources', 'OrdersColumns', 'CustomersColumns', 'ExperimentsColumns', 'Columns', 'IngestSettings', 'SegmentRule', 'ActionGroup', 'RfmSettings', 'ClusteringSettings', 'ClvSettings', 'ChurnTiers', 'ChurnSettings', 'Guardrail', 'AbSettings', 'ExportSettings', 'ReviewSettings', 'SparkSettings', 'RunConfig', 'StepParams', 'IngestParams', 'RfmParams', 'ClvParams', 'ChurnParams', 'AbParams', 'ReviewParams', 'validation_message', 'load_config', 'step_parameters', 'from_namespace']
+__all__ = [
+    "defaults",
+    "LANGUAGES",
+    "project_root",
+    "quarter_bounds",
+    "previous_quarter",
+    "SourceSpec",
+    "redact_url",
+    "Sources",
+    "OrdersColumns",
+    "CustomersColumns",
+    "ExperimentsColumns",
+    "Columns",
+    "IngestSettings",
+    "SegmentRule",
+    "ActionGroup",
+    "RfmSettings",
+    "ClusteringSettings",
+    "ClvSettings",
+    "ChurnTiers",
+    "ChurnSettings",
+    "Guardrail",
+    "AbSettings",
+    "ExportSettings",
+    "ReviewSettings",
+    "BusinessSettings",
+    "SparkSettings",
+    "RunConfig",
+    "StepParams",
+    "IngestParams",
+    "RfmParams",
+    "ClvParams",
+    "ChurnParams",
+    "AbParams",
+    "ReviewParams",
+    "validation_message",
+    "load_config",
+    "step_parameters",
+    "from_namespace",
+]
 
 
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
@@ -282,9 +321,12 @@ class RfmSettings(_Strict):
             raise ValueError(f"use 4 to 6 action groups, not {len(self.action_groups)}")
         grouped = [s for g in self.action_groups for s in g.segments]
         if sorted(grouped) != sorted(names):
-            raise ValueError("every segment must be in exactly one action group: "
-                             f"ungrouped {sorted(set(names) - set(grouped))}, "
-                             f"repeated or unknown {sorted({s for s in grouped if grouped.count(s) > 1} | (set(grouped) - set(names)))}")
+            raise ValueError(
+                "every segment must be in exactly one action group: "
+                f"ungrouped {sorted(set(names) - set(grouped))}, "
+                f"repeated or unknown "
+                f"{sorted({s for s in grouped if grouped.count(s) > 1} | (set(grouped) - set(names)))}"
+            )
         return self
 
 
@@ -389,6 +431,23 @@ class ReviewSettings(_Strict):
     top_n: int = Field(ge=1, le=50)
 
 
+class BusinessSettings(_Strict):
+    """What kind of business the export comes from; decides the value and churn models.
+
+    ``non_contractual``: customers buy when they like (retail, e-commerce): BG/NBD-type models.
+    ``contractual``: customers renew every period until they cancel (subscriptions, memberships,
+    telecoms, courses): sBG retention and contractual CLV. ``auto``: contractual when the customers
+    table carries an explicit churn label (``columns.customers.churned``), else non-contractual.
+    """
+
+    model: Literal["auto", "contractual", "non_contractual"]
+    period_months: int = Field(ge=1, le=12)
+
+    def contractual(self, has_churn_label: bool) -> bool:
+        """Whether the run treats the business as contractual (see the class docstring)."""
+        return self.model == "contractual" or (self.model == "auto" and has_churn_label)
+
+
 class SparkSettings(_Strict):
     """The Spark session used when ``engine: spark`` (see :mod:`helpers.engine` and the README)."""
 
@@ -427,6 +486,7 @@ class RunConfig(_Strict):
     spark: SparkSettings
     columns: Columns
     pii_columns: list[str]
+    business: BusinessSettings
     ingest: IngestSettings
     rfm: RfmSettings
     clustering: ClusteringSettings
@@ -522,6 +582,7 @@ class ClvParams(StepParams):
 
     seed: int
     currency: str
+    business: BusinessSettings
     rfm: RfmSettings
     clv: ClvSettings
 
@@ -531,6 +592,7 @@ class ChurnParams(StepParams):
 
     seed: int
     currency: str
+    business: BusinessSettings
     engine: Literal["duckdb", "spark"]
     spark: SparkSettings
     rfm: RfmSettings
@@ -730,7 +792,9 @@ def from_namespace(step: str, namespace: dict[str, Any]) -> StepParams:
     if not given.get("run_dir"):
         base = _read_yaml(project_root() / "params" / "base.yaml")
         base = {k: v for k, v in base.items() if k in model.model_fields}
-        given = _deep_merge(base, {k: v for k, v in given.items() if v is not None and not (isinstance(v, dict) and not v)})
+        given = _deep_merge(
+            base, {k: v for k, v in given.items() if v is not None and not (isinstance(v, dict) and not v)}
+        )
     try:
         return model.model_validate(given)
     except ValidationError as e:

@@ -19,5 +19,14 @@ from helpers.ingest.step import (
     sources_table,
 )
 
-__all__ = ['intake_sentence', 'IngestResult', 'run_ingest', 'monthly_summary', 'save_outputs', 'sources_table', 'quality_for_display', 'monthly_chart', 'sources']
-
+__all__ = [
+    "intake_sentence",
+    "IngestResult",
+    "run_ingest",
+    "monthly_summary",
+    "save_outputs",
+    "sources_table",
+    "quality_for_display",
+    "monthly_chart",
+    "sources",
+]

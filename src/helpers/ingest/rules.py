@@ -43,7 +43,20 @@ from helpers.frame.settings import (
     OrdersColumns,
 )
 
-__all__ = ['Finding', 'findings_table', 'parse_amount', 'parse_dates', 'ORDERS_SCHEMA', 'CUSTOMERS_SCHEMA', 'EXPERIMENTS_SCHEMA', 'isin_ids', 'clean_orders', 'detect_pii_columns', 'clean_customers', 'clean_experiments']
+__all__ = [
+    "Finding",
+    "findings_table",
+    "parse_amount",
+    "parse_dates",
+    "ORDERS_SCHEMA",
+    "CUSTOMERS_SCHEMA",
+    "EXPERIMENTS_SCHEMA",
+    "isin_ids",
+    "clean_orders",
+    "detect_pii_columns",
+    "clean_customers",
+    "clean_experiments",
+]
 
 
 @dataclass
@@ -399,12 +412,16 @@ def _net_refunds(purchases: pd.DataFrame, refunds: pd.DataFrame, k: int):
         # a refund must belong to the same customer
         ok = target.notna()
         same = pd.Series(False, index=refunds.index)
-        same[ok] = purchases.loc[target[ok].astype(int), "customer_id"].to_numpy() == refunds.loc[ok, "customer_id"].to_numpy()
+        same[ok] = (
+            purchases.loc[target[ok].astype(int), "customer_id"].to_numpy() == refunds.loc[ok, "customer_id"].to_numpy()
+        )
         target = target.where(same)
     pending = target.isna() & (refunds["amount"] < 0)
     if "order_id" in refunds:
         # refund-status lines with their own order id and no purchase: the order itself was refunded
-        pending &= refunds["order_id"].isna() | ~isin_ids(refunds["order_id"], candidates.get("order_id", pd.Series([], dtype=str)))
+        pending &= refunds["order_id"].isna() | ~isin_ids(
+            refunds["order_id"], candidates.get("order_id", pd.Series([], dtype=str))
+        )
         pending |= target.isna() & refunds["order_id"].isna()
     if pending.any() and len(purchases):
         left = refunds.loc[pending, ["customer_id", "order_ts"]].reset_index().sort_values("order_ts")
@@ -418,7 +435,9 @@ def _net_refunds(purchases: pd.DataFrame, refunds: pd.DataFrame, k: int):
     full = new_amt <= 0.005
     purchases.loc[net.index, "amount"] = new_amt.round(2)
     n_full, n_part = int(full.sum()), int((~full).sum())
-    ex_full = _examples(purchases.loc[net.index[full]].get("order_id", purchases.loc[net.index[full], "customer_id"]), k)
+    ex_full = _examples(
+        purchases.loc[net.index[full]].get("order_id", purchases.loc[net.index[full], "customer_id"]), k
+    )
     purchases = purchases.loc[~np.isin(purchases.index.to_numpy(), net.index[full].to_numpy())]
     if matched.any():
         findings.append(("refund lines netted into their orders", int(matched.sum()),

@@ -26,7 +26,15 @@ import pandas as pd
 from helpers.frame.errors import InputDataError
 from helpers.frame.settings import SourceSpec, project_root
 
-__all__ = ['ReadResult', 'file_sha256', 'detect_format', 'detect_encoding', 'require_columns', 'load_dotenv', 'read_source']
+__all__ = [
+    "ReadResult",
+    "file_sha256",
+    "detect_format",
+    "detect_encoding",
+    "require_columns",
+    "load_dotenv",
+    "read_source",
+]
 
 
 _FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",

@@ -19,7 +19,15 @@ from helpers.ingest.rules import (
 )
 from helpers.ingest.sources import read_source
 
-__all__ = ['intake_sentence', 'IngestResult', 'run_ingest', 'monthly_summary', 'save_outputs', 'sources_table', 'quality_for_display']
+__all__ = [
+    "intake_sentence",
+    "IngestResult",
+    "run_ingest",
+    "monthly_summary",
+    "save_outputs",
+    "sources_table",
+    "quality_for_display",
+]
 
 
 @dataclass
@@ -99,8 +107,12 @@ def run_ingest(p: IngestParams) -> IngestResult:
             f"orders ({ro.path.name}): no completed order falls in the quarter under review {p.quarter} "
             f"({q_start.date()} to {as_of.date()}); the clean orders run from {orders['order_ts'].min().date()} "
             f"to {orders['order_ts'].max().date()}. Is `quarter:` right, or is the export older than the quarter?")
-    sources["orders"] = {"path": p.sources.orders.path or p.sources.orders.where, "sha256": ro.sha256, "rows_read": ro.rows,
-                         "rows_clean": len(orders)}
+    sources["orders"] = {
+        "path": p.sources.orders.path or p.sources.orders.where,
+        "sha256": ro.sha256,
+        "rows_read": ro.rows,
+        "rows_clean": len(orders),
+    }
 
     experiments = None
     if p.sources.experiments is not None:
@@ -110,8 +122,12 @@ def run_ingest(p: IngestParams) -> IngestResult:
         re_ = read_source(p.sources.experiments, wanted, "experiments", drop=pii)
         experiments, f = clean_experiments(re_.frame, e, p.ingest, as_of, str(re_.path.name))
         findings += f
-        sources["experiments"] = {"path": p.sources.experiments.path or p.sources.experiments.where, "sha256": re_.sha256,
-                                  "rows_read": re_.rows, "rows_clean": len(experiments)}
+        sources["experiments"] = {
+            "path": p.sources.experiments.path or p.sources.experiments.where,
+            "sha256": re_.sha256,
+            "rows_read": re_.rows,
+            "rows_clean": len(experiments),
+        }
 
     summary = {
         "quarter": p.quarter,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 __all__ = ["LANGUAGES", "set_language", "language", "tr", "ntr", "N_", "catalog", "babel_locale",
@@ -55,7 +55,7 @@ def babel_locale(lang: str | None = None) -> str:
     return _BABEL[lang or _current]
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict[str, str | tuple[str, ...]]:
     """Message id -> translation of ``lang``, from every ``helpers/locale/<lang>/*.po`` file.
 

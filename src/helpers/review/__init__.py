@@ -39,5 +39,36 @@ from helpers.review.step import (
     value_sentences,
 )
 
-__all__ = ['save_customer_tables', 'KPI_LABELS', 'kpi_table', 'load_step_summaries', 'bullets', 'review_kpis', 'quality_note', 'available_sections', 'review_summary', 'segment_sentences', 'segment_overview', 'action_overview', 'top_moves', 'value_sentences', 'value_by_segment', 'experiment_decisions', 'executive_summary', 'churn_headline', 'churn_sentences', 'churn_by_segment', 'methods_appendix', 'extended_kpis', 'segment_value_table', 'churn_figure', 'segment_share_figure', 'value_figure', 'migration_figure', 'hash_ids', 'build_export', 'save_export', 'data']
-
+__all__ = [
+    "save_customer_tables",
+    "KPI_LABELS",
+    "kpi_table",
+    "load_step_summaries",
+    "bullets",
+    "review_kpis",
+    "quality_note",
+    "available_sections",
+    "review_summary",
+    "segment_sentences",
+    "segment_overview",
+    "action_overview",
+    "top_moves",
+    "value_sentences",
+    "value_by_segment",
+    "experiment_decisions",
+    "executive_summary",
+    "churn_headline",
+    "churn_sentences",
+    "churn_by_segment",
+    "methods_appendix",
+    "extended_kpis",
+    "segment_value_table",
+    "churn_figure",
+    "segment_share_figure",
+    "value_figure",
+    "migration_figure",
+    "hash_ids",
+    "build_export",
+    "save_export",
+    "data",
+]

@@ -14,7 +14,31 @@ from helpers.page.text import money
 from helpers.page.text import or_list as _or_list
 from helpers.review.data import quarter_kpis
 
-__all__ = ['customer_scores_table', 'KPI_LABELS', 'kpi_table', 'load_step_summaries', 'bullets', 'review_kpis', 'quality_note', 'available_sections', 'review_summary', 'segment_sentences', 'segment_overview', 'action_overview', 'top_moves', 'value_sentences', 'value_by_segment', 'experiment_decisions', 'executive_summary', 'churn_headline', 'churn_sentences', 'churn_by_segment', 'methods_appendix', 'extended_kpis', 'segment_value_table']
+__all__ = [
+    "customer_scores_table",
+    "KPI_LABELS",
+    "kpi_table",
+    "load_step_summaries",
+    "bullets",
+    "review_kpis",
+    "quality_note",
+    "available_sections",
+    "review_summary",
+    "segment_sentences",
+    "segment_overview",
+    "action_overview",
+    "top_moves",
+    "value_sentences",
+    "value_by_segment",
+    "experiment_decisions",
+    "executive_summary",
+    "churn_headline",
+    "churn_sentences",
+    "churn_by_segment",
+    "methods_appendix",
+    "extended_kpis",
+    "segment_value_table",
+]
 
 
 KPI_LABELS: dict[str, str] = {
@@ -147,13 +171,18 @@ def segment_sentences(rfm: dict | None, currency: str) -> str:
     share_r = sum(s["share_of_revenue"] for _, s in protect)
     mig = rfm["migration"]
     lines = [
-        f"{top[0]} are {top[1]['share_of_customers']:.0%} of customers and {top[1]['share_of_revenue']:.0%} of revenue to date.",
+        f"{top[0]} are {top[1]['share_of_customers']:.0%} of customers and "
+        f"{top[1]['share_of_revenue']:.0%} of revenue to date.",
         f"The {top[1]['action_group']} group ({', '.join(n for n, _ in protect)}) holds {share_c:.0%} of customers "
         f"and {share_r:.0%} of revenue.",
-        f"Since last quarter {mig['upgrades']:,} customers moved to a better segment and {mig['downgrades']:,} to a worse one; "
+        f"Since last quarter {mig['upgrades']:,} customers moved to a better segment and "
+        f"{mig['downgrades']:,} to a worse one; "
         f"{mig['slipped_into_lapsed']:,} slipped into {_or_list(mig['lapsed_segments'])}"
-        + (f", having spent {money(mig['value_at_stake_of_lapsed'], currency)} in the year before."
-           if mig["value_at_stake_of_lapsed"] > 0 else "."),
+        + (
+            f", having spent {money(mig['value_at_stake_of_lapsed'], currency)} in the year before."
+            if mig["value_at_stake_of_lapsed"] > 0
+            else "."
+        ),
     ]
     return bullets(lines)
 
@@ -190,9 +219,12 @@ def value_sentences(clv: dict | None, currency: str) -> str:
         return "Customer value: not available (the 30_clv step did not run)."
     t = clv["totals"]
     h = clv["horizon_months"]
-    lines = [f"The customer base is predicted to be worth {money(t['clv_total'], currency)} over the next {h} months "
-             f"({t['interval']:.0%} interval {money(t['clv_total_low'], currency)} to {money(t['clv_total_high'], currency)}); "
-             f"the top 10% of customers hold {clv['top10_share']:.0%} of it."]
+    lines = [
+        f"The customer base is predicted to be worth {money(t['clv_total'], currency)} over the next {h} months "
+        f"({t['interval']:.0%} interval {money(t['clv_total_low'], currency)} to "
+        f"{money(t['clv_total_high'], currency)}); "
+        f"the top 10% of customers hold {clv['top10_share']:.0%} of it."
+    ]
     seg = clv.get("by_rfm_segment")
     if seg:
         top = max(seg, key=lambda r: r["clv_total"])
@@ -239,9 +271,11 @@ def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab
                        + (f", carrying {money(val, currency)} of spend from the year before." if val > 0 else "."))
     if clv is not None:
         t = clv["totals"]
-        out.append(f"The base is predicted to be worth {money(t['clv_total'], currency)} over the next "
-                   f"{clv['horizon_months']} months ({money(t['clv_total_low'], currency)} to "
-                   f"{money(t['clv_total_high'], currency)}); the top 10% of customers hold {clv['top10_share']:.0%} of it.")
+        out.append(
+            f"The base is predicted to be worth {money(t['clv_total'], currency)} over the next "
+            f"{clv['horizon_months']} months ({money(t['clv_total_low'], currency)} to "
+            f"{money(t['clv_total_high'], currency)}); the top 10% of customers hold {clv['top10_share']:.0%} of it."
+        )
     if churn is not None and churn.get("available"):
         out.append(churn_headline(churn, currency))
     if ab is not None and ab.get("available"):
@@ -261,8 +295,10 @@ def churn_headline(churn: dict, currency: str) -> str:
     """One sentence: customers at high risk, the value they hold, and the retention-priority list."""
     hi = churn["tier_counts"]["high"]
     n = max(churn["scored_customers"], 1)
-    text = (f"{hi:,} active customers ({hi / n:.0%}) are at high risk of not buying in the next {churn['horizon_days']} "
-            "days")
+    text = (
+        f"{hi:,} active customers ({hi / n:.0%}) are at high risk of not buying in the next {churn['horizon_days']} "
+        "days"
+    )
     if churn.get("value_at_risk") is not None:
         text += f", holding {money(churn['value_at_risk'], currency)} of {_value_words(churn)}"
     return text + f"; {churn['retention_priority']:,} of them are high-value and listed for the retention team."
@@ -275,12 +311,15 @@ def churn_sentences(churn: dict | None, currency: str) -> str:
     if not churn.get("available"):
         return f"Churn risk: not available this quarter ({churn.get('reason', 'no model')})."
     m = churn["metrics"][churn["chosen_model"]]
-    lines = [churn_headline(churn, currency),
-             f"Track record: on the latest snapshot whose outcome is known ({str(churn['eval_snapshot'])[:10]}), the model "
-             f"ranked churners above stayers with ROC AUC {m['roc_auc']:.2f} and predicted {m['mean_predicted']:.0%} "
-             f"churn against {m['observed_rate']:.0%} observed." if churn["mode"] == "snapshot" else
-             f"Track record (contractual mode, cross-validated): ROC AUC {m['roc_auc']:.2f}, predicted "
-             f"{m['mean_predicted']:.0%} churn against {m['observed_rate']:.0%} observed."]
+    lines = [
+        churn_headline(churn, currency),
+        f"Track record: on the latest snapshot whose outcome is known ({str(churn['eval_snapshot'])[:10]}), the model "
+        f"ranked churners above stayers with ROC AUC {m['roc_auc']:.2f} and predicted {m['mean_predicted']:.0%} "
+        f"churn against {m['observed_rate']:.0%} observed."
+        if churn["mode"] == "snapshot"
+        else f"Track record (contractual mode, cross-validated): ROC AUC {m['roc_auc']:.2f}, predicted "
+        f"{m['mean_predicted']:.0%} churn against {m['observed_rate']:.0%} observed.",
+    ]
     if churn.get("effects"):
         lines.append("Strongest driver — " + churn["effects"][0].replace("**", ""))
     return bullets(lines)
@@ -327,7 +366,8 @@ def extended_kpis(kpis: pd.DataFrame, clv: dict | None, prev_clv: dict | None, c
     rows = []
     if clv is not None:
         t = clv["totals"]
-        now = f"{money(t['clv_total'], currency)} ({money(t['clv_total_low'], currency)} to {money(t['clv_total_high'], currency)})"
+        now = (f"{money(t['clv_total'], currency)} ({money(t['clv_total_low'], currency)} to "
+               f"{money(t['clv_total_high'], currency)})")
         prev = money(prev_clv["totals"]["clv_total"], currency) if prev_clv else "not rendered"
         change = "n/a"
         if prev_clv:

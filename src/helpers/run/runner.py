@@ -57,7 +57,17 @@ from helpers.frame.settings import (
 from helpers.locale import fmt_date, fmt_quarter, set_language, tr
 from helpers.run.render import page_file, render_page, write_reports_index
 
-__all__ = ['PACKAGES', 'select_steps', 'load_notebook', 'check_notebook_parameters', 'IPCKernelManager', 'imported_modules', 'LAZY_MODULES', 'Interrupted', 'run']
+__all__ = [
+    "PACKAGES",
+    "select_steps",
+    "load_notebook",
+    "check_notebook_parameters",
+    "IPCKernelManager",
+    "imported_modules",
+    "LAZY_MODULES",
+    "Interrupted",
+    "run",
+]
 
 
 PACKAGES = ("segreview", "pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "duckdb",

@@ -33,5 +33,31 @@ from helpers.segments.step import (
     summary_table,
 )
 
-__all__ = ['scoring_table', 'segment_table', 'rf_heatmap', 'SCORE_COLUMNS', 'build_outputs', 'action_group_table', 'describe_cluster', 'cluster_profiles', 'snake_data', 'cluster_segment_crosstab', 'flows_in_words', 'summary_table', 'segment_share_chart', 'rf_heatmap_chart', 'silhouette_chart', 'snake_chart', 'migration_heatmap', 'data', 'model', 'orders_table', 'backend_name', 'customer_summary', 'period_revenue', 'segment_of', 'cluster_customers', 'migrate']
-
+__all__ = [
+    "scoring_table",
+    "segment_table",
+    "rf_heatmap",
+    "SCORE_COLUMNS",
+    "build_outputs",
+    "action_group_table",
+    "describe_cluster",
+    "cluster_profiles",
+    "snake_data",
+    "cluster_segment_crosstab",
+    "flows_in_words",
+    "summary_table",
+    "segment_share_chart",
+    "rf_heatmap_chart",
+    "silhouette_chart",
+    "snake_chart",
+    "migration_heatmap",
+    "data",
+    "model",
+    "orders_table",
+    "backend_name",
+    "customer_summary",
+    "period_revenue",
+    "segment_of",
+    "cluster_customers",
+    "migrate",
+]

@@ -17,7 +17,22 @@ from helpers.frame.progress import stage
 from helpers.frame.settings import ClusteringSettings, RfmSettings
 from helpers.segments.data import _validate_cols, period_revenue
 
-__all__ = ['rank_scores', 'frequency_scores', 'score_customers', 'assign_segments', 'segment_of', 'action_group_of', 'FIT_SAMPLE', 'ClusterResult', 'cluster_features', 'cluster_customers', 'NEW', 'lapsed_segments', 'Migration', 'migrate']
+__all__ = [
+    "rank_scores",
+    "frequency_scores",
+    "score_customers",
+    "assign_segments",
+    "segment_of",
+    "action_group_of",
+    "FIT_SAMPLE",
+    "ClusterResult",
+    "cluster_features",
+    "cluster_customers",
+    "NEW",
+    "lapsed_segments",
+    "Migration",
+    "migrate",
+]
 
 
 def rank_scores(values: pd.Series | np.ndarray, n_scores: int = 5, higher_is_better: bool = True,

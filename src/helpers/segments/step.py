@@ -13,7 +13,20 @@ from helpers.page.text import money, or_list
 from helpers.segments.data import _validate_cols
 from helpers.segments.model import NEW, Migration
 
-__all__ = ['scoring_table', 'segment_table', 'rf_heatmap', 'SCORE_COLUMNS', 'build_outputs', 'action_group_table', 'describe_cluster', 'cluster_profiles', 'snake_data', 'cluster_segment_crosstab', 'flows_in_words', 'summary_table']
+__all__ = [
+    "scoring_table",
+    "segment_table",
+    "rf_heatmap",
+    "SCORE_COLUMNS",
+    "build_outputs",
+    "action_group_table",
+    "describe_cluster",
+    "cluster_profiles",
+    "snake_data",
+    "cluster_segment_crosstab",
+    "flows_in_words",
+    "summary_table",
+]
 
 
 def scoring_table(scored: pd.DataFrame) -> pd.DataFrame:
@@ -107,20 +120,38 @@ def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, 
         **summary_fields(None),
         "customers": int(len(scores)),
         "frequency_method": scored.attrs.get("frequency_method", ""),
-        "segments": {r["segment"]: {"customers": int(r["customers"]), "revenue": float(r["revenue"]),
-                                    "share_of_customers": float(r["share_of_customers"]),
-                                    "share_of_revenue": float(r["share_of_revenue"]),
-                                    "quarter_revenue": float(r.get("quarter_revenue", float("nan"))),
-                                    "action_group": r["action_group"]}
-                     for _, r in seg_table.iterrows()},
-        "action_groups": [{"name": g.name, "action": g.action, "segments": g.segments,
-                           "customers": int((scores["action_group"] == g.name).sum())}
-                          for g in settings.action_groups],
-        "clustering": {"k": clusters.k, "silhouette": clusters.silhouette, "note": clusters.note,
-                       "curve": clusters.curve.to_dict(orient="records")},
+        "segments": {
+            r["segment"]: {
+                "customers": int(r["customers"]),
+                "revenue": float(r["revenue"]),
+                "share_of_customers": float(r["share_of_customers"]),
+                "share_of_revenue": float(r["share_of_revenue"]),
+                "quarter_revenue": float(r.get("quarter_revenue", float("nan"))),
+                "action_group": r["action_group"],
+            }
+            for _, r in seg_table.iterrows()
+        },
+        "action_groups": [
+            {
+                "name": g.name,
+                "action": g.action,
+                "segments": g.segments,
+                "customers": int((scores["action_group"] == g.name).sum()),
+            }
+            for g in settings.action_groups
+        ],
+        "clustering": {
+            "k": clusters.k,
+            "silhouette": clusters.silhouette,
+            "note": clusters.note,
+            "curve": clusters.curve.to_dict(orient="records"),
+        },
         "migration": mig.summary,
-        "migration_counts": {"rows": [str(i) for i in mig.counts.index], "columns": [str(c) for c in mig.counts.columns],
-                             "values": mig.counts.to_numpy().astype(int).tolist()},
+        "migration_counts": {
+            "rows": [str(i) for i in mig.counts.index],
+            "columns": [str(c) for c in mig.counts.columns],
+            "values": mig.counts.to_numpy().astype(int).tolist(),
+        },
         "top_flows": flows,
         "engine": engine,
     }
@@ -189,7 +220,9 @@ def cluster_profiles(scored: pd.DataFrame, labels: pd.Series, orders: pd.DataFra
         lab = ibis.memtable(cl)
         j = o.join(lab, o.customer_id == lab.customer_id)
         top = to_pandas(j.group_by(["cluster", "category"]).aggregate(amount=money_sum(j.amount)))
-        top = top.sort_values(["cluster", "amount", "category"], ascending=[True, False, True]).drop_duplicates("cluster")
+        top = top.sort_values(["cluster", "amount", "category"], ascending=[True, False, True]).drop_duplicates(
+            "cluster"
+        )
         t["top_category"] = top.set_index(top["cluster"].astype(int))["category"]
     if customers is not None and region_col in customers.columns:
         c = customers[["customer_id", region_col]].astype({"customer_id": str}).merge(cl, on="customer_id")

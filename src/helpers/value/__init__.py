@@ -38,5 +38,31 @@ from helpers.value.step import (
     value_sentences,
 )
 
-__all__ = ['time_unit_words', 'backtest_sentence', 'MODEL_NAMES', 'Backtest', 'Forward', 'Orders', 'purchase_days', 'backtest', 'tracking', 'fit_verdict', 'forward', 'score', 'top_share', 'p_alive_matrix', 'clv_summary', 'spend_check_table', 'groupings', 'group_table', 'parameter_table', 'value_sentences', 'backtest_frequency_chart', 'tracking_chart', 'p_alive_chart', 'p_alive_matrix_chart', 'clv_by_group_chart', 'data']
-
+__all__ = [
+    "time_unit_words",
+    "backtest_sentence",
+    "MODEL_NAMES",
+    "Backtest",
+    "Forward",
+    "Orders",
+    "purchase_days",
+    "backtest",
+    "tracking",
+    "fit_verdict",
+    "forward",
+    "score",
+    "top_share",
+    "p_alive_matrix",
+    "clv_summary",
+    "spend_check_table",
+    "groupings",
+    "group_table",
+    "parameter_table",
+    "value_sentences",
+    "backtest_frequency_chart",
+    "tracking_chart",
+    "p_alive_chart",
+    "p_alive_matrix_chart",
+    "clv_by_group_chart",
+    "data",
+]

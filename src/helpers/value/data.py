@@ -62,7 +62,9 @@ def calibration_summary(orders: pd.DataFrame | PurchaseDays, calibration_end: pd
     """
     end = pd.Timestamp(calibration_end).normalize() + pd.Timedelta(days=1)
     oend = pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1) if observation_end is not None else end
-    pdays = orders if isinstance(orders, PurchaseDays) else purchase_days(orders, oend, customer_col, ts_col, amount_col)
+    pdays = (
+        orders if isinstance(orders, PurchaseDays) else purchase_days(orders, oend, customer_col, ts_col, amount_col)
+    )
     if pdays.end < oend:
         raise ValueError(f"purchase days end on {pdays.end.date()}, before the end of the period {oend.date()}")
     ids, cust, day, amount = pdays.ids, pdays.customer, pdays.day, pdays.amount

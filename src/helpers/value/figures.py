@@ -19,7 +19,9 @@ def backtest_frequency_chart(by_freq: pd.DataFrame, unit: str = "weeks"):
     fig, ax = plt.subplots(figsize=(8, 4))
     xs = range(len(by_freq))
     ax.plot(xs, by_freq["actual"], marker="o", lw=2.5, color="#1f2933", label="actual")
-    for i, col in enumerate(c for c in by_freq.columns if c not in ("calibration_repeat_purchases", "customers", "actual")):
+    for i, col in enumerate(
+        c for c in by_freq.columns if c not in ("calibration_repeat_purchases", "customers", "actual")
+    ):
         ax.plot(xs, by_freq[col], marker="s" if col != "naive" else "x", ls="--" if col == "naive" else "-",
                 color=PALETTE[i], label=col)
     ax.set_xticks(list(xs), by_freq["calibration_repeat_purchases"])

@@ -34,7 +34,23 @@ from statsmodels.tools.numdiff import approx_fprime, approx_hess3
 
 from helpers.frame.errors import SegreviewError
 
-__all__ = ['CLVFitError', 'FitResult', 'unique_histories', 'bgnbd_loglik', 'paretonbd_loglik', 'gammagamma_loglik', 'fit_bgnbd', 'fit_paretonbd', 'fit_gammagamma', 'p_alive', 'expected_purchases', 'expected_spend', 'discounted_expected_transactions', 'discounted_clv', 'MODELS']
+__all__ = [
+    "CLVFitError",
+    "FitResult",
+    "unique_histories",
+    "bgnbd_loglik",
+    "paretonbd_loglik",
+    "gammagamma_loglik",
+    "fit_bgnbd",
+    "fit_paretonbd",
+    "fit_gammagamma",
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "discounted_expected_transactions",
+    "discounted_clv",
+    "MODELS",
+]
 
 
 class CLVFitError(SegreviewError):
@@ -161,8 +177,11 @@ def _fit(model: str, names: list[str], nll: Callable[[np.ndarray], float], start
         raise CLVFitError(f"{model}: the likelihood could not be evaluated at any starting point")
     theta = best.x
     if np.any(np.abs(theta) > 11.5):
-        raise CLVFitError(f"{model}: the fit ran to the edge of the parameter space ({dict(zip(names, np.exp(theta).round(4), strict=True))}); "
-                          "the data do not identify this model (too few repeat purchases?)")
+        raise CLVFitError(
+            f"{model}: the fit ran to the edge of the parameter space "
+            f"({dict(zip(names, np.exp(theta).round(4), strict=True))}); "
+            "the data do not identify this model (too few repeat purchases?)"
+        )
     with np.errstate(all="ignore"):
         if grad is not None:  # Hessian by central differences of the analytic gradient
             H = approx_fprime(theta, grad, centered=True)
@@ -172,7 +191,9 @@ def _fit(model: str, names: list[str], nll: Callable[[np.ndarray], float], start
     try:
         cov = np.linalg.inv(H)
     except np.linalg.LinAlgError:
-        raise CLVFitError(f"{model}: the Hessian at the optimum is singular; standard errors cannot be computed") from None
+        raise CLVFitError(
+            f"{model}: the Hessian at the optimum is singular; standard errors cannot be computed"
+        ) from None
     ok = bool(best.success) and np.all(np.isfinite(cov)) and np.all(np.linalg.eigvalsh((cov + cov.T) / 2) > 0)
     if not ok:
         raise CLVFitError(f"{model}: the fit did not converge to a maximum ({best.message}); "
@@ -373,7 +394,11 @@ def _purchase_curve(model: str, params: dict[str, float], t, x, T) -> np.ndarray
         r, al, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
         z = t / (al + T + t)
         ratio = (al + T) / (al + T + t)
-        return (a + b + x - 1.0) / (a - 1.0) * (1.0 - ratio ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z))
+        return (
+            (a + b + x - 1.0)
+            / (a - 1.0)
+            * (1.0 - ratio ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z))
+        )
     r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
     L = np.log((be + T) / (be + T + t))
     frac = -L if abs(s - 1.0) < 1e-9 else -np.expm1((s - 1.0) * L) / (s - 1.0)

@@ -27,7 +27,28 @@ from helpers.frame.settings import ClvSettings
 from helpers.value import data as clv_data
 from helpers.value import model as clv
 
-__all__ = ['time_unit_words', 'backtest_sentence', 'MODEL_NAMES', 'Backtest', 'Forward', 'Orders', 'purchase_days', 'backtest', 'tracking', 'fit_verdict', 'forward', 'score', 'top_share', 'p_alive_matrix', 'clv_summary', 'spend_check_table', 'groupings', 'group_table', 'parameter_table', 'value_sentences']
+__all__ = [
+    "time_unit_words",
+    "backtest_sentence",
+    "MODEL_NAMES",
+    "Backtest",
+    "Forward",
+    "Orders",
+    "purchase_days",
+    "backtest",
+    "tracking",
+    "fit_verdict",
+    "forward",
+    "score",
+    "top_share",
+    "p_alive_matrix",
+    "clv_summary",
+    "spend_check_table",
+    "groupings",
+    "group_table",
+    "parameter_table",
+    "value_sentences",
+]
 
 
 MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD"}
@@ -131,9 +152,11 @@ def backtest(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings) -> Back
         spend_fit = clv.fit_gammagamma(s["x"], s["m_x"])
         buyers = s[s["x_holdout"] > 0]
         predicted = clv.expected_spend(spend_fit.params, buyers["x"], buyers["m_x"])
-        spend_check = {"customers": int(len(buyers)),
-                       "predicted_mean_spend": float(np.mean(predicted)) if len(buyers) else None,
-                       "actual_mean_spend": float((buyers["holdout_spend"] / buyers["x_holdout"]).mean()) if len(buyers) else None}
+        spend_check = {
+            "customers": int(len(buyers)),
+            "predicted_mean_spend": float(np.mean(predicted)) if len(buyers) else None,
+            "actual_mean_spend": float((buyers["holdout_spend"] / buyers["x_holdout"]).mean()) if len(buyers) else None,
+        }
     except clv.CLVFitError as e:
         failures["gammagamma"] = str(e)
     return Backtest(cal_end, pd.Timestamp(as_of).normalize(), s, fits, failures, spend_fit, by_freq, metrics,
@@ -251,7 +274,9 @@ def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult, settings: ClvS
     draws_g = gg.draws(settings.n_draws, seed + 1)
     # draws are independent: two threads (the special functions release the GIL), results in draw order
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        det_draws = np.stack(list(pool.map(lambda d: det(dict(zip(names, d, strict=True))), draws_p)))  # (draws, unique)
+        det_draws = np.stack(
+            list(pool.map(lambda d: det(dict(zip(names, d, strict=True))), draws_p))
+        )  # (draws, unique)
     lo_q, hi_q = (1 - settings.interval) / 2, 1 - (1 - settings.interval) / 2
     low = np.empty(len(s))
     high = np.empty(len(s))
@@ -288,10 +313,22 @@ def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult, settings: ClvS
         point = pd.Series(value).groupby(cds).sum()
         lo, hi = np.quantile(group_draws[g], [lo_q, hi_q], axis=0)
         counts = np.bincount(cds, minlength=len(labels))
-        out[f"by_{g}"] = pd.DataFrame({g: list(labels), "customers": counts, "clv_total": point.reindex(range(len(labels))).to_numpy(),
-                                        "clv_low": lo, "clv_high": hi}).assign(
-            clv_mean=lambda d: d["clv_total"] / d["customers"].clip(lower=1),
-            share_of_clv=lambda d: d["clv_total"] / max(total, 1e-9)).sort_values("clv_total", ascending=False)
+        out[f"by_{g}"] = (
+            pd.DataFrame(
+                {
+                    g: list(labels),
+                    "customers": counts,
+                    "clv_total": point.reindex(range(len(labels))).to_numpy(),
+                    "clv_low": lo,
+                    "clv_high": hi,
+                }
+            )
+            .assign(
+                clv_mean=lambda d: d["clv_total"] / d["customers"].clip(lower=1),
+                share_of_clv=lambda d: d["clv_total"] / max(total, 1e-9),
+            )
+            .sort_values("clv_total", ascending=False)
+        )
     return Forward(scores, fit, gg, out)
 
 
