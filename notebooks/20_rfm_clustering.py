@@ -99,6 +99,7 @@ page.styled_table(sg.scoring_table(scored), int_cols=["customers"], float_cols=[
 
 # %%
 clusters = sg.cluster_customers(scored, P.clustering, P.seed, customers)
+page.show_not_available(clusters.not_available)
 display(Markdown(clusters.note + "."))
 fig = sg.silhouette_chart(clusters.curve, clusters.k)
 
@@ -126,6 +127,7 @@ page.styled_table(sg.cluster_segment_crosstab(clusters.labels, scored["rfm_segme
 # %%
 previous = sg.segment_of(sg.customer_summary(orders_t, S.previous_as_of), P.rfm)
 mig = sg.migrate(previous, scored, orders_t, S.previous_as_of, P.rfm)
+page.show_not_available(mig.not_available)
 fig = sg.migration_heatmap(mig.counts, S.previous_quarter, P.quarter)
 
 # %%

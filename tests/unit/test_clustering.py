@@ -116,3 +116,16 @@ def test_top_category_from_an_ibis_table_equals_the_frame(tmp_path):
     want = cluster_profiles(df, res.labels, orders)
     for source in (ibis.duckdb.connect().read_parquet(str(path)), str(path)):
         pd.testing.assert_frame_equal(cluster_profiles(df, res.labels, source), want)
+
+
+def test_customers_too_alike_to_cluster_are_one_cluster_and_not_available():
+    same = pd.DataFrame({"customer_id": [f"c{i}" for i in range(50)], "recency": 10, "frequency": 3,
+                         "monetary": 150.0, "revenue": 150.0})
+    res = cluster_customers(same, SETTINGS, 1)
+    assert res.k == 1 and (res.labels == 1).all()
+    assert res.not_available is not None and res.not_available.part == "rfm.clustering"
+    assert "1 distinct profile" in res.not_available.missing
+    two = pd.concat([same, same.assign(customer_id=lambda d: d["customer_id"] + "x", recency=300)])
+    assert cluster_customers(two, SETTINGS, 1).not_available is not None     # two profiles: still too few
+    three = pd.concat([two, same.assign(customer_id=lambda d: d["customer_id"] + "y", frequency=9, monetary=900.0)])
+    assert cluster_customers(three, SETTINGS, 1).not_available is None

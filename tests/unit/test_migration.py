@@ -97,3 +97,41 @@ def test_value_at_stake_from_the_parquet_file_equals_the_frame(tmp_path):
     pd.testing.assert_frame_equal(a.moves, b.moves)
     # twelve months to 2026-06-30 start on 2025-07-01: a's first order is in, b's is a minute short
     assert a.moves.set_index("customer_id")["value_at_stake"].to_dict() == {"a": 150.0, "b": 0.0, "d": 70.0, "f": 0.0}
+
+
+def test_lapsed_comes_from_the_segment_map_not_from_names_in_code():
+    """Renaming the lapsed segments in the parameters keeps the "slipped into" count (it used to fall to 0)."""
+    renamed = {"At Risk": "Drifting", "Hibernating": "Asleep", "Lost": "Gone"}
+    segs = [r.replace(name=renamed.get(r.name, r.name)) for r in S.segments]
+    order = [renamed.get(s, s) for s in S.segment_order]
+    groups = [g.replace(segments=[renamed.get(s, s) for s in g.segments]) for g in S.action_groups]
+    custom = S.replace(segments=[x.model_dump() for x in segs], segment_order=order,
+                       action_groups=[g.model_dump() for g in groups])
+    previous = seg([("a", "Loyal"), ("b", "Champions")])
+    current = seg([("a", "Drifting"), ("b", "Gone")])
+    orders = pd.DataFrame({"customer_id": ["a"], "order_ts": pd.to_datetime(["2026-01-01"]), "amount": [10.0]})
+    m = migrate(previous, current, orders, PREV, custom)
+    assert m.summary["lapsed_segments"] == ["Drifting", "Asleep", "Gone"]
+    assert m.summary["slipped_into_lapsed"] == 2
+    assert "of which slipped into Drifting, Asleep or Gone" in set(summary_table(m)["movement"])
+    # a map that marks no segment as lapsed counts nobody as slipping away
+    none = custom.replace(segments=[x.model_dump() | {"lapsed": False} for x in segs])
+    assert migrate(previous, current, orders, PREV, none).summary["slipped_into_lapsed"] == 0
+
+
+def test_history_that_starts_this_quarter_has_no_movement_and_says_so():
+    orders = pd.DataFrame({"customer_id": ["a", "b"], "order_ts": pd.to_datetime(["2026-07-03", "2026-08-09"]),
+                           "amount": [10.0, 20.0]})
+    current = segment_of(customer_summary(orders, pd.Timestamp("2026-09-30")), S)
+    previous = segment_of(customer_summary(orders, PREV), S)
+    assert len(previous) == 0
+    m = migrate(previous, current, orders, PREV, S)
+    assert m.summary["new"] == 2
+    na = m.not_available
+    assert na is not None and na.part == "rfm.migration" and "2026-06-30" in na.missing
+    assert "It becomes available with an order history that reaches back before this quarter" in na.reason
+    # with an earlier customer the movement is available
+    earlier = pd.concat([orders, pd.DataFrame({"customer_id": ["a"], "order_ts": pd.to_datetime(["2026-05-01"]),
+                                               "amount": [5.0]})])
+    prev2 = segment_of(customer_summary(earlier, PREV), S)
+    assert migrate(prev2, current, earlier, PREV, S).not_available is None

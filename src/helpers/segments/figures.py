@@ -52,7 +52,9 @@ def rf_heatmap_chart(counts: pd.DataFrame, spend: pd.DataFrame, currency: str):
 
 
 def silhouette_chart(curve: pd.DataFrame, k: int):
-    """Silhouette score against the number of clusters, the chosen k marked."""
+    """Silhouette score against the number of clusters, the chosen k marked (``None`` when no k was compared)."""
+    if curve.empty:
+        return None
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(curve["k"], curve["silhouette"], marker="o", color=PALETTE[0])
     sel = curve[curve["k"] == k]
@@ -67,7 +69,9 @@ def silhouette_chart(curve: pd.DataFrame, k: int):
 
 
 def snake_chart(snake: pd.DataFrame):
-    """Mean standardized recency, frequency and spend of each cluster (a snake plot)."""
+    """Mean standardized recency, frequency and spend of each cluster (a snake plot; ``None`` for one cluster)."""
+    if snake["cluster"].nunique() < 2:
+        return None
     fig, ax = plt.subplots(figsize=(7, 4))
     sns.lineplot(data=snake, x="feature", y="mean_z", hue="cluster", marker="o", palette="colorblind", ax=ax)
     ax.axhline(0, color="#7b8794", lw=1)
@@ -84,6 +88,8 @@ def migration_heatmap(counts: pd.DataFrame, previous: str, quarter: str, title: 
     ``title`` defaults to "Customers moving between segments, <previous> to <quarter>".
     """
     title = title or f"Customers moving between segments, {previous} to {quarter}"
+    if list(counts.index[counts.sum(axis=1) > 0]) in ([], ["(new)"]):
+        return None  # nobody had a segment last quarter: nothing moved (the page says so)
     keep_rows = counts.index[counts.sum(axis=1) > 0]
     keep_cols = counts.columns[counts.sum(axis=0) > 0]
     c = counts.loc[keep_rows, keep_cols]

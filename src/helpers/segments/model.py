@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
 from helpers.frame.errors import InputDataError
+from helpers.frame.outcome import NotAvailable
 from helpers.frame.progress import stage
 from helpers.frame.settings import ClusteringSettings, RfmSettings
 from helpers.segments.data import _validate_cols, period_revenue
@@ -163,6 +164,8 @@ class ClusterResult:
     curve: pd.DataFrame
     features: pd.DataFrame
     note: str
+    not_available: NotAvailable | None = None
+    """Set when the customers are too alike to be split into clusters (everyone is then in cluster 1)."""
 
 
 def cluster_features(scored: pd.DataFrame, attributes: pd.DataFrame | None = None,
@@ -260,8 +263,14 @@ def cluster_customers(scored: pd.DataFrame, settings: ClusteringSettings, seed: 
     k_min = min(settings.k_min, k_max)
     if k_max < 2:
         labels = pd.Series(np.ones(n, dtype=int), index=scored.index, name="cluster")
-        note = (f"only {n_distinct} distinct customer profile(s): too few to cluster, everyone is in cluster 1")
-        return ClusterResult(labels, 1, float("nan"), pd.DataFrame(columns=["k", "silhouette", "inertia"]), feats, note)
+        note = f"only {n_distinct} distinct customer profile(s): too few to cluster, everyone is in cluster 1"
+        na = NotAvailable(
+            "rfm.clustering", title="Data-driven clusters",
+            missing=f"the customers form only {n_distinct} distinct profile(s) of recency, frequency and spend",
+            why="k-means needs at least three different profiles to compare two or more clusters",
+            remedy="customers who differ in when, how often or how much they buy")
+        return ClusterResult(labels, 1, float("nan"), pd.DataFrame(columns=["k", "silhouette", "inertia"]), feats,
+                             note, na)
     rng = np.random.default_rng(seed)
     fit_idx = np.sort(rng.choice(n, FIT_SAMPLE, replace=False)) if n > FIT_SAMPLE else np.arange(n)
     sil_n = min(settings.silhouette_sample, len(fit_idx))
@@ -306,6 +315,8 @@ class Migration:
     counts: pd.DataFrame
     value: pd.DataFrame
     summary: dict
+    not_available: NotAvailable | None = None
+    """Set when nobody had bought by the end of the previous quarter: there is no movement to show."""
 
     @property
     def slipped(self) -> pd.Series:
@@ -378,4 +389,11 @@ def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame 
         "slipped_into_lapsed": int(lapsed.sum()),
         "value_at_stake_of_lapsed": round(float(m.loc[lapsed, "value_at_stake"].sum()), 2),
     }
-    return Migration(m, counts, value, summary)
+    na = None
+    if len(previous) == 0:
+        na = NotAvailable(
+            "rfm.migration", title="Movement since last quarter",
+            missing=f"no customer had bought by the end of the previous quarter ({end.date()})",
+            why="movement compares each customer's segment then with their segment now",
+            remedy="an order history that reaches back before this quarter")
+    return Migration(m, counts, value, summary, na)

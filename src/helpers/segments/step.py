@@ -117,7 +117,7 @@ def build_outputs(scored: pd.DataFrame, clusters, mig, seg_table: pd.DataFrame, 
     scores["action_group"] = scores["action_group"].astype(str)
     scores = scores[SCORE_COLUMNS]
     summary = {
-        **summary_fields(None),
+        **summary_fields(None, [na for na in (clusters.not_available, mig.not_available) if na is not None]),
         "customers": int(len(scores)),
         "frequency_method": scored.attrs.get("frequency_method", ""),
         "segments": {
