@@ -129,7 +129,7 @@ page.styled_table(cohorts, int_cols=["customers"], pct_cols=cohorts.columns[2:],
 
 # %% tags=["remove"]
 cat.save("churn_scores", ch.churn_scores(scores, scored))
-cat.save("churn", ch.churn_summary(res, scored, var, logrank, origin, value_col))
+cat.save("churn", ch.churn_summary(res, scored, var, logrank, origin, value_col, value_label))
 
 # %% tags=["remove"]
 out = cat.load("churn_scores")

@@ -645,8 +645,11 @@ def churn_scores(scores: pd.DataFrame | None, scored: pd.DataFrame) -> pd.DataFr
 
 
 def churn_summary(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, lr: dict, origin: pd.Timestamp,
-                  value_col: str | None) -> dict:
-    """``churn.json``: mode, snapshots, metrics of each model, base rate, tiers, value at risk."""
+                  value_col: str | None, value_label: str = "") -> dict:
+    """``churn.json``: mode, snapshots, metrics of each model, base rate, tiers, value at risk.
+
+    ``value_label`` says what value is at risk (from :func:`value_column`), so that readers of the summary
+    never parse it back out of a column name."""
     out: dict = {"available": res.available, "mode": res.mode, "horizon_days": res.horizon_days}
     if not res.available:
         out["reason"] = res.reason
@@ -662,6 +665,7 @@ def churn_summary(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, lr:
         "scored_customers": int(len(scored)),
         "retention_priority": int(scored["retention_priority"].sum()),
         "value_column": value_col,
+        "value_label": value_label,
         "value_at_risk": float(var["value_at_risk"].sum()) if "value_at_risk" in var else None,
         "by_segment": var.to_dict(orient="records"),
         "drivers": res.drivers.head(5).to_dict(orient="records"),

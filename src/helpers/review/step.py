@@ -287,8 +287,7 @@ def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab
 
 
 def _value_words(churn: dict) -> str:
-    col = churn.get("value_column") or ""
-    return f"predicted {col[4:-1]}-month value" if col.startswith("clv_") else "spend to date"
+    return churn.get("value_label") or "spend to date"
 
 
 def churn_headline(churn: dict, currency: str) -> str:
