@@ -437,6 +437,14 @@ class ExportSettings(_Strict):
 
     hash_customer_ids: bool
     salt_env: str
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "gb18030"]
+
+    def csv_encoding(self, language: str) -> str:
+        """The CSV exports' encoding: ``auto`` is UTF-8 with a byte-order mark for zh-CN (Excel on Chinese
+        Windows then shows Chinese text), plain UTF-8 otherwise."""
+        if self.encoding != "auto":
+            return self.encoding
+        return "utf-8-sig" if language == "zh-CN" else "utf-8"
 
     @model_validator(mode="after")
     def _salt(self) -> ExportSettings:

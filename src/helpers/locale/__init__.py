@@ -21,7 +21,7 @@ team wrote itself have no catalog entry and stay as written.
 
 Adding a language: add it to :data:`LANGUAGES` (with its Babel locale in ``_BABEL``) and to the
 ``language`` parameter's choices (``helpers.frame.settings.Language``), copy ``helpers/locale/zh-CN/``
-to ``helpers/locale/<language>/`` and translate every ``msgstr`` (``make i18n-check LANG=<language>``
+to ``helpers/locale/<language>/`` and translate every ``msgstr`` (``make i18n-check I18N_LANG=<language>``
 lists what is missing, ``make i18n-extract`` adds new messages to the PO files), and add a font to
 :mod:`helpers.page.fonts` if its script needs one (see the README, "Languages").
 """
