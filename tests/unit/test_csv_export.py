@@ -12,7 +12,8 @@ EXPORT = pd.DataFrame({
     "customer_id": ["007", "C000002", "C000003"],
     "segment": ["重要价值客户", "一般挽留客户", "Champions"],
     "action_group": ["核心维护", "低成本唤醒", "Protect"],
-    "recommended_action": ["核心维护：企业微信专属顾问一对一服务，新品抢先购", "低成本唤醒：仅用短信和 App 推送", 'say "hi", twice'],
+    "recommended_action": ["核心维护：企业微信专属顾问一对一服务，新品抢先购", "低成本唤醒：仅用短信和 App 推送",
+                           'say "hi", twice'],
     "clv_12m": [1234.5, None, 0.25],
     "retention_priority": [True, False, True],
 })
