@@ -80,7 +80,7 @@ def test_compact_money_reads_back_within_rounding(x):
     unit = {"万": 1e4, "亿": 1e8, "万亿": 1e12}[m.group(2)]
     shown = float(m.group(1))
     assert shown < 10_000, s  # the next unit is used once the number would reach 10000
-    assert abs(shown * unit - x) <= 0.051 * unit if x < 1e7 else abs(shown * unit - x) <= 0.0051 * unit
+    assert abs(shown * unit - x) <= (0.051 * unit if x < 1e8 else 0.0051 * unit)
 
 
 def test_numbers_dates_and_quarters_in_chinese(zh):

@@ -301,7 +301,7 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
 
     cid = _as_id(df["customer_id"])
     R.add(tr("blank or null customer id"), label("customer_id"), cid.isna(),
-          df.get("order_id", pd.Series(range(n0), index=df.index)).astype("string").radd("order "),
+          df.get("order_id", pd.Series(range(n0), index=df.index)).astype("string").radd(tr("order {id}", id="")),
           "dropped")
     df["customer_id"] = cid
     ts, bad_ts, n_mixed = parse_dates(df["order_ts"], settings.date_format)

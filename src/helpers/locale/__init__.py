@@ -233,7 +233,8 @@ def fmt_compact(x: float | None, currency: str | None = None, digits: int | None
     """A large number (or amount, with ``currency``) in the locale's short form: ``341.6万``, ``1.23亿``
     (``3.4M`` in English), from CLDR's compact patterns.
 
-    ``digits`` decimals of the shortened number; by default 1 below 1e7 and 2 from there on (``¥3.42亿``).
+    ``digits`` decimals of the shortened number; by default 1 below 1e8 (``¥2145.9万``) and 2 from there on
+    (``¥3.42亿``); in English 1 below 1e9 (``$3.4M``) and 2 from there on.
     The value is rounded to what is shown before the unit is chosen (99,999,999 -> ``1亿``, not ``10000万``).
     """
     from babel.numbers import format_compact_currency, format_compact_decimal
@@ -242,7 +243,7 @@ def fmt_compact(x: float | None, currency: str | None = None, digits: int | None
     x = float(x)
     loc = babel_locale()
     if digits is None:
-        digits = 1 if abs(x) < 1e7 else 2
+        digits = 1 if abs(x) < (1e9 if _current == "en" else 1e8) else 2
     x = _round_to_shown(x, digits, loc)
     if currency:
         return format_compact_currency(x, currency, locale=loc, fraction_digits=digits)

@@ -15,10 +15,13 @@ Every figure uses a font *chain* (matplotlib 3.6+ falls back glyph by glyph alon
   for the few symbols Noto Sans SC lacks.
 
 :func:`page_font_css` gives the pages the same font: a subset of Noto Sans SC holding only the CJK
-characters of one page, embedded as a WOFF data URI (so a mailed page, a Linux desktop without
-Chinese fonts and a printed PDF show Chinese text; tens of kilobytes, not the 8 MB font). The system
-fonts of ``helpers/run/fonts.css`` (Windows, macOS, Linux) come first; the embedded one is the last
-fallback.
+characters of one page, embedded as a WOFF data URI with a ``unicode-range`` of exactly those
+characters (so a mailed page, a Linux desktop without Chinese fonts and a printed PDF show the same
+Chinese text as the figures; tens of kilobytes, not the 8 MB font). In ``helpers/run/fonts.css`` it
+comes first: the range keeps Latin text in the Latin fonts, and Chromium, given a Chinese font that
+is still loading *behind* other names, lays the first lines out in a fallback that has no glyph
+(boxes) and never repaints them. The system's Chinese fonts (Windows, macOS, Linux) follow, for
+any character outside the subset.
 """
 
 from __future__ import annotations
@@ -124,5 +127,6 @@ def page_font_css(html_text: str) -> str:
     if not chars:
         return ""
     data = base64.b64encode(_subset_woff(chars)).decode("ascii")
+    ranges = ",".join(f"U+{ord(c):04X}" for c in chars)
     return (f'@font-face {{ font-family: "{EMBEDDED_FAMILY}"; font-style: normal; font-weight: 100 900; '
-            f'font-display: swap; src: url(data:font/woff;base64,{data}) format("woff"); }}')
+            f'font-display: block; unicode-range: {ranges}; src: url(data:font/woff;base64,{data}) format("woff"); }}')
