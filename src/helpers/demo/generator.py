@@ -24,7 +24,8 @@ same customers and orders (the same draws), written as a Chinese company's CRM e
 cities, city tiers, categories, channels and acquisition channels in Chinese, and Chinese PII
 columns ``姓名`` (names), ``手机号`` (11-digit mainland mobile numbers, some written with +86 or
 dashes), ``身份证号`` (18-character resident ID numbers with a valid check character) and
-``email``; ``params/demo_zh.yaml`` reads it. The PII is drawn from a generator of its own, so the
+``email``; experiments named ``EXP-01-包邮`` / ``EXP-02-挽回券`` with the arms ``对照组`` / ``实验组``;
+``params/demo_zh.yaml`` reads it. The PII is drawn from a generator of its own, so the
 behaviour data equal the English demo's.
 """
 
@@ -86,6 +87,8 @@ _ZH_VALUES = {
                  "books": "母婴玩具", "grocery": "食品生鲜"},
     "channel": {"app": "App", "web": "官网", "mini_program": "小程序", "store": "门店"},
     "status": {"completed": "已完成", "refunded": "已退款", "cancelled": "已取消"},
+    "variant": {"control": "对照组", "treatment": "实验组"},
+    "experiment_id": {"EXP-01-free-shipping": "EXP-01-包邮", "EXP-02-winback-coupon": "EXP-02-挽回券"},
 }
 
 
@@ -165,8 +168,13 @@ def to_chinese(data: DemoData, seed: int) -> DemoData:
     pii = _zh_pii(seed, len(c))
     for i, (k, v) in enumerate(pii.items()):
         c.insert(1 + i, k, v)
-    truth = {**data.truth, "pii_columns": list(pii), "language": "zh-CN"}
-    return DemoData(orders, c, data.experiments, truth, data.truth_customers)
+    experiments = data.experiments.copy()
+    for col in ("experiment_id", "variant"):
+        experiments[col] = experiments[col].map(lambda v, col=col: _ZH_VALUES[col].get(v, v))
+    exp_truth = {_ZH_VALUES["experiment_id"].get(k, k): v for k, v in data.truth["experiments"].items()}
+    truth = {**data.truth, "experiments": exp_truth, "pii_columns": list(pii), "language": "zh-CN",
+             "control_variant": "对照组"}
+    return DemoData(orders, c, experiments, truth, data.truth_customers)
 
 
 @dataclass(frozen=True)
