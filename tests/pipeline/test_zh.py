@@ -37,7 +37,7 @@ ALLOWED = {
     "RFM", "CLV", "ROC", "AUC", "PR", "KPI", "ID", "SHA", "A", "B", "AB", "k", "App", "APP", "BG", "NBD", "MBG",
     "Pareto", "Gamma", "sBG", "CUPED", "SRM", "Holm", "Benjamini", "Hochberg", "Welch", "Brier", "Kaplan", "Meier",
     "OLS", "F", "R", "M", "p", "z", "t", "x", "n", "CI", "MAE", "RMSE", "AIC", "log", "segreview", "CNY", "USD",
-    "EUR", "HKD", "EXP", "SHAP", "MDE", "ML", "GB", "UTF", "BOM", "Excel", "CSV", "vs",
+    "EUR", "HKD", "EXP", "SHAP", "MDE", "ML", "GB", "UTF", "BOM", "Excel", "CSV", "vs", "k-means", "K-means",
 }
 
 

@@ -42,7 +42,7 @@ from helpers.frame.settings import (
     IngestSettings,
     OrdersColumns,
 )
-from helpers.locale import N_, fmt_date, fmt_number, tr
+from helpers.locale import N_, NC_, fmt_date, fmt_number, tr, trc
 
 __all__ = [
     "Finding",
@@ -85,6 +85,27 @@ class Finding:
 ACTIONS = (N_("dropped"), N_("dropped (refunded)"), N_("dropped column"), N_("parsed"), N_("netted"),
            N_("set to missing"), N_("excluded from this quarter"), N_("flagged, kept"), N_("kept (no attributes)"),
            N_("flagged (excluded from A/B results)"), N_("skipped"))
+
+
+#: The data contract's fields, as the data-quality table names them (message context "data field").
+FIELDS = {
+    "customer_id": NC_("data field", "customer_id"), "order_ts": NC_("data field", "order_ts"),
+    "amount": NC_("data field", "amount"), "order_id": NC_("data field", "order_id"),
+    "status": NC_("data field", "status"), "quantity": NC_("data field", "quantity"),
+    "category": NC_("data field", "category"), "channel": NC_("data field", "channel"),
+    "discount": NC_("data field", "discount"), "signup_date": NC_("data field", "signup_date"),
+    "churned": NC_("data field", "churned"), "experiment_id": NC_("data field", "experiment_id"),
+    "variant": NC_("data field", "variant"), "assigned_at": NC_("data field", "assigned_at"),
+}
+
+
+def field_label(field: str, column: str | None = None) -> str:
+    """A field of the data contract as the data-quality table shows it, with the export's column when it
+    is named differently: ``amount (实付金额)`` in English, ``金额（实付金额）`` in Chinese."""
+    name = trc("data field", FIELDS.get(field, field))
+    if column is None or column == field:
+        return name
+    return tr("{field} ({column})", field=name, column=column)
 
 
 def action_label(action: str) -> str:
@@ -297,7 +318,7 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
     df = raw.rename(columns={src: canon for canon, src in mapping.items()})[list(mapping)].copy()
     n0 = len(df)
     R = _Rules("orders", n0, settings.examples)
-    label = lambda c: f"{c} ({mapping[c]})" if mapping[c] != c else c  # noqa: E731
+    label = lambda c: field_label(c, mapping[c])  # noqa: E731
 
     cid = _as_id(df["customer_id"])
     R.add(tr("blank or null customer id"), label("customer_id"), cid.isna(),
@@ -612,23 +633,26 @@ def clean_experiments(raw: pd.DataFrame, cols: ExperimentsColumns, settings: Ing
         df[mcol] = v
     for c in ("experiment_id", "customer_id", "variant"):
         df[c] = _as_id(df[c])
-        R.add(tr("blank or null {column}", column=c), mapping[c], df[c].isna(), df["experiment_id"].fillna("?"),
-              "dropped")
+        R.add(tr("blank or null {column}", column=field_label(c)), field_label(c, mapping[c]), df[c].isna(),
+              df["experiment_id"].fillna("?"), "dropped")
     ts, bad, _ = parse_dates(df["assigned_at"], settings.date_format)
-    R.add(tr("assignment date cannot be parsed"), mapping["assigned_at"], bad, df["assigned_at"], "dropped")
+    R.add(tr("assignment date cannot be parsed"), field_label("assigned_at", mapping["assigned_at"]), bad,
+          df["assigned_at"], "dropped")
     df["assigned_at"] = ts
     df = df.dropna(subset=["experiment_id", "customer_id", "variant", "assigned_at"])
     late = df["assigned_at"] >= as_of + pd.Timedelta(days=1)
-    R.add(tr("assigned after the as-of date {date}", date=fmt_date(as_of)), mapping["assigned_at"], late,
-          df["experiment_id"], "excluded from this quarter", counts_as_dropped=False)
+    R.add(tr("assigned after the as-of date {date}", date=fmt_date(as_of)),
+          field_label("assigned_at", mapping["assigned_at"]), late, df["experiment_id"], "excluded from this quarter",
+          counts_as_dropped=False)
     df = df[~late]
     dup = df.duplicated(["experiment_id", "customer_id", "variant"], keep="first")
-    R.add(tr("duplicate assignment (same experiment, customer, variant)"), mapping["customer_id"], dup,
+    R.add(tr("duplicate assignment (same experiment, customer, variant)"),
+          field_label("customer_id", mapping["customer_id"]), dup,
           df["customer_id"], "dropped")
     df = df[~dup].copy()
     multi = df.groupby(["experiment_id", "customer_id"])["variant"].transform("nunique") > 1
-    R.add(tr("customer assigned to more than one variant"), mapping["variant"], multi, df["customer_id"],
-          "flagged (excluded from A/B results)", counts_as_dropped=False)
+    R.add(tr("customer assigned to more than one variant"), field_label("variant", mapping["variant"]), multi,
+          df["customer_id"], "flagged (excluded from A/B results)", counts_as_dropped=False)
     df["multi_variant"] = multi.to_numpy()
     for c in ("experiment_id", "customer_id", "variant"):
         df[c] = df[c].astype(str)

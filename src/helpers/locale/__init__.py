@@ -33,7 +33,7 @@ import math
 from functools import cache
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "set_language", "language", "tr", "ntr", "N_", "trc", "translate_name", "catalog",
+__all__ = ["LANGUAGES", "set_language", "language", "tr", "ntr", "N_", "NC_", "trc", "translate_name", "catalog",
            "babel_locale", "currency_unit", "fmt_money", "fmt_number", "fmt_int", "fmt_pct", "fmt_points", "fmt_date",
            "fmt_month", "fmt_quarter", "fmt_p", "fmt_compact"]
 
@@ -114,6 +114,11 @@ def trc(context: str, message: str, /, **fields: object) -> str:
         if isinstance(found, str):
             text = found
     return text.format(**fields) if fields else text
+
+
+def NC_(context: str, message: str) -> str:
+    """Mark a constant string with a message context for translation (it is passed to :func:`trc` later)."""
+    return message
 
 
 def N_(message: str) -> str:

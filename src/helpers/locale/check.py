@@ -9,8 +9,9 @@ messages, with empty translations, to the PO file of the package that uses them
 The messages are:
 
 - the literal first argument of ``tr(...)``, ``N_(...)``, the two of ``ntr(singular, plural, n)`` and the
-  context and message of ``trc(context, message)`` in ``src/helpers/**/*.py`` (read with :mod:`ast`;
-  a ``tr`` of an f-string is reported, since it can never be translated);
+  context and message of ``trc(context, message)`` and ``NC_(context, message)`` in
+  ``src/helpers/**/*.py`` (read with :mod:`ast`; a ``tr`` of an f-string is reported, since it can
+  never be translated);
 - the whole text of every markdown cell of ``notebooks/*.py`` (translated whole when the page renders);
 - the page labels of the step registry (navigation);
 - the names of the default segment map in ``params/base.yaml`` (segments, action groups, their actions),
@@ -86,11 +87,11 @@ def _from_python(path: Path, rel: str, problems: list[str]) -> list[Message]:
             continue
         f = node.func
         name = f.id if isinstance(f, ast.Name) else (f.attr if isinstance(f, ast.Attribute) else None)
-        if name not in ("tr", "N_", "ntr", "trc") or not node.args:
+        if name not in ("tr", "N_", "ntr", "trc", "NC_") or not node.args:
             continue
         loc = (rel, node.lineno)
         dom = _domain(rel)
-        if name == "trc":
+        if name in ("trc", "NC_"):
             if len(node.args) >= 2 and _str(node.args[0]) and _str(node.args[1]):
                 out.append(Message(_str(node.args[1]), dom, context=_str(node.args[0]), locations=[loc]))
             continue
