@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PARAMS ?= params/demo.yaml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report demo-data test test-fast lint lab bench lock clean clean-reports
+.PHONY: help venv report demo-data test test-fast lint lab bench lock clean clean-reports i18n-check i18n-extract
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Targets:\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,10 +25,16 @@ venv: $(STAMP) ## Create or update .venv from pyproject.toml + requirements.lock
 data/demo/orders.parquet: | $(STAMP)
 	$(BIN)/segreview demo-data --out data/demo
 
+data/demo_zh/orders.parquet: | $(STAMP)
+	$(BIN)/segreview demo-data --language zh-CN --out data/demo_zh
+
+# the demo export the chosen parameters read (the Chinese one for params/demo_zh.yaml)
+DEMO_DATA = $(if $(findstring demo_zh,$(PARAMS)),data/demo_zh/orders.parquet,data/demo/orders.parquet)
+
 demo-data: $(STAMP) ## Generate the seeded demo CRM export into data/demo/ (if missing)
 	$(BIN)/segreview demo-data --out data/demo
 
-report: $(STAMP) data/demo/orders.parquet ## Render the demo quarter's review (PARAMS=... for another) and print its path
+report: $(STAMP) $(DEMO_DATA) ## Render the demo quarter's review (PARAMS=... for another) and print its path
 	$(BIN)/segreview run --params $(PARAMS) --force
 	@echo "Open: $$(pwd)/reports/$$($(BIN)/python -c "from helpers.frame.settings import load_config; print(load_config('$(PARAMS)').quarter)")/index.html"
 
@@ -38,6 +44,12 @@ test: $(STAMP) ## Lint (ruff) and run the whole test suite (unit, end-to-end)
 
 test-fast: $(STAMP) ## Run the unit tests only (no papermill runs)
 	$(BIN)/python -m pytest -m "not pipeline"
+
+i18n-check: $(STAMP) ## List messages without a translation (I18N_LANG=zh-CN) and translations whose {fields} differ
+	$(BIN)/python -m helpers.locale.check --lang $(or $(I18N_LANG),zh-CN)
+
+i18n-extract: $(STAMP) ## Add untranslated messages to src/helpers/locale/<lang>/<package>.po (I18N_LANG=zh-CN)
+	$(BIN)/python -m helpers.locale.check --lang $(or $(I18N_LANG),zh-CN) --extract
 
 lint: $(STAMP) ## Lint the package, tests and notebooks with ruff
 	$(BIN)/ruff check src tests notebooks benchmarks
@@ -61,4 +73,4 @@ clean-reports: ## Delete rendered reports (reports/*)
 	find reports -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +
 
 clean: clean-reports ## Delete .venv, generated data and reports
-	rm -rf $(VENV) data/demo/*.parquet data/demo/truth.json data/ci .pytest_cache .ruff_cache
+	rm -rf $(VENV) data/demo/*.parquet data/demo/truth.json data/demo_zh data/ci .pytest_cache .ruff_cache

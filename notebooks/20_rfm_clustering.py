@@ -47,10 +47,7 @@ orders_t = sg.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %%
 scored = sg.segment_of(sg.customer_summary(orders_t, S.as_of), P.rfm)
-display(Markdown(
-    f"**{len(scored):,} customers** had bought by {S.as_of.date()}. Recency and spend are scored in fifths "
-    f"(5 = best fifth; customers with equal values share a score). Frequency: {scored.attrs['frequency_method']}."
-))
+display(Markdown(sg.intro_sentence(scored, S.as_of)))
 
 # %% [markdown]
 # ## Segments and what to do with them
@@ -100,7 +97,7 @@ page.styled_table(sg.scoring_table(scored), int_cols=["customers"], float_cols=[
 # %%
 clusters = sg.cluster_customers(scored, P.clustering, P.seed, customers)
 page.show_not_available(clusters.not_available)
-display(Markdown(clusters.note + "."))
+display(Markdown(clusters.note))
 fig = sg.silhouette_chart(clusters.curve, clusters.k)
 
 # %%
@@ -132,7 +129,7 @@ fig = sg.migration_heatmap(mig.counts, S.previous_quarter, P.quarter)
 
 # %%
 flows = sg.flows_in_words(mig, P.currency, P.review.top_n)
-display(Markdown("**Largest moves**\n\n" + page.bullet_list(flows)))
+display(Markdown(sg.largest_moves_markdown(flows)))
 
 # %%
 page.styled_table(sg.summary_table(mig), int_cols=["customers"], money_cols=["value at stake"], currency=P.currency)

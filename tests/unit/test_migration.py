@@ -49,7 +49,7 @@ def test_known_moves():
     assert m.value.loc["Champions", "Loyal"] == 70.0
     words = flows_in_words(m, "CNY", top=10)
     assert words[0] == "2 new customers arrived as New"
-    assert "1 Loyal customers became At Risk (they spent CNY 150 in the year before)" in words
+    assert "1 Loyal customer became At Risk (they spent CNY 150 in the year before)" in words
     t = summary_table(m).set_index("movement")
     assert t.loc["moved down (downgrade)", "customers"] == 2
 

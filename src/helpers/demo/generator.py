@@ -18,6 +18,15 @@ assume, so tests can check that the models recover what was planted:
 
 The customers table carries synthetic PII (name, e-mail, phone) so privacy can be tested.
 Everything is drawn from one ``numpy.random.Generator`` seeded from :class:`DemoSpec`.
+
+**Chinese export** (``DemoSpec(language="zh-CN")``, ``segreview demo-data --language zh-CN``): the
+same customers and orders (the same draws), written as a Chinese company's CRM export: regions,
+cities, city tiers, categories, channels and acquisition channels in Chinese, and Chinese PII
+columns ``姓名`` (names), ``手机号`` (11-digit mainland mobile numbers, some written with +86 or
+dashes), ``身份证号`` (18-character resident ID numbers with a valid check character) and
+``email``; experiments named ``EXP-01-包邮`` / ``EXP-02-挽回券`` with the arms ``对照组`` / ``实验组``;
+``params/demo_zh.yaml`` reads it. The PII is drawn from a generator of its own, so the
+behaviour data equal the English demo's.
 """
 
 from __future__ import annotations
@@ -65,6 +74,107 @@ _CATEGORIES = ["electronics", "apparel", "home", "beauty", "books", "grocery"]
 
 
 _CHANNELS = ["app", "web", "mini_program", "store"]
+
+
+#: The Chinese export's words for the English demo's values (same draws, other labels).
+_ZH_VALUES = {
+    "region": {"East China": "华东", "North China": "华北", "South China": "华南", "Central China": "华中",
+               "West China": "西部", "Overseas": "海外"},
+    "city_tier": {"Tier 1": "一线城市", "Tier 2": "二线城市", "Tier 3+": "三线及以下城市"},
+    "acquisition_channel": {"organic": "自然流量", "paid_search": "搜索广告", "social": "社交媒体",
+                            "referral": "老客推荐", "marketplace": "电商平台"},
+    "category": {"electronics": "数码家电", "apparel": "服饰鞋包", "home": "家居日用", "beauty": "美妆个护",
+                 "books": "母婴玩具", "grocery": "食品生鲜"},
+    "channel": {"app": "App", "web": "官网", "mini_program": "小程序", "store": "门店"},
+    "status": {"completed": "已完成", "refunded": "已退款", "cancelled": "已取消"},
+    "variant": {"control": "对照组", "treatment": "实验组"},
+    "experiment_id": {"EXP-01-free-shipping": "EXP-01-包邮", "EXP-02-winback-coupon": "EXP-02-挽回券"},
+}
+
+
+#: Cities of the Chinese export by region and city tier (the city follows the customer's region and tier).
+_ZH_CITIES = {
+    ("华东", "一线城市"): ["上海"], ("华东", "二线城市"): ["杭州", "南京", "苏州", "宁波"],
+    ("华东", "三线及以下城市"): ["嘉兴", "扬州", "金华"],
+    ("华北", "一线城市"): ["北京"], ("华北", "二线城市"): ["天津", "石家庄", "济南"],
+    ("华北", "三线及以下城市"): ["保定", "唐山", "廊坊"],
+    ("华南", "一线城市"): ["广州", "深圳"], ("华南", "二线城市"): ["东莞", "佛山", "厦门"],
+    ("华南", "三线及以下城市"): ["惠州", "汕头", "珠海"],
+    ("华中", "一线城市"): ["武汉"], ("华中", "二线城市"): ["长沙", "郑州"],
+    ("华中", "三线及以下城市"): ["宜昌", "岳阳"],
+    ("西部", "一线城市"): ["成都"], ("西部", "二线城市"): ["重庆", "西安", "昆明"],
+    ("西部", "三线及以下城市"): ["绵阳", "遵义", "兰州"],
+    ("海外", "一线城市"): ["新加坡"], ("海外", "二线城市"): ["吉隆坡"], ("海外", "三线及以下城市"): ["曼谷"],
+}
+
+
+_ZH_SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋"
+                    "余于杜叶程魏苏吕丁任")
+_ZH_SURNAMES_2 = ["欧阳", "司马", "上官", "诸葛"]
+_ZH_GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红娥玲芬燕彬鹏辉晨宇浩然欣怡子涵梓轩思雨佳琪")
+
+
+#: Area codes (administrative divisions) of the resident ID numbers: districts of large cities.
+_ZH_AREAS = ["110101", "110105", "310101", "310115", "440103", "440305", "330106", "320102", "420106",
+             "510104", "500103", "610113", "120101", "430102", "410105"]
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def resident_id(area: str, birth: pd.Timestamp, seq: int) -> str:
+    """An 18-character resident ID number (GB 11643-1999) with its ISO 7064 MOD 11-2 check character."""
+    body = f"{area}{birth:%Y%m%d}{seq:03d}"
+    total = sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True))
+    return body + "10X98765432"[total % 11]
+
+
+def _zh_pii(seed: int, n: int) -> dict[str, np.ndarray]:
+    """Chinese names, mobile numbers, resident ID numbers and e-mails (a generator of their own)."""
+    rng = np.random.default_rng([seed, 86])
+    compound = rng.random(n) < 0.02
+    sur = np.where(compound, rng.choice(_ZH_SURNAMES_2, n), rng.choice(_ZH_SURNAMES, n))
+    two = rng.random(n) < 0.7
+    g1, g2 = rng.choice(_ZH_GIVEN, n), rng.choice(_ZH_GIVEN, n)
+    names = np.array([s + a + (b if t else "") for s, a, b, t in zip(sur, g1, g2, two, strict=True)])
+    prefix = rng.choice(["13", "15", "17", "18", "19"], n)
+    digits = rng.integers(0, 10**9, n)
+    style = rng.random(n)
+    phones = []
+    for p, d, st in zip(prefix, digits, style, strict=True):
+        m = f"{p}{d:09d}"
+        phones.append(m if st < 0.7 else (f"{m[:3]}-{m[3:7]}-{m[7:]}" if st < 0.85
+                                          else f"+86 {m[:3]} {m[3:7]} {m[7:]}"))
+    births = pd.Timestamp("1960-01-01") + pd.to_timedelta(rng.integers(0, 45 * 365, n), "D")
+    areas = rng.choice(_ZH_AREAS, n)
+    seqs = rng.integers(1, 1000, n)
+    ids = np.array([resident_id(a, b, q) for a, b, q in zip(areas, births, seqs, strict=True)])
+    qq = rng.integers(10**7, 10**10, n)
+    emails = np.array([f"{q}@qq.com" if st < 0.6 else f"{q}@163.com" for q, st in zip(qq, style, strict=True)])
+    return {"姓名": names, "手机号": np.array(phones), "身份证号": ids, "email": emails}
+
+
+def to_chinese(data: DemoData, seed: int) -> DemoData:
+    """The demo export as a Chinese company writes it (see the module docstring): same rows, Chinese labels."""
+    orders = data.orders.copy()
+    for col in ("category", "channel", "status"):
+        orders[col] = orders[col].map(_ZH_VALUES[col])
+    c = data.customers.drop(columns=["name", "email", "phone"])
+    for col in ("region", "city_tier", "acquisition_channel"):
+        c[col] = c[col].map(_ZH_VALUES[col])
+    rng = np.random.default_rng([seed, 156])
+    c.insert(c.columns.get_loc("city_tier"), "city",
+             [str(rng.choice(_ZH_CITIES[(r, t)])) for r, t in zip(c["region"], c["city_tier"], strict=True)])
+    pii = _zh_pii(seed, len(c))
+    for i, (k, v) in enumerate(pii.items()):
+        c.insert(1 + i, k, v)
+    experiments = data.experiments.copy()
+    for col in ("experiment_id", "variant"):
+        experiments[col] = experiments[col].map(lambda v, col=col: _ZH_VALUES[col].get(v, v))
+    exp_truth = {_ZH_VALUES["experiment_id"].get(k, k): v for k, v in data.truth["experiments"].items()}
+    truth = {**data.truth, "experiments": exp_truth, "pii_columns": list(pii), "language": "zh-CN",
+             "control_variant": "对照组"}
+    return DemoData(orders, c, experiments, truth, data.truth_customers)
 
 
 @dataclass(frozen=True)
@@ -127,6 +237,7 @@ class DemoSpec:
     share_cancelled: float = 0.012
     n_impossible_dates: int = 6
     n_unknown_customers: int = 15
+    language: str = "en"
     experiments: tuple[ExperimentSpec, ...] = field(default_factory=lambda: (
         ExperimentSpec("EXP-01-free-shipping", "2026-08-03", "active", uplift=0.06),
         ExperimentSpec("EXP-02-winback-coupon", "2026-06-15", "lapsed", uplift=0.15,
@@ -297,7 +408,7 @@ def generate_demo(spec: DemoSpec | None = None) -> DemoData:
 
     truth_customers = latent.assign(customer_id=ids, never_ordered=never)
     truth = {
-        "spec": {k: v for k, v in asdict(spec).items() if k != "experiments"},
+        "spec": {k: v for k, v in asdict(spec).items() if k not in ("experiments", "language")},
         "bgnbd_weekly": {"r": spec.r, "alpha": spec.alpha, "a": spec.a, "b": spec.b},
         "gamma_gamma": {"p": spec.p_spend, "q": spec.q_spend, "gamma": spec.gamma_spend},
         "seasonality": "see helpers.demo.generator.seasonal_factor (peak 2.5, Singles' Day)",
@@ -305,7 +416,12 @@ def generate_demo(spec: DemoSpec | None = None) -> DemoData:
         "demo_quarter": "2026Q3",
         "pii_columns": ["name", "email", "phone"],
     }
-    return DemoData(orders, customers, experiments, truth, truth_customers)
+    data = DemoData(orders, customers, experiments, truth, truth_customers)
+    if spec.language == "zh-CN":
+        return to_chinese(data, spec.seed)
+    if spec.language != "en":
+        raise ValueError(f"demo data language {spec.language!r} is not en or zh-CN")
+    return data
 
 
 def _sample_ate(po: tuple[np.ndarray, ...], mask: np.ndarray) -> dict:

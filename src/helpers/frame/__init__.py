@@ -67,5 +67,7 @@ def begin(step: str, namespace: dict[str, Any]) -> StepRun:
         set_segment_order(p.rfm.segment_order)
     q_start, as_of = quarter_bounds(p.quarter)
     prev = previous_quarter(p.quarter)
-    return StepRun(step, p, Catalog.for_run(p.quarter, p.run_dir, p.reports_dir, step=step), q_start, as_of,
-                   prev, quarter_bounds(prev)[1])
+    export = getattr(p, "export", None)
+    csv_encoding = export.csv_encoding(p.language) if export is not None else "utf-8"
+    cat = Catalog.for_run(p.quarter, p.run_dir, p.reports_dir, step=step, csv_encoding=csv_encoding)
+    return StepRun(step, p, cat, q_start, as_of, prev, quarter_bounds(prev)[1])

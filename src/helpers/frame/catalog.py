@@ -33,7 +33,7 @@ from helpers.frame.errors import RunError
 from helpers.frame.registry import ARTIFACTS, SCORE_TABLES
 from helpers.frame.settings import project_root
 
-__all__ = ["ARTIFACTS", "SCRATCH", "to_jsonable", "Catalog", "write_csv"]
+__all__ = ["ARTIFACTS", "SCRATCH", "to_jsonable", "Catalog", "write_csv", "CSV_ENCODINGS", "csv_encoding_of"]
 
 #: Folder (under ``reports_dir``) of hand runs: ``<reports_dir>/.scratch/<quarter>/``.
 SCRATCH = ".scratch"
@@ -75,15 +75,19 @@ class Catalog:
         A published quarter read when ``run_dir`` lacks an artifact (hand runs); never written.
     step : str, optional
         The step this catalog serves: it may save only the artifacts that step writes.
+    csv_encoding : str
+        Encoding of the CSV artifacts it writes (``utf-8``, ``utf-8-sig`` = UTF-8 with a byte-order
+        mark, or ``gb18030``): the ``export.encoding`` parameter, resolved by ``frame.begin``.
     """
 
     run_dir: Path
     fallback: Path | None = None
     step: str | None = None
+    csv_encoding: str = "utf-8"
 
     @classmethod
     def for_run(cls, quarter: str, run_dir: str = "", reports_dir: str = "reports",
-                step: str | None = None) -> Catalog:
+                step: str | None = None, csv_encoding: str = "utf-8") -> Catalog:
         """The catalog of a notebook run.
 
         ``run_dir`` given (the runner): that folder. Empty (a hand run): the scratch folder
@@ -92,8 +96,8 @@ class Catalog:
         """
         root = project_root()
         if run_dir:
-            return cls(Path(run_dir), None, step)
-        return cls(root / reports_dir / SCRATCH / quarter, root / reports_dir / quarter, step)
+            return cls(Path(run_dir), None, step, csv_encoding)
+        return cls(root / reports_dir / SCRATCH / quarter, root / reports_dir / quarter, step, csv_encoding)
 
     @classmethod
     def published(cls, quarter: str, reports_dir: str = "reports") -> Catalog:
@@ -136,7 +140,8 @@ class Catalog:
         if p.suffix == ".parquet":
             return pd.read_parquet(p, columns=columns)
         if p.suffix == ".csv":
-            return pd.read_csv(p, dtype={"customer_id": str}, usecols=columns, encoding="utf-8-sig")
+            return pd.read_csv(p, dtype={"customer_id": str}, usecols=columns, encoding=csv_encoding_of(p),
+                               keep_default_na=False, na_values=[""])
         return json.loads(p.read_text(encoding="utf-8"))
 
     def columns(self, name: str) -> list[str]:
@@ -171,7 +176,7 @@ class Catalog:
             out = out.sort_values("customer_id", kind="stable").reset_index(drop=True)
         return out
 
-    def save(self, name: str, obj: Any, *, bom: bool = False) -> Path:
+    def save(self, name: str, obj: Any, *, bom: bool | None = None, encoding: str | None = None) -> Path:
         """Write an artifact atomically (temporary file, then rename) into the run folder.
 
         Parameters
@@ -180,8 +185,11 @@ class Catalog:
             Artifact name from :data:`ARTIFACTS`.
         obj : DataFrame or dict
             DataFrame for ``.parquet`` / ``.csv`` artifacts, dict for ``.json``.
-        bom : bool
-            CSV only: start the file with a UTF-8 byte-order mark (Excel then reads it as UTF-8).
+        bom : bool, optional
+            CSV only: ``True`` writes UTF-8 with a byte-order mark (Excel then reads it as UTF-8),
+            ``False`` plain UTF-8; by default the catalog's ``csv_encoding``.
+        encoding : str, optional
+            CSV only: ``utf-8``, ``utf-8-sig`` or ``gb18030``; overrides ``bom`` and the catalog's.
 
         Raises
         ------
@@ -196,7 +204,8 @@ class Catalog:
         if p.suffix == ".parquet":
             obj.to_parquet(tmp, index=False)
         elif p.suffix == ".csv":
-            write_csv(obj, tmp, bom=bom)
+            enc = encoding or ({True: "utf-8-sig", False: "utf-8"}[bom] if bom is not None else self.csv_encoding)
+            write_csv(obj, tmp, encoding=enc)
         else:
             tmp.write_text(json.dumps(to_jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                            encoding="utf-8")
@@ -204,15 +213,30 @@ class Catalog:
         return p
 
 
-def write_csv(df: pd.DataFrame, path: Path, bom: bool = False) -> None:
-    """CSV with Arrow's writer (1 s instead of pandas' 11 s for a million customers): UTF-8, a header,
-    ``\\n`` line ends, every text value in double quotes (so ids such as ``007`` stay text in
-    spreadsheet imports), missing values empty, ``true``/``false`` for flags. ``bom``: start with the
-    UTF-8 byte-order mark, which Excel needs to read UTF-8 (Chinese text) correctly.
+#: Encodings a CSV export can be written in (``export.encoding``).
+CSV_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
+
+
+def write_csv(df: pd.DataFrame, path: Path, bom: bool = False, encoding: str | None = None) -> None:
+    """CSV with Arrow's writer (1 s instead of pandas' 11 s for a million customers): a header,
+    ``\\n`` line ends, every text value in double quotes when needed (so ids such as ``007`` stay text in
+    spreadsheet imports), missing values empty, ``true``/``false`` for flags.
+
+    Parameters
+    ----------
+    encoding : str, optional
+        ``utf-8``; ``utf-8-sig``: UTF-8 starting with the byte-order mark, which Excel needs to read
+        UTF-8 (Chinese text) correctly; ``gb18030``: the Chinese national encoding, which every Excel
+        on Chinese Windows opens directly. Default: ``utf-8-sig`` when ``bom``, else ``utf-8``.
     """
+    import io
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    encoding = encoding or ("utf-8-sig" if bom else "utf-8")
+    if encoding not in CSV_ENCODINGS:
+        raise ValueError(f"CSV encoding {encoding!r} is not one of {list(CSV_ENCODINGS)}")
     cols = {}
     for c in df.columns:
         v = df[c]
@@ -220,7 +244,27 @@ def write_csv(df: pd.DataFrame, path: Path, bom: bool = False) -> None:
             v = v.astype("string")
         cols[str(c)] = v
     table = pa.Table.from_pandas(pd.DataFrame(cols), preserve_index=False)
+    options = pacsv.WriteOptions(quoting_style="needed")
     with open(path, "wb") as f:
-        if bom:
+        if encoding == "gb18030":
+            buf = io.BytesIO()
+            pacsv.write_csv(table, buf, write_options=options)
+            f.write(buf.getvalue().decode("utf-8").encode("gb18030"))
+            return
+        if encoding == "utf-8-sig":
             f.write(b"\xef\xbb\xbf")
-        pacsv.write_csv(table, f, write_options=pacsv.WriteOptions(quoting_style="needed"))
+        pacsv.write_csv(table, f, write_options=options)
+
+
+def csv_encoding_of(path: Path) -> str:
+    """The encoding a CSV export was written in: ``utf-8-sig`` (byte-order mark), ``utf-8``, else ``gb18030``."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 4:  # not just a character cut at the end of the sample
+            return "gb18030"
+    return "utf-8"

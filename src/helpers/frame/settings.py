@@ -329,6 +329,27 @@ class RfmSettings(_Strict):
             )
         return self
 
+    def localized(self, language: str) -> RfmSettings:
+        """The map with its names in ``language``: segments, action groups and actions that have a
+        translation in the message catalog (``names.po``); names a team wrote itself stay as written.
+
+        The same names then reach every table, figure, summary and export of the run.
+        """
+        from helpers.locale import translate_name
+        if language == "en":
+            return self
+        seg = {s.name: translate_name(s.name, "rfm segment", language) for s in self.segments}
+        grp = {g.name: translate_name(g.name, "action group", language) for g in self.action_groups}
+        data = self.model_dump()
+        for s in data["segments"]:
+            s["name"] = seg[s["name"]]
+        data["segment_order"] = [seg.get(n, n) for n in data["segment_order"]]
+        for g in data["action_groups"]:
+            g["name"] = grp[g["name"]]
+            g["action"] = translate_name(g["action"], "recommended action", language)
+            g["segments"] = [seg.get(n, n) for n in g["segments"]]
+        return type(self).model_validate(data)
+
 
 class ClusteringSettings(_Strict):
     """k-means on standardized log1p features; k chosen by silhouette over ``k_min..k_max``."""
@@ -416,6 +437,14 @@ class ExportSettings(_Strict):
 
     hash_customer_ids: bool
     salt_env: str
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "gb18030"]
+
+    def csv_encoding(self, language: str) -> str:
+        """The CSV exports' encoding: ``auto`` is UTF-8 with a byte-order mark for zh-CN (Excel on Chinese
+        Windows then shows Chinese text), plain UTF-8 otherwise."""
+        if self.encoding != "auto":
+            return self.encoding
+        return "utf-8-sig" if language == "zh-CN" else "utf-8"
 
     @model_validator(mode="after")
     def _salt(self) -> ExportSettings:
@@ -539,6 +568,13 @@ class RunConfig(_Strict):
             raise ValueError(f"reports_dir {self.reports_dir!r} is outside the project ({root})")
         return self
 
+    @model_validator(mode="after")
+    def _names_in_language(self) -> RunConfig:
+        """The segment map's names in the run's language (:meth:`RfmSettings.localized`)."""
+        if self.language == "en":
+            return self
+        return self.model_copy(update={"rfm": self.rfm.localized(self.language)})
+
 
 class StepParams(_Strict):
     """Fields every pipeline notebook has: the quarter and the run folder (``""`` = hand run)."""
@@ -552,6 +588,14 @@ class StepParams(_Strict):
     @classmethod
     def _quarter(cls, v: str) -> str:
         return RunConfig._quarter(v)
+
+    @model_validator(mode="after")
+    def _names_in_language(self) -> StepParams:
+        """A hand run's segment map in the page's language, as the runner's (:meth:`RfmSettings.localized`)."""
+        rfm = getattr(self, "rfm", None)
+        if self.language == "en" or rfm is None:
+            return self
+        return self.model_copy(update={"rfm": rfm.localized(self.language)})
 
 
 class IngestParams(StepParams):

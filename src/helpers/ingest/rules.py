@@ -42,6 +42,7 @@ from helpers.frame.settings import (
     IngestSettings,
     OrdersColumns,
 )
+from helpers.locale import N_, NC_, fmt_date, fmt_number, tr, trc
 
 __all__ = [
     "Finding",
@@ -54,14 +55,22 @@ __all__ = [
     "isin_ids",
     "clean_orders",
     "detect_pii_columns",
+    "cn_id_check_ok",
+    "looks_like_cn_name",
     "clean_customers",
     "clean_experiments",
+    "ACTIONS",
+    "action_label",
 ]
 
 
 @dataclass
 class Finding:
-    """One data-quality finding: which table and column, how many rows, an example, the action."""
+    """One data-quality finding: which table and column, how many rows, an example, the action.
+
+    ``check`` is a sentence in the page's language; ``action`` is one of :data:`ACTIONS` (English, a
+    code that steps compare, e.g. ``action.startswith("dropped")``), translated where it is shown.
+    """
 
     table: str
     check: str
@@ -70,6 +79,38 @@ class Finding:
     share: float
     examples: str
     action: str
+
+
+#: What a rule did with the rows it found (translated where shown: :func:`action_label`).
+ACTIONS = (N_("dropped"), N_("dropped (refunded)"), N_("dropped column"), N_("parsed"), N_("netted"),
+           N_("set to missing"), N_("excluded from this quarter"), N_("flagged, kept"), N_("kept (no attributes)"),
+           N_("flagged (excluded from A/B results)"), N_("skipped"))
+
+
+#: The data contract's fields, as the data-quality table names them (message context "data field").
+FIELDS = {
+    "customer_id": NC_("data field", "customer_id"), "order_ts": NC_("data field", "order_ts"),
+    "amount": NC_("data field", "amount"), "order_id": NC_("data field", "order_id"),
+    "status": NC_("data field", "status"), "quantity": NC_("data field", "quantity"),
+    "category": NC_("data field", "category"), "channel": NC_("data field", "channel"),
+    "discount": NC_("data field", "discount"), "signup_date": NC_("data field", "signup_date"),
+    "churned": NC_("data field", "churned"), "experiment_id": NC_("data field", "experiment_id"),
+    "variant": NC_("data field", "variant"), "assigned_at": NC_("data field", "assigned_at"),
+}
+
+
+def field_label(field: str, column: str | None = None) -> str:
+    """A field of the data contract as the data-quality table shows it, with the export's column when it
+    is named differently: ``amount (实付金额)`` in English, ``金额（实付金额）`` in Chinese."""
+    name = trc("data field", FIELDS.get(field, field))
+    if column is None or column == field:
+        return name
+    return tr("{field} ({column})", field=name, column=column)
+
+
+def action_label(action: str) -> str:
+    """A finding's action in the page's language."""
+    return tr(action)
 
 
 def findings_table(findings: list[Finding]) -> pd.DataFrame:
@@ -86,7 +127,8 @@ def _examples(values: pd.Series, k: int) -> str:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         values = values.astype("string")  # formatted here, for the k examples only
     vals = values.tolist()
-    return "; ".join("<null>" if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
+    null = tr("<null>")
+    return "; ".join(null if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
                      else str(v) for v in vals)
 
 
@@ -276,19 +318,19 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
     df = raw.rename(columns={src: canon for canon, src in mapping.items()})[list(mapping)].copy()
     n0 = len(df)
     R = _Rules("orders", n0, settings.examples)
-    label = lambda c: f"{c} ({mapping[c]})" if mapping[c] != c else c  # noqa: E731
+    label = lambda c: field_label(c, mapping[c])  # noqa: E731
 
     cid = _as_id(df["customer_id"])
-    R.add("blank or null customer id", label("customer_id"), cid.isna(),
-          df.get("order_id", pd.Series(range(n0), index=df.index)).astype("string").radd("order "),
+    R.add(tr("blank or null customer id"), label("customer_id"), cid.isna(),
+          df.get("order_id", pd.Series(range(n0), index=df.index)).astype("string").radd(tr("order {id}", id="")),
           "dropped")
     df["customer_id"] = cid
     ts, bad_ts, n_mixed = parse_dates(df["order_ts"], settings.date_format)
-    R.add("date cannot be parsed", label("order_ts"), bad_ts, df["order_ts"], "dropped")
+    R.add(tr("date cannot be parsed"), label("order_ts"), bad_ts, df["order_ts"], "dropped")
     missing_ts = ts.isna() & ~bad_ts
-    R.add("date missing", label("order_ts"), missing_ts, df["customer_id"], "dropped")
+    R.add(tr("date missing"), label("order_ts"), missing_ts, df["customer_id"], "dropped")
     if n_mixed:
-        R.findings.append(Finding("orders", "dates in mixed formats (parsed one by one; check day/month order)",
+        R.findings.append(Finding("orders", tr("dates in mixed formats (parsed one by one; check day/month order)"),
                                   label("order_ts"), n_mixed, n_mixed / R.n,
                                   _examples(df["order_ts"][~bad_ts & ts.notna()], R.k), "parsed"))
     amt, bad_amt = parse_amount(df["amount"])
@@ -297,20 +339,20 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
         as_text = df["amount"].astype("string").str.strip()
         decorated = amt.notna() & ~as_text.str.fullmatch(r"-?\d+(\.\d+)?", na=False)
         if decorated.any():
-            R.add("amount written as text with currency symbol or thousands separator",
+            R.add(tr("amount written as text with currency symbol or thousands separator"),
                   label("amount"), decorated, as_text, "parsed", counts_as_dropped=False)
-    R.add("amount is not a number", label("amount"), bad_amt, df["amount"], "dropped")
-    R.add("amount missing", label("amount"), amt.isna() & ~bad_amt, df["customer_id"], "dropped")
+    R.add(tr("amount is not a number"), label("amount"), bad_amt, df["amount"], "dropped")
+    R.add(tr("amount missing"), label("amount"), amt.isna() & ~bad_amt, df["customer_id"], "dropped")
     df["order_ts"], df["amount"] = ts, amt
     keep = df["customer_id"].notna() & df["order_ts"].notna() & df["amount"].notna()
 
     too_old = keep & (df["order_ts"] < pd.Timestamp(settings.min_valid_date))
-    R.add(f"date before {settings.min_valid_date} (impossible)", label("order_ts"), too_old,
+    R.add(tr("date before {date} (impossible)", date=fmt_date(settings.min_valid_date)), label("order_ts"), too_old,
           df["order_ts"], "dropped")
     keep &= ~too_old
     end = as_of + pd.Timedelta(days=1)
     future = keep & (df["order_ts"] >= end)
-    R.add(f"date after the as-of date {as_of.date()}", label("order_ts"), future,
+    R.add(tr("date after the as-of date {date}", date=fmt_date(as_of)), label("order_ts"), future,
           df["order_ts"], "excluded from this quarter", counts_as_dropped=False)
     keep &= ~future
 
@@ -320,14 +362,14 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
         completed = st.isin([s.lower() for s in settings.completed_statuses])
         refund_status = st.isin([s.lower() for s in settings.refund_statuses])
         cancelled = st.isin([s.lower() for s in settings.cancelled_statuses])
-        R.add("cancelled order", label("status"), keep & cancelled, df["status"], "dropped")
+        R.add(tr("cancelled order"), label("status"), keep & cancelled, df["status"], "dropped")
         unknown = keep & ~(completed | refund_status | cancelled)
-        R.add("unknown status (not completed, refunded or cancelled)", label("status"), unknown,
+        R.add(tr("unknown status (not completed, refunded or cancelled)"), label("status"), unknown,
               df["status"], "dropped")
         keep &= ~cancelled & ~unknown
         df["status"] = st
     zero = keep & (df["amount"] == 0)
-    R.add("zero amount", label("amount"), zero, df.get("order_id", df["customer_id"]), "dropped")
+    R.add(tr("zero amount"), label("amount"), zero, df.get("order_id", df["customer_id"]), "dropped")
     keep &= ~zero
 
     is_refund = keep & ((df["amount"] < 0) | refund_status)
@@ -344,7 +386,7 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
             raise InputDataError(f"orders ({source}), column {label('order_id')}: {int(dup.sum()):,} "
                                  f"duplicate order ids, e.g. {ex}; set ingest.duplicate_order_ids: drop "
                                  "to keep the first line of each")
-        R.add("duplicate order id (later lines)", label("order_id"), dup, oid, "dropped")
+        R.add(tr("duplicate order id (later lines)"), label("order_id"), dup, oid, "dropped")
         purchases = purchases[~dup]
         refunds["order_id"] = _as_id(refunds["order_id"])
 
@@ -357,11 +399,12 @@ def clean_orders(raw: pd.DataFrame, cols: OrdersColumns, settings: IngestSetting
     if len(purchases):
         med = float(purchases["amount"].median())
         out = purchases["amount"] > settings.outlier_factor * med
-        R.add(f"amount above {settings.outlier_factor:g}x the median order ({med:,.2f})",
+        R.add(tr("amount above {factor}x the median order ({median})", factor=f"{settings.outlier_factor:g}",
+                 median=fmt_number(med, 2)),
               label("amount"), out, purchases["amount"].round(2), "flagged, kept", counts_as_dropped=False)
     if known_customers is not None and len(purchases):
         unk = ~isin_ids(purchases["customer_id"], known_customers)
-        R.add("customer not in the customers table", label("customer_id"), unk,
+        R.add(tr("customer not in the customers table"), label("customer_id"), unk,
               purchases["customer_id"], "kept (no attributes)", counts_as_dropped=False)
 
     if len(purchases) == 0:
@@ -440,16 +483,16 @@ def _net_refunds(purchases: pd.DataFrame, refunds: pd.DataFrame, k: int):
     )
     purchases = purchases.loc[~np.isin(purchases.index.to_numpy(), net.index[full].to_numpy())]
     if matched.any():
-        findings.append(("refund lines netted into their orders", int(matched.sum()),
+        findings.append((tr("refund lines netted into their orders"), int(matched.sum()),
                          _examples(refunds.loc[matched, "amount"], k), "netted"))
     if n_full:
-        findings.append(("orders refunded in full", n_full, ex_full, "dropped (refunded)"))
+        findings.append((tr("orders refunded in full"), n_full, ex_full, "dropped (refunded)"))
     if n_part:
-        findings.append(("orders partly refunded (net amount kept)", n_part,
+        findings.append((tr("orders partly refunded (net amount kept)"), n_part,
                          _examples(new_amt[~full].round(2), k), "netted"))
     unmatched = ~matched
     if unmatched.any():
-        findings.append(("refunded order or refund with no purchase to net against", int(unmatched.sum()),
+        findings.append((tr("refunded order or refund with no purchase to net against"), int(unmatched.sum()),
                          _examples(refunds.loc[unmatched].get("order_id", refunds.loc[unmatched, "customer_id"]), k),
                          "dropped"))
     return purchases, findings
@@ -461,17 +504,76 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s\-().]{7,20}$")
 
 
+#: A mainland China mobile number: 11 digits starting 13-19, optionally after +86 / 86 / 0086, with
+#: spaces or dashes anywhere (``138 0013 8000``, ``+86-138-0013-8000``).
+_CN_MOBILE = re.compile(r"^(?:(?:\+|00)?86)?1[3-9]\d{9}$")
+
+
+#: Resident identity card number (GB 11643-1999): 6-digit area, birth date YYYYMMDD, 3-digit
+#: sequence, a check character (ISO 7064 MOD 11-2: 0-9 or X).
+_CN_ID = re.compile(r"^[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]$")
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def cn_id_check_ok(value: str) -> bool:
+    """Whether an 18-character resident ID number has the right form and check character."""
+    v = str(value).strip()
+    if not _CN_ID.match(v):
+        return False
+    total = sum(int(d) * w for d, w in zip(v[:17], _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == v[17].upper()
+
+
+#: The most common Chinese surnames (single and compound): they cover about nine in ten people.
+_CN_SURNAMES_1 = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金"
+    "韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文施洪辛柯庄葛祝甘鲁凌殷聂章舒翟倪"
+    "关伍欧阳包牛单耿兰季蒙盛涂晏温解钮褚樊霍齐申左宁纪")
+_CN_SURNAMES_2 = {"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒",
+                  "夏侯", "令狐"}
+_HAN_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$|^[\u4e00-\u9fff]{1,8}[·•][\u4e00-\u9fff]{1,10}$")
+
+
+def looks_like_cn_name(value: str) -> bool:
+    """A Chinese personal name: 2-4 Han characters after a common surname (or a name with a middle dot)."""
+    v = str(value).strip()
+    if not _HAN_NAME.match(v):
+        return False
+    if "·" in v or "•" in v:
+        return True
+    return v[:2] in _CN_SURNAMES_2 or (v[0] in _CN_SURNAMES_1 and len(v) <= 3)
+
+
 def detect_pii_columns(df: pd.DataFrame, sample: int = 200) -> list[str]:
-    """Text columns whose values mostly look like e-mail addresses or phone numbers."""
+    """Text columns whose values mostly look like personal data.
+
+    Recognised by content (over the first ``sample`` non-missing values): e-mail addresses, phone
+    numbers (international, and mainland mobile numbers with or without +86 and separators), Chinese
+    resident ID numbers (18 characters with a valid check character) and Chinese personal names (a
+    common surname and one or two more characters; the column must also be varied, so that a column of
+    a few region or city names such as 华东 / 武汉 is not mistaken for names).
+    """
     found = []
     for c in df.columns:
         if c == "customer_id" or not (pd.api.types.is_string_dtype(df[c].dtype) or df[c].dtype == object):
             continue
-        v = df[c].dropna().astype(str).head(sample)
+        v = df[c].dropna().astype(str).str.strip().head(sample)
+        v = v[v != ""]
         if len(v) == 0:
             continue
         digits = v.str.count(r"\d")
-        if v.str.match(_EMAIL).mean() > 0.5 or (v.str.match(_PHONE) & (digits >= 7)).mean() > 0.5:
+        compact = v.str.replace(r"[\s\-()]", "", regex=True)
+        if (v.str.match(_EMAIL).mean() > 0.5
+                or (v.str.match(_PHONE) & (digits >= 7)).mean() > 0.5
+                or compact.str.match(_CN_MOBILE).mean() > 0.5
+                or v.map(cn_id_check_ok).mean() > 0.5):
+            found.append(c)
+            continue
+        names = v.map(looks_like_cn_name)
+        varied = v.nunique() / len(v) >= (0.5 if len(v) < 20 else 0.3)
+        if names.mean() > 0.6 and varied:
             found.append(c)
     return found
 
@@ -489,26 +591,26 @@ def clean_customers(raw: pd.DataFrame, cols: CustomersColumns, settings: IngestS
     df = raw.rename(columns={v: k for k, v in mapping.items()})[list(mapping)].copy()
     R = _Rules("customers", len(df), settings.examples)
     df["customer_id"] = _as_id(df["customer_id"])
-    R.add("blank or null customer id", cols.customer_id, df["customer_id"].isna(), df["customer_id"], "dropped")
+    R.add(tr("blank or null customer id"), cols.customer_id, df["customer_id"].isna(), df["customer_id"], "dropped")
     df = df[df["customer_id"].notna()]
     dup = df["customer_id"].duplicated(keep="first")
-    R.add("duplicate customer id (later rows)", cols.customer_id, dup, df["customer_id"], "dropped")
+    R.add(tr("duplicate customer id (later rows)"), cols.customer_id, dup, df["customer_id"], "dropped")
     df = df[~dup].copy()
     if "signup_date" in df:
         v, bad, _ = parse_dates(df["signup_date"], None)
-        R.add("signup date cannot be parsed", cols.signup_date, bad, df["signup_date"], "set to missing")
+        R.add(tr("signup date cannot be parsed"), cols.signup_date, bad, df["signup_date"], "set to missing")
         df["signup_date"] = v
     if "churned" in df:
         s = df["churned"].astype("string").str.strip().str.lower()
         val = s.map({"1": True, "true": True, "yes": True, "y": True, "0": False, "false": False,
                      "no": False, "n": False})
         bad = s.notna() & val.isna()
-        R.add("churn label is not yes/no", cols.churned, bad, df["churned"], "set to missing")
+        R.add(tr("churn label is not yes/no"), cols.churned, bad, df["churned"], "set to missing")
         df["churned"] = val.astype("boolean")
     pii = detect_pii_columns(df.drop(columns=[c for c in ("signup_date", "churned") if c in df]))
     if pii:
-        R.findings.append(Finding("customers", "column looks like personal data (e-mail / phone)",
-                                  ", ".join(pii), len(df), 1.0, "values not shown", "dropped column"))
+        R.findings.append(Finding("customers", tr("column looks like personal data (name, e-mail, phone or ID number)"),
+                                  ", ".join(pii), len(df), 1.0, tr("values not shown"), "dropped column"))
         df = df.drop(columns=pii)
     for a in cols.attributes:
         if a in df:
@@ -527,26 +629,30 @@ def clean_experiments(raw: pd.DataFrame, cols: ExperimentsColumns, settings: Ing
     R = _Rules("experiments", len(df), settings.examples)
     for mcol in cols.metrics:
         v, bad = parse_amount(df[mcol])
-        R.add(f"metric {mcol} is not a number", mcol, bad, df[mcol], "set to missing")
+        R.add(tr("metric {metric} is not a number", metric=mcol), mcol, bad, df[mcol], "set to missing")
         df[mcol] = v
     for c in ("experiment_id", "customer_id", "variant"):
         df[c] = _as_id(df[c])
-        R.add(f"blank or null {c}", mapping[c], df[c].isna(), df["experiment_id"].fillna("?"), "dropped")
+        R.add(tr("blank or null {column}", column=field_label(c)), field_label(c, mapping[c]), df[c].isna(),
+              df["experiment_id"].fillna("?"), "dropped")
     ts, bad, _ = parse_dates(df["assigned_at"], settings.date_format)
-    R.add("assignment date cannot be parsed", mapping["assigned_at"], bad, df["assigned_at"], "dropped")
+    R.add(tr("assignment date cannot be parsed"), field_label("assigned_at", mapping["assigned_at"]), bad,
+          df["assigned_at"], "dropped")
     df["assigned_at"] = ts
     df = df.dropna(subset=["experiment_id", "customer_id", "variant", "assigned_at"])
     late = df["assigned_at"] >= as_of + pd.Timedelta(days=1)
-    R.add(f"assigned after the as-of date {as_of.date()}", mapping["assigned_at"], late,
-          df["experiment_id"], "excluded from this quarter", counts_as_dropped=False)
+    R.add(tr("assigned after the as-of date {date}", date=fmt_date(as_of)),
+          field_label("assigned_at", mapping["assigned_at"]), late, df["experiment_id"], "excluded from this quarter",
+          counts_as_dropped=False)
     df = df[~late]
     dup = df.duplicated(["experiment_id", "customer_id", "variant"], keep="first")
-    R.add("duplicate assignment (same experiment, customer, variant)", mapping["customer_id"], dup,
+    R.add(tr("duplicate assignment (same experiment, customer, variant)"),
+          field_label("customer_id", mapping["customer_id"]), dup,
           df["customer_id"], "dropped")
     df = df[~dup].copy()
     multi = df.groupby(["experiment_id", "customer_id"])["variant"].transform("nunique") > 1
-    R.add("customer assigned to more than one variant", mapping["variant"], multi, df["customer_id"],
-          "flagged (excluded from A/B results)", counts_as_dropped=False)
+    R.add(tr("customer assigned to more than one variant"), field_label("variant", mapping["variant"]), multi,
+          df["customer_id"], "flagged (excluded from A/B results)", counts_as_dropped=False)
     df["multi_variant"] = multi.to_numpy()
     for c in ("experiment_id", "customer_id", "variant"):
         df[c] = df[c].astype(str)

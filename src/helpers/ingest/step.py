@@ -12,12 +12,14 @@ from helpers.frame.progress import stage
 from helpers.frame.settings import IngestParams, previous_quarter, quarter_bounds
 from helpers.ingest.rules import (
     Finding,
+    action_label,
     clean_customers,
     clean_experiments,
     clean_orders,
     findings_table,
 )
 from helpers.ingest.sources import read_source
+from helpers.locale import N_, tr
 
 __all__ = [
     "intake_sentence",
@@ -52,8 +54,13 @@ def _orders_columns(p: IngestParams) -> list[str]:
 
 def _skipped(table: str, columns: list[str]) -> list[Finding]:
     """Findings for optional mapped columns the export does not have (skipped, not an error)."""
-    return [Finding(table, "optional column not in the export: not used", c, 0, 0.0, "", "skipped")
+    return [Finding(table, tr("optional column not in the export: not used"), c, 0, 0.0, "", "skipped")
             for c in columns]
+
+
+#: The input tables, as the pages name them.
+TABLE_LABELS = {"orders": N_("orders"), "customers": N_("customers"), "experiments": N_("experiments"),
+                "all": N_("all")}
 
 
 def run_ingest(p: IngestParams) -> IngestResult:
@@ -190,11 +197,11 @@ def save_outputs(cat, result: IngestResult) -> None:
 
 def intake_sentence(summary: dict, currency: str) -> str:
     """The page's opening sentence: lines read, completed orders and customers kept, period, revenue."""
-    from helpers.locale import fmt_date, fmt_int, tr
+    from helpers.locale import fmt_date, fmt_int, fmt_quarter
     from helpers.page.text import money
     return tr("**Quarter {quarter}** (as of {as_of}). Read {lines} order lines; **{orders} completed orders** from "
               "**{customers} customers** remain after cleaning, from {first} to {last}, worth **{revenue}** net of "
-              "refunds.", quarter=summary["quarter"], as_of=fmt_date(summary["as_of"]),
+              "refunds.", quarter=fmt_quarter(summary["quarter"]), as_of=fmt_date(summary["as_of"]),
               lines=fmt_int(summary["sources"]["orders"]["rows_read"]), orders=fmt_int(summary["orders"]),
               customers=fmt_int(summary["customers_with_orders"]), first=fmt_date(summary["first_order"]),
               last=fmt_date(summary["last_order"]), revenue=money(summary["revenue"], currency))
@@ -206,18 +213,24 @@ def sources_table(summary: dict) -> pd.DataFrame:
     for name in ("orders", "customers", "experiments"):
         s = summary["sources"].get(name)
         if s is None:
-            rows.append({"table": name, "file": "not available", "rows read": None,
+            rows.append({"table": tr(TABLE_LABELS[name]), "file": tr("not available"), "rows read": None,
                          "rows kept": None, "sha256": ""})
         else:
-            rows.append({"table": name, "file": s["path"], "rows read": s["rows_read"],
+            rows.append({"table": tr(TABLE_LABELS[name]), "file": s["path"], "rows read": s["rows_read"],
                          "rows kept": s["rows_clean"], "sha256": s["sha256"][:12]})
     return pd.DataFrame(rows)
 
 
 def quality_for_display(quality: pd.DataFrame) -> pd.DataFrame:
-    """The quality table with readable headers, most rows first; one line when nothing was found."""
+    """The quality table in the page's language, most rows first; one line when nothing was found.
+
+    The checks are already sentences in the page's language; tables and actions are translated here.
+    """
     if quality.empty:
-        return pd.DataFrame([{"table": "all", "check": "no problems found", "column": "", "rows": 0,
-                              "share": 0.0, "examples": "", "action": ""}])
-    return quality.sort_values("rows", ascending=False, kind="stable")[
-        ["table", "check", "column", "rows", "share", "examples", "action"]]
+        return pd.DataFrame([{"table": tr(TABLE_LABELS["all"]), "check": tr("no problems found"), "column": "",
+                              "rows": 0, "share": 0.0, "examples": "", "action": ""}])
+    out = quality.sort_values("rows", ascending=False, kind="stable")[
+        ["table", "check", "column", "rows", "share", "examples", "action"]].copy()
+    out["table"] = out["table"].map(lambda t: tr(TABLE_LABELS.get(t, t)))
+    out["action"] = out["action"].map(action_label)
+    return out

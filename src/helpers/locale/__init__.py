@@ -13,10 +13,17 @@ Numbers, money, percentages and dates are formatted with Babel's CLDR data for t
 The current language is set once per process (a notebook's kernel) by :func:`set_language`;
 ``language`` is a run parameter (``en`` or ``zh-CN``).
 
-Adding a language: add it to :data:`LANGUAGES` and to the ``language`` parameter's choices, copy
-``helpers/locale/zh-CN/`` to ``helpers/locale/<language>/`` and translate every ``msgstr``
-(``make i18n-check`` lists what is missing), add its fonts to :mod:`helpers.page.fonts` if its script
-needs them (see ``docs/architecture.md``, "Languages").
+Names that come from the parameters (the default segment map's segments, action groups and their
+actions) are translated once, when the parameters are validated (:func:`translate_name`, message
+context ``rfm segment`` / ``action group`` / ``recommended action`` in ``names.po``), so that a
+zh-CN run uses the same Chinese names in every table, figure, JSON summary and export; names a
+team wrote itself have no catalog entry and stay as written.
+
+Adding a language: add it to :data:`LANGUAGES` (with its Babel locale in ``_BABEL``) and to the
+``language`` parameter's choices (``helpers.frame.settings.Language``), copy ``helpers/locale/zh-CN/``
+to ``helpers/locale/<language>/`` and translate every ``msgstr`` (``make i18n-check I18N_LANG=<language>``
+lists what is missing, ``make i18n-extract`` adds new messages to the PO files), and add a font to
+:mod:`helpers.page.fonts` if its script needs one (see the README, "Languages").
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ import math
 from functools import cache
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "set_language", "language", "tr", "ntr", "N_", "catalog", "babel_locale",
-           "fmt_money", "fmt_number", "fmt_int", "fmt_pct", "fmt_points", "fmt_date", "fmt_month",
-           "fmt_quarter", "fmt_p"]
+__all__ = ["LANGUAGES", "set_language", "language", "tr", "ntr", "N_", "NC_", "trc", "translate_name", "catalog",
+           "babel_locale", "currency_unit", "fmt_money", "fmt_number", "fmt_int", "fmt_pct", "fmt_points", "fmt_date",
+           "fmt_month", "fmt_quarter", "fmt_p", "fmt_compact"]
 
 #: Languages with a catalog (``en`` needs none: its messages are the ids).
 LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
@@ -60,7 +67,8 @@ def catalog(lang: str) -> dict[str, str | tuple[str, ...]]:
     """Message id -> translation of ``lang``, from every ``helpers/locale/<lang>/*.po`` file.
 
     Fuzzy and empty entries are left out (they fall back to English). Plural entries map to a
-    tuple of forms.
+    tuple of forms. An entry with a message context (``msgctxt``) is keyed ``context + "\\x04" + id``,
+    as in gettext.
     """
     from babel.messages.pofile import read_po
     out: dict[str, str | tuple[str, ...]] = {}
@@ -73,13 +81,44 @@ def catalog(lang: str) -> dict[str, str | tuple[str, ...]]:
         for m in cat:
             if not m.id or m.fuzzy:
                 continue
+            prefix = f"{m.context}{_CTX}" if m.context else ""
             if isinstance(m.id, tuple | list):
                 forms = tuple(m.string) if isinstance(m.string, tuple | list) else (m.string,)
                 if all(forms):
-                    out[m.id[0]] = forms
+                    out[prefix + m.id[0]] = forms
             elif m.string:
-                out[m.id] = m.string
+                out[prefix + m.id] = m.string
     return out
+
+
+_CTX = "\x04"
+
+
+def translate_name(name: str, context: str, lang: str) -> str:
+    """A name from the parameters in ``lang`` (``"Champions"``, context ``"rfm segment"`` -> ``"冠军客户"``).
+
+    Used when the parameters are validated (see the module docstring); a name without a catalog
+    entry (a team's own name, or already translated) is returned unchanged.
+    """
+    if lang == "en":
+        return name
+    found = catalog(lang).get(f"{context}{_CTX}{name}")
+    return found if isinstance(found, str) else name
+
+
+def trc(context: str, message: str, /, **fields: object) -> str:
+    """Like :func:`tr`, for a message whose translation depends on a context (gettext's ``pgettext``)."""
+    text = message
+    if _current != "en":
+        found = catalog(_current).get(f"{context}{_CTX}{message}")
+        if isinstance(found, str):
+            text = found
+    return text.format(**fields) if fields else text
+
+
+def NC_(context: str, message: str) -> str:
+    """Mark a constant string with a message context for translation (it is passed to :func:`trc` later)."""
+    return message
 
 
 def N_(message: str) -> str:
@@ -167,7 +206,8 @@ def fmt_money(x: float | None, currency: str, decimals: int = 0, compact: bool |
     """An amount of money in the locale's way.
 
     English: ``CNY 3,416,406`` (the ISO code, so that no reader confuses yuan with yen or dollars).
-    Chinese: ``¥3,416`` and, from 10,000 on, ``¥341.6万`` / ``¥3.42亿`` (CLDR's compact forms).
+    Chinese: ``¥3,416`` and, from 10,000 on, ``¥341.6万`` / ``¥3.42亿`` (CLDR's compact forms, rounded
+    before the unit is chosen, so 99,999,999 is ``¥1亿`` and not ``¥10000万``).
 
     Parameters
     ----------
@@ -179,23 +219,63 @@ def fmt_money(x: float | None, currency: str, decimals: int = 0, compact: bool |
     compact : bool, optional
         Force or forbid 万/亿 (K/M); by default compact in Chinese from 10,000 on, never in English.
     """
-    from babel.numbers import format_compact_currency, format_currency
+    from babel.numbers import format_currency, format_decimal
     if _nan(x):
         return tr("n/a")
+    x = float(x)
     loc = babel_locale()
     if compact is None:
-        compact = _current != "en" and abs(x) >= 10_000
+        compact = _current != "en" and abs(round(x, decimals)) >= 10_000
     if compact:
-        digits = 1 if abs(x) < 1e7 else 2
-        if _current != "en" and 1e8 <= abs(x):
-            digits = 2
-        return format_compact_currency(float(x), currency, locale=loc, fraction_digits=digits)
+        return fmt_compact(x, currency)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
     if _current == "en":
-        pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-        from babel.numbers import format_decimal
-        return f"{currency} {format_decimal(float(x), format=pattern, locale=loc)}"
-    return format_currency(float(x), currency, locale=loc, format="¤#,##0" + ("." + "0" * decimals if decimals else ""),
-                           currency_digits=False)
+        return f"{currency} {format_decimal(x, format=pattern, locale=loc)}"
+    return format_currency(x, currency, locale=loc, format="¤" + pattern, currency_digits=False)
+
+
+def fmt_compact(x: float | None, currency: str | None = None, digits: int | None = None) -> str:
+    """A large number (or amount, with ``currency``) in the locale's short form: ``341.6万``, ``1.23亿``
+    (``3.4M`` in English), from CLDR's compact patterns.
+
+    ``digits`` decimals of the shortened number; by default 1 below 1e8 (``¥2145.9万``) and 2 from there on
+    (``¥3.42亿``); in English 1 below 1e9 (``$3.4M``) and 2 from there on.
+    The value is rounded to what is shown before the unit is chosen (99,999,999 -> ``1亿``, not ``10000万``).
+    """
+    from babel.numbers import format_compact_currency, format_compact_decimal
+    if _nan(x):
+        return tr("n/a")
+    x = float(x)
+    loc = babel_locale()
+    if digits is None:
+        digits = 1 if abs(x) < (1e9 if _current == "en" else 1e8) else 2
+    x = _round_to_shown(x, digits, loc)
+    if currency:
+        return format_compact_currency(x, currency, locale=loc, fraction_digits=digits)
+    return format_compact_decimal(x, locale=loc, fraction_digits=digits)
+
+
+def _round_to_shown(x: float, digits: int, loc: str) -> float:
+    """``x`` rounded the way its compact form shows it (so that a carry moves it to the next unit)."""
+    from babel import Locale
+    patterns = Locale.parse(loc).compact_decimal_formats["short"]
+    forms = patterns.get("other") or next(iter(patterns.values()))
+    a = abs(x)
+    divisor = 1.0
+    for key, pat in sorted(((int(k), p) for k, p in forms.items()), key=lambda kv: kv[0]):
+        if a < key:
+            break
+        zeros = str(pat.pattern).count("0")
+        divisor = key / 10 ** (zeros - 1) if zeros else 1.0
+    return round(x / divisor, digits) * divisor
+
+
+def currency_unit(currency: str) -> str:
+    """How a table caption names the money unit: the ISO code in English, Babel's name in Chinese (人民币)."""
+    if _current == "en":
+        return currency
+    from babel.numbers import get_currency_name
+    return get_currency_name(currency, locale=babel_locale())
 
 
 def fmt_date(d: dt.date | str | None) -> str:

@@ -14,11 +14,11 @@ from helpers.page.figures import (
     set_segment_order,
     setup_style,
 )
-from helpers.page.tables import humanize, kpi_cards_table, styled_table
+from helpers.page.tables import column_label, humanize, kpi_cards_table, styled_table
 from helpers.page.text import bullet_list, money, not_available_markdown, or_list
 
 __all__ = ["PALETTE", "setup_style", "set_segment_order", "segment_color", "money_axis", "note_on",
-           "styled_table", "kpi_cards_table", "humanize", "money", "bullet_list", "or_list",
+           "styled_table", "kpi_cards_table", "humanize", "column_label", "money", "bullet_list", "or_list",
            "not_available_markdown", "show_not_available"]
 
 

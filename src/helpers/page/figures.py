@@ -13,12 +13,21 @@ __all__ = ['PALETTE', 'setup_style', 'SEGMENT_RAMP', 'set_segment_order', 'segme
 PALETTE = sns.color_palette("colorblind")
 
 
-def setup_style() -> None:
+def setup_style(language: str | None = None) -> None:
     """One look for every figure: white grid, readable fonts, 110 dpi, no clipped labels.
 
-    Inside a Jupyter kernel it also selects the inline backend, so figures are embedded in the
-    notebook (and the HTML) even when ``MPLBACKEND`` is set to a non-interactive backend.
+    The fonts are a chain that draws Chinese as well as Latin text (:func:`helpers.page.fonts.font_chain`;
+    the CJK font is registered with matplotlib here). Inside a Jupyter kernel it also selects the
+    inline backend, so figures are embedded in the notebook (and the HTML) even when ``MPLBACKEND`` is
+    set to a non-interactive backend.
+
+    Parameters
+    ----------
+    language : str, optional
+        The page's language (default: the current one, :func:`helpers.locale.language`).
     """
+    from helpers.locale import language as current_language
+    from helpers.page.fonts import font_chain
     try:
         from IPython import get_ipython
         ip = get_ipython()
@@ -28,7 +37,8 @@ def setup_style() -> None:
         pass
     sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE)
     plt.rcParams.update({"figure.dpi": 110, "figure.figsize": (9, 4), "axes.titleweight": "bold",
-                         "axes.titlesize": 13, "figure.autolayout": True, "savefig.bbox": "tight"})
+                         "axes.titlesize": 13, "figure.autolayout": True, "savefig.bbox": "tight",
+                         "font.family": font_chain(language or current_language())})
 
 
 #: Colours of segments by their rank in ``rfm.segment_order`` (best first): greens for the best,
@@ -56,17 +66,14 @@ def segment_color(name: str) -> str:
 
 
 def money_axis(ax, currency: str, axis: str = "y") -> None:
-    """Tick labels of a money axis in short form (``1.2M``, ``350k``; ``万`` in Chinese)."""
-    from helpers.locale import language
+    """Tick labels of a money axis in short form (``1.2M``, ``350k``; ``15万``, ``1.5亿`` in Chinese, from
+    CLDR's compact forms)."""
+    from helpers.locale import fmt_compact, fmt_int, language
 
     def f(v, _):
         a = abs(v)
         if language() != "en":
-            if a >= 1e8:
-                return f"{v / 1e8:,.1f}亿"
-            if a >= 1e4:
-                return f"{v / 1e4:,.0f}万"
-            return f"{v:,.0f}"
+            return fmt_compact(v, digits=1) if a >= 1e4 else fmt_int(v)
         if a >= 1e6:
             return f"{v / 1e6:,.1f}M"
         if a >= 1e3:

@@ -1,4 +1,9 @@
-"""Tables for managers: readable headers, units and currency in every money column.
+"""Tables for managers: readable headers in the page's language, numbers in the locale, the money unit.
+
+Headers: a column name becomes an English label (:func:`humanize`: ``share_of_revenue`` -> ``Share of
+revenue``; :data:`COLUMN_LABELS` for names whose label is not their words), and the label is the
+message id of its translation (``tr("Share of revenue")`` -> ``收入占比``). A package whose tables have
+new columns adds their labels to its own PO file.
 """
 
 from __future__ import annotations
@@ -8,9 +13,10 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from helpers.locale import N_, currency_unit, fmt_int, fmt_number, fmt_pct, tr
 from helpers.page.text import money
 
-__all__ = ['humanize', 'styled_table', 'kpi_cards_table']
+__all__ = ['COLUMN_LABELS', 'humanize', 'column_label', 'styled_table', 'kpi_cards_table']
 
 
 _TABLE_IDS = itertools.count(1)
@@ -22,14 +28,65 @@ def _table_uuid() -> str:
 
 
 _ACRONYMS = {"mae": "MAE", "rmse": "RMSE", "aic": "AIC", "clv": "CLV", "ci": "CI", "rfm": "RFM", "id": "ID",
-             "loglik": "log-likelihood", "pct": "%", "kpi": "KPI", "roc": "ROC", "auc": "AUC", "pr": "PR"}
+             "loglik": "log-likelihood", "pct": "%", "kpi": "KPI", "roc": "ROC", "auc": "AUC", "pr": "PR",
+             "sha256": "SHA-256"}
+
+
+#: Column name -> English header, for the columns whose header is not just their words (the shared
+#: tables' columns are listed so that their labels are extracted for translation).
+COLUMN_LABELS: dict[str, str] = {
+    "customer_id": N_("Customer ID"),
+    "customers": N_("Customers"),
+    "share_of_customers": N_("Share of customers"),
+    "revenue": N_("Revenue"),
+    "share_of_revenue": N_("Share of revenue"),
+    "quarter_revenue": N_("Quarter revenue"),
+    "average_order_value": N_("Average order value"),
+    "segment": N_("Segment"),
+    "segments": N_("Segments"),
+    "action_group": N_("Action group"),
+    "recommended_action": N_("Recommended action"),
+    "orders": N_("Orders"),
+    "cluster": N_("Cluster"),
+    "description": N_("Description"),
+    "median_recency_days": N_("Median recency days"),
+    "median_frequency": N_("Median frequency"),
+    "median_monetary": N_("Median monetary"),
+    "top_category": N_("Top category"),
+    "top_region": N_("Top region"),
+    "score": N_("Score"),
+    "measure": N_("Measure"),
+    "from": N_("From"),
+    "to": N_("To"),
+    "movement": N_("Movement"),
+    "value at stake": N_("Value at stake"),
+    "table": N_("Table"),
+    "file": N_("File"),
+    "rows read": N_("Rows read"),
+    "rows kept": N_("Rows kept"),
+    "sha256": N_("SHA-256"),
+    "check": N_("Check"),
+    "column": N_("Column"),
+    "rows": N_("Rows"),
+    "share": N_("Share"),
+    "examples": N_("Examples"),
+    "action": N_("Action"),
+    "kpi": N_("KPI"),
+}
 
 
 def humanize(name: str) -> str:
-    """Column header for managers: ``share_of_revenue`` -> ``Share of revenue``, ``clv_low`` -> ``CLV low``."""
+    """English column header for managers: ``share_of_revenue`` -> ``Share of revenue``, ``clv_low`` -> ``CLV low``."""
+    if str(name) in COLUMN_LABELS:
+        return COLUMN_LABELS[str(name)]
     words = [_ACRONYMS.get(w.lower(), w) for w in str(name).replace("_", " ").split()]
     text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def column_label(name: str) -> str:
+    """The header of a column in the page's language: the translation of :func:`humanize`'s label."""
+    return tr(humanize(name))
 
 
 def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Iterable[str] = (),
@@ -47,26 +104,28 @@ def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Ite
     currency : str
         Prefix of money cells' header note (shown in the caption).
     """
-    names = {c: humanize(c) for c in df.columns} if readable_headers else {c: c for c in df.columns}
+    names = {c: column_label(c) for c in df.columns} if readable_headers else {c: c for c in df.columns}
+    if len(set(names.values())) < len(names):  # two columns with one label: keep them apart
+        names = {c: (lab if list(names.values()).count(lab) == 1 else f"{lab} ({c})") for c, lab in names.items()}
     df = df.rename(columns=names)
     money_cols, int_cols, pct_cols, float_cols = ([names.get(c, c) for c in cols] for cols in
                                                   (money_cols, int_cols, pct_cols, float_cols))
     fmt = {}
     for c in money_cols:
-        fmt[c] = f"{{:,.{decimals}f}}"
+        fmt[c] = lambda v, d=decimals: fmt_number(v, d)
     for c in int_cols:
-        fmt[c] = "{:,.0f}"
+        fmt[c] = fmt_int
     for c in pct_cols:
-        fmt[c] = "{:.1%}"
+        fmt[c] = lambda v: fmt_pct(v, 1)
     for c in float_cols:
-        fmt[c] = "{:,.2f}"
+        fmt[c] = lambda v: fmt_number(v, 2)
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c].dtype)]
-    st = df.style.set_uuid(_table_uuid()).format(fmt, na_rep="n/a").hide(axis="index")
+    st = df.style.set_uuid(_table_uuid()).format(fmt, na_rep=tr("n/a")).hide(axis="index")
     st = st.set_properties(subset=numeric, **{"text-align": "right"})
     st = st.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
     cap = caption or ""
     if money_cols and currency:
-        cap = (cap + " " if cap else "") + f"(money in {currency})"
+        cap = (cap + " " if cap else "") + tr("(money in {currency})", currency=currency_unit(currency))
     if cap:
         st = st.set_caption(cap)
     return st
@@ -82,27 +141,30 @@ def kpi_cards_table(kpis: pd.DataFrame, currency: str):
     """
     money_keys = {"revenue", "average_order_value"}
     rate_keys = {"repeat_purchase_rate"}
+    this, prev, change_h = tr("This quarter"), tr("Previous quarter"), tr("Change")
     rows = []
     for key, r in kpis.iterrows():
         def f(v, key=key):
             if pd.isna(v):
-                return "n/a"
+                return tr("n/a")
             if key in money_keys:
                 return money(v, currency)
             if key in rate_keys:
-                return f"{v:.1%}"
-            return f"{v:,.0f}"
+                return fmt_pct(v, 1)
+            return fmt_int(v)
         ch = r["change"]
-        if key in rate_keys:
-            change = "n/a" if pd.isna(ch) else f"{ch * 100:+.1f} pts"
+        if pd.isna(ch):
+            change = tr("n/a")
+        elif key in rate_keys:
+            change = tr("{value} pts", value=("+" if ch >= 0 else "") + fmt_number(100 * ch, 1))
         elif key in money_keys:
-            change = "n/a" if pd.isna(ch) else f"{'+' if ch >= 0 else '−'}{money(abs(ch), currency)}"
+            change = ("+" if ch >= 0 else "−") + money(abs(ch), currency)
         else:
-            change = "n/a" if pd.isna(ch) else f"{ch:+,.0f}"
-        pct = "" if pd.isna(r["change_pct"]) else f" ({r['change_pct']:+.1%})"
+            change = ("+" if ch > 0 else "") + fmt_int(ch)
+        pct = "" if pd.isna(r["change_pct"]) else tr(" ({pct})", pct=fmt_pct(r["change_pct"], 1, signed=True))
         arrow = "▲" if (not pd.isna(ch) and ch > 0) else ("▼" if (not pd.isna(ch) and ch < 0) else "■")
-        rows.append({"KPI": r["kpi"], "This quarter": f(r["this_quarter"]),
-                     "Previous quarter": f(r["previous_quarter"]), "Change": f"{arrow} {change}{pct}"})
+        rows.append({tr("KPI"): r["kpi"], this: f(r["this_quarter"]), prev: f(r["previous_quarter"]),
+                     change_h: f"{arrow} {change}{pct}"})
     out = pd.DataFrame(rows)
     return out.style.set_uuid(_table_uuid()).hide(axis="index").set_properties(
-        subset=["This quarter", "Previous quarter", "Change"], **{"text-align": "right"})
+        subset=[this, prev, change_h], **{"text-align": "right"})

@@ -21,7 +21,8 @@ def money(x: float, currency: str, decimals: int = 0) -> str:
 
 def bullet_list(sentences: list[str]) -> str:
     """Markdown bullet list (one sentence per line); a dash when there is nothing to list."""
-    return "\n".join(f"- {s}" for s in sentences) if sentences else "- none"
+    from helpers.locale import tr
+    return "\n".join(f"- {s}" for s in sentences) if sentences else "- " + tr("none")
 
 
 def or_list(names: list[str]) -> str:

@@ -1,7 +1,7 @@
 """The ``segreview`` command line.
 
 ``segreview run --params params/2026Q3.yaml [--only STEP | --from STEP] [--force] [--jobs N]``
-``segreview demo-data [--out data/demo] [--customers 20000] [--seed N] [--force]``
+``segreview demo-data [--out data/demo] [--customers 20000] [--seed N] [--language en|zh-CN] [--force]``
 ``segreview check --params FILE``  (validate parameters and notebooks, run nothing)
 
 Errors caused by inputs or parameters are printed as one clear message (no traceback) and the
@@ -67,6 +67,8 @@ def _cmd_demo(a: argparse.Namespace) -> int:
         spec = replace(spec, n_customers=a.customers)
     if a.seed is not None:
         spec = replace(spec, seed=a.seed)
+    if a.language:
+        spec = replace(spec, language=a.language)
     out = Path(a.out)
     out = out if out.is_absolute() else project_root() / out
     write_demo(out, spec, overwrite=a.force)
@@ -110,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--out", default="data/demo")
     d.add_argument("--customers", type=int, default=None)
     d.add_argument("--seed", type=int, default=None)
+    d.add_argument("--language", choices=["en", "zh-CN"], default=None,
+                   help="zh-CN: a Chinese company's export (Chinese cities, categories, channels, names, mobile and "
+                        "ID numbers; read it with params/demo_zh.yaml)")
     d.add_argument("--force", action="store_true", help="regenerate even if present")
     d.set_defaults(fn=_cmd_demo)
     c = sub.add_parser("check", help="validate a parameters file and the notebooks, run nothing")

@@ -54,7 +54,7 @@ from helpers.frame.settings import (
     quarter_bounds,
     step_parameters,
 )
-from helpers.locale import fmt_date, fmt_quarter, set_language, tr
+from helpers.locale import currency_unit, fmt_date, fmt_quarter, set_language, tr
 from helpers.run.render import page_file, render_page, write_reports_index
 
 __all__ = [
@@ -368,7 +368,8 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         set_language(cfg.language)
         title = tr("{company} · Quarterly customer review {quarter}", company=cfg.company,
                    quarter=fmt_quarter(cfg.quarter))
-        subtitle = tr("As of {as_of} · money in {currency}", as_of=fmt_date(as_of_s), currency=cfg.currency)
+        subtitle = tr("As of {as_of} · money in {currency}", as_of=fmt_date(as_of_s),
+                      currency=currency_unit(cfg.currency))
         footer = tr("segreview {version} · parameters {file} · data as of {as_of}", version=md.version("segreview"),
                     file=Path(params_file).name, as_of=fmt_date(as_of_s))
 

@@ -26,6 +26,8 @@ from helpers.segments.step import (
     cluster_segment_crosstab,
     describe_cluster,
     flows_in_words,
+    intro_sentence,
+    largest_moves_markdown,
     rf_heatmap,
     scoring_table,
     segment_table,
@@ -34,6 +36,8 @@ from helpers.segments.step import (
 )
 
 __all__ = [
+    "intro_sentence",
+    "largest_moves_markdown",
     "scoring_table",
     "segment_table",
     "rf_heatmap",

@@ -16,6 +16,7 @@ from helpers.frame.errors import InputDataError
 from helpers.frame.outcome import NotAvailable
 from helpers.frame.progress import stage
 from helpers.frame.settings import ClusteringSettings, RfmSettings
+from helpers.locale import fmt_date, fmt_int, fmt_number, fmt_pct, tr
 from helpers.segments.data import _validate_cols, period_revenue
 
 __all__ = [
@@ -76,20 +77,21 @@ def frequency_scores(freq: pd.Series | np.ndarray, n_scores: int = 5) -> tuple[n
     """
     f = pd.Series(np.asarray(freq, dtype="float64"))
     if len(f) == 0:
-        return np.zeros(0, dtype=np.int64), "no customers"
+        return np.zeros(0, dtype=np.int64), tr("no customers")
     lowest = f.min()
     share_low = float((f == lowest).mean())
     if share_low >= 1 / n_scores and (f > lowest).any():
         scores = np.ones(len(f), dtype=np.int64)
         rest = f > lowest
         scores[rest.to_numpy()] = rank_scores(f[rest], n_scores - 1, True, offset=2)
-        how = (f"{share_low:.0%} of customers share the lowest frequency ({lowest:g}); they get F = 1 "
-               f"and the other customers are split into scores 2-5 by quartiles of their frequency "
-               f"(equal frequencies share a score)")
+        how = tr("{share} of customers share the lowest frequency ({lowest}); they get F = 1 and the other "
+                 "customers are split into scores 2-5 by quartiles of their frequency (equal frequencies share a "
+                 "score)", share=fmt_pct(share_low), lowest=f"{lowest:g}")
         return scores, how
     if share_low >= 1 / n_scores:
-        return np.ones(len(f), dtype=np.int64), f"every customer has the same frequency ({lowest:g}): all F = 1"
-    return rank_scores(f, n_scores, True), "quintiles of frequency (equal frequencies share a score)"
+        return np.ones(len(f), dtype=np.int64), tr("every customer has the same frequency ({lowest}): all F = 1",
+                                                   lowest=f"{lowest:g}")
+    return rank_scores(f, n_scores, True), tr("quintiles of frequency (equal frequencies share a score)")
 
 
 def score_customers(summary: pd.DataFrame, settings: RfmSettings) -> tuple[pd.DataFrame, str]:
@@ -263,12 +265,14 @@ def cluster_customers(scored: pd.DataFrame, settings: ClusteringSettings, seed: 
     k_min = min(settings.k_min, k_max)
     if k_max < 2:
         labels = pd.Series(np.ones(n, dtype=int), index=scored.index, name="cluster")
-        note = f"only {n_distinct} distinct customer profile(s): too few to cluster, everyone is in cluster 1"
+        note = tr("Only {n} distinct customer profile(s): too few to cluster, everyone is in cluster 1.",
+                  n=fmt_int(n_distinct))
         na = NotAvailable(
-            "rfm.clustering", title="Data-driven clusters",
-            missing=f"the customers form only {n_distinct} distinct profile(s) of recency, frequency and spend",
-            why="k-means needs at least three different profiles to compare two or more clusters",
-            remedy="customers who differ in when, how often or how much they buy")
+            "rfm.clustering", title=tr("Data-driven clusters"),
+            missing=tr("the customers form only {n} distinct profile(s) of recency, frequency and spend",
+                       n=fmt_int(n_distinct)),
+            why=tr("k-means needs at least three different profiles to compare two or more clusters"),
+            remedy=tr("customers who differ in when, how often or how much they buy"))
         return ClusterResult(labels, 1, float("nan"), pd.DataFrame(columns=["k", "silhouette", "inertia"]), feats,
                              note, na)
     rng = np.random.default_rng(seed)
@@ -297,9 +301,14 @@ def cluster_customers(scored: pd.DataFrame, settings: ClusteringSettings, seed: 
     labels_sorted = np.vectorize(rank.get)(raw_labels)
     labels = np.empty(n, dtype=int)
     labels[order] = labels_sorted
-    note = (f"k = {k} chosen over {k_min}..{k_max} by the silhouette score "
-            f"({best['silhouette']:.2f}; computed on {sil_n:,} sampled customers"
-            + (f", candidate fits on {len(fit_idx):,}" if len(fit_idx) < n else "") + ")")
+    if len(fit_idx) < n:
+        note = tr("k = {k} chosen over {k_min}..{k_max} by the silhouette score ({silhouette}; computed on {sample} "
+                  "sampled customers, candidate fits on {fit}).", k=k, k_min=k_min, k_max=k_max,
+                  silhouette=fmt_number(best["silhouette"], 2), sample=fmt_int(sil_n), fit=fmt_int(len(fit_idx)))
+    else:
+        note = tr("k = {k} chosen over {k_min}..{k_max} by the silhouette score ({silhouette}; computed on {sample} "
+                  "sampled customers).", k=k, k_min=k_min, k_max=k_max,
+                  silhouette=fmt_number(best["silhouette"], 2), sample=fmt_int(sil_n))
     return ClusterResult(pd.Series(labels, index=scored.index, name="cluster"), k, float(best["silhouette"]),
                          curve, feats.iloc[np.argsort(order)].set_axis(scored.index), note)
 
@@ -392,8 +401,8 @@ def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame 
     na = None
     if len(previous) == 0:
         na = NotAvailable(
-            "rfm.migration", title="Movement since last quarter",
-            missing=f"no customer had bought by the end of the previous quarter ({end.date()})",
-            why="movement compares each customer's segment then with their segment now",
-            remedy="an order history that reaches back before this quarter")
+            "rfm.migration", title=tr("Movement since last quarter"),
+            missing=tr("no customer had bought by the end of the previous quarter ({date})", date=fmt_date(end)),
+            why=tr("movement compares each customer's segment then with their segment now"),
+            remedy=tr("an order history that reaches back before this quarter"))
     return Migration(m, counts, value, summary, na)

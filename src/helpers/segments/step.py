@@ -9,11 +9,13 @@ import pandas as pd
 from helpers.frame.engine import as_table, money_sum, to_pandas
 from helpers.frame.outcome import summary_fields
 from helpers.frame.settings import RfmSettings
+from helpers.locale import N_, fmt_date, fmt_int, ntr, tr
 from helpers.page.text import money, or_list
 from helpers.segments.data import _validate_cols
 from helpers.segments.model import NEW, Migration
 
 __all__ = [
+    "intro_sentence",
     "scoring_table",
     "segment_table",
     "rf_heatmap",
@@ -25,18 +27,27 @@ __all__ = [
     "snake_data",
     "cluster_segment_crosstab",
     "flows_in_words",
+    "largest_moves_markdown",
     "summary_table",
 ]
+
+
+def intro_sentence(scored: pd.DataFrame, as_of: pd.Timestamp) -> str:
+    """The page's opening sentence: customers scored, how recency, frequency and spend were scored."""
+    return tr("**{customers} customers** had bought by {as_of}. Recency and spend are scored in fifths (5 = best "
+              "fifth; customers with equal values share a score). Frequency: {frequency_method}.",
+              customers=fmt_int(len(scored)), as_of=fmt_date(as_of),
+              frequency_method=scored.attrs.get("frequency_method", ""))
 
 
 def scoring_table(scored: pd.DataFrame) -> pd.DataFrame:
     """For each of R, F, M and each score that occurs: customers and the value range."""
     rows = []
-    for letter, col, unit in (("R", "recency", "days since last purchase"), ("F", "frequency", "purchases"),
-                              ("M", "monetary", "spend")):
+    for letter, col, unit in (("R", "recency", N_("days since last purchase")), ("F", "frequency", N_("purchases")),
+                              ("M", "monetary", N_("spend"))):
         g = scored.groupby(f"{letter.lower()}_score")[col]
         for s, vals in g:
-            rows.append({"score": f"{letter} = {s}", "measure": unit, "customers": len(vals),
+            rows.append({"score": f"{letter} = {s}", "measure": tr(unit), "customers": len(vals),
                          "from": float(vals.min()), "to": float(vals.max())})
     return pd.DataFrame(rows)
 
@@ -83,8 +94,8 @@ def rf_heatmap(scored: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     spend = scored.pivot_table(index="f_score", columns="r_score", values="monetary", aggfunc="mean")
     counts = counts.reindex(index=idx.rename("f_score"), columns=cols.rename("r_score")).fillna(0).astype(int)
     spend = spend.reindex(index=idx.rename("f_score"), columns=cols.rename("r_score"))
-    counts.index.name, counts.columns.name = "F score", "R score"
-    spend.index.name, spend.columns.name = "F score", "R score"
+    counts.index.name, counts.columns.name = tr("F score"), tr("R score")
+    spend.index.name, spend.columns.name = tr("F score"), tr("R score")
     return counts, spend
 
 
@@ -163,7 +174,7 @@ def action_group_table(scored: pd.DataFrame, settings: RfmSettings) -> pd.DataFr
     _validate_cols(scored, ["action_group"], "scored customers")
     n = max(len(scored), 1)
     counts = scored["action_group"].astype(str).value_counts()
-    return pd.DataFrame([{"action_group": g.name, "segments": ", ".join(g.segments),
+    return pd.DataFrame([{"action_group": g.name, "segments": tr(", ").join(g.segments),
                           "customers": int(counts.get(g.name, 0)),
                           "share_of_customers": counts.get(g.name, 0) / n,
                           "recommended_action": g.action} for g in settings.action_groups])
@@ -177,11 +188,12 @@ def describe_cluster(row: pd.Series, overall: pd.Series) -> str:
         if v >= 1.5 * ref:
             return words[2]
         return words[1]
-    rec = level(row["median_recency_days"], overall["recency"], ("recent", "mid recency", "lapsed"))
-    freq = "one-off" if row["median_frequency"] <= 1 else level(
-        row["median_frequency"], max(overall["frequency"], 1), ("occasional", "regular", "frequent"))
-    spend = level(row["median_monetary"], overall["monetary"], ("low spend", "mid spend", "high spend"))
-    return f"{rec}, {freq}, {spend}"
+    rec = level(row["median_recency_days"], overall["recency"],
+                (N_("recent"), N_("mid recency"), N_("lapsed")))
+    freq = N_("one-off") if row["median_frequency"] <= 1 else level(
+        row["median_frequency"], max(overall["frequency"], 1), (N_("occasional"), N_("regular"), N_("frequent")))
+    spend = level(row["median_monetary"], overall["monetary"], (N_("low spend"), N_("mid spend"), N_("high spend")))
+    return tr("{recency}, {frequency}, {spend}", recency=tr(rec), frequency=tr(freq), spend=tr(spend))
 
 
 def cluster_profiles(scored: pd.DataFrame, labels: pd.Series, orders: pd.DataFrame | ibis.Table | str | None = None,
@@ -258,19 +270,29 @@ def flows_in_words(mig: Migration, currency: str, top: int = 10) -> list[str]:
     out = []
     for _, r in f.iterrows():
         if r["previous quarter"] == NEW:
-            out.append(f"{r['customers']:,} new customers arrived as {r['this quarter']}")
+            out.append(ntr("{n} new customer arrived as {segment}", "{n} new customers arrived as {segment}",
+                           int(r["customers"]), segment=r["this quarter"]))
         else:
-            out.append(f"{r['customers']:,} {r['previous quarter']} customers became {r['this quarter']} "
-                       f"(they spent {money(r['value'], currency)} in the year before)")
+            out.append(ntr("{n} {previous} customer became {segment} (they spent {value} in the year before)",
+                           "{n} {previous} customers became {segment} (they spent {value} in the year before)",
+                           int(r["customers"]), previous=r["previous quarter"], segment=r["this quarter"],
+                           value=money(r["value"], currency)))
     return out
+
+
+def largest_moves_markdown(flows: list[str]) -> str:
+    """The largest moves as a headed bullet list (markdown)."""
+    from helpers.page.text import bullet_list
+    return f"**{tr('Largest moves')}**\n\n" + bullet_list(flows)
 
 
 def summary_table(mig: Migration) -> pd.DataFrame:
     """Moves by kind: customers and the value at stake (spend in the year before the previous quarter end)."""
     m = mig.moves
     lapsed = mig.slipped
-    rows = [("new customers", m["move"] == "new"), ("stayed in their segment", m["move"] == "stayed"),
-            ("moved up (upgrade)", m["move"] == "upgrade"), ("moved down (downgrade)", m["move"] == "downgrade"),
-            (f"of which slipped into {or_list(mig.summary['lapsed_segments'])}", lapsed)]
+    rows = [(tr("new customers"), m["move"] == "new"), (tr("stayed in their segment"), m["move"] == "stayed"),
+            (tr("moved up (upgrade)"), m["move"] == "upgrade"),
+            (tr("moved down (downgrade)"), m["move"] == "downgrade"),
+            (tr("of which slipped into {segments}", segments=or_list(mig.summary["lapsed_segments"])), lapsed)]
     return pd.DataFrame([{"movement": name, "customers": int(mask.sum()),
                           "value at stake": float(m.loc[mask, "value_at_stake"].sum())} for name, mask in rows])
