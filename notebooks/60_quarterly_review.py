@@ -101,7 +101,7 @@ rv.text_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], artifact
 fig = rv.trend_figure(parts.history, P.currency)
 
 # %%
-rv.text_table(rv.trend_table(parts.history, P.currency, parts.earlier))
+rv.text_table(rv.trend_table(parts.history, P.currency, parts.earlier), caption=rv.trend_caption())
 
 # %% [markdown]
 # ## Lifecycle: new, active, dormant, lost

@@ -18,6 +18,7 @@ from helpers.experiments.step import (
     evaluate,
     experiment_markdown,
     forest_data,
+    p_is,
     run_all,
     segments_table,
     show_experiments,
@@ -28,6 +29,7 @@ from helpers.experiments.step import (
 
 __all__ = [
     "AbOutcome",
+    "p_is",
     "decision_label",
     "segments_table",
     "targeted_segments",

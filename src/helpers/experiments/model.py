@@ -48,7 +48,6 @@ __all__ = [
     "interaction_test",
     "InteractionNotIdentified",
     "design_mde",
-    "holdout_size",
 ]
 
 
@@ -226,44 +225,6 @@ def design_mde(p0: float, n_control: int, n_treatment: int, alpha: float = 0.05,
         return float("nan")
     se = np.sqrt(p0 * (1 - p0) * (1 / n_control + 1 / n_treatment))
     return mde(float(se), alpha, power)
-
-
-def holdout_size(n: int, p0: float, effect: float, alpha: float = 0.05, power: float = 0.8,
-                 min_holdout: int = 1, max_share: float = 0.5) -> tuple[int, bool]:
-    """Smallest holdout (control) among ``n`` customers that detects ``effect`` on a rate ``p0``.
-
-    Two-sided two-proportion test, normal approximation with unpooled variances:
-    ``(z_{1-alpha/2} + z_power) * sqrt(p0 (1-p0) / h + p1 (1-p1) / (n - h)) <= effect`` with
-    ``p1 = p0 + effect``. The left side falls as ``h`` grows towards an even split, so the smallest
-    ``h`` is found by bisection on ``[1, max_share * n]``.
-
-    Returns
-    -------
-    (int, bool)
-        The holdout size (at least ``min_holdout``, at most ``max_share * n``) and whether it reaches
-        ``power``; when even the largest allowed holdout does not, that largest one is returned
-        with ``False``.
-    """
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    p1 = min(max(p0 + effect, 1e-9), 1 - 1e-9)
-    p0 = min(max(p0, 1e-9), 1 - 1e-9)
-
-    def detects(h: int) -> bool:
-        return z * np.sqrt(p0 * (1 - p0) / h + p1 * (1 - p1) / (n - h)) <= effect
-
-    hi = int(np.floor(max_share * n))
-    if hi < 1 or n - hi < 1:
-        return max(hi, 0), False
-    if not detects(hi):
-        return hi, False
-    lo = 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if detects(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return min(max(lo, min_holdout), int(np.floor(max_share * n))), True
 
 
 def achieved_power(diff: float, se: float, alpha: float = 0.05) -> float:

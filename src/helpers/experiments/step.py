@@ -44,6 +44,7 @@ from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_p, fmt_pct, fmt_p
 __all__ = [
     "AbOutcome",
     "DECISIONS",
+    "p_is",
     "decision_label",
     "targeted_segments",
     "guardrail_words",
@@ -340,6 +341,12 @@ def decision_label(decision: str, ship_to: list[str] | tuple[str, ...] = ()) -> 
     return labels.get(decision, decision)
 
 
+def p_is(p: float | None) -> str:
+    """A p-value in a sentence: ``p < 0.001`` or ``p = 0.053`` (two significant digits, :func:`fmt_p`)."""
+    text = fmt_p(p)
+    return tr("p {value}", value=text) if text.startswith("<") else tr("p = {value}", value=text)
+
+
 def and_list(names: list[str]) -> str:
     """``A, B and C`` in the page's language."""
     names = [str(n) for n in names]
@@ -426,9 +433,9 @@ def _decide(r: ExperimentResult, s: AbSettings) -> None:
     target = targeted_segments(r, s.alpha)
     if sig and e.diff < 0:
         r.decision = "Do not ship"
-        r.decision_detail = tr("It lowers {metric} by {size} ({level} CI {ci}; Holm-adjusted p = {p}).",
+        r.decision_detail = tr("It lowers {metric} by {size} ({level} CI {ci}; Holm-adjusted {p}).",
                                metric=_metric_name(e.metric), size=size, level=level, ci=ci,
-                               p=fmt_p(r.primary_p_holm))
+                               p=p_is(r.primary_p_holm))
     elif breached:
         r.decision = "Do not ship"
         r.decision_detail = tr("A guardrail was breached: {metrics} got worse by more than the allowed margin.",
@@ -441,24 +448,24 @@ def _decide(r: ExperimentResult, s: AbSettings) -> None:
                           for g in target)
         r.decision, r.ship_to = "Ship to segments", target
         r.decision_detail = tr("It works among {parts}; nothing detectable elsewhere (treatment x segment test "
-                               "p = {p}). Overall: {size} ({level} CI {ci}).", parts=parts, p=fmt_p(ip), size=size,
+                               "{p}). Overall: {size} ({level} CI {ci}).", parts=parts, p=p_is(ip), size=size,
                                level=level, ci=ci)
     elif sig:
         r.decision = "Ship"
-        similar = (tr(" The effect is similar across segments (treatment x segment test p = {p}).", p=fmt_p(ip))
+        similar = (tr(" The effect is similar across segments (treatment x segment test {p}).", p=p_is(ip))
                    if ip is not None else "")
-        r.decision_detail = tr("It lifts {metric} by {size} ({level} CI {ci}; Holm-adjusted p = {p}).",
+        r.decision_detail = tr("It lifts {metric} by {size} ({level} CI {ci}; Holm-adjusted {p}).",
                                metric=_metric_name(e.metric), size=size, level=level, ci=ci,
-                               p=fmt_p(r.primary_p_holm)) + similar
+                               p=p_is(r.primary_p_holm)) + similar
     else:
         r.decision = "Inconclusive"
         need = r.power["customers_needed"]
         more = (tr(" A new test would need about {n} customers to detect an effect of the observed size with {power} "
                    "power.", n=fmt_int(need), power=fmt_pct(s.power)) if need > sum(r.counts.values()) else "")
         r.decision_detail = tr("No detectable effect on {metric}: observed {size} ({level} CI {ci}; Holm-adjusted "
-                               "p = {p}); this design could detect {mde} or more.",
+                               "{p}); this design could detect {mde} or more.",
                                metric=_metric_name(e.metric), size=size, level=level, ci=ci,
-                               p=fmt_p(r.primary_p_holm), mde=_effect_words(e.metric, r.power["mde"]).lstrip("+")
+                               p=p_is(r.primary_p_holm), mde=_effect_words(e.metric, r.power["mde"]).lstrip("+")
                                ) + more
     r.net_value = _net_value(r, s) if r.decision in ("Ship", "Ship to segments") else None
 
@@ -592,14 +599,14 @@ def experiment_markdown(r: ExperimentResult, s: AbSettings, currency: str = "") 
         lines += [nv, ""]
     counts = ", ".join(f"{k} {fmt_int(v)}" for k, v in r.counts.items())
     planned = ", ".join(f"{k} {fmt_pct(v)}" for k, v in r.srm["planned"].items())
-    lines.append("- " + (tr("Split check failed: {counts} against the planned split {planned} (chi-square p = {p}; "
-                            "mismatch when p < {alpha}).", counts=counts, planned=planned, p=fmt_p(r.srm["p_value"]),
+    lines.append("- " + (tr("Split check failed: {counts} against the planned split {planned} (chi-square {p}; "
+                            "mismatch when p < {alpha}).", counts=counts, planned=planned, p=p_is(r.srm["p_value"]),
                             alpha=fmt_p(s.srm_alpha)) if r.srm["failed"] else
-                         tr("Split check passed: {counts} against the planned split {planned} (chi-square p = {p}; "
-                            "mismatch when p < {alpha}).", counts=counts, planned=planned, p=fmt_p(r.srm["p_value"]),
+                         tr("Split check passed: {counts} against the planned split {planned} (chi-square {p}; "
+                            "mismatch when p < {alpha}).", counts=counts, planned=planned, p=p_is(r.srm["p_value"]),
                             alpha=fmt_p(s.srm_alpha))))
     lines.append("- " + tr("Groups alike before the campaign: pre-period revenue differs by {diff} per customer "
-                           "(p = {p}).", diff=fmt_money(r.balance["diff"], currency, 2), p=fmt_p(r.balance["p_value"])))
+                           "({p}).", diff=fmt_money(r.balance["diff"], currency, 2), p=p_is(r.balance["p_value"])))
     b = r.bayes["conversion"]
     lines.append("- " + tr("Bayesian reading: {chance} chance that {treatment} beats {control} on conversion; "
                            "expected loss if shipped {loss}.", chance=fmt_pct(b["chance_to_beat_control"]),
@@ -609,8 +616,8 @@ def experiment_markdown(r: ExperimentResult, s: AbSettings, currency: str = "") 
                            "sizes and the control's rate, not from the observed effect).", power=fmt_pct(s.power),
                            mde=_effect_words(r.effects[0].metric, r.power["mde"], currency).lstrip("+")))
     if r.interaction.get("p_value") is not None:
-        lines.append("- " + tr("Do effects differ by segment? Treatment x segment F-test p = {p}.",
-                               p=fmt_p(r.interaction["p_value"])))
+        lines.append("- " + tr("Do effects differ by segment? Treatment x segment F-test {p}.",
+                               p=p_is(r.interaction["p_value"])))
     lines += [f"- {n}" for n in r.notes]
     return "\n".join(lines)
 

@@ -67,7 +67,8 @@ def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame, stages: pd
         out = out.sort_values("value_per_customer", ascending=False, kind="stable").reset_index(drop=True)
         overall = float(base[value_col].mean())
         out.attrs["overall"] = overall
-        out["below_average"] = out["value_high"] < overall
+        # the pooled small values are not a channel one could stop spending on
+        out["below_average"] = (out["value_high"] < overall) & (out["value"] != tr(OTHER))
     return out
 
 
@@ -109,7 +110,8 @@ def channel_sentence(t: pd.DataFrame, attribute: str, currency: str, horizon_mon
                   attribute=name, values=", ".join(f"{v} ({fmt_money(x, currency)})" for v, x in
                                                    zip(low["value"], low["value_per_customer"], strict=True)),
                   h=horizon_months, overall=fmt_money(overall, currency))
-    last = t.iloc[-1]
+    named = t[t["value"] != tr(OTHER)]
+    last = (named if len(named) else t).iloc[-1]
     return tr("Lowest value by {attribute}: {value} ({amount} per customer against {overall} for all customers), "
               "but the difference is within the intervals: no {attribute} clearly brings less value.",
               attribute=name, value=last["value"], amount=fmt_money(last["value_per_customer"], currency),

@@ -76,6 +76,7 @@ def trend_figure(history, currency: str):
     a.bar(x, k["returning_customers"], color=PALETTE[2], label=tr("returning"))
     a.bar(x, k["new_customers"], bottom=k["returning_customers"], color=PALETTE[9], label=tr("new"))
     a.set_title(tr("Buyers in the quarter (customers)"), fontsize=11)
+    a.set_ylim(0, max(float(k["buyers"].max()), 1) * 1.2)
     a.legend(loc="upper left", fontsize=9, frameon=False)
     a = axes[1, 0]
     bottom = np.zeros(len(life))
@@ -83,6 +84,7 @@ def trend_figure(history, currency: str):
         a.bar(x, life[s], bottom=bottom, color=_STAGE_COLORS[s], label=_stage_label(s))
         bottom += life[s].to_numpy()
     a.set_title(tr("Customers by lifecycle stage at the quarter's end"), fontsize=11)
+    a.set_ylim(0, max(bottom.max(), 1) * 1.25)
     a.legend(loc="upper left", fontsize=9, frameon=False, ncol=4)
     a = axes[1, 1]
     share = grp.div(grp.sum(axis=1).replace(0, np.nan), axis=0) * 100
@@ -125,7 +127,8 @@ def lifecycle_flow_figure(transitions: pd.DataFrame, previous: str, quarter: str
     ax.set_xlabel(tr("Customers"))
     ax.set_ylabel(tr("Stage at the end of {quarter}", quarter=fmt_quarter(previous)))
     handles, labels = ax.get_legend_handles_labels()
-    seen = dict(zip(labels, handles, strict=True))
+    found = dict(zip(labels, handles, strict=True))
+    seen = {_stage_label(s): found[_stage_label(s)] for s in t.columns if _stage_label(s) in found}
     ax.legend(seen.values(), seen.keys(), title=tr("Stage at the end of {quarter}", quarter=fmt_quarter(quarter)),
               loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9)
     ax.set_title(tr("Lifecycle moves, {previous} to {quarter}", previous=fmt_quarter(previous),

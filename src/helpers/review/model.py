@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["STAGES", "lifecycle_stage", "holdout_size", "mean_interval"]
+__all__ = ["STAGES", "lifecycle_stage", "holdout_size", "detectable_lift", "mean_interval"]
 
 #: Lifecycle stages, in order; ``prospect`` is "not yet a customer" (first order after the date).
 STAGES: tuple[str, ...] = ("new", "active", "dormant", "lost")
@@ -76,6 +76,33 @@ def holdout_size(n: int, p0: float, effect: float, alpha: float = 0.05, power: f
         else:
             lo = mid + 1
     return min(max(lo, min_holdout), top), True
+
+
+def detectable_lift(n: int, holdout: int, p0: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest lift on a rate ``p0`` that a holdout of ``holdout`` among ``n`` detects with ``power``.
+
+    Solves ``(z_{1-alpha/2} + z_power) * sqrt(p0 (1-p0) / h + p1 (1-p1) / (n - h)) = p1 - p0`` for ``p1`` by
+    bisection (the inverse of :func:`holdout_size`); NaN when either group is empty.
+    """
+    if holdout < 1 or n - holdout < 1:
+        return float("nan")
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    p0 = min(max(p0, 1e-9), 1 - 1e-9)
+
+    def gap(e: float) -> float:
+        p1 = min(p0 + e, 1 - 1e-12)
+        return z * np.sqrt(p0 * (1 - p0) / holdout + p1 * (1 - p1) / (n - holdout)) - e
+
+    lo, hi = 0.0, 1.0 - p0
+    if gap(hi) > 0:
+        return float(hi)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if gap(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return float(hi)
 
 
 def mean_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:

@@ -37,7 +37,7 @@ from helpers.frame.settings import AbSettings, PlanSettings, RfmSettings
 from helpers.locale import fmt_int, fmt_money, fmt_pct, fmt_points, fmt_quarter, tr
 from helpers.review import inputs
 from helpers.review.history import History
-from helpers.review.model import holdout_size
+from helpers.review.model import detectable_lift, holdout_size
 
 __all__ = ["PlanResult", "build_plan", "contact_list_name", "plan_table", "plan_markdown", "readouts",
            "readout_table"]
@@ -69,12 +69,19 @@ def _group_experiments(ab: dict | None, group: str, segments: list[str], alpha: 
                 continue
             if row.get("diff") is None:
                 continue
-            ships = (e["decision"] == "Ship") or (e["decision"] == "Ship to segments" and seg in e.get("ship_to", []))
-            out.append({"experiment": e["experiment_id"], "where": seg, "diff": row["diff"],
+            everyone = e["decision"] == "Ship"
+            ships = everyone or (e["decision"] == "Ship to segments" and seg in e.get("ship_to", []))
+            overall = (e.get("effects") or [{}])[0]
+            # shipped to everyone: the effect is similar across segments, so the pooled estimate is the
+            # group's best estimate; targeted: the segment's own estimate
+            lift = overall.get("diff") if everyone else row["diff"]
+            out.append({"experiment": e["experiment_id"], "where": seg, "diff": row["diff"], "lift": lift,
+                        "overall": overall.get("diff"), "overall_low": overall.get("ci_low"),
+                        "overall_high": overall.get("ci_high"), "window_days": ab.get("window_days"),
                         "ci_low": row["ci_low"], "ci_high": row["ci_high"], "p_bh": row.get("p_bh"),
                         "significant": bool(row.get("significant")), "decision": e["decision"],
                         "decision_label": e.get("decision_label", e["decision"]),
-                        "recommended": bool(ships and row["diff"] > 0),
+                        "recommended": bool(ships and lift is not None and lift > 0),
                         "ruled_out": bool(row.get("significant") and row["diff"] < 0),
                         "metric": (e.get("effects") or [{}])[0].get("metric", "conversion")})
     return out
@@ -124,12 +131,20 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         action = actions.get(g.name, g.action)
         rec = [e for e in exps if e["recommended"]]
         out_ = [e for e in exps if e["ruled_out"]]
+        rec = sorted(rec, key=lambda e: -e["lift"])
         for e in rec:
-            rules.append(tr("Use the treatment of {experiment}: it lifted {metric} by {effect} ({low} to {high}) in "
-                            "{where} this quarter ({decision}).", experiment=e["experiment"],
-                            metric=tr("conversion") if e["metric"] == "conversion" else e["metric"],
-                            effect=fmt_points(e["diff"]), low=fmt_points(e["ci_low"]), high=fmt_points(e["ci_high"]),
-                            where=e["where"], decision=e["decision_label"]))
+            if e["decision"] == "Ship":
+                rules.append(tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
+                                "({low} to {high}) overall, similarly in every segment; in {where} {seg} ({slow} to "
+                                "{shigh}).", experiment=e["experiment"], decision=e["decision_label"],
+                                effect=fmt_points(e["overall"]), low=fmt_points(e["overall_low"]),
+                                high=fmt_points(e["overall_high"]), where=e["where"], seg=fmt_points(e["diff"]),
+                                slow=fmt_points(e["ci_low"]), shigh=fmt_points(e["ci_high"])))
+            else:
+                rules.append(tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
+                                "({low} to {high}) in {where}, and not elsewhere.", experiment=e["experiment"],
+                                decision=e["decision_label"], effect=fmt_points(e["diff"]),
+                                low=fmt_points(e["ci_low"]), high=fmt_points(e["ci_high"]), where=e["where"]))
         for e in out_:
             rules.append(tr("Do not use the treatment of {experiment} here: it lowered {metric} by {effect} in "
                             "{where}.",
@@ -163,12 +178,19 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         hold_ids = set(pool["customer_id"].iloc[rng.choice(len(pool), size=min(h_size, len(pool)), replace=False)]
                        ) if h_size else set()
         treated = treated_pool - len(hold_ids)
-        lift, lift_from = (rec[0]["diff"], rec[0]["experiment"]) if rec else (plan.mde_points, None)
+        lift, lift_from = (rec[0]["lift"], rec[0]["experiment"]) if rec else (plan.mde_points, None)
         ev_cost = treated * (cost or 0.0)
         ev_gross = treated * lift * aov
         ev = {"treated": treated, "lift": lift, "lift_from": lift_from, "average_order_value": aov,
               "offer_cost": cost, "gross": ev_gross, "cost": ev_cost, "net": ev_gross - ev_cost}
         cur_code = currency
+        if cost and ev["net"] < 0 and treated > 0:
+            rules.append(tr("At {cost} per contacted customer the offer does not pay for itself on the lift "
+                            "{source}: it breaks even at {breakeven} per customer (lift x average order). Use a "
+                            "cheaper offer.", cost=fmt_money(cost, currency, 2),
+                            source=(tr("measured by {experiment}", experiment=lift_from) if lift_from else
+                                    tr("assumed below")),
+                            breakeven=fmt_money(lift * aov, currency, 2)))
         if lift_from:
             ev_sentence = tr("Expected value: {treated} contacted customers x {lift} lift (measured by {experiment} in "
                              "this group) x {aov} average order = {gross}, minus the offer's cost {cost} = {net}. "
@@ -183,16 +205,17 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                              "offer's cost {cost} = {net}.", lift=fmt_points(lift), treated=fmt_int(treated),
                              aov=fmt_money(aov, cur_code), gross=fmt_money(ev_gross, cur_code),
                              cost=fmt_money(ev_cost, cur_code), net=fmt_money(ev["net"], cur_code))
+        reach = detectable_lift(treated_pool, h_size, p0, plan.alpha, plan.power)
         hold_sentence = (tr("Holdout: {h} customers ({share}) picked at random get nothing; with them next quarter's "
                             "review can detect a lift of {mde} or more in the share buying (baseline {base}, power "
                             "{power}).", h=fmt_int(h_size), share=fmt_pct(h_size / max(treated_pool, 1)),
                             mde=fmt_points(plan.mde_points), base=fmt_pct(p0), power=fmt_pct(plan.power))
                          if powered else
-                         tr("Holdout: {h} customers ({share}) picked at random get nothing. The group is too small to "
-                            "detect a lift of {mde} with {power} power even with an even split; next quarter's "
-                            "read-out will only show larger effects.", h=fmt_int(h_size),
+                         tr("Holdout: {h} customers ({share}, the most the parameters allow) picked at random get "
+                            "nothing. That is too few to detect a lift of {mde} with {power} power; next quarter's "
+                            "read-out can detect {reach} or more.", h=fmt_int(h_size),
                             share=fmt_pct(h_size / max(treated_pool, 1)), mde=fmt_points(plan.mde_points),
-                            power=fmt_pct(plan.power)))
+                            power=fmt_pct(plan.power), reach=fmt_points(reach).lstrip("+")))
         fname = contact_list_name(g.name)
         entry = {
             "group": g.name, "segments": segs, "customers": n,
@@ -208,7 +231,7 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             "action": action, "rules": rules, "no_costly_offer": cheap,
             "expected_value": ev, "expected_value_sentence": ev_sentence,
             "holdout": {"size": h_size, "powered": powered, "baseline_rate": p0, "mde_points": plan.mde_points,
-                        "alpha": plan.alpha, "power": plan.power, "pool": treated_pool,
+                        "alpha": plan.alpha, "power": plan.power, "pool": treated_pool, "detectable_lift": reach,
                         "experiment_id": f"{ab_settings.plan_prefix}-{quarter}-{g.name}"},
             "holdout_sentence": hold_sentence, "contact_list": f"exports/{fname}",
         }
@@ -310,11 +333,12 @@ def readouts(ab: dict | None, ab_settings: AbSettings, previous_quarter: str) ->
 
 def readout_table(items: list[dict], previous_quarter: str, ab_settings: AbSettings) -> str:
     """Last quarter's actions read out, in words; or how to mark them when there are none."""
-    from helpers.locale import fmt_p
+    from helpers.experiments import p_is
     if not items:
         return tr("No action of the {quarter} plan is in this quarter's experiments table. To read an action out, "
-                  "add its customers to the experiments table as experiment \"{prefix}-{quarter}-<action group>\": the "
-                  "contacted customers in a treatment variant, the holdout in the control variant ({control}).",
+                  "add its customers to the experiments table as experiment {prefix}-{quarter}-[action group] (for "
+                  "example {prefix}-{quarter}-Win back): the contacted customers in a treatment variant, the holdout "
+                  "in the control variant ({control}).",
                   quarter=fmt_quarter(previous_quarter), prefix=ab_settings.plan_prefix,
                   control=ab_settings.control_variant)
     lines = []
@@ -323,9 +347,9 @@ def readout_table(items: list[dict], previous_quarter: str, ab_settings: AbSetti
                   "Do not ship": tr("it did harm"), "Inconclusive": tr("no effect could be shown"),
                   "Do not trust": tr("the holdout was not random enough to tell")}.get(r["decision"], r["decision"])
         lines.append("- " + tr("{group} ({quarter} plan): {worked}: {metric} {effect} ({low} to {high}), Holm-adjusted "
-                               "p = {p}, {n} customers.", group=r["group"], quarter=fmt_quarter(previous_quarter),
+                               "{p}, {n} customers.", group=r["group"], quarter=fmt_quarter(previous_quarter),
                                worked=worked, metric=tr("conversion") if r["metric"] == "conversion" else r["metric"],
                                effect=fmt_points(r["diff"]), low=fmt_points(r["ci_low"]),
-                               high=fmt_points(r["ci_high"]), p=fmt_p(r["p_holm"]),
+                               high=fmt_points(r["ci_high"]), p=p_is(r["p_holm"]),
                                n=fmt_int(sum(r["counts"].values()))))
     return "\n".join(lines)

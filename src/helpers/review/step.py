@@ -51,6 +51,7 @@ __all__ = [
     "transitions_table",
     "lifecycle_sentences",
     "trend_table",
+    "trend_caption",
     "trend_summary",
     "not_available_note",
     "experiments_note",
@@ -77,11 +78,13 @@ KPI_LABELS: dict[str, str] = _kpi_labels()
 
 
 _NUMBER = re.compile(r"^\s*([▲▼■]\s*)?[+\-−]?\s*([A-Z]{3}\s)?[¥$€]?[+\-−]?\d")
+_QUARTER = re.compile(r"^\d{4}(Q\d|年)")
 
 
 def _numeric_text(col: pd.Series) -> bool:
     cells = [str(x) for x in col if str(x).strip() not in ("", "·", "n/a")]
-    return bool(cells) and sum(bool(_NUMBER.match(c)) for c in cells) >= 0.8 * len(cells)
+    hits = sum(bool(_NUMBER.match(c)) and not _QUARTER.match(c) for c in cells)
+    return bool(cells) and hits >= 0.8 * len(cells)
 
 
 def text_table(df: pd.DataFrame, right: list[str] | tuple[str, ...] | None = None, caption: str | None = None):
@@ -92,7 +95,7 @@ def text_table(df: pd.DataFrame, right: list[str] | tuple[str, ...] | None = Non
     from helpers.page import styled_table
     st = styled_table(df, readable_headers=False, caption=caption)
     cols = [c for c in df.columns if _numeric_text(df[c])] if right is None else [c for c in right if c in df]
-    return st.set_properties(subset=cols, **{"text-align": "right"}) if cols else st
+    return st.set_properties(subset=cols, **{"text-align": "right", "white-space": "nowrap"}) if cols else st
 
 
 def not_available_note(what: str, step: str | None = None, reason: str | None = None) -> str:
@@ -589,6 +592,12 @@ def lifecycle_sentences(history, lifecycle_settings, previous: str) -> str:
            "{woke} dormant or lost customers came back.", quarter=fmt_quarter(previous), quiet=fmt_int(quiet),
            gone=fmt_int(gone), woke=fmt_int(woke)),
     ])
+
+
+def trend_caption() -> str:
+    """The trend table's caption: where the value and churn columns come from."""
+    return tr("Predicted value and churn risk come from the rendered report of each quarter; · = that quarter was "
+              "not rendered with this tool.")
 
 
 def trend_table(history, currency: str, earlier: dict[str, dict]) -> pd.DataFrame:
