@@ -92,12 +92,12 @@ def test_forest_plot_labels_say_the_unit_and_the_interval_level():
     d = pd.DataFrame({"label": ["All customers", "Win back (n = 2,305)"], "diff": [0.048, 0.131],
                       "ci_low": [0.037, 0.109], "ci_high": [0.059, 0.153], "significant": [True, True]})
     fig = forest_chart(d, "EXP-02", "conversion", 0.05)
-    assert fig.axes[0].get_xlabel() == "Effect on conversion (percentage points), 95% interval"
+    assert fig.axes[0].get_xlabel() == "Effect on conversion (percentage points), 95% CI"
     assert "EXP-02" in fig.axes[0].get_title()
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["Win back (n = 2,305)", "All customers"]
     plt.close(fig)
     fig = forest_chart(d, "EXP-02", "revenue_per_customer", 0.1, "CNY")
-    assert fig.axes[0].get_xlabel() == "Effect on revenue per customer (CNY), 90% interval"
+    assert fig.axes[0].get_xlabel() == "Effect on revenue per customer (CNY), 90% CI"
     plt.close(fig)
 
 

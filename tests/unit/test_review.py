@@ -440,3 +440,17 @@ def test_export_and_contact_lists_never_hold_personal_data(root_env, monkeypatch
     assert "007" not in raw.decode("utf-8-sig") and not (root_env / "run" / ".exports.tmp").exists()
     with pytest.raises(RunError, match="may not write artifact 'exports'"):
         save_contact_lists(Catalog(root_env / "run", None, "40_churn"), lists, s)
+
+
+def test_a_step_not_available_still_lists_its_parts():
+    from helpers.experiments import step as ex
+    e = pd.DataFrame({"experiment_id": "E1", "customer_id": ["a", "b", "c"], "variant": "control",
+                      "assigned_at": pd.Timestamp("2026-07-01")})
+    o = pd.DataFrame({"customer_id": ["a"], "order_ts": [pd.Timestamp("2026-07-02")], "amount": [1.0]})
+    summary = ex.ab_summary(ex.run_all(e, o, D.ab, D.rfm, 1), D.ab)
+    assert summary["available"] is False and [p["part"] for p in summary["unavailable"]] == ["ab", "ab.E1"]
+    t = rs.available_sections({"rfm": RFM, "clv": CLV, "churn": CHURN, "ab": summary})
+    ab_rows = t[t["Section"].str.startswith("Experiments")]
+    assert list(ab_rows["Status"]) == ["not available", "not available"]
+    assert "none of the 1 experiments could be evaluated" in ab_rows.iloc[0]["Why"]
+    assert ab_rows.iloc[1]["Section"] == "Experiments: E1" and "single arm (control)" in ab_rows.iloc[1]["Why"]

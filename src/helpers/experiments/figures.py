@@ -34,9 +34,9 @@ def forest_chart(data: pd.DataFrame, experiment: str, metric: str, alpha: float,
     ax.axvline(0, color="#1f2933", lw=1)
     ax.set_yticks(range(len(d)), d["label"])
     if metric == "conversion":
-        ax.set_xlabel(tr("Effect on conversion (percentage points), {level} interval", level=fmt_pct(1 - alpha)))
+        ax.set_xlabel(tr("Effect on conversion (percentage points), {level} CI", level=fmt_pct(1 - alpha)))
     else:
-        ax.set_xlabel(tr("Effect on revenue per customer ({currency}), {level} interval", currency=currency,
+        ax.set_xlabel(tr("Effect on revenue per customer ({currency}), {level} CI", currency=currency,
                          level=fmt_pct(1 - alpha)))
     ax.set_title(tr("{experiment}: effect overall and by segment (filled = significant)", experiment=experiment))
     return fig

@@ -506,7 +506,7 @@ def _text_table(df: pd.DataFrame, right: list[str] = (), caption: str | None = N
     from helpers.page import styled_table
     st_ = styled_table(df, readable_headers=False, caption=caption)
     cols = [c for c in right if c in df.columns]
-    return st_.set_properties(subset=cols, **{"text-align": "right"}) if cols else st_
+    return st_.set_properties(subset=cols, **{"text-align": "right", "white-space": "nowrap"}) if cols else st_
 
 
 def summary_table(results: list[ExperimentResult] | AbOutcome, s: AbSettings, currency: str = "") -> pd.DataFrame:
@@ -689,7 +689,8 @@ def show_experiments(results: AbOutcome, currency: str, s: AbSettings) -> None:
 
     from helpers.experiments import figures as plots_figures
     from helpers.page import show_not_available
-    show_not_available(results.not_available, *[p for p in results.parts if p.part.count(".") == 1])
+    # the whole step's notice is shown by the notebook, above the conventions
+    show_not_available(*[p for p in results.parts if p.part.count(".") == 1])
     for r in results.results:
         display(Markdown(experiment_markdown(r, s, currency)))
         show_not_available(*[p for p in results.parts if p.part == f"ab.{r.experiment_id}.interaction"])

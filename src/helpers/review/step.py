@@ -200,13 +200,13 @@ def available_sections(artifacts: dict[str, dict | None], own: list | tuple = ()
             rows.append({tr("Section"): section, tr("Status"): tr("not run"),
                          tr("Why"): tr("the {step} step was not in this run's steps", step=st.name)})
             continue
+        parts = [p for p in summary.get("unavailable") or [] if p.get("part") != st.summary]
         if not summary.get("available", True):
             rows.append({tr("Section"): section, tr("Status"): tr("not available"),
                          tr("Why"): summary.get("reason") or ""})
-            continue
-        parts = [p for p in summary.get("unavailable") or [] if p.get("part") != st.summary]
-        rows.append({tr("Section"): section,
-                     tr("Status"): tr("available") if not parts else tr("partly available"), tr("Why"): ""})
+        else:
+            rows.append({tr("Section"): section,
+                         tr("Status"): tr("available") if not parts else tr("partly available"), tr("Why"): ""})
         rows += [{tr("Section"): f"{section}: {p.get('title') or p['part']}", tr("Status"): tr("not available"),
                   tr("Why"): p.get("reason", "")} for p in parts]
     for na in own:
@@ -390,6 +390,8 @@ def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab
 
 
 def _value_words(churn: dict) -> str:
+    if churn.get("value_label"):           # the churn step names what its value at risk is
+        return tr(churn["value_label"])
     col = churn.get("value_column") or ""
     return (tr("predicted {h}-month value", h=col[4:-1]) if col.startswith("clv_") and col[4:-1].isdigit()
             else tr("spend to date"))
