@@ -286,6 +286,9 @@ def plan_markdown(result: PlanResult, currency: str) -> str:
         if e["value_per_customer"] is not None:
             who += tr("; predicted {h}-month value {value} per customer", h=e["horizon_months"],
                       value=fmt_money(e["value_per_customer"], currency))
+        per = {k: v for k, v in (e["value_per_customer_by_segment"] or {}).items() if v is not None}
+        if len(per) > 1:
+            who += tr(" ({values})", values=", ".join(f"{k} {fmt_money(v, currency)}" for k, v in per.items()))
         if e["high_risk_share"] is not None:
             who += tr("; {share} at high churn risk", share=fmt_pct(e["high_risk_share"]))
         out.append(f"**{tr('Who')}:** {who}.")
