@@ -206,7 +206,7 @@ def test_history_equals_the_slow_reference_every_quarter(demo_orders, history):
     mix equals segment_of on it (the segments step's own computation)."""
     from helpers.frame.settings import quarter_bounds
     from helpers.review.data import quarter_kpis
-    from helpers.review.history import states_at
+    from helpers.review.history import Cumulative, states_at
     from helpers.segments import customer_summary, segment_of
     panel, h = history
     assert h.quarters == ["2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3"]
@@ -219,11 +219,15 @@ def test_history_equals_the_slow_reference_every_quarter(demo_orders, history):
         if k in (0, 5, 7):
             end = quarter_bounds(q)[1]
             slow = customer_summary(demo_orders, end)
-            fast = states_at(panel, k, end)
+            mid = states_at(panel, k, end)                    # group-by over the panel
+            fast = Cumulative(panel).at(k, end)               # running sums, one numpy pass
             cols = ["customer_id", "orders", "purchase_days", "recency_days", "tenure_days"]
-            pd.testing.assert_frame_equal(fast[cols].reset_index(drop=True), slow[cols].reset_index(drop=True),
-                                          check_dtype=False)
-            assert np.allclose(fast["revenue"], slow["revenue"])
+            for got in (mid, fast):
+                pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), slow[cols].reset_index(drop=True),
+                                              check_dtype=False)
+                assert np.allclose(got["revenue"], slow["revenue"])
+                assert (got["first_order"].to_numpy() == slow["first_order"].to_numpy()).all()
+                assert (got["last_order"].to_numpy() == slow["last_order"].to_numpy()).all()
             seg = segment_of(slow, D.rfm)["rfm_segment"].astype(str).value_counts()
             assert {s: int(seg.get(s, 0)) for s in h.segments.columns} == h.segments.loc[q].to_dict(), q
     # lifecycle counts add up to every customer who had bought by each quarter's end
