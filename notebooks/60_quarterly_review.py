@@ -43,8 +43,8 @@ P, cat = S.params, S.catalog
 ingest_summary = cat.load("ingest")
 artifacts = rv.load_step_summaries(cat)
 previous = rv.load_step_summaries(frame.Catalog.published(S.previous_quarter, P.reports_dir))
-kpis = rv.review_kpis(cat.path("orders"), P.quarter)
 parts = rv.gather(cat, P, artifacts)
+kpis = rv.kpi_table_from_history(parts.history)
 
 # %% [markdown]
 # ## Executive summary
@@ -197,7 +197,7 @@ display(Markdown(rv.methods_appendix(artifacts)))
 # %% tags=["remove"]
 summary = rv.review_summary(P.quarter, kpis, **rv.json_sections(parts, P, artifacts))
 cat.save("review", summary)
-rv.save_customer_tables(cat, artifacts, P.export)
+rv.save_customer_tables(cat, artifacts, P.export, parts.scores)
 rv.save_contact_lists(cat, parts.plan.contacts, P.export)
 assert kpis.loc["orders", "this_quarter"] > 0, "no orders in the quarter under review"
 assert sum(e["customers"] for e in summary["plan"]) == (artifacts["rfm"] or {}).get("customers", 0)

@@ -235,6 +235,9 @@ def test_history_equals_the_slow_reference_every_quarter(demo_orders, history):
         end = quarter_bounds(q)[1]
         assert h.lifecycle.loc[q].sum() == demo_orders.loc[demo_orders["order_ts"] < end + pd.Timedelta(days=1),
                                                            "customer_id"].nunique()
+    # the review's KPI table from the history equals the one from two scans of the orders
+    pd.testing.assert_frame_equal(rs.kpi_table_from_history(h), rs.kpi_table(demo_orders, "2026Q3"),
+                                  check_exact=False, rtol=1e-12, atol=0.005)
     # new customers of the quarter are exactly the lifecycle stage "new" (one meaning)
     assert h.lifecycle.loc["2026Q3", "new"] == h.kpis.loc["2026Q3", "new_customers"]
 

@@ -24,7 +24,7 @@ __all__ = ["value_by_attribute", "channel_table", "channel_sentence", "OTHER"]
 OTHER = "other"
 
 
-def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame, stages: pd.DataFrame, attribute: str,
+def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame | None, stages: pd.DataFrame, attribute: str,
                        value_col: str | None, horizon_months: int | None, level: float,
                        settings: ChannelSettings) -> pd.DataFrame:
     """One row per value of ``attribute`` (see the module docstring), largest value per customer first.
@@ -33,15 +33,17 @@ def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame, stages: pd
     ----------
     customers : DataFrame
         ``customer_id`` and ``attribute`` (the customers table).
-    scores : DataFrame
-        The joined customer tables (``customer_id``, the value column).
+    scores : DataFrame or None
+        The joined customer tables (``customer_id``, the value column); ``None`` when ``stages`` holds
+        the value column already.
     stages : DataFrame
         ``customer_id``, ``stage`` (lifecycle at the quarter's end; customers with orders only).
     """
-    base = stages[["customer_id", "stage"]].merge(
-        customers[["customer_id", attribute]].astype({"customer_id": str}), on="customer_id", how="left")
+    keep = ["customer_id", "stage"] + ([value_col] if scores is None and value_col else [])
+    base = stages[keep].merge(customers[["customer_id", attribute]].astype({"customer_id": str}),
+                              on="customer_id", how="left")
     base[attribute] = base[attribute].astype("string").fillna(tr("(not recorded)"))
-    if value_col is not None:
+    if value_col is not None and scores is not None:
         base = base.merge(scores[["customer_id", value_col]].astype({"customer_id": str}), on="customer_id",
                           how="left")
     counts = base[attribute].value_counts()

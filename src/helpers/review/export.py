@@ -51,13 +51,15 @@ def save_export(cat, scores: pd.DataFrame | None, rfm: dict | None, settings: Ex
         cat.save("segments_export", build_export(scores, rfm, settings))
 
 
-def save_customer_tables(cat, artifacts: dict[str, dict | None], settings: ExportSettings) -> None:
+def save_customer_tables(cat, artifacts: dict[str, dict | None], settings: ExportSettings,
+                         joined: pd.DataFrame | None = None) -> None:
     """Write ``customer_scores`` (the steps' customer tables joined) and ``segments_export.csv``.
 
+    ``joined``: ``cat.customer_scores()`` when the caller has it already (it is read otherwise).
     Nothing is written when no analysis step produced a customer table.
     """
     from helpers.review.step import customer_scores_table
-    scores = customer_scores_table(cat.customer_scores(), artifacts.get("clv"))
+    scores = customer_scores_table(joined if joined is not None else cat.customer_scores(), artifacts.get("clv"))
     if scores is None:
         return
     cat.save("customer_scores", scores)

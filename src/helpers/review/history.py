@@ -55,10 +55,11 @@ def states_at(panel: pd.DataFrame, bucket: int, as_of: pd.Timestamp) -> pd.DataF
 class Cumulative:
     """Every customer's running history over the panel's quarters, for fast quarter-end snapshots.
 
-    The panel is sorted by customer and quarter; per customer the running minimum of the first order,
-    maximum of the last, and sums of orders, purchase days and revenue are computed once; the state at
-    the end of quarter ``k`` is then each customer's last row with ``bucket <= k`` (one pass of numpy).
-    :func:`states_at` is the slow, obvious reference (tested equal).
+    The panel is sorted by customer and quarter and customers get integer codes (in ``customer_id``
+    order); per customer the running minimum of the first order, maximum of the last, and sums of
+    orders, purchase days and revenue are computed once; the state at the end of quarter ``k`` is then
+    each customer's last row with ``bucket <= k`` (one numpy pass). :func:`states_at` is the slow,
+    obvious reference (tested equal).
     """
 
     def __init__(self, panel: pd.DataFrame):
@@ -66,28 +67,61 @@ class Cumulative:
         codes, self.ids = pd.factorize(p["customer_id"], sort=True)
         self.codes = codes
         self.bucket = p["bucket"].to_numpy()
-        g = p.groupby(codes, sort=False)
-        self.first = g["first"].cummin().to_numpy()
-        self.last = g["last"].cummax().to_numpy()
-        self.orders = g["orders"].cumsum().to_numpy()
-        self.days = g["days"].cumsum().to_numpy()
-        self.revenue = g["revenue"].cumsum().to_numpy()
+        self.raw_orders = p["orders"].to_numpy()
+        self.raw_days = p["days"].to_numpy()
+        self.raw_revenue = p["revenue"].to_numpy()
+        starts = np.r_[True, codes[1:] != codes[:-1]] if len(codes) else np.zeros(0, bool)
+        self.first_bucket = np.full(len(self.ids), np.iinfo(np.int16).max, dtype=np.int16)
+        self.first_bucket[codes[starts]] = self.bucket[starts]
+        # running values within each customer: reset at each customer's first row
+        group_start = np.maximum.accumulate(np.where(starts, np.arange(len(codes)), 0)) if len(codes) else codes
+        self.first = _running(p["first"].to_numpy(), group_start, np.minimum)
+        self.last = _running(p["last"].to_numpy(), group_start, np.maximum)
+        self.orders = _cumsum(self.raw_orders, group_start)
+        self.days = _cumsum(self.raw_days, group_start)
+        self.revenue = _cumsum(self.raw_revenue, group_start)
+        self.first_day = self.first.astype("datetime64[D]").astype(np.int64)
+        self.last_day = self.last.astype("datetime64[D]").astype(np.int64)
 
-    def at(self, bucket: int, as_of: pd.Timestamp) -> pd.DataFrame:
-        """The same table as :func:`states_at` for the end of quarter ``bucket``."""
+    def rows_at(self, bucket: int) -> np.ndarray:
+        """Row of each customer's state at the end of quarter ``bucket`` (customers who had bought by then)."""
         idx = np.flatnonzero(self.bucket <= bucket)
         c = self.codes[idx]
-        rows = idx[np.r_[c[1:] != c[:-1], True]] if len(idx) else idx
-        day = pd.Timestamp(as_of).normalize()
-        first = pd.DatetimeIndex(self.first[rows])
-        last = pd.DatetimeIndex(self.last[rows])
-        out = pd.DataFrame({"customer_id": np.asarray(self.ids)[self.codes[rows]], "first_order": first,
-                            "last_order": last, "orders": self.orders[rows], "purchase_days": self.days[rows],
+        return idx[np.r_[c[1:] != c[:-1], True]] if len(idx) else idx
+
+    def at(self, bucket: int, as_of: pd.Timestamp, ids: bool = True) -> pd.DataFrame:
+        """The same table as :func:`states_at` for the end of quarter ``bucket``; with ``ids=False`` the
+        ``customer_id`` column holds the integer codes (faster, for counts)."""
+        rows = self.rows_at(bucket)
+        day = np.datetime64(pd.Timestamp(as_of).normalize().date(), "D").astype(np.int64)
+        cid = np.asarray(self.ids)[self.codes[rows]] if ids else self.codes[rows]
+        out = pd.DataFrame({"customer_id": cid, "first_order": self.first[rows], "last_order": self.last[rows],
+                            "orders": self.orders[rows], "purchase_days": self.days[rows],
                             "revenue": self.revenue[rows]})
-        out["recency_days"] = (day - last.normalize()).days
-        out["tenure_days"] = (day - first.normalize()).days
+        # whole days between the dates (as customer_summary), in integer day numbers
+        out["recency_days"] = day - self.last_day[rows]
+        out["tenure_days"] = day - self.first_day[rows]
         out["average_order_value"] = out["revenue"] / out["orders"]
         return out
+
+
+def _cumsum(x: np.ndarray, group_start: np.ndarray) -> np.ndarray:
+    """Running sum of ``x`` restarting at each group's first row."""
+    c = np.cumsum(x)
+    before = np.r_[0, c][group_start]
+    return c - before
+
+
+def _running(x: np.ndarray, group_start: np.ndarray, op) -> np.ndarray:
+    """Running min/max of ``x`` restarting at each group's first row (few rows per group: a short loop
+    over the position inside the group)."""
+    out = x.copy()
+    pos = np.arange(len(x)) - group_start
+    for k in range(1, int(pos.max()) + 1 if len(pos) else 1):
+        m = pos == k
+        i = np.flatnonzero(m)
+        out[i] = op(out[i - 1], x[i])
+    return out
 
 
 @dataclass
@@ -126,56 +160,63 @@ class History:
 
 def build_history(panel: pd.DataFrame, quarter: str, n: int, rfm: RfmSettings,
                   lifecycle: LifecycleSettings) -> History:
-    """KPIs, lifecycle counts, segment mix per quarter and this quarter's transitions (see the module docstring)."""
-    from helpers.segments import segment_of
+    """KPIs, lifecycle counts, segment mix per quarter and this quarter's transitions (see the module docstring).
+
+    Works on integer customer codes (:class:`Cumulative`); the segment map is applied with the segments
+    step's own scoring (:mod:`helpers.segments.model`).
+    """
+    from helpers.segments import model as seg_model
     quarters = quarters_ending(quarter, n)
-    first_bucket = panel.groupby("customer_id", sort=False)["bucket"].min()
-    kpi_rows, life_rows, seg_rows, grp_rows = [], [], [], []
+    cum = Cumulative(panel)
+    n_cust = len(cum.ids)
     seg_names = [s.name for s in rfm.segments]
     grp_names = [g.name for g in rfm.action_groups]
-    stage_prev = seg_prev = None
-    stage_now = None
-    cum = Cumulative(panel)
+    group_of = {s: g.name for g in rfm.action_groups for s in g.segments}
+    kpi_rows, life_rows, seg_rows, grp_rows = [], [], [], []
+    prev_stage = np.full(n_cust, -1, np.int8)
+    prev_segment = np.full(n_cust, -1, np.int16)
+    now_stage = np.full(n_cust, -1, np.int8)
     for k, q in enumerate(quarters):
         start, end = quarter_bounds(q)
-        inq = panel[panel["bucket"] == k]
-        n_orders, revenue = int(inq["orders"].sum()), float(inq["revenue"].sum())
-        new = int((first_bucket.reindex(inq["customer_id"]).to_numpy() == k).sum())
+        inq = np.flatnonzero(cum.bucket == k)
+        n_orders, revenue = int(cum.raw_orders[inq].sum()), float(cum.raw_revenue[inq].sum())
+        new = int((cum.first_bucket[cum.codes[inq]] == k).sum())
         kpi_rows.append({"quarter": q, "buyers": len(inq), "new_customers": new, "returning_customers": len(inq) - new,
                          "orders": n_orders, "revenue": round(revenue, 2),
                          "average_order_value": revenue / n_orders if n_orders else float("nan"),
-                         "repeat_purchase_rate": float((inq["days"] >= 2).mean()) if len(inq) else float("nan")})
-        st = cum.at(k, end)
+                         "repeat_purchase_rate": float((cum.raw_days[inq] >= 2).mean()) if len(inq) else float("nan")})
+        st = cum.at(k, end, ids=False)
         stages = lifecycle_stage(st["first_order"], st["last_order"], start, end, lifecycle.active_days,
                                  lifecycle.lost_days)
         life_rows.append({"quarter": q, **{s: int((stages == s).sum()) for s in STAGES}})
         if len(st):
-            sc = segment_of(st, rfm)
-            seg = sc["rfm_segment"].astype(str).value_counts()
-            grp = sc["action_group"].astype(str).value_counts()
+            scored, _ = seg_model.score_customers(st, rfm)
+            seg = seg_model.assign_segments(scored, rfm)
+            counts = seg.value_counts()
         else:
-            sc, seg, grp = None, pd.Series(dtype=int), pd.Series(dtype=int)
-        seg_rows.append({"quarter": q, **{s: int(seg.get(s, 0)) for s in seg_names}})
-        grp_rows.append({"quarter": q, **{g: int(grp.get(g, 0)) for g in grp_names}})
+            seg, counts = pd.Series([], dtype=object), pd.Series(dtype=int)
+        seg_rows.append({"quarter": q, **{s: int(counts.get(s, 0)) for s in seg_names}})
+        grp_rows.append({"quarter": q, **{g: int(sum(counts.get(s, 0) for s in seg_names if group_of.get(s) == g))
+                                          for g in grp_names}})
+        codes = st["customer_id"].to_numpy()
         if k == len(quarters) - 2:
-            stage_prev = pd.Series(stages.to_numpy(), index=st["customer_id"].to_numpy())
-            seg_prev = (sc.set_index(st["customer_id"].to_numpy())[["rfm_segment", "action_group"]].astype(str)
-                        if sc is not None else None)
+            prev_stage[codes] = stages.cat.codes.to_numpy()
+            prev_segment[codes] = pd.Categorical(seg, categories=seg_names).codes
         if k == len(quarters) - 1:
-            stage_now = pd.Series(stages.to_numpy(), index=st["customer_id"].to_numpy())
-            revenue_to_date = pd.Series(st["revenue"].to_numpy(), index=st["customer_id"].to_numpy())
-            bought = set(inq["customer_id"])
-    cur = pd.DataFrame({"customer_id": stage_now.index, "stage": stage_now.to_numpy()})
-    prev = stage_prev.reindex(cur["customer_id"]) if stage_prev is not None else pd.Series(np.nan, index=cur.index)
-    cur["previous_stage"] = pd.Series(prev.to_numpy(), dtype=object).fillna(NOT_YET).to_numpy()
-    if seg_prev is not None:
-        sp = seg_prev.reindex(cur["customer_id"])
-        cur["previous_segment"] = sp["rfm_segment"].to_numpy()
-        cur["previous_group"] = sp["action_group"].to_numpy()
-    else:
-        cur["previous_segment"] = cur["previous_group"] = None
-    cur["bought_this_quarter"] = cur["customer_id"].isin(bought).to_numpy()
-    cur["revenue_to_date"] = revenue_to_date.reindex(cur["customer_id"]).to_numpy()
+            now_stage[codes] = stages.cat.codes.to_numpy()
+            revenue_to_date = np.zeros(n_cust)
+            revenue_to_date[codes] = st["revenue"].to_numpy()
+            bought = np.zeros(n_cust, bool)
+            bought[cum.codes[inq]] = True
+    labels = np.array([*STAGES, NOT_YET], dtype=object)
+    seg_arr = np.array([*seg_names, None], dtype=object)
+    grp_arr = np.array([*[group_of.get(s) for s in seg_names], None], dtype=object)
+    cur = pd.DataFrame({"customer_id": np.asarray(cum.ids),
+                        "stage": pd.Categorical.from_codes(now_stage, categories=list(STAGES)),
+                        "previous_stage": labels[np.where(prev_stage < 0, len(STAGES), prev_stage)],
+                        "previous_segment": seg_arr[np.where(prev_segment < 0, len(seg_names), prev_segment)],
+                        "previous_group": grp_arr[np.where(prev_segment < 0, len(seg_names), prev_segment)],
+                        "bought_this_quarter": bought, "revenue_to_date": revenue_to_date})
     trans = pd.crosstab(pd.Categorical(cur["previous_stage"], categories=[NOT_YET, *STAGES]),
                         pd.Categorical(cur["stage"].astype(str), categories=list(STAGES)), dropna=False)
     trans.index.name, trans.columns.name = "previous", "now"

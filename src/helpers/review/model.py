@@ -33,11 +33,11 @@ def lifecycle_stage(first: pd.Series, last: pd.Series, quarter_start: pd.Timesta
     Series
         Categorical with categories :data:`STAGES`, aligned with ``first``.
     """
-    day = pd.Timestamp(as_of).normalize()
-    since = (day - pd.to_datetime(last).dt.normalize()).dt.days.to_numpy()
-    is_new = (pd.to_datetime(first) >= pd.Timestamp(quarter_start)).to_numpy()
-    out = np.select([is_new, since < active_days, since < lost_days], ["new", "active", "dormant"], "lost")
-    return pd.Series(pd.Categorical(out, categories=list(STAGES)), index=first.index)
+    day = np.datetime64(pd.Timestamp(as_of).date(), "D")
+    since = (day - pd.to_datetime(last).to_numpy().astype("datetime64[D]")).astype(np.int64)
+    is_new = pd.to_datetime(first).to_numpy() >= np.datetime64(pd.Timestamp(quarter_start))
+    codes = np.select([is_new, since < active_days, since < lost_days], [0, 1, 2], 3).astype(np.int8)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=list(STAGES)), index=first.index)
 
 
 def holdout_size(n: int, p0: float, effect: float, alpha: float = 0.05, power: float = 0.8,

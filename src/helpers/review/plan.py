@@ -106,21 +106,30 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
     vcol = inputs.value_column(scores)
     h_months = inputs.clv_horizon(clv)
     actions = {g["name"]: g["action"] for g in inputs.rfm_action_groups(rfm_json)}
-    cur = history.current.set_index("customer_id")
-    prev_groups = cur["previous_group"]
+    cur = history.current
+    # the stage of each scored customer: both tables are sorted by customer id (one join when they differ)
+    ids = scores["customer_id"].astype(str).to_numpy()
+    if len(ids) == len(cur) and np.array_equal(ids, cur["customer_id"].to_numpy()):
+        stage_of = cur["stage"].astype(str).to_numpy()
+    else:
+        stage_of = (pd.DataFrame({"customer_id": ids}).merge(cur[["customer_id", "stage"]], on="customer_id",
+                                                             how="left")["stage"].astype(str).to_numpy())
+    retention = cur.groupby("previous_group")["bought_this_quarter"].mean()
+    group_col = scores["action_group"].astype(str).to_numpy()
+    segment_col = scores["rfm_segment"].astype(str).to_numpy()
     groups_trend = history.groups
     entries, contacts = [], {}
     for gi, g in enumerate(rfm.action_groups):
-        mine = scores[scores["action_group"].astype(str) == g.name]
+        in_group = group_col == g.name
+        mine = scores[in_group]
+        mine_seg = segment_col[in_group]
         n = len(mine)
         if n == 0:
             continue
-        segs = [s for s in g.segments if (mine["rfm_segment"].astype(str) == s).any()]
-        value_per = {s: float(mine.loc[mine["rfm_segment"].astype(str) == s, vcol].mean()) if vcol else None
-                     for s in segs}
+        segs = [s for s in g.segments if (mine_seg == s).any()]
+        value_per = {s: float(mine[vcol].to_numpy()[mine_seg == s].mean()) if vcol else None for s in segs}
         hi = (mine["churn_tier"].astype(str) == "high") if "churn_tier" in mine else None
-        before = prev_groups[prev_groups == g.name].index
-        baseline = float(cur.loc[before, "bought_this_quarter"].mean()) if len(before) else float("nan")
+        baseline = float(retention.get(g.name, float("nan")))
         change = None
         if len(groups_trend) >= 2:
             change = int(groups_trend[g.name].iloc[-1] - groups_trend[g.name].iloc[-2])
@@ -168,16 +177,22 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         if high_share is not None and high_share > plan.high_risk_share:
             rules.append(tr("Act this quarter: {share} of the group are at high risk of not buying in the next "
                             "{days} days.", share=fmt_pct(high_share), days=inputs.churn_horizon(churn)))
-        treated_pool = n if not cheap else int((~mine["rfm_segment"].astype(str).isin(cheap)).sum())
+        offered = ~pd.Series(mine_seg).isin(cheap).to_numpy()
+        treated_pool = int(offered.sum())
         p0 = baseline if np.isfinite(baseline) else 0.5
         h_size, powered = holdout_size(treated_pool, p0, plan.mde_points, plan.alpha, plan.power, plan.min_holdout,
                                        plan.max_holdout_share) if treated_pool >= 2 else (0, False)
         # the holdout is drawn from the customers who get the offer (seeded), by customer id order
         rng = np.random.default_rng([seed, gi])
-        pool = mine[~mine["rfm_segment"].astype(str).isin(cheap)].sort_values("customer_id")
-        hold_ids = set(pool["customer_id"].iloc[rng.choice(len(pool), size=min(h_size, len(pool)), replace=False)]
-                       ) if h_size else set()
-        treated = treated_pool - len(hold_ids)
+        # positions of the offered customers in customer-id order (the joined tables are sorted by id)
+        pool = np.flatnonzero(offered)
+        gid = ids[in_group]
+        if len(pool) > 1 and not (gid[pool][1:] >= gid[pool][:-1]).all():
+            pool = pool[np.argsort(gid[pool], kind="stable")]
+        hold = np.zeros(n, bool)
+        if h_size:
+            hold[pool[rng.choice(len(pool), size=min(h_size, len(pool)), replace=False)]] = True
+        treated = treated_pool - int(hold.sum())
         lift, lift_from = (rec[0]["lift"], rec[0]["experiment"]) if rec else (plan.mde_points, None)
         ev_cost = treated * (cost or 0.0)
         ev_gross = treated * lift * aov
@@ -236,16 +251,15 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             "holdout_sentence": hold_sentence, "contact_list": f"exports/{fname}",
         }
         entries.append(entry)
-        c = pd.DataFrame({"customer_id": mine["customer_id"].astype(str).to_numpy(),
-                          "segment": mine["rfm_segment"].astype(str).to_numpy()})
-        c["lifecycle_stage"] = cur["stage"].reindex(c["customer_id"]).astype(str).to_numpy()
+        c = pd.DataFrame({"customer_id": ids[in_group], "segment": mine_seg})
+        c["lifecycle_stage"] = stage_of[in_group]
         if vcol:
             c[f"predicted_value_{h_months}m" if h_months else "predicted_value"] = mine[vcol].round(2).to_numpy()
         if "churn_probability" in mine:
             c["churn_risk"] = mine["churn_probability"].round(4).to_numpy()
             c["churn_tier"] = mine["churn_tier"].astype(str).fillna("not active").to_numpy()
-        c["offer"] = np.where(c["segment"].isin(cheap), "low-cost only", "offer")
-        c["in_holdout"] = c["customer_id"].isin(hold_ids).to_numpy()
+        c["offer"] = np.where(offered, "offer", "low-cost only")
+        c["in_holdout"] = hold
         contacts[fname] = c.sort_values("customer_id", kind="stable").reset_index(drop=True)
     return PlanResult(entries, contacts, notes)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from helpers.frame.outcome import NotAvailable
@@ -17,7 +18,7 @@ from helpers.review.data import quarter_panel
 from helpers.review.history import History, build_history
 from helpers.review.plan import PlanResult, build_plan, readouts
 
-__all__ = ["ReviewParts", "gather", "earlier_values", "json_sections"]
+__all__ = ["ReviewParts", "gather", "earlier_values", "json_sections", "aligned"]
 
 
 @dataclass
@@ -35,6 +36,17 @@ class ReviewParts:
     def na(self, part: str) -> NotAvailable | None:
         """The "not available" entry of ``review.<part>``, if any."""
         return next((p for p in self.unavailable if p.part == f"review.{part}"), None)
+
+
+def aligned(scores: pd.DataFrame, column: str, current: pd.DataFrame) -> pd.Series:
+    """``scores[column]`` in the order of ``current``'s customers (both are sorted by customer id, so usually
+    as they are; otherwise one join). Customers without a score get NaN."""
+    ids = scores["customer_id"].astype(str).to_numpy()
+    if len(ids) == len(current) and np.array_equal(ids, current["customer_id"].to_numpy()):
+        return pd.Series(scores[column].to_numpy(), index=current.index)
+    m = current[["customer_id"]].merge(pd.DataFrame({"customer_id": ids, "_v": scores[column].to_numpy()}),
+                                       on="customer_id", how="left")
+    return pd.Series(m["_v"].to_numpy(), index=current.index)
 
 
 def earlier_values(quarters: list[str], reports_dir: str, current: dict[str, dict | None]) -> dict[str, dict]:
@@ -59,6 +71,9 @@ def gather(cat, params, artifacts: dict[str, dict | None]) -> ReviewParts:
     scores = cat.customer_scores()
     panel = quarter_panel(cat.path("orders"), P.quarter, P.review.trend_quarters)
     history = build_history(panel, P.quarter, P.review.trend_quarters, P.rfm, P.review.lifecycle)
+    vcol = inputs.value_column(scores)
+    if vcol is not None:
+        history.current["predicted_value"] = aligned(scores, vcol, history.current)
     parts: list[NotAvailable] = []
     plan = build_plan(scores, history, artifacts.get("rfm"), artifacts.get("clv"), artifacts.get("churn"),
                       artifacts.get("ab"), P.rfm, P.review.plan, P.ab, P.seed, P.quarter, P.currency)
@@ -83,8 +98,8 @@ def gather(cat, params, artifacts: dict[str, dict | None]) -> ReviewParts:
                     remedy=tr("a customers table with the column {column} (sources.customers and "
                               "columns.customers.attributes)", column=a)))
                 continue
-            channels[a] = value_by_attribute(customers, scores if scores is not None else pd.DataFrame(
-                {"customer_id": []}), history.current, a, inputs.value_column(scores),
+            channels[a] = value_by_attribute(
+                customers, None, history.current, a, "predicted_value" if vcol else None,
                 inputs.clv_horizon(artifacts.get("clv")), inputs.clv_interval(artifacts.get("clv")),
                 P.review.channels)
     from helpers.frame.settings import previous_quarter
@@ -101,15 +116,13 @@ def json_sections(parts: ReviewParts, params, artifacts: dict[str, dict | None])
     from helpers.review.step import trend_summary
     h = parts.history
     cur = h.current
-    vcol = inputs.value_column(parts.scores)
-    val = (cur[["customer_id", "stage"]].merge(parts.scores[["customer_id", vcol]].astype({"customer_id": str}),
-                                               on="customer_id", how="left") if vcol else None)
+    has_value = "predicted_value" in cur
     stages = {}
     for s in STAGES:
         mine = cur[cur["stage"] == s]
         stages[s] = {"customers": len(mine), "bought_this_quarter": int(mine["bought_this_quarter"].sum()),
                      "revenue_to_date": round(float(mine["revenue_to_date"].sum()), 2),
-                     "predicted_value": float(val.loc[val["stage"] == s, vcol].sum()) if val is not None else None}
+                     "predicted_value": float(mine["predicted_value"].sum()) if has_value else None}
     lc = params.review.lifecycle
     lifecycle = {"as_of_quarter": params.quarter, "active_days": lc.active_days, "lost_days": lc.lost_days,
                  "definition": "new: first order in the quarter; active: last order in the last active_days days; "

@@ -26,6 +26,7 @@ __all__ = [
     "customer_scores_table",
     "KPI_LABELS",
     "kpi_table",
+    "kpi_table_from_history",
     "load_step_summaries",
     "bullets",
     "review_kpis",
@@ -120,6 +121,21 @@ def kpi_table(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str) -> p
     for k, label in _kpi_labels().items():
         a, b = now[k], prev[k]
         rows.append({"key": k, "kpi": label, "this_quarter": a, "previous_quarter": b,
+                     "change": a - b, "change_pct": (a - b) / b if b and not np.isnan(b) else np.nan})
+    return pd.DataFrame(rows).set_index("key")
+
+
+def kpi_table_from_history(history) -> pd.DataFrame:
+    """:func:`kpi_table` from the history's last two quarters (the same numbers, without scanning the orders
+    again; tested equal)."""
+    if len(history.quarters) < 2:
+        raise ValueError("the history needs at least two quarters for the KPI table")
+    k = history.kpis.rename(columns={"buyers": "active_customers"})
+    now, prev = k.iloc[-1], k.iloc[-2]
+    rows = []
+    for key, label in _kpi_labels().items():
+        a, b = float(now[key]), float(prev[key])
+        rows.append({"key": key, "kpi": label, "this_quarter": a, "previous_quarter": b,
                      "change": a - b, "change_pct": (a - b) / b if b and not np.isnan(b) else np.nan})
     return pd.DataFrame(rows).set_index("key")
 
@@ -553,9 +569,9 @@ def lifecycle_table(history, scores: pd.DataFrame | None, currency: str, horizon
     from helpers.review.model import STAGES
     cur = history.current
     life = history.lifecycle
-    vcol = inputs.value_column(scores)
-    val = (cur[["customer_id", "stage"]].merge(scores[["customer_id", vcol]].astype({"customer_id": str}),
-                                               on="customer_id", how="left") if vcol else None)
+    if "predicted_value" not in cur and inputs.value_column(scores):
+        from helpers.review.quarter import aligned
+        cur = cur.assign(predicted_value=aligned(scores, inputs.value_column(scores), cur))
     rows = []
     for s in STAGES:
         mine = cur[cur["stage"] == s]
@@ -565,8 +581,8 @@ def lifecycle_table(history, scores: pd.DataFrame | None, currency: str, horizon
                tr("Change"): _change(len(mine), prev),
                tr("Bought this quarter"): fmt_int(mine["bought_this_quarter"].sum()),
                tr("Revenue to date"): money(mine["revenue_to_date"].sum(), currency)}
-        if val is not None:
-            row[tr("Predicted {h}-month value", h=horizon)] = money(val.loc[val["stage"] == s, vcol].sum(), currency)
+        if "predicted_value" in cur:
+            row[tr("Predicted {h}-month value", h=horizon)] = money(mine["predicted_value"].sum(), currency)
         rows.append(row)
     return pd.DataFrame(rows)
 
