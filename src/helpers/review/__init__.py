@@ -21,7 +21,7 @@ from helpers.review.figures import (
 from helpers.review.glossary import glossary
 from helpers.review.inputs import clv_horizon
 from helpers.review.plan import plan_markdown, plan_table, readout_table
-from helpers.review.quarter import ReviewParts, gather, json_sections
+from helpers.review.quarter import ReviewParts, gather, json_sections, plan_covers_every_customer
 from helpers.review.step import (
     KPI_LABELS,
     action_overview,
@@ -112,6 +112,7 @@ __all__ = [
     "ReviewParts",
     "gather",
     "json_sections",
+    "plan_covers_every_customer",
     "hash_ids",
     "build_export",
     "save_export",

@@ -18,7 +18,7 @@ from helpers.review.data import quarter_panel
 from helpers.review.history import History, build_history
 from helpers.review.plan import PlanResult, build_plan, readouts
 
-__all__ = ["ReviewParts", "gather", "earlier_values", "json_sections", "aligned"]
+__all__ = ["ReviewParts", "gather", "earlier_values", "json_sections", "aligned", "plan_covers_every_customer"]
 
 
 @dataclass
@@ -142,3 +142,8 @@ def json_sections(parts: ReviewParts, params, artifacts: dict[str, dict | None])
         "glossary": dict(zip(gl.iloc[:, 0], gl.iloc[:, 1], strict=True)),
         "unavailable_parts": parts.unavailable,
     }
+
+
+def plan_covers_every_customer(summary: dict, rfm: dict | None) -> bool:
+    """The invariant the notebook checks: the plan's groups hold every segmented customer, once."""
+    return sum(e["customers"] for e in summary.get("plan") or []) == (rfm or {}).get("customers", 0)
