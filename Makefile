@@ -74,3 +74,8 @@ clean-reports: ## Delete rendered reports (reports/*)
 
 clean: clean-reports ## Delete .venv, generated data and reports
 	rm -rf $(VENV) data/demo/*.parquet data/demo/truth.json data/demo_zh data/ci .pytest_cache .ruff_cache
+
+.PHONY: readme-picture
+readme-picture: $(STAMP) data/demo/orders.parquet ## Render the demo quarter and screenshot its review for the README (docs/review_1366x768.png)
+	$(BIN)/segreview run --params params/demo.yaml --force
+	$(BIN)/python -m helpers.review.picture reports/2026Q3/index.html docs/review_1366x768.png

@@ -42,14 +42,14 @@ experiments = cat.load_optional("experiments")
 
 # %%
 results = ex.run_all(experiments, orders, P.ab, P.rfm, P.seed, source=cat.path("orders"))
+page.show_not_available(results.not_available)
 display(Markdown(ex.conventions_markdown(P.ab)))
 
 # %% [markdown]
 # ## Summary of all experiments
 
 # %%
-page.styled_table(ex.summary_or_empty(results), int_cols=["customers"],
-                   float_cols=["control", "treatment", "difference", "ci_low", "ci_high"])
+ex.summary_or_empty(results, P.ab, P.currency)
 
 # %% [markdown]
 # ## Each experiment
@@ -58,4 +58,6 @@ page.styled_table(ex.summary_or_empty(results), int_cols=["customers"],
 ex.show_experiments(results, P.currency, P.ab)
 
 # %% tags=["remove"]
-cat.save("ab", ex.ab_summary_or_empty(results, P.ab))
+summary = ex.ab_summary(results, P.ab)
+cat.save("ab", summary)
+assert summary["available"] == (len(results) > 0)

@@ -24,9 +24,11 @@ quarter = None
 language = None
 run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
 reports_dir = None
+seed = None
 company = None
 currency = None
 rfm = None
+ab = None
 review = None
 export = None
 
@@ -41,26 +43,80 @@ P, cat = S.params, S.catalog
 ingest_summary = cat.load("ingest")
 artifacts = rv.load_step_summaries(cat)
 previous = rv.load_step_summaries(frame.Catalog.published(S.previous_quarter, P.reports_dir))
+parts = rv.gather(cat, P, artifacts)
+kpis = rv.kpi_table_from_history(parts.history)
 
 # %% [markdown]
 # ## Executive summary
 
 # %%
-kpis = rv.review_kpis(cat.path("orders"), P.quarter)
 display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifacts["clv"], artifacts["ab"], P.currency,
                                                 artifacts["churn"]))))
 
 # %% [markdown]
+# ## The plan for this quarter, per action group
+# Each plan is built from this quarter's evidence by the rules in the README ("The plan"): the action
+# template of the parameters, the experiments that worked in the group, the offer's cost against what
+# the customers are predicted to be worth, and the churn risk. Each keeps a random holdout so that next
+# quarter's review can tell whether the action worked; each links its contact list.
+
+# %%
+page.show_not_available(parts.na("plan"))
+rv.text_table(rv.plan_table(parts.plan, P.currency))
+
+# %%
+display(Markdown(rv.plan_markdown(parts.plan, P.currency)))
+
+# %% [markdown]
+# ## Experiments: what to ship, and to whom
+
+# %%
+rv.text_table(rv.experiment_decisions(artifacts["ab"], P.currency))
+
+# %%
+display(Markdown(rv.experiments_note(artifacts["ab"])))
+
+# %% [markdown]
+# ## Last quarter's actions: did they work?
+
+# %%
+display(Markdown(rv.readout_table(parts.readouts, S.previous_quarter, P.ab)))
+
+# %% [markdown]
 # ## Key numbers against the previous quarter
-# Revenue is net of refunds; the repeat-purchase rate is the share of the quarter's customers who
-# bought on two or more different days.
+# Revenue is net of refunds; the repeat-purchase rate is the share of the quarter's buyers who bought
+# on two or more different days.
 
 # %%
 page.kpi_cards_table(kpis, P.currency)
 
 # %%
-page.styled_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], artifacts["churn"], P.currency,
-                                    previous["churn"]), readable_headers=False)
+rv.text_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], artifacts["churn"], P.currency,
+                               previous["churn"]))
+
+# %% [markdown]
+# ## Trend: the last quarters
+
+# %%
+fig = rv.trend_figure(parts.history, P.currency)
+
+# %%
+rv.text_table(rv.trend_table(parts.history, P.currency, parts.earlier), caption=rv.trend_caption())
+
+# %% [markdown]
+# ## Lifecycle: new, active, dormant, lost
+
+# %%
+display(Markdown(rv.lifecycle_sentences(parts.history, P.review.lifecycle, S.previous_quarter)))
+
+# %%
+rv.text_table(rv.lifecycle_table(parts.history, parts.scores, P.currency, rv.clv_horizon(artifacts["clv"])))
+
+# %%
+fig = rv.lifecycle_flow_figure(parts.history.transitions, S.previous_quarter, P.quarter)
+
+# %%
+rv.text_table(rv.transitions_table(parts.history))
 
 # %% [markdown]
 # ## Segments: who carries the business
@@ -69,19 +125,10 @@ page.styled_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], arti
 display(Markdown(rv.segment_sentences(artifacts["rfm"], P.currency)))
 
 # %%
-page.styled_table(rv.segment_value_table(artifacts["rfm"], artifacts["clv"], artifacts["churn"]),
-                   int_cols=["customers", "high_churn_risk"],
-                   money_cols=["revenue_to_date", "predicted_value", "value_per_customer"],
-                   pct_cols=["share_of_customers", "share_of_revenue"], currency=P.currency)
+rv.text_table(rv.segment_value_table(artifacts["rfm"], artifacts["clv"], artifacts["churn"], P.currency))
 
 # %%
 fig = rv.segment_share_figure(artifacts["rfm"])
-
-# %% [markdown]
-# ## What to do, per action group
-
-# %%
-page.styled_table(rv.action_overview(artifacts["rfm"]), int_cols=["customers"])
 
 # %% [markdown]
 # ## Biggest moves since last quarter
@@ -102,8 +149,7 @@ display(Markdown(rv.value_sentences(artifacts["clv"], P.currency)))
 fig = rv.value_figure(artifacts["clv"], P.currency)
 
 # %%
-page.styled_table(rv.value_by_segment(artifacts["clv"]), money_cols=["clv_total", "clv_low", "clv_high", "clv_mean"],
-                   int_cols=["customers"], pct_cols=["share_of_clv"], currency=P.currency)
+rv.text_table(rv.value_by_segment(artifacts["clv"], P.currency))
 
 # %% [markdown]
 # ## Churn risk: who may stop buying, and what it is worth
@@ -115,25 +161,20 @@ display(Markdown(rv.churn_sentences(artifacts["churn"], P.currency)))
 fig = rv.churn_figure(artifacts["churn"], P.currency)
 
 # %%
-page.styled_table(
-    rv.churn_by_segment(artifacts["churn"]),
-    int_cols=["active_customers", "high_risk", "retention_priority"],
-    pct_cols=["share_high_risk"],
-    money_cols=["value_at_risk"],
-    currency=P.currency,
-)
+rv.text_table(rv.churn_by_segment(artifacts["churn"], P.currency))
 
 # %% [markdown]
-# ## Experiments: what to ship
+# ## Value by acquisition channel
+# Where the customers who are worth most come from, and which channels bring the least value.
 
 # %%
-page.styled_table(rv.experiment_decisions(artifacts["ab"]))
+rv.show_channels(parts, P, artifacts)
 
 # %% [markdown]
 # ## Sections of this review
 
 # %%
-page.styled_table(rv.available_sections(artifacts))
+rv.text_table(rv.available_sections(artifacts, parts.unavailable))
 
 # %% [markdown]
 # ## Data quality
@@ -142,12 +183,21 @@ page.styled_table(rv.available_sections(artifacts))
 display(Markdown(rv.quality_note(ingest_summary)))
 
 # %% [markdown]
+# ## Glossary
+
+# %%
+rv.text_table(rv.glossary_table(P, artifacts))
+
+# %% [markdown]
 # ## Methods
 
 # %%
 display(Markdown(rv.methods_appendix(artifacts)))
 
 # %% tags=["remove"]
-cat.save("review", rv.review_summary(P.quarter, kpis))
-rv.save_customer_tables(cat, artifacts, P.export)
+summary = rv.review_summary(P.quarter, kpis, **rv.json_sections(parts, P, artifacts))
+cat.save("review", summary)
+rv.save_customer_tables(cat, artifacts, P.export, parts.scores)
+rv.save_contact_lists(cat, parts.plan.contacts, P.export)
 assert kpis.loc["orders", "this_quarter"] > 0, "no orders in the quarter under review"
+assert rv.plan_covers_every_customer(summary, artifacts["rfm"]), "the plan's groups do not add up to the customers"

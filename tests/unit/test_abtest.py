@@ -9,7 +9,6 @@ import pytest
 from helpers.demo.generator import DemoSpec, generate_demo
 from helpers.experiments import data as abtest_data
 from helpers.experiments import step as abtest
-from helpers.frame.errors import InputDataError
 from helpers.frame.settings import (
     CustomersColumns,
     ExperimentsColumns,
@@ -75,7 +74,12 @@ def test_demo_effects_are_recovered(demo_results):
         e = by[exp].effects[0]
         assert e.ci_low <= t["sample_ate"]["conversion"] <= e.ci_high, exp
         assert not by[exp].srm["failed"] and not by[exp].balance["failed"]
-        assert by[exp].decision == "Ship"
+    # free shipping works everywhere (interaction p > 0.05): shipped to everyone, no segment named
+    assert by["EXP-01-free-shipping"].decision == "Ship" and by["EXP-01-free-shipping"].ship_to == []
+    # the win-back coupon works only among the lapsed (planted in the "Win back" group): shipped there only
+    r2 = by["EXP-02-winback-coupon"]
+    assert r2.decision == "Ship to segments" and r2.ship_to == ["Win back"]
+    assert r2.decision_label == "Ship to Win back only"
 
 
 def test_segment_only_effect_found_in_its_segment_and_not_elsewhere(demo_results):
@@ -88,9 +92,14 @@ def test_segment_only_effect_found_in_its_segment_and_not_elsewhere(demo_results
     others = seg.drop(index="Win back")
     assert not others["significant"].any()
     assert r.interaction["p_value"] < 0.001
-    assert "Win back" in r.decision_detail and "nothing detectable elsewhere" in r.decision_detail
+    assert "Win back (+13" in r.decision_detail and "nothing detectable elsewhere" in r.decision_detail
     r1 = next(x for x in results if x.experiment_id == "EXP-01-free-shipping")
     assert r1.interaction["p_value"] > 0.05 and "similar across segments" in r1.decision_detail
+    # the summary written to ab.json carries the decision, its segments and the availability fields
+    summary = abtest.ab_summary(results, S)
+    assert summary["available"] is True and summary["reason"] is None and summary["unavailable"] == []
+    e2 = next(v for v in summary["experiments"].values() if v["experiment_id"] == "EXP-02-winback-coupon")
+    assert e2["ship_to"] == ["Win back"] and e2["decision"] == "Ship to segments"
 
 
 def _tiny(split=(500, 500), conv=(0.2, 0.2), seed=0):
@@ -110,104 +119,114 @@ def test_broken_split_is_not_trusted():
     assert r.srm["failed"] and r.decision == "Do not trust"
 
 
-def test_inconclusive_says_how_many_more_customers():
+def test_inconclusive_names_the_design_mde_and_the_customers_needed():
     e, o = _tiny(conv=(0.20, 0.22))
     (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
-    assert r.decision == "Inconclusive" and "more customers would be needed" in r.decision_detail
+    assert r.decision == "Inconclusive" and "could detect" in r.decision_detail
+    assert "would need about" in r.decision_detail
+    # MDE from the design: (z_0.975 + z_0.8) sqrt(p0 (1 - p0) (1/500 + 1/500)), p0 = the control's rate
+    from scipy import stats
+    p0 = r.effects[0].control
+    want = (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * np.sqrt(p0 * (1 - p0) * (2 / 500))
+    assert r.power["mde"] == pytest.approx(want, rel=1e-12)
 
 
-def test_zero_conversions_in_an_arm_still_evaluates():
+def test_zero_conversions_in_one_arm_still_evaluates():
     e, o = _tiny(conv=(0.0, 0.1))
     (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
     assert r.effects[0].control == 0.0 and r.decision == "Ship"
 
 
-def test_degenerate_experiments_give_clear_messages():
+def _two_experiments(broken: pd.DataFrame, o: pd.DataFrame) -> tuple:
+    """A good experiment E next to a broken one B (same customers, other id): B is not available, E evaluated."""
+    good, _ = _tiny()
+    both = pd.concat([good, broken.assign(experiment_id="B")], ignore_index=True)
+    res = abtest.run_all(both, o, S, defaults().rfm, 1)
+    summary = abtest.ab_summary(res, S)
+    assert [r.experiment_id for r in res] == ["E"] and res.results[0].decision in abtest.DECISIONS
+    assert summary["available"] is True and [p["part"] for p in summary["unavailable"]] == ["ab.B"]
+    return res.parts[0], summary
+
+
+def test_zero_conversions_in_both_arms_is_not_available_and_leaves_the_others():
+    e, o = _tiny(conv=(0.2, 0.2))
+    fresh = e.assign(assigned_at=pd.Timestamp("2026-09-28"))     # nobody has bought since: no outcomes yet
+    na, summary = _two_experiments(fresh, o)
+    assert "no customer in either arm has bought within 30 days" in na.reason
+    assert "30-day window has passed" in na.reason and summary["unavailable"][0]["title"] == "B"
+
+
+def test_a_single_arm_is_not_available_and_leaves_the_others():
     e, o = _tiny()
-    one = e.assign(variant="treatment")
-    with pytest.raises(InputDataError, match="control variant"):
-        abtest.run_all(one, o, S, defaults().rfm, 1)
-    only_control = e.assign(variant="control")
-    with pytest.raises(InputDataError, match="only one variant"):
-        abtest.run_all(only_control, o, S, defaults().rfm, 1)
-    assert abtest.run_all(None, o, S, defaults().rfm, 1) is None
-    assert abtest.ab_summary_or_empty(None, S)["available"] is False
+    na, _ = _two_experiments(e.assign(variant="treatment"), o)
+    assert "single arm (treatment)" in na.reason
+    na, _ = _two_experiments(e.assign(variant="control"), o)
+    assert "single arm (control)" in na.reason
 
 
-def test_empty_segment_arm_says_too_few():
+def test_no_control_variant_is_not_available():
     e, o = _tiny()
-    out, exc = abtest_data.outcomes(e, o, 30)
-    segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"],
-                         "segment": ["solo"] + ["rest"] * (len(e) - 1)})
-    (r,) = abtest.evaluate(out, segs, exc, S, 1)
-    solo = r.segments.set_index("segment").loc["solo"]
-    assert "too few" in solo["note"]
+    two_treatments = e.assign(variant=np.where(np.arange(len(e)) % 2, "a", "b"))
+    na, _ = _two_experiments(two_treatments, o)
+    assert "control variant control" in na.reason and "ab.control_variant" in na.reason
 
 
-def test_supplied_metric_columns_and_segment_srm():
-    e, o = _tiny(split=(600, 400))
-    rng = np.random.default_rng(4)
-    e["nps"] = np.r_[rng.normal(7, 1, 600), rng.normal(8, 1, 400)]
+def test_a_failed_interaction_test_leaves_the_main_result_standing():
+    # segment "x": every treated customer buys and no control customer; segment "y": nobody buys.
+    # The outcome is constant within every segment x arm cell: no residual variance, no F-test.
+    n = 200
+    e = pd.DataFrame({"experiment_id": "E", "customer_id": [f"c{i}" for i in range(n)],
+                      "variant": ["control", "treatment"] * (n // 2), "assigned_at": pd.Timestamp("2026-07-01")})
+    seg = np.where(np.arange(n) < n // 2, "x", "y")
+    buyers = e["customer_id"][(e["variant"] == "treatment") & (seg == "x")]
+    o = pd.DataFrame({"customer_id": buyers, "order_ts": pd.Timestamp("2026-07-05"), "amount": 50.0})
     out, exc = abtest_data.outcomes(e, o, 30)
-    # "skewed" holds 300 control vs 100 treatment customers, "rest" 300 vs 300
-    seg = np.where(np.r_[np.arange(600) < 300, np.arange(400) < 100], "skewed", "rest")
     segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"], "segment": seg})
-    (r,) = abtest.evaluate(out, segs, exc, S, 1)
-    nps = next(x for x in r.effects if x.metric == "nps (supplied)")
-    assert nps.diff == pytest.approx(1.0, abs=0.2) and nps.p_value < 1e-6
-    sk = r.segments.set_index("segment").loc["skewed"]
-    assert sk["srm_p_bonferroni"] < 0.001
-    assert r.srm["failed_segments"] == ["skewed"] and any("within segment" in n for n in r.notes)
+    res = abtest.evaluate(out, segs, exc, S, 1)
+    (r,) = res
+    assert r.interaction["p_value"] is None and not r.interaction["available"]
+    assert r.effects[0].diff == pytest.approx(0.5) and r.decision == "Ship"    # the main result stands
+    (na,) = res.parts
+    assert na.part == "ab.E.interaction" and "does not vary within any segment and arm" in na.reason
+    assert "overall result stands" in na.reason
+    summary = abtest.ab_summary(res, S)
+    assert summary["available"] and summary["unavailable"][0]["part"] == "ab.E.interaction"
 
 
-def test_a_harmful_treatment_is_not_shipped():
-    e, o = _tiny(split=(1000, 1000), conv=(0.30, 0.15), seed=2)
-    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
-    assert r.effects[0].diff < 0 and r.decision == "Do not ship" and "lowers conversion" in r.decision_detail
+def test_no_experiments_table_is_not_available():
+    _, o = _tiny()
+    for table in (None, pd.DataFrame(columns=["experiment_id", "customer_id", "variant", "assigned_at"])):
+        res = abtest.run_all(table, o, S, defaults().rfm, 1)
+        summary = abtest.ab_summary(res, S)
+        assert len(res) == 0 and summary["available"] is False and summary["experiments"] == {}
+        assert "no experiments table was supplied" in summary["reason"]
+        assert [p["part"] for p in summary["unavailable"]] == ["ab"]
 
 
-def test_a_breached_guardrail_blocks_shipping():
-    e, o = _tiny(split=(1000, 1000), conv=(0.5, 0.5), seed=3)
-    treated = set(e.loc[e["variant"] == "treatment", "customer_id"])
-    o["discount"] = [20.0 if c in treated and ts > pd.Timestamp("2026-07-01") else 1.0
-                     for c, ts in zip(o["customer_id"], o["order_ts"], strict=True)]
-    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
-    g = r.guardrails[0]
-    assert g["metric"] == "discount" and g["status"] == "breached"
-    assert r.decision == "Do not ship" and "Guardrail breached: discount" in r.decision_detail
-
-
-def test_interaction_f_test_equals_statsmodels_formula_ols():
-    import statsmodels.formula.api as smf
-
-    from helpers.experiments.model import interaction_test
-    rng = np.random.default_rng(5)
-    n = 3000
-    d = pd.DataFrame({"segment": rng.choice(["Champions", "Lost", "New", "At Risk"], n),
-                      "treated": rng.random(n) < 0.5})
-    d["revenue"] = rng.gamma(2, 30, n) + 8 * d["treated"] * (d["segment"] == "New")
-    got = interaction_test(d, "revenue")
-    e = d.assign(treated=d["treated"].astype(float))
-    f, p, q = smf.ols("revenue ~ treated * C(segment)", data=e).fit().compare_f_test(
-        smf.ols("revenue ~ treated + C(segment)", data=e).fit())
-    assert got["f"] == pytest.approx(float(f), rel=1e-9) and got["p_value"] == pytest.approx(float(p), rel=1e-7)
-    assert got["df"] == int(q) == 3
-
-
-def test_segments_at_start_from_the_parquet_file_equal_those_from_the_frame(tmp_path):
-    d = generate_demo(DemoSpec(n_customers=3000))
-    orders, _ = clean_orders(d.orders, OrdersColumns.minimal(), defaults().ingest, pd.Timestamp("2026-09-30"), "o")
-    exps, _ = clean_experiments(
-        d.experiments.drop(columns="_effect_group"),
-        ExperimentsColumns.minimal(),
-        defaults().ingest,
-        pd.Timestamp("2026-09-30"),
-        "e",
-    )
-    path = tmp_path / "orders.parquet"
-    orders.to_parquet(path, index=False)
-    a = abtest_data.segments_at_start(orders, exps, defaults().rfm, "action_group")
-    b = abtest_data.segments_at_start(orders, exps, defaults().rfm, "action_group", source=path)
-    pd.testing.assert_frame_equal(a, b)
-    assert len(a) == exps.drop_duplicates(["experiment_id", "customer_id"]).shape[0]
-    assert a["segment"].nunique() > 2 and "(no history)" in set(a["segment"])
+def test_targeted_decision_and_its_net_value_by_hand():
+    # effect planted only in segment "b": +30 points conversion, each buyer spends 100
+    rng = np.random.default_rng(11)
+    n = 4000
+    e = pd.DataFrame({"experiment_id": "E", "customer_id": [f"c{i}" for i in range(n)],
+                      "variant": np.where(rng.random(n) < 0.5, "treatment", "control"),
+                      "assigned_at": pd.Timestamp("2026-07-01")})
+    seg = rng.choice(["a", "b", "c"], n)
+    p = 0.1 + 0.3 * ((e["variant"] == "treatment") & (seg == "b"))
+    buy = rng.random(n) < p
+    o = pd.DataFrame({"customer_id": e["customer_id"][buy], "order_ts": pd.Timestamp("2026-07-05"), "amount": 100.0})
+    out, exc = abtest_data.outcomes(e, o, 30)
+    segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"], "segment": seg})
+    s = S.replace(cost_per_treated={"E": 12.0})
+    (r,) = abtest.evaluate(out, segs, exc, s, 1)
+    assert r.decision == "Ship to segments" and r.ship_to == ["b"]
+    d = out.assign(segment=seg)
+    b = d[d["segment"] == "b"]
+    lift = b.loc[b["variant"] == "treatment", "revenue"].mean() - b.loc[b["variant"] == "control", "revenue"].mean()
+    assert r.net_value["revenue_lift"] == pytest.approx(lift, rel=1e-12)
+    assert r.net_value["net"] == pytest.approx(lift - 12.0, rel=1e-12)
+    assert r.net_value["net_low"] < r.net_value["net"] < r.net_value["net_high"]
+    words = abtest.net_value_words(r, "CNY", s.alpha)
+    assert "minus the cost of CNY 12.00" in words
+    # without a cost there is no net value
+    (r0,) = abtest.evaluate(out, segs, exc, S, 1)
+    assert r0.net_value is None and abtest.net_value_words(r0, "CNY", S.alpha) == ""

@@ -8,21 +8,31 @@ from __future__ import annotations
 
 from helpers.experiments.figures import forest_chart
 from helpers.experiments.step import (
+    AbOutcome,
     ExperimentResult,
     ab_summary,
     ab_summary_or_empty,
     conventions_markdown,
+    decision_label,
     effects_table,
     evaluate,
     experiment_markdown,
     forest_data,
+    p_is,
     run_all,
+    segments_table,
     show_experiments,
     summary_or_empty,
     summary_table,
+    targeted_segments,
 )
 
 __all__ = [
+    "AbOutcome",
+    "p_is",
+    "decision_label",
+    "segments_table",
+    "targeted_segments",
     "ExperimentResult",
     "evaluate",
     "summary_table",

@@ -11,13 +11,13 @@ from helpers.page.figures import PALETTE
 __all__ = ['forest_chart']
 
 
-def forest_chart(data: pd.DataFrame, experiment: str, metric: str, alpha: float):
+def forest_chart(data: pd.DataFrame, experiment: str, metric: str, alpha: float, currency: str = ""):
     """Effect with its ``1 - alpha`` interval overall and per segment (a forest plot); significant ones filled.
 
     ``alpha`` is ``ab.alpha``: the intervals in ``data`` were computed at that level, and the label says so.
     """
+    from helpers.locale import fmt_pct, tr
     pts = 100 if metric == "conversion" else 1
-    unit = "percentage points" if metric == "conversion" else "per customer"
     d = data.iloc[::-1].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.6))
     for i, r in d.iterrows():
@@ -33,6 +33,10 @@ def forest_chart(data: pd.DataFrame, experiment: str, metric: str, alpha: float)
         )
     ax.axvline(0, color="#1f2933", lw=1)
     ax.set_yticks(range(len(d)), d["label"])
-    ax.set_xlabel(f"Effect on {metric.replace('_', ' ')} ({unit}), {1 - alpha:.0%} CI")
-    ax.set_title(f"{experiment}: effect overall and by segment")
+    if metric == "conversion":
+        ax.set_xlabel(tr("Effect on conversion (percentage points), {level} CI", level=fmt_pct(1 - alpha)))
+    else:
+        ax.set_xlabel(tr("Effect on revenue per customer ({currency}), {level} CI", currency=currency,
+                         level=fmt_pct(1 - alpha)))
+    ax.set_title(tr("{experiment}: effect overall and by segment (filled = significant)", experiment=experiment))
     return fig

@@ -28,6 +28,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from helpers.locale import N_
+
 __all__ = [
     "Effect",
     "srm_test",
@@ -44,6 +46,8 @@ __all__ = [
     "holm",
     "bh",
     "interaction_test",
+    "InteractionNotIdentified",
+    "design_mde",
 ]
 
 
@@ -210,6 +214,19 @@ def mde(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
     return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * se)
 
 
+def design_mde(p0: float, n_control: int, n_treatment: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Minimum detectable difference in a proportion, planned from the design.
+
+    The design is the arm sizes and the control's rate ``p0`` (the rate the treatment is compared
+    with): ``MDE = (z_{1-alpha/2} + z_power) * sqrt(p0 (1 - p0) (1/n_c + 1/n_t))``. Unlike post-hoc
+    power, it does not depend on the effect that was observed.
+    """
+    if min(n_control, n_treatment) <= 0:
+        return float("nan")
+    se = np.sqrt(p0 * (1 - p0) * (1 / n_control + 1 / n_treatment))
+    return mde(float(se), alpha, power)
+
+
 def achieved_power(diff: float, se: float, alpha: float = 0.05) -> float:
     """Power to detect an effect of size ``diff`` with this SE (two-sided, normal approximation)."""
     if se <= 0:
@@ -251,9 +268,23 @@ def interaction_test(df: pd.DataFrame, metric: str) -> dict:
     usable = counts[(counts["sum"] > 0) & (counts["sum"] < counts["size"])].index
     d = d[d["segment"].isin(usable)]
     if d["segment"].nunique() < 2:
-        return {"f": None, "p_value": None, "df": None, "note": "fewer than two segments with both arms"}
-    f, p, dfd = _nested_f_test(d[metric].to_numpy(float), d["treated"].to_numpy(float), d["segment"].astype(str))
-    return {"f": float(f), "p_value": float(p), "df": int(dfd), "note": "OLS F-test of the treatment x segment terms"}
+        # nothing to compare: not applicable rather than unavailable (``available`` None)
+        return {"f": None, "p_value": None, "df": None, "available": None,
+                "missing": "fewer than two segments have customers in both arms",
+                "note": "fewer than two segments with both arms"}
+    try:
+        f, p, dfd = _nested_f_test(d[metric].to_numpy(float), d["treated"].to_numpy(float),
+                                   d["segment"].astype(str))
+    except InteractionNotIdentified as e:
+        return {"f": None, "p_value": None, "df": None, "available": False, "missing": str(e),
+                "note": "the F-test is not identified"}
+    return {"f": float(f), "p_value": float(p), "df": int(dfd), "available": True,
+            "note": "OLS F-test of the treatment x segment terms"}
+
+
+class InteractionNotIdentified(ValueError):
+    """The treatment x segment F-test cannot be computed from these data (no residual variance, no
+    residual degrees of freedom, or no interaction term left once collinear columns are dropped)."""
 
 
 def _nested_f_test(y: np.ndarray, treated: np.ndarray, segment: pd.Series) -> tuple[float, float, int]:
@@ -277,5 +308,12 @@ def _nested_f_test(y: np.ndarray, treated: np.ndarray, segment: pd.Series) -> tu
     rss_f, p_f = rss_rank(full)
     rss_r, p_r = rss_rank(restricted)
     q, dfe = p_f - p_r, len(y) - p_f
+    if q <= 0:
+        raise InteractionNotIdentified(N_("no treatment x segment term can be estimated apart from the main effects"))
+    if dfe <= 0:
+        raise InteractionNotIdentified(N_("there are no more customers than model terms"))
+    if rss_f <= 1e-12 * max(float(y @ y), 1.0):
+        raise InteractionNotIdentified(N_("the outcome does not vary within any segment and arm (for example, "
+                                          "nobody has converted yet)"))
     f = ((rss_r - rss_f) / q) / (rss_f / dfe)
     return f, float(stats.f.sf(f, q, dfe)), q

@@ -7,12 +7,22 @@ Customers assigned to more than one variant of an experiment are counted and exc
 Segments are taken **at the experiment's start** (RFM on the orders before the first assignment),
 so the treatment cannot move customers between the segments it is evaluated in.
 
-Decision (primary metric, Holm-adjusted across experiments):
-- failed sample-ratio check: "Do not trust";
-- significant and positive, guardrails not breached: "Ship";
+Decision (primary metric, Holm-adjusted across experiments), in this order:
+- failed sample-ratio or pre-period balance check: "Do not trust";
 - significant and negative, or a guardrail breached: "Do not ship";
-- otherwise "Inconclusive", with the customers needed to detect the observed effect with 80% power.
-Statistics and conventions: :mod:`helpers.abstats`.
+- the treatment x segment F-test significant and the effect significant and positive
+  (Benjamini-Hochberg across segments) in some segments but not in all: "Ship to segments", the
+  segments recorded in ``ship_to``;
+- significant and positive: "Ship" (to everyone; ``ship_to`` empty);
+- otherwise "Inconclusive", with the smallest effect the design could detect (planned from the
+  arm sizes and the control's rate, not post-hoc power).
+With ``ab.cost_per_treated`` for the experiment, a shipped decision carries its net value per
+treated customer (revenue lift in the window minus the cost), over the segments shipped to.
+
+What the data may not allow is recognised per experiment and reported as "not available" while the
+others are evaluated: a single arm, no control variant, an arm with fewer than two customers, no
+conversions yet in either arm; a treatment x segment test that is not identified leaves the
+experiment's main result standing. Statistics and conventions: :mod:`helpers.experiments.model`.
 """
 
 from __future__ import annotations
@@ -27,10 +37,20 @@ import pandas as pd
 from helpers.experiments import model as st
 from helpers.experiments.data import outcomes, segments_at_start
 from helpers.experiments.model import interaction_test
-from helpers.frame.errors import InputDataError
+from helpers.frame.outcome import NotAvailable, summary_fields
 from helpers.frame.settings import AbSettings, RfmSettings
+from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_p, fmt_pct, fmt_points, tr
 
 __all__ = [
+    "AbOutcome",
+    "DECISIONS",
+    "p_is",
+    "decision_label",
+    "targeted_segments",
+    "guardrail_words",
+    "net_value_words",
+    "segments_table",
+    "no_experiments",
     "ExperimentResult",
     "evaluate",
     "summary_table",
@@ -69,6 +89,14 @@ class ExperimentResult:
     decision_detail: str = ""
     notes: list[str] = field(default_factory=list)
     primary_p_holm: float = float("nan")
+    ship_to: list[str] = field(default_factory=list)
+    revenue_by_segment: dict = field(default_factory=dict)
+    net_value: dict | None = None
+
+    @property
+    def decision_label(self) -> str:
+        """The decision in the page's language ("Ship to Win back")."""
+        return decision_label(self.decision, self.ship_to)
 
 
 def _segment_rows(df: pd.DataFrame, metric: str, s: AbSettings, planned: dict[str, float],
@@ -89,8 +117,12 @@ def _segment_rows(df: pd.DataFrame, metric: str, s: AbSettings, planned: dict[st
             e = st.two_proportions(int(t[metric].sum()), len(t), int(c[metric].sum()), len(c), s.alpha)
         else:
             e = st.welch(t[metric], c[metric], s.alpha, metric)
+        if metric == "conversion":
+            m = st.design_mde(e.control, len(c), len(t), s.alpha, s.power)
+        else:
+            m = st.mde(float(np.std(c[metric], ddof=1)) * np.sqrt(1 / len(c) + 1 / len(t)), s.alpha, s.power)
         row.update(control=e.control, treatment=e.treatment, diff=e.diff, ci_low=e.ci_low, ci_high=e.ci_high,
-                   p_value=e.p_value, mde=st.mde(e.se, s.alpha, s.power), note="")
+                   p_value=e.p_value, mde=m, note="")
         rows.append(row)
     out = pd.DataFrame(rows)
     if "p_value" in out:
@@ -99,21 +131,92 @@ def _segment_rows(df: pd.DataFrame, metric: str, s: AbSettings, planned: dict[st
     return out
 
 
-def evaluate(
-    out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSettings, seed: int
-) -> list[ExperimentResult]:
-    """Evaluate every experiment (each non-control variant against the control)."""
-    results = []
+@dataclass
+class AbOutcome:
+    """What the experiments step found: the evaluated experiments and what could not be evaluated.
+
+    Attributes
+    ----------
+    results : list of ExperimentResult
+        Every evaluated comparison (treatment variant against the control), by experiment id.
+    parts : list of NotAvailable
+        Experiments (``ab.<experiment>``) or parts of one (``ab.<experiment>.interaction``) that the data
+        do not allow; the others are still evaluated.
+    not_available : NotAvailable or None
+        Set when the whole step is not available (no experiments table, or no experiment evaluable).
+    """
+
+    results: list[ExperimentResult]
+    parts: list[NotAvailable] = field(default_factory=list)
+    not_available: NotAvailable | None = None
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+
+def no_experiments() -> NotAvailable:
+    """The whole step's reason when no experiments table was supplied (or it has no rows)."""
+    return NotAvailable(
+        "ab", missing=tr("no experiments table was supplied (or it has no assignments)"),
+        why=tr("the effect of a campaign is measured by comparing customers assigned to it with a control group"),
+        remedy=tr("an experiments table (experiment, customer, variant, assignment time) in sources.experiments"),
+        title=tr("Experiments"))
+
+
+def _experiment_check(exp: str, df: pd.DataFrame, s: AbSettings) -> NotAvailable | None:
+    """Why experiment ``exp`` cannot be evaluated from its rows ``df``, or None when it can.
+
+    Recognised explicitly: a single arm (one variant, or no control variant), an arm with fewer than
+    two customers, and no conversions yet in either arm.
+    """
+    variants = sorted(df["variant"].astype(str).unique())
+    remedy_arms = tr("assignments to the control variant {control} and to at least one treatment variant",
+                     control=s.control_variant)
+    why_arms = tr("an effect is the difference between customers who got the campaign and a control group")
+    if len(variants) < 2:
+        return NotAvailable(f"ab.{exp}", title=exp, why=why_arms, remedy=remedy_arms,
+                            missing=tr("the experiment has a single arm ({variant})", variant=variants[0]))
+    if s.control_variant not in variants:
+        return NotAvailable(f"ab.{exp}", title=exp, why=why_arms,
+                            remedy=tr("assignments to the control variant {control}, or ab.control_variant set "
+                                      "to this experiment's control", control=s.control_variant),
+                            missing=tr("no customer is in the control variant {control} (variants: {variants})",
+                                       control=s.control_variant, variants=", ".join(variants)))
+    sizes = df.groupby("variant").size()
+    small = [v for v, n in sizes.items() if n < 2]
+    if small:
+        return NotAvailable(f"ab.{exp}", title=exp, why=why_arms, remedy=remedy_arms,
+                            missing=tr("an arm has fewer than two customers ({variants})", variants=", ".join(small)))
+    if df["conversion"].sum() == 0:
+        return NotAvailable(
+            f"ab.{exp}", title=exp,
+            missing=tr("no customer in either arm has bought within {days} days of assignment yet", days=s.window_days),
+            why=tr("with no outcomes there is nothing to compare"),
+            remedy=tr("orders placed after the assignments (run the review again once the {days}-day window has "
+                      "passed)", days=s.window_days))
+    return None
+
+
+def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSettings, seed: int) -> AbOutcome:
+    """Evaluate every experiment (each non-control variant against the control).
+
+    An experiment that cannot be evaluated (one arm, no control, no conversions yet) is listed in
+    ``parts`` and the others are evaluated; its absence does not change the Holm adjustment of the others
+    beyond leaving it out.
+    """
+    results: list[ExperimentResult] = []
+    parts: list[NotAvailable] = []
     seg = segments.astype({"customer_id": str}) if len(segments) else None
     for exp, df in out.groupby("experiment_id", sort=True):
+        na = _experiment_check(str(exp), df, s)
+        if na is not None:
+            parts.append(na)
+            continue
         variants = sorted(df["variant"].unique())
-        if s.control_variant not in variants:
-            raise InputDataError(f"experiment {exp}: no customers in the control variant {s.control_variant!r} "
-                                 f"(variants: {variants}); set ab.control_variant")
-        treatments = [v for v in variants if v != s.control_variant]
-        if not treatments:
-            raise InputDataError(f"experiment {exp}: only one variant ({variants[0]!r}); nothing to compare")
-        for tv in treatments:
+        for tv in [v for v in variants if v != s.control_variant]:
             d = df[df["variant"].isin([s.control_variant, tv])].copy()
             d.attrs["supplied_metrics"] = out.attrs.get("supplied_metrics", [])
             d["treated"] = d["variant"] == tv
@@ -124,12 +227,26 @@ def evaluate(
                 d["segment"] = mine.reindex(d["customer_id"].astype(str)).fillna("(unknown)").to_numpy()
             else:
                 d["segment"] = "all"
-            results.append(_evaluate_one(exp, tv, d, excluded.get(exp, 0), s, seed))
+            r = _evaluate_one(exp, tv, d, excluded.get(exp, 0), s, seed)
+            if r.interaction.get("available") is False:
+                parts.append(NotAvailable(
+                    f"ab.{exp}.interaction", title=tr("{experiment}: do effects differ by segment?", experiment=exp),
+                    missing=tr(r.interaction["missing"]),
+                    why=tr("the test compares the effect between segments; the experiment's overall result stands"),
+                    remedy=tr("more customers with outcomes in at least two segments")))
+            results.append(r)
     primary_p = [r.effects[0].p_value for r in results]
-    for r, p in zip(results, st.holm(primary_p), strict=True):
-        r.primary_p_holm = float(p)
-        _decide(r, s)
-    return results
+    if results:
+        for r, p in zip(results, st.holm(primary_p), strict=True):
+            r.primary_p_holm = float(p)
+            _decide(r, s)
+    whole = None
+    if not results:
+        whole = NotAvailable("ab", title=tr("Experiments"),
+                             missing=tr("none of the {n} experiments could be evaluated", n=len(parts)),
+                             why=tr("each needs a control group, a treatment group and some outcomes"),
+                             remedy=tr("the data named for each experiment below"))
+    return AbOutcome(results, parts, whole)
 
 
 def _evaluate_one(exp: str, tv: str, d: pd.DataFrame, excluded: int, s: AbSettings, seed: int) -> ExperimentResult:
@@ -158,12 +275,23 @@ def _evaluate_one(exp: str, tv: str, d: pd.DataFrame, excluded: int, s: AbSettin
     b_rev = st.bayes_normal(rev.diff, rev.se)
     bayes = {"conversion": {"chance_to_beat_control": b_conv[0], "expected_loss": b_conv[1]},
              "revenue_per_customer": {"chance_to_beat_control": b_rev[0], "expected_loss": b_rev[1]}}
+    if s.primary_metric == "conversion":
+        design = st.design_mde(primary.control, len(c), len(t), s.alpha, s.power)
+        formula = "MDE = (z_(1-alpha/2) + z_power) x sqrt(p_control (1 - p_control) (1/n_control + 1/n_treatment))"
+    else:
+        design = st.mde(float(np.std(c["revenue"], ddof=1)) * np.sqrt(1 / len(c) + 1 / len(t)), s.alpha, s.power)
+        formula = "MDE = (z_(1-alpha/2) + z_power) x sd_control x sqrt(1/n_control + 1/n_treatment)"
     power = {
-        "mde": st.mde(primary.se, s.alpha, s.power),
-        "achieved_power": st.achieved_power(primary.diff, primary.se, s.alpha),
+        "mde": design,
         "customers_needed": st.n_for_effect(len(d), primary.se, primary.diff, s.alpha, s.power),
-        "formula": "MDE = (z_(1-alpha/2) + z_power) x SE(difference), normal approximation",
+        "formula": formula,
     }
+    rev_by_seg = {}
+    for sg, g in d.groupby("segment"):
+        gt, gc = g.loc[g["treated"], "revenue"], g.loc[~g["treated"], "revenue"]
+        if len(gt) >= 2 and len(gc) >= 2:
+            we = st.welch(gt, gc, s.alpha)
+            rev_by_seg[str(sg)] = {"diff": we.diff, "se": we.se, "n": len(g)}
     guards = []
     for g in s.guardrails:
         if g.metric not in d.columns or d[g.metric].isna().all():
@@ -187,140 +315,345 @@ def _evaluate_one(exp: str, tv: str, d: pd.DataFrame, excluded: int, s: AbSettin
             if len(tt) >= 2 and len(cc) >= 2:
                 effects.append(st.welch(tt, cc, s.alpha, f"{mcol} (supplied)"))
     res = ExperimentResult(exp, s.control_variant, tv, counts, excluded, srm, balance, effects, cuped, wins, bayes,
-                           power, guards, segs, inter)
+                           power, guards, segs, inter, revenue_by_segment=rev_by_seg)
     bad_srm = segs[segs["srm_p_bonferroni"] < s.srm_alpha]["segment"].tolist() if "srm_p_bonferroni" in segs else []
     if bad_srm:
-        res.notes.append(f"sample-ratio mismatch within segment(s) {', '.join(map(str, bad_srm))} "
-                         f"(Bonferroni-adjusted p < {s.srm_alpha}): read those segments' results with care")
+        res.notes.append(tr("Sample-ratio mismatch within {segments} (Bonferroni-adjusted p < {alpha}): read those "
+                            "segments' results with care.", segments=", ".join(map(str, bad_srm)),
+                            alpha=fmt_p(s.srm_alpha)))
         srm["failed_segments"] = bad_srm
     if excluded:
-        res.notes.append(f"{excluded:,} customers were assigned to more than one variant and were excluded")
+        res.notes.append(tr("{n} customers were assigned to more than one variant and were excluded.",
+                            n=fmt_int(excluded)))
     return res
 
 
-def _decide(r: ExperimentResult, s: AbSettings) -> None:
-    e = r.effects[0]
-    unit = "points" if e.metric == "conversion" else ""
-    size = f"{e.diff * 100:+.1f} points" if e.metric == "conversion" else f"{e.diff:+,.2f} per customer"
-    where = ""
+#: Decisions as stored in ``ab.json`` (stable codes; :func:`decision_label` gives the page's words).
+DECISIONS = ("Ship", "Ship to segments", "Do not ship", "Inconclusive", "Do not trust")
+
+
+def decision_label(decision: str, ship_to: list[str] | tuple[str, ...] = ()) -> str:
+    """A decision code in the page's language; ``Ship to segments`` names the segments."""
+    if decision == "Ship to segments":
+        return tr("Ship to {segments} only", segments=and_list(list(ship_to)))
+    labels = {"Ship": tr("Ship to everyone"), "Do not ship": tr("Do not ship"), "Inconclusive": tr("Inconclusive"),
+              "Do not trust": tr("Do not trust")}
+    return labels.get(decision, decision)
+
+
+def p_is(p: float | None) -> str:
+    """A p-value in a sentence: ``p < 0.001`` or ``p = 0.053`` (two significant digits, :func:`fmt_p`)."""
+    text = fmt_p(p)
+    return tr("p {value}", value=text) if text.startswith("<") else tr("p = {value}", value=text)
+
+
+def and_list(names: list[str]) -> str:
+    """``A, B and C`` in the page's language."""
+    names = [str(n) for n in names]
+    if len(names) <= 1:
+        return "".join(names)
+    return tr("{items} and {last}", items=tr(", ").join(names[:-1]), last=names[-1])
+
+
+def _effect_words(metric: str, x: float, currency: str = "") -> str:
+    """A difference in the metric's unit: points for a rate, money for revenue."""
+    if metric == "conversion":
+        return fmt_points(x)
+    return ("+" if x > 0 else "") + fmt_money(x, currency, 2) if currency else fmt_number(x, 2)
+
+
+def _interval_words(metric: str, lo: float, hi: float, currency: str = "") -> str:
+    return tr("{low} to {high}", low=_effect_words(metric, lo, currency), high=_effect_words(metric, hi, currency))
+
+
+def _metric_name(metric: str) -> str:
+    names = {"conversion": tr("conversion (bought within the window)"),
+             "revenue_per_customer": tr("revenue per customer"), "average_order_value": tr("average order value"),
+             "discount": tr("discount given")}
+    return names.get(metric, metric.replace("_", " "))
+
+
+def targeted_segments(r: ExperimentResult, alpha: float) -> list[str]:
+    """Segments a treatment should go to when its effect is confined to them, else ``[]``.
+
+    Confined means: the treatment x segment F-test is significant (p at most ``alpha``), and the effect is
+    significant and positive after Benjamini-Hochberg across segments in some segments but not in all
+    segments with an estimate.
+    """
     ip = r.interaction.get("p_value")
-    if ip is not None and ip > s.alpha:
-        where = f" The effect is similar across segments (treatment x segment test p = {ip:.2g})."
-    elif "significant" in r.segments:
-        good = r.segments[r.segments["significant"] & (r.segments["diff"] > 0)]
-        if len(good) and len(good) < len(r.segments):
-            parts = ", ".join(f"{x['segment']} ({x['diff'] * 100:+.1f} points)" if e.metric == "conversion"
-                              else f"{x['segment']} ({x['diff']:+,.2f})" for _, x in good.iterrows())
-            where = f" It works among {parts}; nothing detectable elsewhere (treatment x segment test p = {ip:.2g})."
+    if ip is None or ip > alpha or "significant" not in r.segments:
+        return []
+    est = r.segments.dropna(subset=["diff"])
+    good = est[est["significant"].astype(bool) & (est["diff"] > 0)]
+    if len(good) == 0 or len(good) == len(est):
+        return []
+    return [str(x) for x in good["segment"]]
+
+
+def _net_value(r: ExperimentResult, s: AbSettings) -> dict | None:
+    """Revenue lift per treated customer over the window minus the cost of treating them (when a cost is given).
+
+    For a targeted decision the lift is the stratified mean over the segments shipped to (weights = the
+    segments' customers), with its normal-approximation interval.
+    """
+    cost = s.cost_per_treated.get(r.experiment_id)
+    if cost is None:
+        return None
+    from scipy import stats
+    z = float(stats.norm.ppf(1 - s.alpha / 2))
+    if r.ship_to:
+        rows = [r.revenue_by_segment[g] for g in r.ship_to if g in r.revenue_by_segment]
+        n = sum(x["n"] for x in rows)
+        diff = sum(x["n"] / n * x["diff"] for x in rows)
+        se = float(np.sqrt(sum((x["n"] / n) ** 2 * x["se"] ** 2 for x in rows)))
+    else:
+        e = next(x for x in r.effects if x.metric == "revenue_per_customer")
+        diff, se = e.diff, e.se
+    return {"cost_per_treated": cost, "revenue_lift": diff, "net": diff - cost, "net_low": diff - z * se - cost,
+            "net_high": diff + z * se - cost, "window_days": s.window_days, "segments": list(r.ship_to)}
+
+
+def _decide(r: ExperimentResult, s: AbSettings) -> None:
+    """Decision, targeted segments and the sentence behind them (rules in the module docstring)."""
+    e = r.effects[0]
+    size = _effect_words(e.metric, e.diff)
+    ci = _interval_words(e.metric, e.ci_low, e.ci_high)
+    level = fmt_pct(1 - s.alpha)
+    ip = r.interaction.get("p_value")
+    r.ship_to = []
     if r.srm["failed"] or r.balance["failed"]:
-        why = "sample-ratio mismatch" if r.srm["failed"] else "pre-period imbalance"
         r.decision = "Do not trust"
-        r.decision_detail = f"The {why} check failed (p < {s.srm_alpha}); fix the assignment before reading results."
+        r.decision_detail = (tr("The sample-ratio check failed (p < {alpha}); fix the assignment before reading "
+                                "results.", alpha=fmt_p(s.srm_alpha)) if r.srm["failed"] else
+                             tr("The groups differed before the campaign (pre-period revenue, p < {alpha}); fix the "
+                                "assignment before reading results.", alpha=fmt_p(s.srm_alpha)))
         return
     breached = [g["metric"] for g in r.guardrails if g.get("status") == "breached"]
     sig = r.primary_p_holm <= s.alpha
+    target = targeted_segments(r, s.alpha)
     if sig and e.diff < 0:
-        r.decision, r.decision_detail = (
-            "Do not ship",
-            f"It lowers {e.metric} by {size} (Holm p = {r.primary_p_holm:.3g}).",
-        )
+        r.decision = "Do not ship"
+        r.decision_detail = tr("It lowers {metric} by {size} ({level} CI {ci}; Holm-adjusted {p}).",
+                               metric=_metric_name(e.metric), size=size, level=level, ci=ci,
+                               p=p_is(r.primary_p_holm))
     elif breached:
-        r.decision, r.decision_detail = "Do not ship", f"Guardrail breached: {', '.join(breached)}."
+        r.decision = "Do not ship"
+        r.decision_detail = tr("A guardrail was breached: {metrics} got worse by more than the allowed margin.",
+                               metrics=", ".join(_metric_name(m) for m in breached))
+    elif target:
+        seg = r.segments.set_index("segment")
+        parts = ", ".join(tr("{segment} ({size}, {level} CI {ci})", segment=g,
+                             size=_effect_words(e.metric, seg.loc[g, "diff"]), level=level,
+                             ci=_interval_words(e.metric, seg.loc[g, "ci_low"], seg.loc[g, "ci_high"]))
+                          for g in target)
+        r.decision, r.ship_to = "Ship to segments", target
+        r.decision_detail = tr("It works among {parts}; nothing detectable elsewhere (treatment x segment test "
+                               "{p}). Overall: {size} ({level} CI {ci}).", parts=parts, p=p_is(ip), size=size,
+                               level=level, ci=ci)
     elif sig:
         r.decision = "Ship"
-        r.decision_detail = (
-            f"It lifts {e.metric} by {size} ({1 - s.alpha:.0%} CI {e.ci_low * (100 if unit else 1):+.1f} to "
-            f"{e.ci_high * (100 if unit else 1):+.1f}{' points' if unit else ''}; Holm p = {r.primary_p_holm:.3g})."
-            + where
-        )
+        similar = (tr(" The effect is similar across segments (treatment x segment test {p}).", p=p_is(ip))
+                   if ip is not None else "")
+        r.decision_detail = tr("It lifts {metric} by {size} ({level} CI {ci}; Holm-adjusted {p}).",
+                               metric=_metric_name(e.metric), size=size, level=level, ci=ci,
+                               p=p_is(r.primary_p_holm)) + similar
     else:
-        need = r.power["customers_needed"]
-        more = (
-            f" About {max(need - sum(r.counts.values()), 0):,} more customers would be needed to detect an effect "
-            f"of the observed size ({size}) with {s.power:.0%} power."
-            if need > 0
-            else ""
-        )
         r.decision = "Inconclusive"
-        r.decision_detail = (
-            f"No detectable effect on {e.metric} (observed {size}, Holm p = {r.primary_p_holm:.3g}; "
-            f"smallest detectable effect {r.power['mde'] * (100 if unit else 1):.1f}{' points' if unit else ''})."
-            + more
-            + where
-        )
+        need = r.power["customers_needed"]
+        more = (tr(" A new test would need about {n} customers to detect an effect of the observed size with {power} "
+                   "power.", n=fmt_int(need), power=fmt_pct(s.power)) if need > sum(r.counts.values()) else "")
+        r.decision_detail = tr("No detectable effect on {metric}: observed {size} ({level} CI {ci}; Holm-adjusted "
+                               "{p}); this design could detect {mde} or more.",
+                               metric=_metric_name(e.metric), size=size, level=level, ci=ci,
+                               p=p_is(r.primary_p_holm), mde=_effect_words(e.metric, r.power["mde"]).lstrip("+")
+                               ) + more
+    r.net_value = _net_value(r, s) if r.decision in ("Ship", "Ship to segments") else None
 
 
-def summary_table(results: list[ExperimentResult]) -> pd.DataFrame:
-    """One row per experiment: decision, primary effect with CI, p-values, SRM."""
+def guardrail_words(r: ExperimentResult, currency: str, alpha: float) -> str:
+    """The guardrails in one sentence each, for beside the decision."""
+    out = []
+    status = {"ok (non-inferior)": tr("within its margin"), "breached": tr("breached"),
+              "inconclusive": tr("not yet shown to be within its margin"), "not available": tr("not measured")}
+    for g in r.guardrails:
+        if g.get("status") == "not available":
+            out.append(tr("Guardrail {metric}: not measured (no such column in the orders).",
+                          metric=_metric_name(g["metric"])))
+            continue
+        out.append(tr("Guardrail {metric}: {status} (change {diff} per customer, {level} CI {ci}; allowed "
+                      "worsening {bound}).", metric=_metric_name(g["metric"]), status=status[g["status"]],
+                      diff=fmt_money(g["diff"], currency, 2), level=fmt_pct(1 - alpha),
+                      ci=tr("{low} to {high}", low=fmt_money(g["ci_low"], currency, 2),
+                            high=fmt_money(g["ci_high"], currency, 2)),
+                      bound=fmt_money(g["bound"], currency, 2)))
+    return " ".join(out)
+
+
+def net_value_words(r: ExperimentResult, currency: str, alpha: float) -> str:
+    """The net value per treated customer, when a cost per treated customer is given."""
+    n = r.net_value
+    if not n:
+        return ""
+    return tr("Net value per treated customer over {days} days: {net} ({level} CI {low} to {high}) = revenue lift "
+              "{lift} minus the cost of {cost}.", days=n["window_days"], net=fmt_money(n["net"], currency, 2),
+              level=fmt_pct(1 - alpha), low=fmt_money(n["net_low"], currency, 2),
+              high=fmt_money(n["net_high"], currency, 2), lift=fmt_money(n["revenue_lift"], currency, 2),
+              cost=fmt_money(n["cost_per_treated"], currency, 2))
+
+
+def _text_table(df: pd.DataFrame, right: list[str] = (), caption: str | None = None):
+    """A table of already formatted text: no index, numbers right-aligned, stable ids."""
+    from helpers.page import styled_table
+    st_ = styled_table(df, readable_headers=False, caption=caption)
+    cols = [c for c in right if c in df.columns]
+    return st_.set_properties(subset=cols, **{"text-align": "right", "white-space": "nowrap"}) if cols else st_
+
+
+def summary_table(results: list[ExperimentResult] | AbOutcome, s: AbSettings, currency: str = "") -> pd.DataFrame:
+    """One row per experiment, in words: decision, primary effect in points with its interval, p-value, checks."""
     rows = []
     for r in results:
         e = r.effects[0]
-        rows.append({"experiment": r.experiment_id, "comparison": f"{r.treatment} vs {r.control}",
-                     "customers": sum(r.counts.values()), "decision": r.decision, "primary_metric": e.metric,
-                     "control": e.control, "treatment": e.treatment, "difference": e.diff,
-                     "ci_low": e.ci_low, "ci_high": e.ci_high, "p_holm": r.primary_p_holm,
-                     "srm_p": r.srm["p_value"]})
+        pct = e.metric == "conversion"
+        rows.append({
+            tr("Experiment"): r.experiment_id,
+            tr("Comparison"): tr("{treatment} vs {control}", treatment=r.treatment, control=r.control),
+            tr("Customers"): fmt_int(sum(r.counts.values())),
+            tr("Decision"): r.decision_label,
+            tr("Control"): fmt_pct(e.control, 1) if pct else fmt_money(e.control, currency, 2),
+            tr("Treatment"): fmt_pct(e.treatment, 1) if pct else fmt_money(e.treatment, currency, 2),
+            tr("Effect ({level} CI)", level=fmt_pct(1 - s.alpha)): tr(
+                "{size} ({ci})", size=_effect_words(e.metric, e.diff, currency),
+                ci=_interval_words(e.metric, e.ci_low, e.ci_high, currency)),
+            tr("Smallest detectable effect"): _effect_words(e.metric, r.power["mde"], currency).lstrip("+"),
+            tr("p (Holm)"): fmt_p(r.primary_p_holm),
+            tr("Split check"): tr("failed") if r.srm["failed"] else tr("passed"),
+        })
     return pd.DataFrame(rows)
 
 
-def effects_table(r: ExperimentResult) -> pd.DataFrame:
-    """All effects of one experiment (primary, secondary with BH, ratio, CUPED, winsorized)."""
+def effects_table(r: ExperimentResult, s: AbSettings, currency: str = "") -> pd.DataFrame:
+    """All effects of one experiment (primary, secondary with BH, ratio, CUPED, winsorized), in words."""
     effs = [*r.effects, st.Effect(**r.cuped["effect"])]
     if r.winsorized:
         effs.append(st.Effect(**r.winsorized["effect"]))
-    t = pd.DataFrame([e.as_dict() for e in effs])
-    t["p_adjusted"] = np.r_[r.primary_p_holm, st.bh(t["p_value"].to_numpy()[1:])]
-    t["adjustment"] = ["Holm (primary)"] + ["BH (secondary)"] * (len(t) - 1)
-    return t[["metric", "control", "treatment", "diff", "ci_low", "ci_high", "rel_lift", "rel_ci_low", "rel_ci_high",
-              "p_value", "p_adjusted", "adjustment", "method"]]
+    padj = np.r_[r.primary_p_holm, st.bh(np.array([e.p_value for e in effs[1:]], float))]
+    names = {"revenue_per_customer (CUPED)": tr("revenue per customer, adjusted for pre-period revenue (CUPED)")}
+    rows = []
+    for i, (e, pa) in enumerate(zip(effs, padj, strict=True)):
+        name = names.get(e.metric) or (tr("revenue per customer, capped at {cap}",
+                                          cap=fmt_money(r.winsorized["cap"], currency, 2))
+                                       if r.winsorized and e.metric.startswith("revenue_per_customer (winsorized")
+                                       else _metric_name(e.metric))
+        pct = e.metric == "conversion"
+        def val(x, pct=pct):
+            return (fmt_pct(x, 1) if pct else fmt_money(x, currency, 2))
+        rows.append({tr("Metric"): name, tr("Control"): val(e.control), tr("Treatment"): val(e.treatment),
+                     tr("Difference ({level} CI)", level=fmt_pct(1 - s.alpha)): tr(
+                         "{size} ({ci})", size=_effect_words(e.metric, e.diff, "" if pct else currency),
+                         ci=_interval_words(e.metric, e.ci_low, e.ci_high, "" if pct else currency)),
+                     tr("Relative change"): tr("{rel} ({low} to {high})", rel=fmt_pct(e.rel_lift, 1, signed=True),
+                                               low=fmt_pct(e.rel_ci_low, 1, signed=True),
+                                               high=fmt_pct(e.rel_ci_high, 1, signed=True)),
+                     tr("p (adjusted)"): fmt_p(pa),
+                     tr("Adjustment"): tr("Holm (primary)") if i == 0 else tr("Benjamini-Hochberg (secondary)")})
+    return pd.DataFrame(rows)
 
 
-def experiment_markdown(r: ExperimentResult, s: AbSettings) -> str:
-    """The top of an experiment's section: decision, trust checks, notes."""
-    lines = [f"### {r.experiment_id}: **{r.decision}**", "", r.decision_detail, ""]
-    srm = "failed" if r.srm["failed"] else "passed"
-    lines.append(f"- Sample-ratio check {srm}: {r.counts} against the planned split {r.srm['planned']} "
-                 f"(chi-square p = {r.srm['p_value']:.3g}; mismatch when p < {s.srm_alpha:g}).")
-    lines.append(
-        f"- Pre-period balance: revenue difference {r.balance['diff']:+,.2f} (p = {r.balance['p_value']:.3g})."
-    )
-    lines.append(f"- CUPED on pre-period revenue: theta = {r.cuped['theta']:.3f}, variance reduced by "
-                 f"{r.cuped['variance_reduction']:.0%}.")
+def segments_table(r: ExperimentResult, s: AbSettings, currency: str = "") -> pd.DataFrame:
+    """The primary metric per segment at the experiment's start, in words."""
+    e = r.effects[0]
+    pct = e.metric == "conversion"
+    rows = []
+    for _, x in r.segments.iterrows():
+        has = "diff" in x and pd.notna(x.get("diff"))
+        row = {tr("Segment"): x["segment"],
+               tr("Customers (control / treatment)"): f"{fmt_int(x['n_control'])} / {fmt_int(x['n_treatment'])}"}
+        if has:
+            def val(v):
+                return (fmt_pct(v, 1) if pct else fmt_money(v, currency, 2))
+            row.update({tr("Control"): val(x["control"]), tr("Treatment"): val(x["treatment"]),
+                        tr("Effect ({level} CI)", level=fmt_pct(1 - s.alpha)): tr(
+                            "{size} ({ci})", size=_effect_words(e.metric, x["diff"], currency),
+                            ci=_interval_words(e.metric, x["ci_low"], x["ci_high"], currency)),
+                        tr("Smallest detectable effect"): _effect_words(e.metric, x["mde"], currency).lstrip("+"),
+                        tr("p (Benjamini-Hochberg)"): fmt_p(x.get("p_bh")),
+                        tr("Significant"): tr("yes") if bool(x.get("significant")) else tr("no")})
+        else:
+            row.update({tr("Control"): "", tr("Treatment"): "",
+                        tr("Effect ({level} CI)", level=fmt_pct(1 - s.alpha)): tr("too few customers in an arm"),
+                        tr("Smallest detectable effect"): "", tr("p (Benjamini-Hochberg)"): "",
+                        tr("Significant"): ""})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def experiment_markdown(r: ExperimentResult, s: AbSettings, currency: str = "") -> str:
+    """The top of an experiment's section: decision, guardrails, net value, trust checks, notes."""
+    lines = [f"### {r.experiment_id}: **{r.decision_label}**", "", r.decision_detail, ""]
+    gw = guardrail_words(r, currency, s.alpha)
+    nv = net_value_words(r, currency, s.alpha)
+    if gw:
+        lines += [gw, ""]
+    if nv:
+        lines += [nv, ""]
+    counts = ", ".join(f"{k} {fmt_int(v)}" for k, v in r.counts.items())
+    planned = ", ".join(f"{k} {fmt_pct(v)}" for k, v in r.srm["planned"].items())
+    lines.append("- " + (tr("Split check failed: {counts} against the planned split {planned} (chi-square {p}; "
+                            "mismatch when p < {alpha}).", counts=counts, planned=planned, p=p_is(r.srm["p_value"]),
+                            alpha=fmt_p(s.srm_alpha)) if r.srm["failed"] else
+                         tr("Split check passed: {counts} against the planned split {planned} (chi-square {p}; "
+                            "mismatch when p < {alpha}).", counts=counts, planned=planned, p=p_is(r.srm["p_value"]),
+                            alpha=fmt_p(s.srm_alpha))))
+    lines.append("- " + tr("Groups alike before the campaign: pre-period revenue differs by {diff} per customer "
+                           "({p}).", diff=fmt_money(r.balance["diff"], currency, 2), p=p_is(r.balance["p_value"])))
     b = r.bayes["conversion"]
-    lines.append(
-        f"- Bayesian: {b['chance_to_beat_control']:.0%} chance that {r.treatment} beats {r.control} on conversion "
-        f"(expected loss if shipped {b['expected_loss'] * 100:.2f} points)."
-    )
-    lines.append(f"- Power: {r.power['achieved_power']:.0%} to detect the observed effect; {r.power['formula']}.")
+    lines.append("- " + tr("Bayesian reading: {chance} chance that {treatment} beats {control} on conversion; "
+                           "expected loss if shipped {loss}.", chance=fmt_pct(b["chance_to_beat_control"]),
+                           treatment=r.treatment, control=r.control,
+                           loss=fmt_points(b["expected_loss"], 2).lstrip("+")))
+    lines.append("- " + tr("Smallest effect this design could detect with {power} power: {mde} (planned from the arm "
+                           "sizes and the control's rate, not from the observed effect).", power=fmt_pct(s.power),
+                           mde=_effect_words(r.effects[0].metric, r.power["mde"], currency).lstrip("+")))
     if r.interaction.get("p_value") is not None:
-        lines.append(f"- Do effects differ by segment? {r.interaction['note']}: p = {r.interaction['p_value']:.3g}.")
+        lines.append("- " + tr("Do effects differ by segment? Treatment x segment F-test {p}.",
+                               p=p_is(r.interaction["p_value"])))
     lines += [f"- {n}" for n in r.notes]
     return "\n".join(lines)
 
 
-def ab_summary(results: list[ExperimentResult], window_days: int) -> dict:
-    """The ``ab.json`` artifact."""
-    out = {"window_days": window_days, "experiments": {}}
-    for r in results:
+def _jsonable_segments(df: pd.DataFrame) -> list[dict]:
+    return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+
+
+def ab_summary(results: AbOutcome | list[ExperimentResult], s: AbSettings) -> dict:
+    """The ``ab.json`` artifact: one entry per evaluated comparison and the step's availability fields."""
+    outcome = results if isinstance(results, AbOutcome) else AbOutcome(list(results))
+    out = {"window_days": s.window_days, "alpha": s.alpha, "primary_metric": s.primary_metric,
+           "plan_prefix": s.plan_prefix, "experiments": {},
+           **summary_fields(outcome.not_available, outcome.parts)}
+    for r in outcome.results:
         out["experiments"][f"{r.experiment_id} | {r.treatment} vs {r.control}"] = {
-            "experiment_id": r.experiment_id, "decision": r.decision, "detail": r.decision_detail,
+            "experiment_id": r.experiment_id, "treatment": r.treatment, "control": r.control,
+            "decision": r.decision, "decision_label": r.decision_label, "ship_to": list(r.ship_to),
+            "detail": r.decision_detail, "net_value": r.net_value,
             "counts": r.counts, "excluded_multi_variant": r.excluded_multi_variant, "srm": r.srm,
             "balance": r.balance, "effects": [e.as_dict() for e in r.effects], "primary_p_holm": r.primary_p_holm,
             "cuped": r.cuped, "winsorized": r.winsorized, "bayes": r.bayes, "power": r.power,
-            "guardrails": r.guardrails, "segments": r.segments.to_dict(orient="records"),
+            "guardrails": r.guardrails, "segments": _jsonable_segments(r.segments),
             "interaction": r.interaction}
     return out
 
 
 def run_all(experiments: pd.DataFrame | None, orders: pd.DataFrame, s: AbSettings, rfm: RfmSettings,
-            seed: int, source: str | Path | ibis.Table | None = None) -> list[ExperimentResult] | None:
-    """Outcomes, start-of-experiment segments and evaluation of every experiment (None without a table).
+            seed: int, source: str | Path | ibis.Table | None = None) -> AbOutcome:
+    """Outcomes, start-of-experiment segments and evaluation of every experiment.
 
     ``source``: see :func:`segments_at_start` (the notebook passes the orders' Parquet file, which
-    DuckDB scans faster than a DataFrame).
+    DuckDB scans faster than a DataFrame). Without an experiments table the outcome is "not available".
     """
     if experiments is None or experiments.empty:
-        return None
+        return AbOutcome([], [], no_experiments())
     out, excluded = outcomes(experiments, orders, s.window_days)
     segs = segments_at_start(orders, experiments, rfm, s.segment_by, source)
     return evaluate(out, segs, excluded, s, seed)
@@ -333,86 +666,71 @@ def forest_data(r: ExperimentResult, alpha: float) -> pd.DataFrame:
     (segments: their Benjamini-Hochberg flag, computed at the same alpha).
     """
     e = r.effects[0]
-    rows = [{"label": "All customers", "diff": e.diff, "ci_low": e.ci_low, "ci_high": e.ci_high,
+    rows = [{"label": tr("All customers"), "diff": e.diff, "ci_low": e.ci_low, "ci_high": e.ci_high,
              "significant": r.primary_p_holm <= alpha}]
     if "diff" in r.segments:
         for _, x in r.segments.dropna(subset=["diff"]).iterrows():
-            rows.append(
-                {
-                    "label": f"{x['segment']} (n={x['n_control'] + x['n_treatment']:,})",
-                    "diff": x["diff"],
-                    "ci_low": x["ci_low"],
-                    "ci_high": x["ci_high"],
-                    "significant": bool(x.get("significant", False)),
-                }
-            )
+            rows.append({"label": tr("{segment} (n = {n})", segment=x["segment"],
+                                     n=fmt_int(x["n_control"] + x["n_treatment"])),
+                         "diff": x["diff"], "ci_low": x["ci_low"], "ci_high": x["ci_high"],
+                         "significant": bool(x.get("significant", False))})
     return pd.DataFrame(rows)
 
 
-def show_experiments(results: list[ExperimentResult] | None, currency: str, s: AbSettings) -> None:
-    """Display one section per experiment: decision and checks, effects, segments, forest plot.
+def show_experiments(results: AbOutcome, currency: str, s: AbSettings) -> None:
+    """Display one section per experiment: decision and checks, effects, segments, forest plot; and a
+    "not available" notice for each experiment (or part) that could not be evaluated.
 
     ``s``: the A/B settings (``alpha`` sets the intervals and significance shown, ``srm_alpha`` the
     sample-ratio threshold named).
     """
+    import matplotlib.pyplot as plt
     from IPython.display import Markdown, display
 
     from helpers.experiments import figures as plots_figures
-    from helpers.page import tables as plots
-    if not results:
-        display(Markdown("Experiments: not available (no experiments table was supplied)."))
-        return
-    for r in results:
-        display(Markdown(experiment_markdown(r, s)))
-        display(plots.styled_table(effects_table(r).drop(columns="method"),
-                                   float_cols=["control", "treatment", "diff", "ci_low", "ci_high"],
-                                   pct_cols=["rel_lift", "rel_ci_low", "rel_ci_high"],
-                                   caption="p-values: Holm for the primary metric, Benjamini-Hochberg for the others"))
-        seg = r.segments.drop(columns=[c for c in ("significant",) if c in r.segments])
-        display(
-            plots.styled_table(
-                seg,
-                int_cols=["n_control", "n_treatment"],
-                float_cols=[c for c in ("control", "treatment", "diff", "ci_low", "ci_high", "mde") if c in seg],
-                caption="per segment at the experiment's start; p_bh = Benjamini-Hochberg adjusted",
-            )
-        )
-        if r.guardrails:
-            display(
-                plots.styled_table(
-                    pd.DataFrame(r.guardrails), caption="guardrails (non-inferiority margin x control mean)"
-                )
-            )
-        fig = plots_figures.forest_chart(forest_data(r, s.alpha), r.experiment_id, r.effects[0].metric, s.alpha)
+    from helpers.page import show_not_available
+    # the whole step's notice is shown by the notebook, above the conventions
+    show_not_available(*[p for p in results.parts if p.part.count(".") == 1])
+    for r in results.results:
+        display(Markdown(experiment_markdown(r, s, currency)))
+        show_not_available(*[p for p in results.parts if p.part == f"ab.{r.experiment_id}.interaction"])
+        display(_text_table(effects_table(r, s, currency),
+                            right=[tr("Control"), tr("Treatment"), tr("p (adjusted)")],
+                            caption=tr("All metrics; p-values adjusted: Holm for the primary metric, "
+                                       "Benjamini-Hochberg for the others")))
+        display(_text_table(segments_table(r, s, currency),
+                            right=[tr("Control"), tr("Treatment"), tr("p (Benjamini-Hochberg)")],
+                            caption=tr("Per segment, taken on the day before the experiment began")))
+        fig = plots_figures.forest_chart(forest_data(r, s.alpha), r.experiment_id, r.effects[0].metric, s.alpha,
+                                         currency)
         display(fig)
-        import matplotlib.pyplot as plt
         plt.close(fig)
 
 
 def conventions_markdown(s: AbSettings) -> str:
     """The statistical conventions of this page in a few lines."""
-    wins = (f"winsorization at the pooled {s.winsorize_percentile:.0%} percentile" if s.winsorize_percentile
-            else "no winsorization")
-    return (
-        f"Outcomes are measured over {s.window_days} days after each customer's assignment; the primary metric is "
-        f"**{s.primary_metric.replace('_', ' ')}**. Significance at alpha = {s.alpha} after adjustment "
-        f"(p equal to alpha "
-        f"counts as significant): Holm across experiments for the primary metric, Benjamini-Hochberg for secondary "
-        f"metrics and segments. Conversion: two-proportion z-test (pooled SE for the test, unpooled for the CI). "
-        f"Revenue: Welch's t-test, with CUPED (pre-period revenue) and {wins} shown beside it. "
-        f"Relative lifts use delta-method intervals. Sample-ratio mismatch when the chi-square p < {s.srm_alpha}."
-    )
+    wins = (tr("capped at the pooled {pct} percentile", pct=fmt_pct(s.winsorize_percentile))
+            if s.winsorize_percentile else tr("not capped"))
+    return tr(
+        "Outcomes are measured over {days} days after each customer's assignment; the primary metric is **{metric}**. "
+        "An effect counts as significant when its adjusted p-value is at most {alpha}: Holm across experiments for "
+        "the primary metric, Benjamini-Hochberg for the other metrics and for segments. Differences in rates are in "
+        "percentage points with {level} intervals. Revenue is compared with Welch's t-test, also adjusted for "
+        "pre-period revenue (CUPED) and with revenue {wins}. The split check flags a sample-ratio mismatch when the "
+        "chi-square p < {srm}. A decision names segments only when the effect differs between segments (treatment x "
+        "segment test) and is significant in those segments and not in the others.",
+        days=s.window_days, metric=_metric_name(s.primary_metric), alpha=fmt_p(s.alpha), level=fmt_pct(1 - s.alpha),
+        wins=wins, srm=fmt_p(s.srm_alpha))
 
 
-def summary_or_empty(results: list[ExperimentResult] | None) -> pd.DataFrame:
-    """The summary table, or one 'not available' row."""
-    if not results:
-        return pd.DataFrame([{"experiment": "not available (no experiments table)", "customers": None}])
-    return summary_table(results)
+def summary_or_empty(results: AbOutcome, s: AbSettings, currency: str = ""):
+    """The summary table (a styled table of text), or None when no experiment was evaluated."""
+    if not results.results:
+        return None
+    cols = [tr("Customers"), tr("Control"), tr("Treatment"), tr("p (Holm)")]
+    return _text_table(summary_table(results, s, currency), right=cols)
 
 
-def ab_summary_or_empty(results: list[ExperimentResult] | None, s: AbSettings) -> dict:
-    """``ab.json``; ``{"available": false}`` without experiments."""
-    if not results:
-        return {"available": False, "window_days": s.window_days, "experiments": {}}
-    return {"available": True, **ab_summary(results, s.window_days)}
+def ab_summary_or_empty(results: AbOutcome, s: AbSettings) -> dict:
+    """``ab.json``, with ``available: false`` and the reason when no experiment could be evaluated."""
+    return ab_summary(results, s)

@@ -121,9 +121,11 @@ STEPS: tuple[Step, ...] = (
          summary="ab"),
     Step("60_quarterly_review", "helpers.review", ReviewParams, "Quarterly review", "Quarterly review",
          reads=("orders", "ingest"),
-         reads_optional=("segment_scores", "value_scores", "churn_scores", "rfm", "clv", "churn", "ab"),
+         reads_optional=("customers", "segment_scores", "value_scores", "churn_scores", "rfm", "clv", "churn", "ab"),
          writes={"customer_scores": "artifacts/customer_scores.parquet",
-                 "segments_export": "artifacts/segments_export.csv", "review": "artifacts/review.json"},
+                 "segments_export": "artifacts/segments_export.csv", "review": "artifacts/review.json",
+                 # a folder beside the pages: one contact list per action group (<action group>.csv)
+                 "exports": "exports"},
          summary="review"),
 )
 

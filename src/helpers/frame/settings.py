@@ -430,6 +430,16 @@ class AbSettings(_Strict):
     segment_by: Literal["action_group", "rfm_segment"]
     bayes_draws: int = Field(ge=1000)
     guardrails: list[Guardrail]
+    cost_per_treated: dict[str, float]
+    plan_prefix: str = Field(min_length=1)
+
+    @field_validator("cost_per_treated")
+    @classmethod
+    def _costs(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: c for k, c in v.items() if not c >= 0}
+        if bad:
+            raise ValueError(f"ab.cost_per_treated must be >= 0 (a cost per treated customer), got {bad}")
+        return v
 
 
 class ExportSettings(_Strict):
@@ -454,10 +464,57 @@ class ExportSettings(_Strict):
         return self
 
 
+class LifecycleSettings(_Strict):
+    """Lifecycle stages at a quarter's end (README "Lifecycle"): new (first order in the quarter),
+    active (last order within ``active_days``), dormant (within ``lost_days``), lost (older)."""
+
+    active_days: int = Field(ge=30, le=3650)
+    lost_days: int = Field(ge=60, le=7300)
+
+    @model_validator(mode="after")
+    def _order(self) -> LifecycleSettings:
+        if self.lost_days <= self.active_days:
+            raise ValueError(f"review.lifecycle.lost_days ({self.lost_days}) must be longer than active_days "
+                             f"({self.active_days})")
+        return self
+
+
+class PlanSettings(_Strict):
+    """The plan per action group (README "The plan"): offer costs, holdout sizing."""
+
+    offer_cost: dict[str, float]
+    mde_points: float = Field(gt=0, lt=1)
+    alpha: float = Field(gt=0, lt=0.5)
+    power: float = Field(gt=0.5, lt=1)
+    min_holdout: int = Field(ge=10)
+    max_holdout_share: float = Field(gt=0, le=0.5)
+    high_risk_share: float = Field(gt=0, lt=1)
+
+    @field_validator("offer_cost")
+    @classmethod
+    def _costs(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: c for k, c in v.items() if not c >= 0}
+        if bad:
+            raise ValueError(f"review.plan.offer_cost must be >= 0 per action group, got {bad}")
+        return v
+
+
+class ChannelSettings(_Strict):
+    """Value by acquisition channel and other customer attributes (README "Value by channel")."""
+
+    attributes: list[str]
+    acquisition_cost: dict[str, dict[str, float]]
+    min_customers: int = Field(ge=1)
+
+
 class ReviewSettings(_Strict):
-    """Presentation of the quarterly review."""
+    """Presentation of the quarterly review and its plan, lifecycle, trend and channel sections."""
 
     top_n: int = Field(ge=1, le=50)
+    trend_quarters: int = Field(ge=2, le=40)
+    lifecycle: LifecycleSettings
+    plan: PlanSettings
+    channels: ChannelSettings
 
 
 class BusinessSettings(_Strict):
@@ -655,9 +712,11 @@ class AbParams(StepParams):
 class ReviewParams(StepParams):
     """Parameters of ``60_quarterly_review``."""
 
+    seed: int
     company: str
     currency: str
     rfm: RfmSettings
+    ab: AbSettings
     review: ReviewSettings
     export: ExportSettings
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from helpers.frame.settings import quarter_bounds
 
-__all__ = ['quarter_kpis']
+__all__ = ['quarter_kpis', 'quarter_panel']
 
 
 def _validate_cols(df: pd.DataFrame, cols: list[str]) -> None:
@@ -73,3 +73,41 @@ def quarter_kpis(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str, c
         "average_order_value": revenue / n_orders if n_orders else float("nan"),
         "repeat_purchase_rate": float(row["repeat"]) / n_active if n_active else float("nan"),
     }
+
+
+def quarter_panel(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str, n_quarters: int,
+                  customer_col: str = "customer_id", ts_col: str = "order_ts",
+                  amount_col: str = "amount") -> pd.DataFrame:
+    """Per customer and quarter: first and last order, orders, purchase days and revenue (on the engine).
+
+    The quarters are the ``n_quarters`` ending with ``quarter`` (bucket ``0`` the oldest, ``n - 1`` the
+    quarter under review); everything before them is pooled into bucket ``-1``, orders after the
+    quarter are left out. A customer's history up to the end of any of these quarters is then the sum
+    (min, max) over its buckets up to it, exactly: a purchase day lies in one bucket only.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id`` (str), ``bucket`` (int8), ``first`` and ``last`` (timestamps), ``orders`` (int),
+        ``days`` (distinct purchase days), ``revenue`` (float); one row per customer and bucket with orders.
+    """
+    from helpers.frame.engine import as_table, money_sum
+    from helpers.frame.settings import quarter_bounds
+    if isinstance(orders, pd.DataFrame):
+        _validate_cols(orders, [customer_col, ts_col, amount_col])
+    t = as_table(orders, (customer_col, ts_col, amount_col))
+    q_year, q_n = int(quarter[:4]), int(quarter[-1])
+    last_index = q_year * 4 + q_n - 1
+    first_index = last_index - n_quarters + 1
+    _, end = quarter_bounds(quarter)
+    ts = t[ts_col]
+    t = t.filter(ts < ibis.timestamp(end + pd.Timedelta(days=1)))
+    idx = t[ts_col].year() * 4 + (t[ts_col].month() - 1) // 3
+    t = t.mutate(bucket=ibis.ifelse(idx < first_index, -1, idx - first_index))
+    g = t.group_by(customer_id=t[customer_col], bucket=t.bucket).aggregate(
+        first=t[ts_col].min(), last=t[ts_col].max(), orders=t.count(), days=t[ts_col].date().nunique(),
+        revenue=money_sum(t[amount_col]))
+    out = g.order_by(["customer_id", "bucket"]).to_pyarrow().to_pandas()
+    out["customer_id"] = out["customer_id"].astype(str)
+    out["bucket"] = out["bucket"].astype("int8")
+    return out

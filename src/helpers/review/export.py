@@ -18,7 +18,7 @@ import pandas as pd
 
 from helpers.frame.settings import ExportSettings
 
-__all__ = ['hash_ids', 'build_export', 'save_export', 'save_customer_tables']
+__all__ = ['hash_ids', 'build_export', 'save_export', 'save_customer_tables', 'save_contact_lists']
 
 
 def hash_ids(ids: pd.Series, salt: str) -> pd.Series:
@@ -51,14 +51,54 @@ def save_export(cat, scores: pd.DataFrame | None, rfm: dict | None, settings: Ex
         cat.save("segments_export", build_export(scores, rfm, settings))
 
 
-def save_customer_tables(cat, artifacts: dict[str, dict | None], settings: ExportSettings) -> None:
+def save_customer_tables(cat, artifacts: dict[str, dict | None], settings: ExportSettings,
+                         joined: pd.DataFrame | None = None) -> None:
     """Write ``customer_scores`` (the steps' customer tables joined) and ``segments_export.csv``.
 
+    ``joined``: ``cat.customer_scores()`` when the caller has it already (it is read otherwise).
     Nothing is written when no analysis step produced a customer table.
     """
     from helpers.review.step import customer_scores_table
-    scores = customer_scores_table(cat.customer_scores(), artifacts.get("clv"))
+    scores = customer_scores_table(joined if joined is not None else cat.customer_scores(), artifacts.get("clv"))
     if scores is None:
         return
     cat.save("customer_scores", scores)
     save_export(cat, scores, artifacts.get("rfm"), settings)
+
+
+def save_contact_lists(cat, contacts: dict[str, pd.DataFrame], settings: ExportSettings) -> list[str]:
+    """Write the plan's contact lists into ``exports/`` beside the pages, one CSV per action group.
+
+    Columns: ``customer_id`` (hashed as in ``segments_export.csv`` when ``export.hash_customer_ids``),
+    ``segment``, ``lifecycle_stage``, the predicted value, ``churn_risk`` and ``churn_tier`` (when those
+    steps ran), ``offer`` (``offer`` or ``low-cost only``) and ``in_holdout``; never personal data. The
+    folder is written whole under a temporary name and renamed, like every artifact. UTF-8 with a
+    byte-order mark, so that Excel opens Chinese segment names correctly.
+
+    Returns
+    -------
+    list of str
+        The file names written.
+    """
+    import shutil
+    from pathlib import Path
+
+    from helpers.frame.catalog import write_csv
+    from helpers.frame.errors import RunError
+    from helpers.frame.registry import writer_of
+    if cat.step is not None and writer_of("exports") != cat.step:
+        raise RunError(f"{cat.step} may not write artifact 'exports': {writer_of('exports')} writes it")
+    final = Path(cat.run_dir) / "exports"
+    tmp = final.with_name(".exports.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for name, df in contacts.items():
+        out = df.copy()
+        if settings.hash_customer_ids:
+            out["customer_id"] = hash_ids(out["customer_id"], os.environ.get(settings.salt_env, ""))
+        write_csv(out, tmp / name, bom=True)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    return sorted(contacts)

@@ -1,8 +1,14 @@
 """The quarterly review page: headline numbers and sentences built from the artifacts only.
+
+Every term is used with the meaning of the glossary (:mod:`helpers.review.glossary`): "buyers" bought
+in the quarter, "active customers" bought in the last ``review.lifecycle.active_days`` days, "new
+customers" bought for the first time in the quarter. The other steps' summaries are read through
+:mod:`helpers.review.inputs`.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import ibis
@@ -10,14 +16,17 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import previous_quarter
+from helpers.locale import fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, fmt_quarter, tr
 from helpers.page.text import money
 from helpers.page.text import or_list as _or_list
+from helpers.review import inputs
 from helpers.review.data import quarter_kpis
 
 __all__ = [
     "customer_scores_table",
     "KPI_LABELS",
     "kpi_table",
+    "kpi_table_from_history",
     "load_step_summaries",
     "bullets",
     "review_kpis",
@@ -38,18 +47,63 @@ __all__ = [
     "methods_appendix",
     "extended_kpis",
     "segment_value_table",
+    "text_table",
+    "lifecycle_table",
+    "transitions_table",
+    "lifecycle_sentences",
+    "trend_table",
+    "trend_caption",
+    "trend_summary",
+    "not_available_note",
+    "experiments_note",
+    "glossary_table",
+    "show_channels",
 ]
 
 
-KPI_LABELS: dict[str, str] = {
-    "active_customers": "Active customers",
-    "new_customers": "New customers",
-    "returning_customers": "Returning customers",
-    "orders": "Orders",
-    "revenue": "Revenue",
-    "average_order_value": "Average order value",
-    "repeat_purchase_rate": "Repeat-purchase rate",
-}
+def _kpi_labels() -> dict[str, str]:
+    return {
+        "active_customers": tr("Buyers (bought in the quarter)"),
+        "new_customers": tr("New customers"),
+        "returning_customers": tr("Returning customers"),
+        "orders": tr("Orders"),
+        "revenue": tr("Revenue"),
+        "average_order_value": tr("Average order value"),
+        "repeat_purchase_rate": tr("Repeat-purchase rate"),
+    }
+
+
+#: KPI key -> English label (the page shows the translated label). The key ``active_customers`` is kept
+#: for ``review.json`` readers; its meaning is the glossary's "buyers" (bought in the quarter).
+KPI_LABELS: dict[str, str] = _kpi_labels()
+
+
+_NUMBER = re.compile(r"^\s*([▲▼■]\s*)?[+\-−]?\s*([A-Z]{3}\s)?[¥$€]?[+\-−]?\d")
+_QUARTER = re.compile(r"^\d{4}(Q\d|年)")
+
+
+def _numeric_text(col: pd.Series) -> bool:
+    cells = [str(x) for x in col if str(x).strip() not in ("", "·", "n/a")]
+    hits = sum(bool(_NUMBER.match(c)) and not _QUARTER.match(c) for c in cells)
+    return bool(cells) and hits >= 0.8 * len(cells)
+
+
+def text_table(df: pd.DataFrame, right: list[str] | tuple[str, ...] | None = None, caption: str | None = None):
+    """A table of already formatted text: no index, stable ids, HTML kept; numbers right-aligned.
+
+    ``right``: the columns to right-align; by default those whose cells read as numbers or money.
+    """
+    from helpers.page import styled_table
+    st = styled_table(df, readable_headers=False, caption=caption)
+    cols = [c for c in df.columns if _numeric_text(df[c])] if right is None else [c for c in right if c in df]
+    return st.set_properties(subset=cols, **{"text-align": "right", "white-space": "nowrap"}) if cols else st
+
+
+def not_available_note(what: str, step: str | None = None, reason: str | None = None) -> str:
+    """A one-line "not available" sentence for a review section whose input is missing."""
+    if reason:
+        return tr("{what}: not available this quarter. {reason}", what=what, reason=reason)
+    return tr("{what}: not available (the {step} step did not run).", what=what, step=step)
 
 
 def kpi_table(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str) -> pd.DataFrame:
@@ -64,9 +118,24 @@ def kpi_table(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str) -> p
     now = quarter_kpis(orders, quarter)
     prev = quarter_kpis(orders, previous_quarter(quarter))
     rows = []
-    for k, label in KPI_LABELS.items():
+    for k, label in _kpi_labels().items():
         a, b = now[k], prev[k]
         rows.append({"key": k, "kpi": label, "this_quarter": a, "previous_quarter": b,
+                     "change": a - b, "change_pct": (a - b) / b if b and not np.isnan(b) else np.nan})
+    return pd.DataFrame(rows).set_index("key")
+
+
+def kpi_table_from_history(history) -> pd.DataFrame:
+    """:func:`kpi_table` from the history's last two quarters (the same numbers, without scanning the orders
+    again; tested equal)."""
+    if len(history.quarters) < 2:
+        raise ValueError("the history needs at least two quarters for the KPI table")
+    k = history.kpis.rename(columns={"buyers": "active_customers"})
+    now, prev = k.iloc[-1], k.iloc[-2]
+    rows = []
+    for key, label in _kpi_labels().items():
+        a, b = float(now[key]), float(prev[key])
+        rows.append({"key": key, "kpi": label, "this_quarter": a, "previous_quarter": b,
                      "change": a - b, "change_pct": (a - b) / b if b and not np.isnan(b) else np.nan})
     return pd.DataFrame(rows).set_index("key")
 
@@ -92,12 +161,12 @@ def customer_scores_table(scores: pd.DataFrame | None, clv: dict | None) -> pd.D
     if scores is None:
         return None
     out = scores.copy()
-    if clv is not None and "clv" in out:
-        h = int(clv["horizon_months"])
+    h = inputs.clv_horizon(clv)
+    if h is not None and "clv" in out:
         out = out.rename(columns={"clv": f"clv_{h}m", "expected_purchases": f"expected_purchases_{h}m"})
     if "churn_tier" in out:
-        out["churn_tier"] = out["churn_tier"].fillna("not active")
-        out["retention_priority"] = out["retention_priority"].fillna(False).astype(bool)
+        out["churn_tier"] = out["churn_tier"].astype(object).where(out["churn_tier"].notna(), "not active")
+        out["retention_priority"] = out["retention_priority"].astype("boolean").fillna(False).astype(bool)
     return out
 
 
@@ -108,7 +177,7 @@ def bullets(sentences: list[str]) -> str:
 
 
 def review_kpis(orders: pd.DataFrame | str | Path, quarter: str) -> pd.DataFrame:
-    """KPI table of the quarter against the previous one (see :mod:`helpers.kpis`).
+    """KPI table of the quarter against the previous one (see :mod:`helpers.review.data`).
 
     ``orders``: the clean orders, or the path of their Parquet file (read by DuckDB, never loaded
     into pandas).
@@ -122,76 +191,86 @@ def quality_note(ingest: dict) -> str:
     dropped = ingest.get("rows_dropped", 0)
     top = sorted((f for f in ingest["findings"] if f["action"].startswith("dropped")),
                  key=lambda f: -f["rows"])[:3]
-    parts = "; ".join(f"{f['check']} ({f['rows']:,})" for f in top)
-    return (f"{src['rows_read']:,} order lines were read and {dropped:,} dropped by the cleaning rules"
-            + (f", mostly: {parts}." if parts else ".")
-            + " Details are on the data-intake page.")
+    parts = "; ".join(f"{f['check']} ({fmt_int(f['rows'])})" for f in top)
+    if parts:
+        return tr("{read} order lines were read and {dropped} dropped by the cleaning rules, mostly: {parts}. "
+                  "Details are on the data-intake page.", read=fmt_int(src["rows_read"]), dropped=fmt_int(dropped),
+                  parts=parts)
+    return tr("{read} order lines were read and {dropped} dropped by the cleaning rules. Details are on the "
+              "data-intake page.", read=fmt_int(src["rows_read"]), dropped=fmt_int(dropped))
 
 
-def available_sections(artifacts: dict[str, dict | None]) -> pd.DataFrame:
+def available_sections(artifacts: dict[str, dict | None], own: list | tuple = ()) -> pd.DataFrame:
     """Every section of this review and whether it could be computed, with the reason when not.
 
     One row per analysis step (from the registry): "available", "not run" (left out of ``steps``), or
     "not available" with the step's reason; then one row per unavailable part of an available step
-    (one experiment, the spend model, last quarter's movement...).
+    (one experiment, the spend model, last quarter's movement...); then the review's own parts that
+    are not available (``own``: :class:`~helpers.frame.outcome.NotAvailable` entries).
     """
     rows = []
     for st in _analysis_steps():
+        section = tr(st.section)
         summary = artifacts.get(st.summary)
         if summary is None:
-            rows.append({"section": st.section, "status": "not run",
-                         "why": f"the {st.name} step was not in this run's steps"})
-            continue
-        if not summary.get("available", True):
-            rows.append({"section": st.section, "status": "not available", "why": summary.get("reason") or ""})
+            rows.append({tr("Section"): section, tr("Status"): tr("not run"),
+                         tr("Why"): tr("the {step} step was not in this run's steps", step=st.name)})
             continue
         parts = [p for p in summary.get("unavailable") or [] if p.get("part") != st.summary]
-        rows.append({"section": st.section, "status": "available" if not parts else "partly available",
-                     "why": ""})
-        rows += [{"section": f"{st.section}: {p.get('title') or p['part']}", "status": "not available",
-                  "why": p.get("reason", "")} for p in parts]
+        if not summary.get("available", True):
+            rows.append({tr("Section"): section, tr("Status"): tr("not available"),
+                         tr("Why"): summary.get("reason") or ""})
+        else:
+            rows.append({tr("Section"): section,
+                         tr("Status"): tr("available") if not parts else tr("partly available"), tr("Why"): ""})
+        rows += [{tr("Section"): f"{section}: {p.get('title') or p['part']}", tr("Status"): tr("not available"),
+                  tr("Why"): p.get("reason", "")} for p in parts]
+    for na in own:
+        if na is not None:
+            rows.append({tr("Section"): tr("Quarterly review") + f": {na.title or na.part}",
+                         tr("Status"): tr("not available"), tr("Why"): na.reason})
     return pd.DataFrame(rows)
-
-
-def review_summary(quarter: str, kpis: pd.DataFrame) -> dict:
-    """The ``review.json`` artifact: this and the previous quarter's KPIs."""
-    return {"quarter": quarter,
-            "kpis": {k: {"this_quarter": r["this_quarter"], "previous_quarter": r["previous_quarter"],
-                         "change_pct": r["change_pct"]} for k, r in kpis.iterrows()}}
 
 
 def segment_sentences(rfm: dict | None, currency: str) -> str:
     """Findings about segments from ``rfm.json``, as Markdown; one line when the step did not run."""
     if rfm is None:
-        return "Segments: not available (the 20_rfm_clustering step did not run)."
+        return not_available_note(tr("Segments"), "20_rfm_clustering")
+    if not rfm.get("available", True):
+        return not_available_note(tr("Segments"), reason=rfm.get("reason"))
     segs = rfm["segments"]
     top = max(segs.items(), key=lambda kv: kv[1]["share_of_revenue"])
-    protect = [(n, s) for n, s in segs.items() if s["action_group"] == rfm["segments"][top[0]]["action_group"]]
+    group = segs[top[0]]["action_group"]
+    protect = [(n, s) for n, s in segs.items() if s["action_group"] == group]
     share_c = sum(s["share_of_customers"] for _, s in protect)
     share_r = sum(s["share_of_revenue"] for _, s in protect)
-    mig = rfm["migration"]
     lines = [
-        f"{top[0]} are {top[1]['share_of_customers']:.0%} of customers and "
-        f"{top[1]['share_of_revenue']:.0%} of revenue to date.",
-        f"The {top[1]['action_group']} group ({', '.join(n for n, _ in protect)}) holds {share_c:.0%} of customers "
-        f"and {share_r:.0%} of revenue.",
-        f"Since last quarter {mig['upgrades']:,} customers moved to a better segment and "
-        f"{mig['downgrades']:,} to a worse one; "
-        f"{mig['slipped_into_lapsed']:,} slipped into {_or_list(mig['lapsed_segments'])}"
-        + (
-            f", having spent {money(mig['value_at_stake_of_lapsed'], currency)} in the year before."
-            if mig["value_at_stake_of_lapsed"] > 0
-            else "."
-        ),
+        tr("{segment} are {customers} of customers and {revenue} of revenue to date.", segment=top[0],
+           customers=fmt_pct(top[1]["share_of_customers"]), revenue=fmt_pct(top[1]["share_of_revenue"])),
+        tr("The {group} group ({segments}) holds {customers} of customers and {revenue} of revenue.", group=group,
+           segments=", ".join(n for n, _ in protect), customers=fmt_pct(share_c), revenue=fmt_pct(share_r)),
     ]
+    mig = rfm.get("migration")
+    if mig:
+        lines.append(_migration_sentence(mig, currency))
     return bullets(lines)
+
+
+def _migration_sentence(mig: dict, currency: str) -> str:
+    if mig["value_at_stake_of_lapsed"] > 0:
+        return tr("Since last quarter {up} customers moved to a better segment and {down} to a worse one; {lapsed} "
+                  "slipped into {segments}, having spent {value} in the year before.", up=fmt_int(mig["upgrades"]),
+                  down=fmt_int(mig["downgrades"]), lapsed=fmt_int(mig["slipped_into_lapsed"]),
+                  segments=_or_list(mig["lapsed_segments"]), value=money(mig["value_at_stake_of_lapsed"], currency))
+    return tr("Since last quarter {up} customers moved to a better segment and {down} to a worse one; {lapsed} "
+              "slipped into {segments}.", up=fmt_int(mig["upgrades"]), down=fmt_int(mig["downgrades"]),
+              lapsed=fmt_int(mig["slipped_into_lapsed"]), segments=_or_list(mig["lapsed_segments"]))
 
 
 def segment_overview(rfm: dict | None) -> pd.DataFrame:
     """Segment table for the review (action group, customers, shares), largest revenue share first."""
-    if rfm is None:
-        return pd.DataFrame([{"segment": "not available", "action_group": "", "customers": None,
-                              "share_of_customers": None, "share_of_revenue": None}])
+    if rfm is None or not rfm.get("segments"):
+        return pd.DataFrame(columns=["segment", "action_group", "customers", "share_of_customers", "share_of_revenue"])
     rows = [{"segment": n, "action_group": s["action_group"], "customers": s["customers"],
              "share_of_customers": s["share_of_customers"], "share_of_revenue": s["share_of_revenue"]}
             for n, s in rfm["segments"].items()]
@@ -199,211 +278,428 @@ def segment_overview(rfm: dict | None) -> pd.DataFrame:
 
 
 def action_overview(rfm: dict | None) -> pd.DataFrame:
-    """What to do with each action group, with its customers (from ``rfm.json``)."""
-    if rfm is None:
-        return pd.DataFrame([{"action_group": "not available", "customers": None, "recommended_action": ""}])
-    return pd.DataFrame([{"action_group": g["name"], "customers": g["customers"], "recommended_action": g["action"]}
-                         for g in rfm["action_groups"]])
+    """The action groups and their action template from the parameters (from ``rfm.json``)."""
+    return pd.DataFrame([{tr("Action group"): g["name"], tr("Customers"): fmt_int(g["customers"]),
+                          tr("Action template (parameters)"): g["action"]} for g in inputs.rfm_action_groups(rfm)])
 
 
 def top_moves(rfm: dict | None, n: int = 5) -> str:
     """The largest segment moves in words (Markdown bullets)."""
     if rfm is None:
-        return "Migration: not available (the 20_rfm_clustering step did not run)."
+        return not_available_note(tr("Migration"), "20_rfm_clustering")
+    if not rfm.get("top_flows"):
+        return tr("Migration: not available (no previous quarter in the order history to compare with).")
     return bullets(rfm["top_flows"][:n])
 
 
 def value_sentences(clv: dict | None, currency: str) -> str:
     """Predicted value of the base and where it sits, from ``clv.json``."""
     if clv is None:
-        return "Customer value: not available (the 30_clv step did not run)."
-    t = clv["totals"]
-    h = clv["horizon_months"]
-    lines = [
-        f"The customer base is predicted to be worth {money(t['clv_total'], currency)} over the next {h} months "
-        f"({t['interval']:.0%} interval {money(t['clv_total_low'], currency)} to "
-        f"{money(t['clv_total_high'], currency)}); "
-        f"the top 10% of customers hold {clv['top10_share']:.0%} of it."
-    ]
-    seg = clv.get("by_rfm_segment")
+        return not_available_note(tr("Customer value"), "30_clv")
+    if not inputs.available(clv):
+        return not_available_note(tr("Customer value"), reason=clv.get("reason"))
+    t = inputs.clv_totals(clv)
+    lines = [tr("The customer base is predicted to be worth {total} over the next {h} months ({level} interval {low} "
+                "to {high}); the top 10% of customers hold {top} of it.", total=money(t["clv_total"], currency),
+                h=inputs.clv_horizon(clv), level=fmt_pct(inputs.clv_interval(clv)),
+                low=money(t["clv_total_low"], currency), high=money(t["clv_total_high"], currency),
+                top=fmt_pct(clv.get("top10_share")))]
+    seg = list(inputs.clv_by_segment(clv).values())
     if seg:
         top = max(seg, key=lambda r: r["clv_total"])
-        lines.append(f"{top['rfm_segment']} carry the most predicted value: {money(top['clv_total'], currency)} "
-                     f"({top['share_of_clv']:.0%}).")
-    lines.append(clv["backtest"]["verdict"])
+        lines.append(tr("{segment} carry the most predicted value: {value} ({share}).", segment=top["rfm_segment"],
+                        value=money(top["clv_total"], currency), share=fmt_pct(top["share_of_clv"])))
+    verdict = (clv.get("backtest") or {}).get("verdict")
+    if verdict:
+        lines.append(verdict)
     return bullets(lines)
 
 
-def value_by_segment(clv: dict | None) -> pd.DataFrame:
-    """Predicted value per segment with its interval (``clv.json``), largest first."""
-    if clv is None or not clv.get("by_rfm_segment"):
-        return pd.DataFrame([{"segment": "not available", "customers": None, "clv_total": None}])
-    t = pd.DataFrame(clv["by_rfm_segment"]).rename(columns={"rfm_segment": "segment"})
-    return t[["segment", "customers", "clv_total", "clv_low", "clv_high", "clv_mean", "share_of_clv"]]
+def value_by_segment(clv: dict | None, currency: str) -> pd.DataFrame:
+    """Predicted value per segment with its interval (``clv.json``), largest first, in words."""
+    h = inputs.clv_horizon(clv)
+    rows = []
+    for r in sorted(inputs.clv_by_segment(clv).values(), key=lambda r: -r["clv_total"]):
+        rows.append({tr("Segment"): r["rfm_segment"], tr("Customers"): fmt_int(r["customers"]),
+                     tr("Predicted {h}-month value ({level} interval)", h=h,
+                        level=fmt_pct(inputs.clv_interval(clv))): tr(
+                         "{value} ({low} to {high})", value=money(r["clv_total"], currency),
+                         low=money(r["clv_low"], currency), high=money(r["clv_high"], currency)),
+                     tr("Per customer"): money(r["clv_mean"], currency),
+                     tr("Share of predicted value"): fmt_pct(r["share_of_clv"], 1)})
+    return pd.DataFrame(rows)
 
 
-def experiment_decisions(ab: dict | None) -> pd.DataFrame:
-    """One row per experiment: decision and the sentence behind it (from ``ab.json``)."""
-    if ab is None or not ab.get("available"):
-        return pd.DataFrame([{"experiment": "not available (no experiments this quarter)", "decision": "", "why": ""}])
-    return pd.DataFrame([{"experiment": k, "decision": v["decision"], "why": v["detail"]}
-                         for k, v in ab["experiments"].items()])
+def _guardrail_short(g: dict, currency: str) -> str:
+    status = {"ok (non-inferior)": tr("within margin"), "breached": tr("breached"),
+              "inconclusive": tr("not shown within margin"), "not available": tr("not measured")}
+    return tr("{metric}: {status}", metric=g["metric"].replace("_", " "), status=status.get(g["status"], g["status"]))
+
+
+def experiment_decisions(ab: dict | None, currency: str = "") -> pd.DataFrame:
+    """One row per evaluated experiment: the decision (naming the segments when targeted), guardrails and net
+    value beside it, and the sentence behind it (from ``ab.json``, the wording of the experiments page)."""
+    rows = []
+    for v in inputs.ab_experiments(ab).values():
+        net = v.get("net_value")
+        rows.append({
+            tr("Experiment"): v["experiment_id"],
+            tr("Decision"): v.get("decision_label") or v["decision"],
+            tr("Guardrails"): "; ".join(_guardrail_short(g, currency) for g in v.get("guardrails") or []) or tr("none"),
+            tr("Net value per treated customer"): (tr("{net} ({low} to {high})", net=fmt_money(net["net"], currency, 2),
+                                                      low=fmt_money(net["net_low"], currency, 2),
+                                                      high=fmt_money(net["net_high"], currency, 2))
+                                                   if net else tr("no cost given")),
+            tr("Why"): v["detail"]})
+    return pd.DataFrame(rows)
+
+
+def _decision_counts(ab: dict) -> str:
+    dec = [v["decision"] for v in inputs.ab_experiments(ab).values()]
+    return tr("{n} experiments evaluated: {ship} to ship to everyone, {targeted} to ship to some segments only, "
+              "{inconclusive} inconclusive, {no} not to ship, {bad} not trustworthy.", n=fmt_int(len(dec)),
+              ship=fmt_int(dec.count("Ship")), targeted=fmt_int(dec.count("Ship to segments")),
+              inconclusive=fmt_int(dec.count("Inconclusive")), no=fmt_int(dec.count("Do not ship")),
+              bad=fmt_int(dec.count("Do not trust")))
 
 
 def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab: dict | None,
                       currency: str, churn: dict | None = None) -> list[str]:
-    """Four to six findings, each a sentence with its figure, generated from the artifacts."""
+    """Four to seven findings, each a sentence with its figure, generated from the artifacts."""
     k = kpis["this_quarter"]
     ch = kpis.loc["revenue", "change_pct"]
-    out = [f"Revenue was {money(k['revenue'], currency)}"
-           + ("" if pd.isna(ch) else f", {'up' if ch >= 0 else 'down'} {abs(ch):.1%} on the previous quarter")
-           + f", from {k['active_customers']:,.0f} customers ({k['new_customers']:,.0f} new)."]
-    if rfm is not None:
+    if pd.isna(ch):
+        out = [tr("Revenue was {revenue}, from {buyers} buyers ({new} new customers).",
+                  revenue=money(k["revenue"], currency), buyers=fmt_int(k["active_customers"]),
+                  new=fmt_int(k["new_customers"]))]
+    else:
+        out = [(tr("Revenue was {revenue}, up {change} on the previous quarter, from {buyers} buyers ({new} new "
+                   "customers).") if ch >= 0 else
+                tr("Revenue was {revenue}, down {change} on the previous quarter, from {buyers} buyers ({new} new "
+                   "customers).")).format(revenue=money(k["revenue"], currency), change=fmt_pct(abs(ch), 1),
+                                          buyers=fmt_int(k["active_customers"]), new=fmt_int(k["new_customers"]))]
+    if rfm is not None and rfm.get("segments"):
         segs = rfm["segments"]
         top = max(segs.items(), key=lambda kv: kv[1]["share_of_revenue"])
-        out.append(f"{top[0]} are {top[1]['share_of_customers']:.0%} of customers and {top[1]['share_of_revenue']:.0%} "
-                   f"of revenue to date.")
-        mig = rfm["migration"]
-        lapsed = mig["slipped_into_lapsed"]
+        out.append(tr("{segment} are {customers} of customers and {revenue} of revenue to date.", segment=top[0],
+                      customers=fmt_pct(top[1]["share_of_customers"]), revenue=fmt_pct(top[1]["share_of_revenue"])))
+        mig = rfm.get("migration") or {}
+        lapsed = mig.get("slipped_into_lapsed")
         if lapsed:
             val = mig["value_at_stake_of_lapsed"]
-            out.append(f"{lapsed:,} customers slipped into {_or_list(mig['lapsed_segments'])} this quarter"
-                       + (f", carrying {money(val, currency)} of spend from the year before." if val > 0 else "."))
-    if clv is not None:
-        t = clv["totals"]
-        out.append(
-            f"The base is predicted to be worth {money(t['clv_total'], currency)} over the next "
-            f"{clv['horizon_months']} months ({money(t['clv_total_low'], currency)} to "
-            f"{money(t['clv_total_high'], currency)}); the top 10% of customers hold {clv['top10_share']:.0%} of it."
-        )
-    if churn is not None and churn.get("available"):
+            out.append(tr("{n} customers slipped into {segments} this quarter, carrying {value} of spend from the year "
+                          "before.", n=fmt_int(lapsed), segments=_or_list(mig["lapsed_segments"]),
+                          value=money(val, currency)) if val > 0 else
+                       tr("{n} customers slipped into {segments} this quarter.", n=fmt_int(lapsed),
+                          segments=_or_list(mig["lapsed_segments"])))
+    t = inputs.clv_totals(clv)
+    if t:
+        out.append(tr("The base is predicted to be worth {total} over the next {h} months ({low} to {high}); the top "
+                      "10% of customers hold {top} of it.", total=money(t["clv_total"], currency),
+                      h=inputs.clv_horizon(clv), low=money(t["clv_total_low"], currency),
+                      high=money(t["clv_total_high"], currency), top=fmt_pct(clv.get("top10_share"))))
+    if inputs.available(churn):
         out.append(churn_headline(churn, currency))
-    if ab is not None and ab.get("available"):
-        dec = [v["decision"] for v in ab["experiments"].values()]
-        ship = sum(d == "Ship" for d in dec)
-        out.append(f"{len(dec)} experiment(s) evaluated: {ship} to ship, {dec.count('Inconclusive')} inconclusive, "
-                   f"{dec.count('Do not ship')} not to ship, {dec.count('Do not trust')} not trustworthy.")
+    if inputs.ab_experiments(ab):
+        out.append(_decision_counts(ab))
     return out[:7]
 
 
 def _value_words(churn: dict) -> str:
-    return churn.get("value_label") or "spend to date"
+    # the churn step names what its value at risk is (in the page's language); never parsed from a column name
+    return tr(churn["value_label"]) if churn.get("value_label") else tr("spend to date")
 
 
 def churn_headline(churn: dict, currency: str) -> str:
     """One sentence: customers at high risk, the value they hold, and the retention-priority list."""
-    hi = churn["tier_counts"]["high"]
-    n = max(churn["scored_customers"], 1)
-    text = (
-        f"{hi:,} active customers ({hi / n:.0%}) are at high risk of not buying in the next {churn['horizon_days']} "
-        "days"
-    )
+    hi = inputs.churn_high(churn)
+    n = max(inputs.churn_scored(churn) or 0, 1)
     if churn.get("value_at_risk") is not None:
-        text += f", holding {money(churn['value_at_risk'], currency)} of {_value_words(churn)}"
-    return text + f"; {churn['retention_priority']:,} of them are high-value and listed for the retention team."
+        return tr("{n} active customers ({share}) are at high risk of not buying in the next {days} days, holding "
+                  "{value} of {what}; {priority} of them are high-value and listed for the retention team.",
+                  n=fmt_int(hi), share=fmt_pct(hi / n), days=inputs.churn_horizon(churn),
+                  value=money(churn["value_at_risk"], currency), what=_value_words(churn),
+                  priority=fmt_int(churn.get("retention_priority", 0)))
+    return tr("{n} active customers ({share}) are at high risk of not buying in the next {days} days; {priority} of "
+              "them are high-value and listed for the retention team.", n=fmt_int(hi), share=fmt_pct(hi / n),
+              days=inputs.churn_horizon(churn), priority=fmt_int(churn.get("retention_priority", 0)))
 
 
 def churn_sentences(churn: dict | None, currency: str) -> str:
     """Churn risk for the manager: tiers, value at risk, the model's track record (from ``churn.json``)."""
     if churn is None:
-        return "Churn risk: not available (the 40_churn step did not run)."
+        return not_available_note(tr("Churn risk"), "40_churn")
     if not churn.get("available"):
-        return f"Churn risk: not available this quarter ({churn.get('reason', 'no model')})."
-    m = churn["metrics"][churn["chosen_model"]]
-    lines = [
-        churn_headline(churn, currency),
-        f"Track record: on the latest snapshot whose outcome is known ({str(churn['eval_snapshot'])[:10]}), the model "
-        f"ranked churners above stayers with ROC AUC {m['roc_auc']:.2f} and predicted {m['mean_predicted']:.0%} "
-        f"churn against {m['observed_rate']:.0%} observed."
-        if churn["mode"] == "snapshot"
-        else f"Track record (contractual mode, cross-validated): ROC AUC {m['roc_auc']:.2f}, predicted "
-        f"{m['mean_predicted']:.0%} churn against {m['observed_rate']:.0%} observed.",
-    ]
+        return not_available_note(tr("Churn risk"), reason=churn.get("reason"))
+    lines = [churn_headline(churn, currency)]
+    m = (churn.get("metrics") or {}).get(churn.get("chosen_model"))
+    if m:
+        if churn.get("mode") == "snapshot":
+            lines.append(tr("Track record: on the latest snapshot whose outcome is known ({date}), the model ranked "
+                            "churners above stayers with ROC AUC {auc} and predicted {predicted} churn against "
+                            "{observed} observed.", date=fmt_date(str(churn["eval_snapshot"])[:10]),
+                            auc=fmt_number(m["roc_auc"], 2), predicted=fmt_pct(m["mean_predicted"]),
+                            observed=fmt_pct(m["observed_rate"])))
+        else:
+            lines.append(tr("Track record (contractual mode, cross-validated): ROC AUC {auc}, predicted {predicted} "
+                            "churn against {observed} observed.", auc=fmt_number(m["roc_auc"], 2),
+                            predicted=fmt_pct(m["mean_predicted"]), observed=fmt_pct(m["observed_rate"])))
     if churn.get("effects"):
-        lines.append("Strongest driver — " + churn["effects"][0].replace("**", ""))
+        lines.append(tr("Strongest driver: {driver}", driver=churn["effects"][0].replace("**", "")))
     return bullets(lines)
 
 
-def churn_by_segment(churn: dict | None) -> pd.DataFrame:
-    """High-risk customers and value at risk per segment (``churn.json``), largest value at risk first."""
-    if churn is None or not churn.get("available") or not churn.get("by_segment"):
-        return pd.DataFrame([{"segment": "not available", "high_risk": None}])
-    t = pd.DataFrame(churn["by_segment"])
-    cols = ["segment", "action_group", "active_customers", "high_risk", "share_high_risk", "value_at_risk",
-            "retention_priority"]
-    return t[[c for c in cols if c in t]]
+def churn_by_segment(churn: dict | None, currency: str) -> pd.DataFrame:
+    """High-risk customers and value at risk per segment (``churn.json``), largest value at risk first, in words."""
+    rows = []
+    for r in inputs.churn_by_segment(churn):
+        row = {tr("Segment"): r["segment"], tr("Action group"): r.get("action_group", ""),
+               tr("Active customers"): fmt_int(r.get("active_customers")),
+               tr("At high churn risk"): tr("{n} ({share})", n=fmt_int(r.get("high_risk")),
+                                            share=fmt_pct(r.get("share_high_risk"))),
+               tr("Retention priority"): fmt_int(r.get("retention_priority"))}
+        if r.get("value_at_risk") is not None:
+            row[tr("Value at risk")] = money(r["value_at_risk"], currency)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def methods_appendix(artifacts: dict) -> str:
     """Short methods notes with links to the analyst pages that ran."""
-    lines = ["- **Data intake** ([page](10_ingest.html)): cleaning rules, what was dropped and why."]
+    page = tr("page")
+    lines = ["- " + tr("**Data intake** ([{page}](10_ingest.html)): cleaning rules, what was dropped and why.",
+                       page=page)]
     if artifacts.get("rfm") is not None:
-        lines.append("- **Segments** ([page](20_rfm_clustering.html)): recency, frequency and spend scored 1-5 in "
-                     "fifths, named segments from score patterns, k-means clusters, migration since last quarter.")
-    if artifacts.get("clv") is not None:
-        lines.append(f"- **Customer value** ([page](30_clv.html)): {artifacts['clv']['model']} and Gamma-Gamma by "
-                     "maximum likelihood, backtested on a holdout every quarter; intervals from parameter uncertainty.")
-    if artifacts.get("churn") is not None and artifacts["churn"].get("available"):
-        c = artifacts["churn"]
-        lines.append(f"- **Churn risk** ([page](40_churn.html)): no order within {c['horizon_days']} days = churn; "
-                     + ("gradient boosting against a logistic baseline, trained on one snapshot and tested on a later "
-                        "one, probabilities calibrated; drivers, tiers and retention curves."
-                        if c["mode"] == "snapshot" else "contractual label, cross-validated on customer attributes."))
-    if artifacts.get("ab") is not None and artifacts["ab"].get("available"):
-        lines.append("- **Experiments** ([page](50_ab_evaluation.html)): trust checks first, then effects with "
-                     "multiple-comparison adjustment and a decision per experiment.")
+        lines.append("- " + tr("**Segments** ([{page}](20_rfm_clustering.html)): recency, frequency and spend scored "
+                               "1-5 in fifths, named segments from score patterns, k-means clusters, migration since "
+                               "last quarter.", page=page))
+    if inputs.available(artifacts.get("clv")):
+        lines.append("- " + tr("**Customer value** ([{page}](30_clv.html)): {model} and Gamma-Gamma by maximum "
+                               "likelihood, backtested on a holdout every quarter; intervals from parameter "
+                               "uncertainty.", page=page, model=artifacts["clv"].get("model", "")))
+    c = artifacts.get("churn")
+    if inputs.available(c):
+        lines.append("- " + (tr("**Churn risk** ([{page}](40_churn.html)): no order within {days} days = churn; "
+                                "gradient boosting against a logistic baseline, trained on one snapshot and tested on "
+                                "a later one, probabilities calibrated; drivers, tiers and retention curves.",
+                                page=page, days=c["horizon_days"]) if c.get("mode") == "snapshot" else
+                             tr("**Churn risk** ([{page}](40_churn.html)): no order within {days} days = churn; "
+                                "contractual label, cross-validated on customer attributes.", page=page,
+                                days=c["horizon_days"])))
+    if artifacts.get("ab") is not None:
+        lines.append("- " + tr("**Experiments** ([{page}](50_ab_evaluation.html)): trust checks first, then effects "
+                               "with multiple-comparison adjustment and a decision per experiment, naming segments "
+                               "when the effect is confined to them.", page=page))
+    lines.append("- " + tr("**Plan**: the rules that turn this quarter's evidence into an action per group, the "
+                           "holdout sizes and the expected value are described in the README (\"The plan\")."))
     return "\n".join(lines)
+
+
+def _change(now: float, prev: float | None) -> str:
+    if prev is None or not prev:
+        return tr("n/a")
+    d = now - prev
+    return ("▲ " if d > 0 else "▼ " if d < 0 else "■ ") + fmt_pct(d / prev, 1, signed=True)
 
 
 def extended_kpis(kpis: pd.DataFrame, clv: dict | None, prev_clv: dict | None, churn: dict | None,
                   currency: str, prev_churn: dict | None = None) -> pd.DataFrame:
-    """KPI table plus predicted value (with interval) and customers at high churn risk.
-
-    The previous quarter's value comes from that quarter's rendered report when there is one.
-    """
-    from helpers.page.text import money
+    """Predicted value (with interval) and customers at high churn risk, against the previous quarter's
+    rendered report when there is one."""
     rows = []
-    if clv is not None:
-        t = clv["totals"]
-        now = (f"{money(t['clv_total'], currency)} ({money(t['clv_total_low'], currency)} to "
-               f"{money(t['clv_total_high'], currency)})")
-        prev = money(prev_clv["totals"]["clv_total"], currency) if prev_clv else "not rendered"
-        change = "n/a"
-        if prev_clv:
-            d = t["clv_total"] - prev_clv["totals"]["clv_total"]
-            change = f"{'▲' if d > 0 else '▼'} {d / prev_clv['totals']['clv_total']:+.1%}"
-        rows.append({"KPI": f"Predicted {clv['horizon_months']}-month value of the base", "This quarter": now,
-                     "Previous quarter": prev, "Change": change})
+    t = inputs.clv_totals(clv)
+    K, NOW, PREV, CH = tr("KPI"), tr("This quarter"), tr("Previous quarter"), tr("Change")
+    if t:
+        pt = inputs.clv_totals(prev_clv)
+        rows.append({K: tr("Predicted {h}-month value of the base", h=inputs.clv_horizon(clv)),
+                     NOW: tr("{value} ({low} to {high})", value=money(t["clv_total"], currency),
+                             low=money(t["clv_total_low"], currency), high=money(t["clv_total_high"], currency)),
+                     PREV: money(pt["clv_total"], currency) if pt else tr("not rendered"),
+                     CH: _change(t["clv_total"], pt["clv_total"] if pt else None)})
     else:
-        rows.append({"KPI": "Predicted value of the base", "This quarter": "not available (CLV step did not run)",
-                     "Previous quarter": "", "Change": ""})
-    if churn is not None and churn.get("available"):
-        hi = churn["tier_counts"]["high"]
-        prev = prev_churn["tier_counts"]["high"] if prev_churn and prev_churn.get("available") else None
-        change = "n/a" if not prev else f"{'▲' if hi > prev else '▼'} {(hi - prev) / prev:+.1%}"
-        rows.append({"KPI": f"Customers at high churn risk (next {churn['horizon_days']} days)",
-                     "This quarter": f"{hi:,} of {churn['scored_customers']:,} active",
-                     "Previous quarter": f"{prev:,}" if prev is not None else "not rendered", "Change": change})
-    elif churn is not None:
-        rows.append({"KPI": "Customers at high churn risk", "This quarter": "not available this quarter",
-                     "Previous quarter": "", "Change": ""})
+        rows.append({K: tr("Predicted value of the base"),
+                     NOW: tr("not available (the value step did not run)") if clv is None
+                     else tr("not available this quarter"), PREV: "", CH: ""})
+    hi = inputs.churn_high(churn)
+    if hi is not None:
+        prev = inputs.churn_high(prev_churn)
+        rows.append({K: tr("Active customers at high churn risk (next {days} days)", days=inputs.churn_horizon(churn)),
+                     NOW: tr("{n} of {total} active", n=fmt_int(hi), total=fmt_int(inputs.churn_scored(churn))),
+                     PREV: fmt_int(prev) if prev is not None else tr("not rendered"), CH: _change(hi, prev)})
     else:
-        rows.append({"KPI": "Customers at high churn risk", "This quarter": "not available (churn step did not run)",
-                     "Previous quarter": "", "Change": ""})
+        rows.append({K: tr("Active customers at high churn risk"),
+                     NOW: tr("not available (the churn step did not run)") if churn is None
+                     else tr("not available this quarter"), PREV: "", CH: ""})
     return pd.DataFrame(rows)
 
 
-def segment_value_table(rfm: dict | None, clv: dict | None, churn: dict | None = None) -> pd.DataFrame:
-    """Segments with action group, customers, revenue, predicted value and churn risk (when known)."""
+def segment_value_table(rfm: dict | None, clv: dict | None, churn: dict | None, currency: str) -> pd.DataFrame:
+    """Segments with action group, customers, revenue, predicted value and churn risk (when known), in words."""
     base = segment_overview(rfm)
-    if rfm is None:
-        return base
-    base["revenue_to_date"] = [rfm["segments"][s]["revenue"] for s in base["segment"]]
-    if clv is not None and clv.get("by_rfm_segment"):
-        v = {r["rfm_segment"]: r for r in clv["by_rfm_segment"]}
-        base["predicted_value"] = [v.get(s, {}).get("clv_total") for s in base["segment"]]
-        base["value_per_customer"] = [v.get(s, {}).get("clv_mean") for s in base["segment"]]
-    if churn is not None and churn.get("available") and churn.get("by_segment"):
-        c = {r["segment"]: r for r in churn["by_segment"]}
-        base["high_churn_risk"] = [c.get(s, {}).get("high_risk", 0) for s in base["segment"]]
-    return base
+    v = inputs.clv_by_segment(clv)
+    c = {r["segment"]: r for r in inputs.churn_by_segment(churn)}
+    h = inputs.clv_horizon(clv)
+    rows = []
+    for _, r in base.iterrows():
+        s = r["segment"]
+        row = {tr("Segment"): s, tr("Action group"): r["action_group"], tr("Customers"): fmt_int(r["customers"]),
+               tr("Share of customers"): fmt_pct(r["share_of_customers"], 1),
+               tr("Share of revenue"): fmt_pct(r["share_of_revenue"], 1),
+               tr("Revenue to date"): money(rfm["segments"][s]["revenue"], currency)}
+        if v:
+            row[tr("Predicted {h}-month value", h=h)] = money(v.get(s, {}).get("clv_total"), currency)
+            row[tr("Per customer")] = money(v.get(s, {}).get("clv_mean"), currency)
+        if c:
+            row[tr("At high churn risk")] = fmt_int(c.get(s, {}).get("high_risk", 0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _stage_name(s: str) -> str:
+    return {"new": tr("new"), "active": tr("active"), "dormant": tr("dormant"), "lost": tr("lost"),
+            "not yet a customer": tr("not yet a customer")}.get(s, s)
+
+
+def lifecycle_table(history, scores: pd.DataFrame | None, currency: str, horizon: int | None) -> pd.DataFrame:
+    """Customers per lifecycle stage at the quarter's end, against the previous quarter, with revenue to date and
+    predicted value."""
+    from helpers.review.model import STAGES
+    cur = history.current
+    life = history.lifecycle
+    if "predicted_value" not in cur and inputs.value_column(scores):
+        from helpers.review.quarter import aligned
+        cur = cur.assign(predicted_value=aligned(scores, inputs.value_column(scores), cur))
+    rows = []
+    for s in STAGES:
+        mine = cur[cur["stage"] == s]
+        prev = int(life[s].iloc[-2]) if len(life) >= 2 else None
+        row = {tr("Stage"): _stage_name(s), tr("Customers"): fmt_int(len(mine)),
+               tr("Previous quarter"): fmt_int(prev) if prev is not None else tr("n/a"),
+               tr("Change"): _change(len(mine), prev),
+               tr("Bought this quarter"): fmt_int(mine["bought_this_quarter"].sum()),
+               tr("Revenue to date"): money(mine["revenue_to_date"].sum(), currency)}
+        if "predicted_value" in cur:
+            row[tr("Predicted {h}-month value", h=horizon)] = money(mine["predicted_value"].sum(), currency)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def transitions_table(history) -> pd.DataFrame:
+    """Stage at the previous quarter's end (rows) x stage now (columns), counts as text."""
+    t = history.transitions
+    out = pd.DataFrame({_stage_name(c): [fmt_int(v) for v in t[c]] for c in t.columns})
+    out.insert(0, tr("Stage last quarter"), [_stage_name(r) for r in t.index])
+    return out
+
+
+def lifecycle_sentences(history, lifecycle_settings, previous: str) -> str:
+    """The lifecycle in a few sentences: how many are active, how many woke up, how many went quiet."""
+    t = history.transitions
+    life = history.lifecycle.iloc[-1]
+    active = int(life["new"] + life["active"])
+    woke = int(t.loc[["dormant", "lost"], "active"].sum())
+    quiet = int(t.loc["active", "dormant"])
+    gone = int(t.loc["dormant", "lost"])
+    return bullets([
+        tr("{n} active customers (bought in the last {days} days), {new} of them new this quarter.",
+           n=fmt_int(active), days=fmt_int(lifecycle_settings.active_days), new=fmt_int(life["new"])),
+        tr("Since the end of {quarter}: {quiet} active customers went dormant, {gone} dormant ones were lost, and "
+           "{woke} dormant or lost customers came back.", quarter=fmt_quarter(previous), quiet=fmt_int(quiet),
+           gone=fmt_int(gone), woke=fmt_int(woke)),
+    ])
+
+
+def trend_caption() -> str:
+    """The trend table's caption: where the value and churn columns come from."""
+    return tr("Predicted value and churn risk come from the rendered report of each quarter; · = that quarter was "
+              "not rendered with this tool.")
+
+
+def trend_table(history, currency: str, earlier: dict[str, dict]) -> pd.DataFrame:
+    """The trend as a table: one row per quarter (KPIs, lifecycle, and predicted value and high churn risk where
+    a rendered quarter holds them)."""
+    rows = []
+    for q in history.quarters:
+        k, life = history.kpis.loc[q], history.lifecycle.loc[q]
+        e = earlier.get(q) or {}
+        rows.append({tr("Quarter"): fmt_quarter(q), tr("Revenue"): money(k["revenue"], currency),
+                     tr("Buyers"): fmt_int(k["buyers"]), tr("New customers"): fmt_int(k["new_customers"]),
+                     tr("Repeat-purchase rate"): fmt_pct(k["repeat_purchase_rate"], 1),
+                     tr("Active customers"): fmt_int(life["new"] + life["active"]),
+                     tr("Dormant"): fmt_int(life["dormant"]), tr("Lost"): fmt_int(life["lost"]),
+                     tr("Predicted value of the base"): (money(e["clv_total"], currency)
+                                                         if e.get("clv_total") is not None else "·"),
+                     tr("At high churn risk"): fmt_int(e["high_risk"]) if e.get("high_risk") is not None else "·"})
+    return pd.DataFrame(rows)
+
+
+def trend_summary(history, earlier: dict[str, dict]) -> dict:
+    """``review.json`` ``trend``: per quarter KPIs, lifecycle counts, segment and action-group mix, and the value and
+    churn figures of rendered quarters (``None`` where a quarter was not rendered)."""
+    out = []
+    for q in history.quarters:
+        e = earlier.get(q) or {}
+        out.append({"quarter": q, "kpis": {k: _num(v) for k, v in history.kpis.loc[q].items()},
+                    "lifecycle": {k: int(v) for k, v in history.lifecycle.loc[q].items()},
+                    "segments": {k: int(v) for k, v in history.segments.loc[q].items()},
+                    "action_groups": {k: int(v) for k, v in history.groups.loc[q].items()},
+                    "clv_total": e.get("clv_total"), "high_churn_risk": e.get("high_risk")})
+    return {"quarters": list(history.quarters), "by_quarter": out}
+
+
+def _num(v):
+    v = float(v)
+    return None if not np.isfinite(v) else v
+
+
+def review_summary(quarter: str, kpis: pd.DataFrame, **sections) -> dict:
+    """The ``review.json`` artifact: KPIs against the previous quarter and the review's own sections
+    (``plan``, ``lifecycle``, ``trend``, ``channels``, ``readouts``, ``glossary``, ...), plus the availability
+    fields of the step contract (``available``, ``reason``, ``unavailable``)."""
+    from helpers.frame.outcome import summary_fields
+    own = sections.pop("unavailable_parts", [])
+    return {"quarter": quarter,
+            "kpis": {k: {"label": KPI_LABELS[k], "this_quarter": r["this_quarter"],
+                         "previous_quarter": r["previous_quarter"], "change_pct": r["change_pct"]}
+                     for k, r in kpis.iterrows()},
+            **sections, **summary_fields(None, own)}
+
+
+def experiments_note(ab: dict | None) -> str:
+    """What the experiments section could not show: the step not run, not available, or experiments left out."""
+    if ab is None:
+        return not_available_note(tr("Experiments"), "50_ab_evaluation")
+    if not ab.get("available", True):
+        return not_available_note(tr("Experiments"), reason=ab.get("reason"))
+    parts = [p for p in ab.get("unavailable") or [] if p.get("part") != "ab"]
+    if not parts:
+        return ""
+    return bullets([tr("{title}: not available. {reason}", title=p.get("title") or p["part"], reason=p["reason"])
+                    for p in parts])
+
+
+def glossary_table(params, artifacts: dict[str, dict | None]) -> pd.DataFrame:
+    """The glossary for this run's parameters and steps."""
+    from helpers.review.glossary import glossary
+    rfm = artifacts.get("rfm") or {}
+    lapsed = (rfm.get("migration") or {}).get("lapsed_segments") or [s.name for s in params.rfm.segments if s.lapsed]
+    return glossary(params.review.lifecycle, inputs.churn_horizon(artifacts.get("churn")),
+                    inputs.clv_horizon(artifacts.get("clv")), lapsed)
+
+
+def show_channels(parts, params, artifacts: dict[str, dict | None]) -> None:
+    """Display, per attribute of ``review.channels.attributes``: its "not available" notice, or the sentence
+    naming the values that bring the least value and the table."""
+    from IPython.display import Markdown, display
+
+    from helpers.page import show_not_available
+    from helpers.review.channels import channel_sentence, channel_table
+    clv = artifacts.get("clv")
+    for a in params.review.channels.attributes:
+        na = parts.na(f"channels.{a}")
+        if na is not None:
+            show_not_available(na)
+            continue
+        t = parts.channels[a]
+        display(Markdown(channel_sentence(t, a, params.currency, inputs.clv_horizon(clv))))
+        display(text_table(channel_table(t, a, params.currency, inputs.clv_horizon(clv), inputs.clv_interval(clv))))

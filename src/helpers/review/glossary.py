@@ -1,0 +1,56 @@
+"""One glossary: every term the pages use, defined once, with the parameters that set it.
+
+The review shows it as its last section and ``review.json`` carries it; the segments' names come
+from the segment map (``rfm.segments``), whose defaults avoid the words of the lifecycle stages and
+the KPIs so that each word has one meaning.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.frame.settings import LifecycleSettings
+from helpers.locale import fmt_int, tr
+
+__all__ = ["glossary"]
+
+
+def glossary(lifecycle: LifecycleSettings, churn_horizon: int | None, clv_horizon: int | None,
+             lapsed: list[str]) -> pd.DataFrame:
+    """Term and definition, in the page's language."""
+    a, lost = fmt_int(lifecycle.active_days), fmt_int(lifecycle.lost_days)
+    rows = [
+        (tr("Buyers"), tr("Customers with at least one completed order in the quarter.")),
+        (tr("New customer"), tr("A customer whose first completed order ever is in the quarter (lifecycle stage "
+                                "new).")),
+        (tr("Returning customer"), tr("A buyer of the quarter who had bought before it.")),
+        (tr("Active customer"), tr("A customer whose last completed order is in the last {days} days (lifecycle "
+                                   "stages new and active together). The churn page scores exactly these "
+                                   "customers.", days=a)),
+        (tr("Lifecycle stage active"), tr("Bought in the last {days} days and not new this quarter.", days=a)),
+        (tr("Dormant"), tr("Last order {active} to {lost} days ago.", active=a, lost=lost)),
+        (tr("Lost"), tr("No order for {lost} days or more (a lifecycle stage, not a segment).", lost=lost)),
+        (tr("Segment"), tr("A group of customers with similar recency, frequency and spend scores (RFM), named by "
+                           "the segment map of the parameters.")),
+        (tr("Lapsed"), tr("In a segment of customers who have slipped away: {segments}.",
+                          segments=", ".join(lapsed))),
+        (tr("Action group"), tr("Segments that get the same kind of action; the plan is per action group.")),
+        (tr("Revenue"), tr("Completed orders net of refunds, in the report's currency.")),
+        (tr("Repeat-purchase rate"), tr("Share of the quarter's buyers who bought on two or more different days in "
+                                        "it.")),
+    ]
+    if clv_horizon:
+        rows.append((tr("Predicted value"), tr("What a customer is expected to spend in the next {h} months, "
+                                               "discounted, from the purchase and spend models.", h=clv_horizon)))
+    if churn_horizon:
+        rows.append((tr("High churn risk"), tr("An active customer whose predicted chance of no order in the next "
+                                               "{days} days is in the high tier of the churn page.",
+                                               days=churn_horizon)))
+    rows += [
+        (tr("Holdout"), tr("Customers picked at random who do not get the action, so that its effect can be "
+                           "measured next quarter.")),
+        (tr("Percentage points"), tr("The difference between two percentages: 5% to 8% is +3 points.")),
+        (tr("Smallest detectable effect"), tr("The smallest true effect a test of this size finds with the stated "
+                                              "power; planned from the design, not from the result.")),
+    ]
+    return pd.DataFrame(rows, columns=[tr("Term"), tr("Meaning")])

@@ -1,0 +1,372 @@
+"""The plan per action group: who, the evidence, what to do, its expected value, a holdout and a contact list.
+
+Built from this quarter's evidence only (the other steps' summaries, the joined customer tables and
+the history of :mod:`helpers.review.history`). The rules that turn the evidence into an action,
+applied in this order (README "The plan"):
+
+1. **Start** from the action group's action in the parameters (``rfm.action_groups``).
+2. **Experiments**: a treatment whose decision ships it to this group (to everyone, or a targeted
+   decision naming the group) and whose effect in the group is positive is recommended there; a
+   treatment that significantly lowered the primary metric in this group is ruled out there.
+3. **Cost**: no costly offer to a segment whose predicted value per customer (over the CLV horizon) is
+   below the offer's cost (``review.plan.offer_cost`` per group): those customers get low-cost contact only.
+   Without predicted value the rule cannot be checked, and the page says so.
+4. **Urgency**: when more than ``review.plan.high_risk_share`` of the group is at high churn risk, the
+   plan says to act this quarter.
+5. **Holdout**: every plan keeps a random control group (seeded by ``seed``), the smallest that detects
+   a lift of ``review.plan.mde_points`` in the share of the group buying next quarter with
+   ``review.plan.power`` at ``review.plan.alpha`` (baseline: the share of the group, as it stood at the
+   previous quarter's end, that bought this quarter). Next quarter's experiments table brings it back as
+   experiment ``<ab.plan_prefix>-<quarter>-<group>`` and the review reads it out.
+
+**Expected value** (stated in a sentence with its assumptions): treated customers x lift x average
+order value - treated customers x offer cost, where the lift is the measured effect of a recommended
+experiment in this group, else the lift the holdout is sized to detect (``mde_points``), labelled as
+an assumption.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from helpers.frame.settings import AbSettings, PlanSettings, RfmSettings
+from helpers.locale import fmt_int, fmt_money, fmt_pct, fmt_points, fmt_quarter, tr
+from helpers.review import inputs
+from helpers.review.history import History
+from helpers.review.model import detectable_lift, holdout_size
+
+__all__ = ["PlanResult", "build_plan", "contact_list_name", "plan_table", "plan_markdown", "readouts",
+           "readout_table"]
+
+
+def contact_list_name(group: str) -> str:
+    """The contact list's file name inside ``exports/``: the group's name, lower case, spaces to dashes
+    (``Win back`` -> ``win-back.csv``); letters of any script are kept, other signs dropped."""
+    slug = re.sub(r"[^\w]+", "-", group.strip().lower(), flags=re.UNICODE).strip("-")
+    return f"{slug or 'group'}.csv"
+
+
+@dataclass
+class PlanResult:
+    """The plan: one entry per action group (``entries``, for ``review.json``) and the contact lists."""
+
+    entries: list[dict]
+    contacts: dict[str, pd.DataFrame]
+    notes: list[str]
+
+
+def _group_experiments(ab: dict | None, group: str, segments: list[str], alpha: float) -> list[dict]:
+    """Results of this quarter's experiments in a group (rows of ab.json's per-segment tables)."""
+    out = []
+    for e in inputs.ab_experiments(ab).values():
+        for row in e.get("segments") or []:
+            seg = str(row.get("segment"))
+            if seg != group and seg not in segments:
+                continue
+            if row.get("diff") is None:
+                continue
+            everyone = e["decision"] == "Ship"
+            ships = everyone or (e["decision"] == "Ship to segments" and seg in e.get("ship_to", []))
+            overall = (e.get("effects") or [{}])[0]
+            # shipped to everyone: the effect is similar across segments, so the pooled estimate is the
+            # group's best estimate; targeted: the segment's own estimate
+            lift = overall.get("diff") if everyone else row["diff"]
+            out.append({"experiment": e["experiment_id"], "where": seg, "diff": row["diff"], "lift": lift,
+                        "overall": overall.get("diff"), "overall_low": overall.get("ci_low"),
+                        "overall_high": overall.get("ci_high"), "window_days": ab.get("window_days"),
+                        "ci_low": row["ci_low"], "ci_high": row["ci_high"], "p_bh": row.get("p_bh"),
+                        "significant": bool(row.get("significant")), "decision": e["decision"],
+                        "decision_label": e.get("decision_label", e["decision"]),
+                        "recommended": bool(ships and lift is not None and lift > 0),
+                        "ruled_out": bool(row.get("significant") and row["diff"] < 0),
+                        "metric": (e.get("effects") or [{}])[0].get("metric", "conversion")})
+    return out
+
+
+def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | None, clv: dict | None,
+               churn: dict | None, ab: dict | None, rfm: RfmSettings, plan: PlanSettings, ab_settings: AbSettings,
+               seed: int, quarter: str, currency: str) -> PlanResult:
+    """The plan per action group (rules in the module docstring).
+
+    Parameters
+    ----------
+    scores : DataFrame or None
+        The joined per-customer tables (``Catalog.customer_scores()``): ``rfm_segment``, ``action_group``,
+        ``revenue``, ``average_order_value`` and, when those steps ran, the predicted value and the churn tier.
+    history : History
+        From :func:`helpers.review.history.build_history`.
+    """
+    notes: list[str] = []
+    if scores is None or "action_group" not in scores:
+        return PlanResult([], {}, [tr("No plan: the segments step did not run, so there are no action groups.")])
+    vcol = inputs.value_column(scores)
+    h_months = inputs.clv_horizon(clv)
+    actions = {g["name"]: g["action"] for g in inputs.rfm_action_groups(rfm_json)}
+    cur = history.current
+    # the stage of each scored customer: both tables are sorted by customer id (one join when they differ)
+    ids = scores["customer_id"].astype(str).to_numpy()
+    if len(ids) == len(cur) and np.array_equal(ids, cur["customer_id"].to_numpy()):
+        stage_of = cur["stage"].astype(str).to_numpy()
+    else:
+        stage_of = (pd.DataFrame({"customer_id": ids}).merge(cur[["customer_id", "stage"]], on="customer_id",
+                                                             how="left")["stage"].astype(str).to_numpy())
+    retention = cur.groupby("previous_group")["bought_this_quarter"].mean()
+    group_col = scores["action_group"].astype(str).to_numpy()
+    segment_col = scores["rfm_segment"].astype(str).to_numpy()
+    groups_trend = history.groups
+    entries, contacts = [], {}
+    for gi, g in enumerate(rfm.action_groups):
+        in_group = group_col == g.name
+        mine = scores[in_group]
+        mine_seg = segment_col[in_group]
+        n = len(mine)
+        if n == 0:
+            continue
+        segs = [s for s in g.segments if (mine_seg == s).any()]
+        value_per = {s: float(mine[vcol].to_numpy()[mine_seg == s].mean()) if vcol else None for s in segs}
+        hi = (mine["churn_tier"].astype(str) == "high") if "churn_tier" in mine else None
+        baseline = float(retention.get(g.name, float("nan")))
+        change = None
+        if len(groups_trend) >= 2:
+            change = int(groups_trend[g.name].iloc[-1] - groups_trend[g.name].iloc[-2])
+        exps = _group_experiments(ab, g.name, g.segments, ab_settings.alpha)
+        cost = plan.offer_cost.get(g.name)
+        aov = float(mine["average_order_value"].mean()) if "average_order_value" in mine else float("nan")
+        rules: list[str] = []
+        action = actions.get(g.name, g.action)
+        rec = [e for e in exps if e["recommended"]]
+        out_ = [e for e in exps if e["ruled_out"]]
+        rec = sorted(rec, key=lambda e: -e["lift"])
+        for e in rec:
+            if e["decision"] == "Ship":
+                rules.append(tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
+                                "({low} to {high}) overall, similarly in every segment; in {where} {seg} ({slow} to "
+                                "{shigh}).", experiment=e["experiment"], decision=e["decision_label"],
+                                effect=fmt_points(e["overall"]), low=fmt_points(e["overall_low"]),
+                                high=fmt_points(e["overall_high"]), where=e["where"], seg=fmt_points(e["diff"]),
+                                slow=fmt_points(e["ci_low"]), shigh=fmt_points(e["ci_high"])))
+            else:
+                rules.append(tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
+                                "({low} to {high}) in {where}, and not elsewhere.", experiment=e["experiment"],
+                                decision=e["decision_label"], effect=fmt_points(e["diff"]),
+                                low=fmt_points(e["ci_low"]), high=fmt_points(e["ci_high"]), where=e["where"]))
+        for e in out_:
+            rules.append(tr("Do not use the treatment of {experiment} here: it lowered {metric} by {effect} in "
+                            "{where}.",
+                            experiment=e["experiment"], metric=tr("conversion"), effect=fmt_points(e["diff"]),
+                            where=e["where"]))
+        cheap = []
+        if cost is None:
+            rules.append(tr("No offer cost is set for {group} (review.plan.offer_cost), so the value of the offer "
+                            "cannot be checked against it.", group=g.name))
+        elif vcol is None:
+            rules.append(tr("The predicted value is not available, so the offer's cost ({cost}) cannot be checked "
+                            "against what these customers are worth.", cost=fmt_money(cost, currency)))
+        else:
+            cheap = [s for s in segs if value_per[s] is not None and value_per[s] < cost]
+            for s in cheap:
+                rules.append(tr("No costly offer for {segment}: their predicted {h}-month value is {value} per "
+                                "customer, below the offer's cost of {cost}; automated low-cost contact only.",
+                                segment=s, h=h_months, value=fmt_money(value_per[s], currency),
+                                cost=fmt_money(cost, currency)))
+        high_share = float(hi.mean()) if hi is not None else None
+        if high_share is not None and high_share > plan.high_risk_share:
+            rules.append(tr("Act this quarter: {share} of the group are at high risk of not buying in the next "
+                            "{days} days.", share=fmt_pct(high_share), days=inputs.churn_horizon(churn)))
+        offered = ~pd.Series(mine_seg).isin(cheap).to_numpy()
+        treated_pool = int(offered.sum())
+        p0 = baseline if np.isfinite(baseline) else 0.5
+        h_size, powered = holdout_size(treated_pool, p0, plan.mde_points, plan.alpha, plan.power, plan.min_holdout,
+                                       plan.max_holdout_share) if treated_pool >= 2 else (0, False)
+        # the holdout is drawn from the customers who get the offer (seeded), by customer id order
+        rng = np.random.default_rng([seed, gi])
+        # positions of the offered customers in customer-id order (the joined tables are sorted by id)
+        pool = np.flatnonzero(offered)
+        gid = ids[in_group]
+        if len(pool) > 1 and not (gid[pool][1:] >= gid[pool][:-1]).all():
+            pool = pool[np.argsort(gid[pool], kind="stable")]
+        hold = np.zeros(n, bool)
+        if h_size:
+            hold[pool[rng.choice(len(pool), size=min(h_size, len(pool)), replace=False)]] = True
+        treated = treated_pool - int(hold.sum())
+        lift, lift_from = (rec[0]["lift"], rec[0]["experiment"]) if rec else (plan.mde_points, None)
+        ev_cost = treated * (cost or 0.0)
+        ev_gross = treated * lift * aov
+        ev = {"treated": treated, "lift": lift, "lift_from": lift_from, "average_order_value": aov,
+              "offer_cost": cost, "gross": ev_gross, "cost": ev_cost, "net": ev_gross - ev_cost}
+        cur_code = currency
+        if cost and ev["net"] < 0 and treated > 0:
+            rules.append(tr("At {cost} per contacted customer the offer does not pay for itself on the lift "
+                            "{source}: it breaks even at {breakeven} per customer (lift x average order). Use a "
+                            "cheaper offer.", cost=fmt_money(cost, currency, 2),
+                            source=(tr("measured by {experiment}", experiment=lift_from) if lift_from else
+                                    tr("assumed below")),
+                            breakeven=fmt_money(lift * aov, currency, 2)))
+        if lift_from:
+            ev_sentence = tr("Expected value: {treated} contacted customers x {lift} lift (measured by {experiment} in "
+                             "this group) x {aov} average order = {gross}, minus the offer's cost {cost} = {net}. "
+                             "Assumes the measured lift repeats and each extra buyer places one average order.",
+                             treated=fmt_int(treated), lift=fmt_points(lift), experiment=lift_from,
+                             aov=fmt_money(aov, cur_code), gross=fmt_money(ev_gross, cur_code),
+                             cost=fmt_money(ev_cost, cur_code), net=fmt_money(ev["net"], cur_code))
+        else:
+            ev_sentence = tr("Expected value: if the action lifts the share buying by {lift} (an assumption: the "
+                             "smallest effect the holdout is sized to detect; no experiment has measured it here), "
+                             "{treated} contacted customers x {lift} x {aov} average order = {gross}, minus the "
+                             "offer's cost {cost} = {net}.", lift=fmt_points(lift), treated=fmt_int(treated),
+                             aov=fmt_money(aov, cur_code), gross=fmt_money(ev_gross, cur_code),
+                             cost=fmt_money(ev_cost, cur_code), net=fmt_money(ev["net"], cur_code))
+        reach = detectable_lift(treated_pool, h_size, p0, plan.alpha, plan.power)
+        hold_sentence = (tr("Holdout: {h} customers ({share}) picked at random get nothing; with them next quarter's "
+                            "review can detect a lift of {mde} or more in the share buying (baseline {base}, power "
+                            "{power}).", h=fmt_int(h_size), share=fmt_pct(h_size / max(treated_pool, 1)),
+                            mde=fmt_points(plan.mde_points), base=fmt_pct(p0), power=fmt_pct(plan.power))
+                         if powered else
+                         tr("Holdout: {h} customers ({share}, the most the parameters allow) picked at random get "
+                            "nothing. That is too few to detect a lift of {mde} with {power} power; next quarter's "
+                            "read-out can detect {reach} or more.", h=fmt_int(h_size),
+                            share=fmt_pct(h_size / max(treated_pool, 1)), mde=fmt_points(plan.mde_points),
+                            power=fmt_pct(plan.power), reach=fmt_points(reach).lstrip("+")))
+        fname = contact_list_name(g.name)
+        entry = {
+            "group": g.name, "segments": segs, "customers": n,
+            "revenue_to_date": float(mine["revenue"].sum()) if "revenue" in mine else None,
+            "predicted_value": float(mine[vcol].sum()) if vcol else None,
+            "value_per_customer": float(mine[vcol].mean()) if vcol else None,
+            "value_per_customer_by_segment": value_per, "horizon_months": h_months,
+            "high_risk": int(hi.sum()) if hi is not None else None, "high_risk_share": high_share,
+            "change_since_last_quarter": change,
+            "trend": [int(x) for x in groups_trend[g.name]] if g.name in groups_trend else [],
+            "bought_this_quarter_share": baseline if np.isfinite(baseline) else None,
+            "experiments": exps, "offer_cost": cost, "action_template": actions.get(g.name, g.action),
+            "action": action, "rules": rules, "no_costly_offer": cheap,
+            "expected_value": ev, "expected_value_sentence": ev_sentence,
+            "holdout": {"size": h_size, "powered": powered, "baseline_rate": p0, "mde_points": plan.mde_points,
+                        "alpha": plan.alpha, "power": plan.power, "pool": treated_pool, "detectable_lift": reach,
+                        "experiment_id": f"{ab_settings.plan_prefix}-{quarter}-{g.name}"},
+            "holdout_sentence": hold_sentence, "contact_list": f"exports/{fname}",
+        }
+        entries.append(entry)
+        c = pd.DataFrame({"customer_id": ids[in_group], "segment": mine_seg})
+        c["lifecycle_stage"] = stage_of[in_group]
+        if vcol:
+            c[f"predicted_value_{h_months}m" if h_months else "predicted_value"] = mine[vcol].round(2).to_numpy()
+        if "churn_probability" in mine:
+            c["churn_risk"] = mine["churn_probability"].round(4).to_numpy()
+            c["churn_tier"] = mine["churn_tier"].astype(str).fillna("not active").to_numpy()
+        c["offer"] = np.where(offered, "offer", "low-cost only")
+        c["in_holdout"] = hold
+        contacts[fname] = c.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    return PlanResult(entries, contacts, notes)
+
+
+def plan_table(result: PlanResult, currency: str) -> pd.DataFrame:
+    """One row per action group: who, value, risk, movement, holdout and the contact list link (HTML)."""
+    rows = []
+    for e in result.entries:
+        rows.append({
+            tr("Action group"): e["group"],
+            tr("Customers"): fmt_int(e["customers"]),
+            tr("Change since last quarter"): ("" if e["change_since_last_quarter"] is None
+                                             else _signed_int(e["change_since_last_quarter"])),
+            tr("Revenue to date"): fmt_money(e["revenue_to_date"], currency),
+            tr("Predicted value per customer"): fmt_money(e["value_per_customer"], currency),
+            tr("At high churn risk"): fmt_pct(e["high_risk_share"]) if e["high_risk_share"] is not None else tr("n/a"),
+            tr("Offer cost per customer"): fmt_money(e["offer_cost"], currency, 2) if e["offer_cost"] is not None
+            else tr("not set"),
+            tr("Holdout"): fmt_int(e["holdout"]["size"]),
+            tr("Contact list"): f'<a href="{e["contact_list"]}">{e["contact_list"].split("/")[-1]}</a>',
+        })
+    return pd.DataFrame(rows)
+
+
+def _signed_int(x: int) -> str:
+    return ("+" if x > 0 else "") + fmt_int(x) if x >= 0 else "−" + fmt_int(-x)
+
+
+def plan_markdown(result: PlanResult, currency: str) -> str:
+    """Each group's plan in words: the action, the rules that shaped it, expected value, holdout, contact list."""
+    if not result.entries:
+        return "\n".join(result.notes)
+    out = []
+    for e in result.entries:
+        out.append(f"### {e['group']}")
+        who = tr("{n} customers ({segments}); revenue to date {revenue}", n=fmt_int(e["customers"]),
+                 segments=", ".join(e["segments"]), revenue=fmt_money(e["revenue_to_date"], currency))
+        if e["value_per_customer"] is not None:
+            who += tr("; predicted {h}-month value {value} per customer", h=e["horizon_months"],
+                      value=fmt_money(e["value_per_customer"], currency))
+        per = {k: v for k, v in (e["value_per_customer_by_segment"] or {}).items() if v is not None}
+        if len(per) > 1:
+            who += tr(" ({values})", values=", ".join(f"{k} {fmt_money(v, currency)}" for k, v in per.items()))
+        if e["high_risk_share"] is not None:
+            who += tr("; {share} at high churn risk", share=fmt_pct(e["high_risk_share"]))
+        out.append(f"**{tr('Who')}:** {who}.")
+        ev = []
+        if e["change_since_last_quarter"] is not None:
+            ev.append(tr("{change} customers since last quarter (over the trend: {first} to {last})",
+                         change=_signed_int(e["change_since_last_quarter"]), first=fmt_int(e["trend"][0]),
+                         last=fmt_int(e["trend"][-1])))
+        if e["bought_this_quarter_share"] is not None:
+            ev.append(tr("{share} of last quarter's group bought again this quarter",
+                         share=fmt_pct(e["bought_this_quarter_share"])))
+        if not e["experiments"]:
+            ev.append(tr("no experiment measured an effect in this group this quarter"))
+        out.append(f"**{tr('Evidence')}:** " + "; ".join(ev) + ".")
+        out.append(f"**{tr('What')}:** {e['action']}")
+        out += [f"- {r}" for r in e["rules"]]
+        out.append("")
+        out.append(e["expected_value_sentence"])
+        out.append("")
+        out.append(e["holdout_sentence"] + " " + tr("Contact list: [{name}]({link}) (customer id, segment, predicted "
+                                                     "value, churn risk, whether in the holdout).",
+                                                     name=e["contact_list"].split("/")[-1], link=e["contact_list"]))
+        out.append("")
+    return "\n".join(out)
+
+
+def readouts(ab: dict | None, ab_settings: AbSettings, previous_quarter: str) -> list[dict]:
+    """Last quarter's plan actions that came back in the experiments table, with their statistics.
+
+    Marked by their experiment id ``<ab.plan_prefix>-<previous quarter>-<action group>`` (the holdout in
+    the control variant); evaluated by the experiments step like any experiment.
+    """
+    prefix = f"{ab_settings.plan_prefix}-{previous_quarter}-"
+    out = []
+    for e in inputs.ab_experiments(ab).values():
+        if not str(e["experiment_id"]).startswith(prefix):
+            continue
+        eff = e["effects"][0]
+        out.append({"experiment": e["experiment_id"], "group": str(e["experiment_id"])[len(prefix):],
+                    "decision": e["decision"], "decision_label": e.get("decision_label", e["decision"]),
+                    "metric": eff["metric"], "diff": eff["diff"], "ci_low": eff["ci_low"], "ci_high": eff["ci_high"],
+                    "p_holm": e.get("primary_p_holm"), "counts": e["counts"], "detail": e["detail"]})
+    return out
+
+
+def readout_table(items: list[dict], previous_quarter: str, ab_settings: AbSettings) -> str:
+    """Last quarter's actions read out, in words; or how to mark them when there are none."""
+    from helpers.experiments import p_is
+    if not items:
+        return tr("No action of the {quarter} plan is in this quarter's experiments table. To read an action out, "
+                  "add its customers to the experiments table as experiment {prefix}-{quarter}-[action group] (for "
+                  "example {prefix}-{quarter}-Win back): the contacted customers in a treatment variant, the holdout "
+                  "in the control variant ({control}).",
+                  quarter=fmt_quarter(previous_quarter), prefix=ab_settings.plan_prefix,
+                  control=ab_settings.control_variant)
+    lines = []
+    for r in items:
+        worked = {"Ship": tr("it worked"), "Ship to segments": tr("it worked in some segments"),
+                  "Do not ship": tr("it did harm"), "Inconclusive": tr("no effect could be shown"),
+                  "Do not trust": tr("the holdout was not random enough to tell")}.get(r["decision"], r["decision"])
+        lines.append("- " + tr("{group} ({quarter} plan): {worked}: {metric} {effect} ({low} to {high}), Holm-adjusted "
+                               "{p}, {n} customers.", group=r["group"], quarter=fmt_quarter(previous_quarter),
+                               worked=worked, metric=tr("conversion") if r["metric"] == "conversion" else r["metric"],
+                               effect=fmt_points(r["diff"]), low=fmt_points(r["ci_low"]),
+                               high=fmt_points(r["ci_high"]), p=p_is(r["p_holm"]),
+                               n=fmt_int(sum(r["counts"].values()))))
+    return "\n".join(lines)

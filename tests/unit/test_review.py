@@ -1,0 +1,463 @@
+"""The review's sentences, tables, plan, lifecycle, trend, channels and exports, checked against small
+hand-made artifacts and the slow, obvious reference computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.frame.outcome import NotAvailable
+from helpers.frame.settings import defaults
+from helpers.locale import set_language
+from helpers.review import step as rs
+from helpers.review.model import STAGES, detectable_lift, holdout_size, lifecycle_stage
+
+D = defaults()
+
+
+@pytest.fixture(autouse=True)
+def english():
+    set_language("en")
+
+
+# --- hand-made summaries -------------------------------------------------------------------------
+
+RFM = {
+    "available": True, "reason": None, "unavailable": [], "customers": 100,
+    "segments": {
+        "Champions": {"action_group": "Protect", "customers": 20, "share_of_customers": 0.2, "share_of_revenue": 0.6,
+                      "revenue": 60_000.0},
+        "At Risk": {"action_group": "Win back", "customers": 30, "share_of_customers": 0.3, "share_of_revenue": 0.3,
+                    "revenue": 30_000.0},
+        "Hibernating": {"action_group": "Low-cost only", "customers": 50, "share_of_customers": 0.5,
+                        "share_of_revenue": 0.1, "revenue": 10_000.0},
+    },
+    "action_groups": [{"name": "Protect", "action": "Protect them", "segments": ["Champions"], "customers": 20},
+                      {"name": "Win back", "action": "Win them back", "segments": ["At Risk"], "customers": 30},
+                      {"name": "Low-cost only", "action": "E-mail only", "segments": ["Hibernating"],
+                       "customers": 50}],
+    "migration": {"upgrades": 7, "downgrades": 12, "slipped_into_lapsed": 5, "lapsed_segments": ["At Risk"],
+                  "value_at_stake_of_lapsed": 1234.0},
+    "top_flows": ["5 Champions customers became At Risk"],
+}
+CLV = {"available": True, "reason": None, "unavailable": [], "horizon_months": 12, "model": "BG/NBD",
+       "top10_share": 0.47,
+       "totals": {"clv_total": 9_000.0, "clv_total_low": 8_000.0, "clv_total_high": 10_000.0, "interval": 0.9},
+       "by_rfm_segment": [{"rfm_segment": "Champions", "customers": 20, "clv_total": 6_000.0, "clv_low": 5_500.0,
+                           "clv_high": 6_500.0, "clv_mean": 300.0, "share_of_clv": 6 / 9}],
+       "backtest": {"verdict": "It tracks the total closely."}}
+CHURN = {"available": True, "reason": None, "unavailable": [], "horizon_days": 90, "scored_customers": 80,
+         "tier_counts": {"high": 20, "medium": 30, "low": 30}, "value_at_risk": 2_500.0,
+         "value_column": "clv_12m", "retention_priority": 4, "mode": "snapshot", "chosen_model": "gb",
+         "eval_snapshot": "2026-07-02", "metrics": {"gb": {"roc_auc": 0.75, "mean_predicted": 0.61,
+                                                          "observed_rate": 0.63}},
+         "by_segment": [{"segment": "At Risk", "action_group": "Win back", "active_customers": 30, "high_risk": 15,
+                         "share_high_risk": 0.5, "value_at_risk": 2_000.0, "retention_priority": 3}]}
+
+
+def _ab_entry(exp, decision, ship_to=(), segments=(), diff=0.05, net=None):
+    return {"experiment_id": exp, "treatment": "treatment", "control": "control", "decision": decision,
+            "decision_label": {"Ship": "Ship to everyone", "Ship to segments": "Ship to Win back only"}.get(
+                decision, decision), "ship_to": list(ship_to), "detail": f"{exp} detail.", "net_value": net,
+            "counts": {"control": 500, "treatment": 500},
+            "effects": [{"metric": "conversion", "diff": diff, "ci_low": diff - 0.02, "ci_high": diff + 0.02}],
+            "primary_p_holm": 0.0004, "guardrails": [{"metric": "discount", "status": "ok (non-inferior)"}],
+            "segments": list(segments)}
+
+
+AB = {"available": True, "reason": None, "window_days": 30, "plan_prefix": "PLAN",
+      "unavailable": [NotAvailable("ab.EXP-9", "no customer in either arm has bought", "nothing to compare",
+                                   "orders after the assignments", "EXP-9").as_dict()],
+      "experiments": {
+          "EXP-1 | treatment vs control": _ab_entry("EXP-1", "Ship", segments=[
+              {"segment": "Protect", "diff": 0.03, "ci_low": -0.01, "ci_high": 0.07, "significant": False}]),
+          "EXP-2 | treatment vs control": _ab_entry(
+              "EXP-2", "Ship to segments", ship_to=["Win back"], diff=0.048,
+              net={"net": 1.5, "net_low": -0.5, "net_high": 3.5},
+              segments=[{"segment": "Win back", "diff": 0.131, "ci_low": 0.109, "ci_high": 0.153, "significant": True},
+                        {"segment": "Protect", "diff": -0.02, "ci_low": -0.07, "ci_high": 0.03,
+                         "significant": False}]),
+      }}
+
+
+def _kpis(**this):
+    rows = {"active_customers": (7359, 6819), "new_customers": (2418, 2255), "returning_customers": (4941, 4564),
+            "orders": (14242, 14200), "revenue": (3_416_406.0, 3_403_673.0), "average_order_value": (240.0, 240.0),
+            "repeat_purchase_rate": (0.435, 0.468)}
+    rows.update(this)
+    t = pd.DataFrame([{"key": k, "this_quarter": a, "previous_quarter": b} for k, (a, b) in rows.items()])
+    t["change"] = t["this_quarter"] - t["previous_quarter"]
+    t["change_pct"] = t["change"] / t["previous_quarter"]
+    return t.set_index("key")
+
+
+# --- sentences and tables ------------------------------------------------------------------------
+
+def test_executive_summary_sentences_carry_the_artifacts_numbers():
+    out = rs.executive_summary(_kpis(), RFM, CLV, AB, "CNY", CHURN)
+    assert out[0] == ("Revenue was CNY 3,416,406, up 0.4% on the previous quarter, from 7,359 buyers "
+                      "(2,418 new customers).")
+    assert out[1] == "Champions are 20% of customers and 60% of revenue to date."
+    assert out[2] == "5 customers slipped into At Risk this quarter, carrying CNY 1,234 of spend from the year before."
+    assert "worth CNY 9,000 over the next 12 months (CNY 8,000 to CNY 10,000)" in out[3]
+    assert out[4].startswith("20 active customers (25%) are at high risk of not buying in the next 90 days, holding "
+                             "CNY 2,500 of predicted 12-month value; 4 of them")
+    assert out[5] == ("2 experiments evaluated: 1 to ship to everyone, 1 to ship to some segments only, "
+                      "0 inconclusive, 0 not to ship, 0 not trustworthy.")
+    down = rs.executive_summary(_kpis(revenue=(90.0, 100.0)), None, None, None, "CNY")
+    assert down == ["Revenue was CNY 90, down 10.0% on the previous quarter, from 7,359 buyers (2,418 new customers)."]
+
+
+def test_each_section_says_not_available_when_its_input_is_missing():
+    assert rs.segment_sentences(None, "CNY") == "Segments: not available (the 20_rfm_clustering step did not run)."
+    assert rs.top_moves(None) == "Migration: not available (the 20_rfm_clustering step did not run)."
+    assert rs.value_sentences(None, "CNY") == "Customer value: not available (the 30_clv step did not run)."
+    off = {"available": False, "reason": "Not available: nobody bought twice."}
+    assert rs.value_sentences(off, "CNY") == ("Customer value: not available this quarter. Not available: nobody "
+                                              "bought twice.")
+    assert rs.churn_sentences(None, "CNY") == "Churn risk: not available (the 40_churn step did not run)."
+    assert rs.churn_sentences(off, "CNY").startswith("Churn risk: not available this quarter.")
+    assert rs.experiments_note(None) == "Experiments: not available (the 50_ab_evaluation step did not run)."
+    assert "EXP-9: not available. Not available: no customer in either arm has bought" in rs.experiments_note(AB)
+    assert rs.experiment_decisions(None).empty and rs.value_by_segment(None, "CNY").empty
+    ext = rs.extended_kpis(_kpis(), None, None, off, "CNY")
+    assert ext.iloc[0, 1] == "not available (the value step did not run)"
+    assert ext.iloc[1, 1] == "not available this quarter"
+
+
+def test_available_sections_lists_every_unavailable_section_and_part():
+    own = [NotAvailable("review.plan", "no action groups", "the plan is per group", "the segments step", "Plan")]
+    clv_off = {"available": False, "reason": "Not available: nobody bought twice.", "unavailable": []}
+    t = rs.available_sections({"rfm": None, "clv": clv_off, "churn": CHURN, "ab": AB}, own)
+    rows = [tuple(r) for r in t.itertuples(index=False)]
+    assert rows[0] == ("Segments and migration", "not run", "the 20_rfm_clustering step was not in this run's steps")
+    assert rows[1] == ("Customer lifetime value", "not available", "Not available: nobody bought twice.")
+    assert rows[2] == ("Churn risk", "available", "")
+    assert rows[3] == ("Experiments", "partly available", "")
+    assert rows[4][0] == "Experiments: EXP-9" and rows[4][1] == "not available" and "either arm" in rows[4][2]
+    assert rows[5][:2] == ("Quarterly review: Plan", "not available") and "no action groups" in rows[5][2]
+
+
+def test_experiment_decisions_name_the_segments_with_guardrails_and_net_value():
+    t = rs.experiment_decisions(AB, "CNY").set_index("Experiment")
+    assert t.loc["EXP-2", "Decision"] == "Ship to Win back only"
+    assert t.loc["EXP-2", "Net value per treated customer"] == "CNY 1.50 (CNY -0.50 to CNY 3.50)"
+    assert t.loc["EXP-1", "Net value per treated customer"] == "no cost given"
+    assert t.loc["EXP-1", "Guardrails"] == "discount: within margin"
+    assert t.loc["EXP-1", "Why"] == "EXP-1 detail."
+
+
+def test_segment_and_value_tables_are_in_words_with_the_currency():
+    t = rs.segment_value_table(RFM, CLV, CHURN, "CNY").set_index("Segment")
+    assert list(t.index) == ["Champions", "At Risk", "Hibernating"]          # largest revenue share first
+    assert t.loc["Champions", "Revenue to date"] == "CNY 60,000"
+    assert t.loc["Champions", "Predicted 12-month value"] == "CNY 6,000" and t.loc["Champions", "Per customer"] == \
+        "CNY 300"
+    assert t.loc["At Risk", "Predicted 12-month value"] == "n/a" and t.loc["At Risk", "At high churn risk"] == "15"
+    v = rs.value_by_segment(CLV, "CNY")
+    assert v.iloc[0]["Predicted 12-month value (90% interval)"] == "CNY 6,000 (CNY 5,500 to CNY 6,500)"
+    c = rs.churn_by_segment(CHURN, "CNY").iloc[0]
+    assert (c["At high churn risk"], c["Value at risk"]) == ("15 (50%)", "CNY 2,000")
+
+
+def test_text_table_right_aligns_numbers_and_money_but_not_quarters():
+    df = pd.DataFrame({"Quarter": ["2026Q2", "2026Q3"], "Revenue": ["CNY 1,000", "CNY 2,000"],
+                       "Change": ["▲ +5.0%", "▼ -1.0%"], "Name": ["a", "b"]})
+    html = rs.text_table(df).to_html()
+    assert html.count("text-align: right") >= 1
+    assert [c for c in df.columns if rs._numeric_text(df[c])] == ["Revenue", "Change"]
+
+
+# --- lifecycle, history, trend -------------------------------------------------------------------
+
+def test_lifecycle_stage_by_hand():
+    first = pd.Series(pd.to_datetime(["2026-07-05", "2025-01-01", "2024-01-01", "2023-01-01", "2025-01-01"]))
+    last = pd.Series(pd.to_datetime(["2026-09-01", "2025-10-01", "2025-06-01", "2023-02-01", "2025-10-02"]))
+    st = lifecycle_stage(first, last, pd.Timestamp("2026-07-01"), pd.Timestamp("2026-09-30"), 365, 730)
+    # 2025-10-01 is 364 days before 2026-09-30: inside the 365 days ending with the as-of date
+    assert list(st) == ["new", "active", "dormant", "lost", "active"]
+    st = lifecycle_stage(first, last - pd.Timedelta(days=1), pd.Timestamp("2026-07-01"), pd.Timestamp("2026-09-30"),
+                         365, 730)
+    assert list(st)[1] == "dormant"                                  # 365 days before: outside
+    assert list(st.cat.categories) == list(STAGES)
+
+
+@pytest.fixture(scope="module")
+def demo_orders():
+    from helpers.demo.generator import DemoSpec, generate_demo
+    from helpers.frame.settings import OrdersColumns
+    from helpers.ingest.rules import clean_orders
+    d = generate_demo(DemoSpec(n_customers=2500))
+    orders, _ = clean_orders(d.orders, OrdersColumns.minimal(), D.ingest, pd.Timestamp("2026-09-30"), "o")
+    return orders
+
+
+@pytest.fixture(scope="module")
+def history(demo_orders):
+    from helpers.review.data import quarter_panel
+    from helpers.review.history import build_history
+    panel = quarter_panel(demo_orders, "2026Q3", 8)
+    return panel, build_history(panel, "2026Q3", 8, D.rfm, D.review.lifecycle)
+
+
+def test_history_equals_the_slow_reference_every_quarter(demo_orders, history):
+    """Each quarter's KPIs equal quarter_kpis, each quarter-end history equals customer_summary, and the segment
+    mix equals segment_of on it (the segments step's own computation)."""
+    from helpers.frame.settings import quarter_bounds
+    from helpers.review.data import quarter_kpis
+    from helpers.review.history import Cumulative, states_at
+    from helpers.segments import customer_summary, segment_of
+    panel, h = history
+    assert h.quarters == ["2024Q4", "2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1", "2026Q2", "2026Q3"]
+    for k, q in enumerate(h.quarters):
+        ref = quarter_kpis(demo_orders, q)
+        got = h.kpis.loc[q]
+        assert got["buyers"] == ref["active_customers"] and got["new_customers"] == ref["new_customers"], q
+        assert got["orders"] == ref["orders"] and got["revenue"] == pytest.approx(ref["revenue"], abs=0.01), q
+        assert got["repeat_purchase_rate"] == pytest.approx(ref["repeat_purchase_rate"], nan_ok=True), q
+        if k in (0, 5, 7):
+            end = quarter_bounds(q)[1]
+            slow = customer_summary(demo_orders, end)
+            mid = states_at(panel, k, end)                    # group-by over the panel
+            fast = Cumulative(panel).at(k, end)               # running sums, one numpy pass
+            cols = ["customer_id", "orders", "purchase_days", "recency_days", "tenure_days"]
+            for got in (mid, fast):
+                pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), slow[cols].reset_index(drop=True),
+                                              check_dtype=False)
+                assert np.allclose(got["revenue"], slow["revenue"])
+                assert (got["first_order"].to_numpy() == slow["first_order"].to_numpy()).all()
+                assert (got["last_order"].to_numpy() == slow["last_order"].to_numpy()).all()
+            seg = segment_of(slow, D.rfm)["rfm_segment"].astype(str).value_counts()
+            assert {s: int(seg.get(s, 0)) for s in h.segments.columns} == h.segments.loc[q].to_dict(), q
+    # lifecycle counts add up to every customer who had bought by each quarter's end
+    for q in h.quarters:
+        end = quarter_bounds(q)[1]
+        assert h.lifecycle.loc[q].sum() == demo_orders.loc[demo_orders["order_ts"] < end + pd.Timedelta(days=1),
+                                                           "customer_id"].nunique()
+    # the review's KPI table from the history equals the one from two scans of the orders
+    pd.testing.assert_frame_equal(rs.kpi_table_from_history(h), rs.kpi_table(demo_orders, "2026Q3"),
+                                  check_exact=False, rtol=1e-12, atol=0.005)
+    # new customers of the quarter are exactly the lifecycle stage "new" (one meaning)
+    assert h.lifecycle.loc["2026Q3", "new"] == h.kpis.loc["2026Q3", "new_customers"]
+
+
+def test_transitions_account_for_every_customer(history):
+    from helpers.review.history import NOT_YET
+    _, h = history
+    t = h.transitions
+    assert t.to_numpy().sum() == len(h.current) == h.lifecycle.iloc[-1].sum()
+    assert (t.sum(axis=0).to_numpy() == h.lifecycle.iloc[-1][list(STAGES)].to_numpy()).all()
+    assert (t.drop(index=NOT_YET).sum(axis=1).to_numpy() == h.lifecycle.iloc[-2][list(STAGES)].to_numpy()).all()
+    assert t.loc[NOT_YET, "new"] == h.lifecycle.iloc[-1]["new"]           # newcomers are new, and only they
+    assert t.loc["new", "new"] == 0 and t.loc["lost", "new"] == 0
+    words = rs.lifecycle_sentences(h, D.review.lifecycle, "2026Q2")
+    assert f"{int(t.loc['active', 'dormant']):,} active customers went dormant" in words
+
+
+def test_trend_summary_and_table(history):
+    _, h = history
+    earlier = {"2026Q2": {"clv_total": 100.0, "high_risk": 7}}
+    s = rs.trend_summary(h, earlier)
+    assert s["quarters"] == h.quarters and len(s["by_quarter"]) == 8
+    q2 = s["by_quarter"][6]
+    assert q2["clv_total"] == 100.0 and q2["high_churn_risk"] == 7 and s["by_quarter"][0]["clv_total"] is None
+    assert sum(q2["segments"].values()) == sum(q2["lifecycle"].values()) == sum(q2["action_groups"].values())
+    t = rs.trend_table(h, "CNY", earlier)
+    assert list(t["Quarter"]) == h.quarters and t.iloc[6]["Predicted value of the base"] == "CNY 100"
+    assert t.iloc[0]["Predicted value of the base"] == "·"
+
+
+# --- holdouts ------------------------------------------------------------------------------------
+
+def test_holdout_size_is_the_smallest_that_reaches_the_power():
+    from scipy import stats
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+
+    def detects(h, n, p0, eff):        # the slow reference: the inequality itself, for every size
+        p1 = p0 + eff
+        return z * np.sqrt(p0 * (1 - p0) / h + p1 * (1 - p1) / (n - h)) <= eff
+
+    for n, p0, eff in [(20000, 0.25, 0.02), (50000, 0.05, 0.01), (8000, 0.5, 0.05), (3000, 0.3, 0.08)]:
+        h, ok = holdout_size(n, p0, eff)
+        brute = next((k for k in range(1, n // 2 + 1) if detects(k, n, p0, eff)), None)
+        assert ok and h == brute, (n, p0, eff)
+        # the inverse: the lift this holdout detects is at most the planned one, and just about it
+        assert detectable_lift(n, h, p0) <= eff + 1e-9 and detectable_lift(n, h - 1, p0) > eff
+    h, ok = holdout_size(3272, 0.25, 0.02, min_holdout=100)
+    assert not ok and h == 1636                          # even an even split cannot detect 2 points
+    assert holdout_size(20000, 0.25, 0.1, min_holdout=500) == (500, True)
+    assert holdout_size(1000, 0.3, 0.5, max_share=0.2)[0] <= 200
+
+
+# --- the plan ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def scores(demo_orders):
+    from helpers.segments import customer_summary, segment_of
+    sc = segment_of(customer_summary(demo_orders, pd.Timestamp("2026-09-30")), D.rfm)
+    rng = np.random.default_rng(0)
+    sc["customer_id"] = sc["customer_id"].astype(str)
+    # a hand-made predicted value: 20 per customer in "Cannot Lose" (below a 50 offer), 200 elsewhere
+    sc["clv"] = np.where(sc["rfm_segment"].astype(str) == "Cannot Lose", 20.0, 200.0)
+    sc["churn_probability"] = rng.random(len(sc))
+    sc["churn_tier"] = np.where(sc["churn_probability"] > 0.7, "high", "low")
+    return sc
+
+
+def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
+    from helpers.review.plan import build_plan
+    _, h = history
+    ab = {**AB, "experiments": {"EXP-2 | t vs c": _ab_entry(
+        "EXP-2", "Ship to segments", ship_to=["Win back"],
+        segments=[{"segment": "Win back", "diff": 0.131, "ci_low": 0.109, "ci_high": 0.153, "significant": True},
+                  {"segment": "Protect", "diff": -0.05, "ci_low": -0.08, "ci_high": -0.02, "significant": True}])}}
+    res = build_plan(scores, h, {"action_groups": [{"name": g.name, "action": g.action} for g in D.rfm.action_groups]},
+                     CLV, CHURN, ab, D.rfm, D.review.plan, D.ab, 42, "2026Q3", "CNY")
+    by = {e["group"]: e for e in res.entries}
+    assert set(by) == {g.name for g in D.rfm.action_groups}
+    assert sum(e["customers"] for e in res.entries) == len(scores)
+    wb = by["Win back"]
+    # rule 2: the targeted experiment is recommended in its group, ruled out where it did harm
+    assert any("Use the treatment of EXP-2 (Ship to Win back only)" in r for r in wb["rules"])
+    assert any("Do not use the treatment of EXP-2 here" in r for r in by["Protect"]["rules"])
+    # rule 3: no costly offer where the predicted value per customer is below the offer's cost (50)
+    assert wb["no_costly_offer"] == ["Cannot Lose"] and any("No costly offer for Cannot Lose" in r for r in wb["rules"])
+    c = res.contacts["win-back.csv"]
+    assert (c.loc[c["segment"] == "Cannot Lose", "offer"] == "low-cost only").all()
+    assert not c.loc[c["segment"] == "Cannot Lose", "in_holdout"].any()
+    # the holdout: the size computed, drawn from the customers who get the offer, detecting what it says
+    hd = wb["holdout"]
+    assert int(c["in_holdout"].sum()) == hd["size"] and hd["pool"] == int((c["offer"] == "offer").sum())
+    assert (hd["size"], hd["powered"]) == holdout_size(hd["pool"], hd["baseline_rate"], D.review.plan.mde_points,
+                                                      D.review.plan.alpha, D.review.plan.power,
+                                                      D.review.plan.min_holdout, D.review.plan.max_holdout_share)
+    # the baseline: the share of last quarter's group who bought this quarter, from the history
+    prev = h.current[h.current["previous_group"] == "Win back"]
+    assert hd["baseline_rate"] == pytest.approx(prev["bought_this_quarter"].mean())
+    # expected value by hand: treated x measured lift x average order - treated x cost
+    ev = wb["expected_value"]
+    treated = hd["pool"] - hd["size"]
+    aov = scores.loc[scores["action_group"].astype(str) == "Win back", "average_order_value"].mean()
+    assert ev["treated"] == treated and ev["lift"] == 0.131 and ev["lift_from"] == "EXP-2"
+    assert ev["net"] == pytest.approx(treated * 0.131 * aov - treated * 50.0)
+    assert "x +13.1 points lift (measured by EXP-2 in this group)" in wb["expected_value_sentence"]
+    # without an experiment the lift is the planned one, said to be an assumption
+    gr = by["Grow"]["expected_value"]
+    assert gr["lift"] == D.review.plan.mde_points and gr["lift_from"] is None
+    assert "an assumption" in by["Grow"]["expected_value_sentence"]
+    # the contact lists: ids, segment, value, risk, holdout; never personal data
+    assert list(c.columns) == ["customer_id", "segment", "lifecycle_stage", "predicted_value_12m", "churn_risk",
+                               "churn_tier", "offer", "in_holdout"]
+    assert by["Win back"]["contact_list"] == "exports/win-back.csv"
+    # the same seed draws the same holdout
+    again = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan, D.ab, 42, "2026Q3", "CNY")
+    assert again.contacts["win-back.csv"]["in_holdout"].equals(c["in_holdout"])
+
+
+def test_plan_without_value_or_segments(scores, history):
+    from helpers.review.plan import build_plan
+    _, h = history
+    res = build_plan(scores.drop(columns=["clv"]), h, None, None, None, None, D.rfm, D.review.plan, D.ab, 1,
+                     "2026Q3", "CNY")
+    assert all(e["predicted_value"] is None for e in res.entries)
+    assert all(any("predicted value is not available" in r for r in e["rules"]) for e in res.entries)
+    none = build_plan(None, h, None, None, None, None, D.rfm, D.review.plan, D.ab, 1, "2026Q3", "CNY")
+    assert none.entries == [] and "segments step did not run" in none.notes[0]
+
+
+def test_contact_list_names():
+    from helpers.review.plan import contact_list_name
+    assert contact_list_name("Win back") == "win-back.csv"
+    assert contact_list_name("Low-cost only") == "low-cost-only.csv"
+    assert contact_list_name("赢回 客户") == "赢回-客户.csv"
+
+
+def test_last_quarters_actions_are_read_out():
+    from helpers.review.plan import readout_table, readouts
+    ab = {"experiments": {"PLAN-2026Q2-Win back | treatment vs control": _ab_entry("PLAN-2026Q2-Win back", "Ship"),
+                          "EXP-1 | treatment vs control": _ab_entry("EXP-1", "Ship")}}
+    items = readouts(ab, D.ab, "2026Q2")
+    assert [i["group"] for i in items] == ["Win back"]
+    text = readout_table(items, "2026Q2", D.ab)
+    assert text == ("- Win back (2026Q2 plan): it worked: conversion +5.0 points (+3.0 points to +7.0 points), "
+                    "Holm-adjusted p < 0.001, 1,000 customers.")
+    none = readout_table([], "2026Q2", D.ab)
+    assert "PLAN-2026Q2-Win back" in none and "control variant (control)" in none
+
+
+# --- channels ------------------------------------------------------------------------------------
+
+def test_value_by_channel_by_hand():
+    from helpers.review.channels import channel_sentence, channel_table, value_by_attribute
+    ids = [f"c{i}" for i in range(200)]
+    ch = ["app"] * 100 + ["ads"] * 90 + ["fair"] * 10
+    value = np.r_[np.full(100, 300.0), np.linspace(10, 30, 90), np.full(10, 5.0)]
+    customers = pd.DataFrame({"customer_id": ids, "acquisition_channel": ch})
+    scores = pd.DataFrame({"customer_id": ids, "clv": value})
+    stages = pd.DataFrame({"customer_id": ids, "stage": ["active"] * 50 + ["lost"] * 50 + ["new"] * 100})
+    s = D.review.channels.replace(acquisition_cost={"acquisition_channel": {"ads": 60.0}})
+    t = value_by_attribute(customers, scores, stages, "acquisition_channel", "clv", 12, 0.9, s).set_index("value")
+    assert list(t.index) == ["app", "ads", "other"]          # "fair" (10 < 30 customers) pooled into "other"
+    assert t.loc["app", "share_active"] == 0.5 and t.loc["ads", "share_active"] == 1.0
+    assert t.loc["ads", "value_per_customer"] == pytest.approx(20.0)
+    half = 1.6448536269514722 * np.std(np.linspace(10, 30, 90), ddof=1) / np.sqrt(90)
+    assert t.loc["ads", "value_low"] == pytest.approx(20.0 - half) and t.loc["ads", "value_high"] == \
+        pytest.approx(20.0 + half)
+    assert t.loc["ads", "payback_months"] == pytest.approx(60.0 / (20.0 / 12))       # 36 months
+    assert bool(t.loc["ads", "below_average"]) and not bool(t.loc["other", "below_average"])
+    words = channel_sentence(t.reset_index(), "acquisition_channel", "CNY", 12)
+    assert words.startswith("Least value by acquisition channel: ads (CNY 20)")
+    table = channel_table(t.reset_index(), "acquisition_channel", "CNY", 12, 0.9)
+    assert table.iloc[1]["Payback"] == "36.0 months" and table.iloc[0]["Acquisition cost"] == "not set"
+
+
+# --- glossary and exports -------------------------------------------------------------------------
+
+def test_glossary_defines_each_term_once_and_names_collide_nowhere():
+    from helpers.review.glossary import glossary
+    g = glossary(D.review.lifecycle, 90, 12, ["At Risk", "Hibernating"])
+    terms = list(g["Term"])
+    assert len(terms) == len(set(terms))
+    assert "last 365 days" in g.set_index("Term").loc["Active customer", "Meaning"]
+    stage_words = {"new", "active", "dormant", "lost"}
+    for s in D.rfm.segments:                    # no segment shares a word with a lifecycle stage or a KPI
+        assert not stage_words & set(s.name.lower().split()), s.name
+
+
+def test_export_and_contact_lists_never_hold_personal_data(root_env, monkeypatch):
+    from helpers.frame.catalog import Catalog
+    from helpers.frame.errors import RunError
+    from helpers.review.export import build_export, hash_ids, save_contact_lists
+    scores = pd.DataFrame({"customer_id": ["007", "b"], "rfm_segment": ["Loyal", "Lost"],
+                           "action_group": ["Protect", "Low-cost only"], "cluster": [1, 2], "clv_12m": [1.23456, 2.0],
+                           "churn_tier": ["high", "not active"], "email": ["x@y.z", "a@b.c"]})
+    out = build_export(scores, RFM, D.export)
+    assert "email" not in out and list(out["customer_id"]) == ["007", "b"] and out["clv_12m"].iloc[0] == 1.2346
+    monkeypatch.setenv("SEGREVIEW_ID_SALT", "pepper")
+    s = D.export.replace(hash_customer_ids=True)
+    cat = Catalog(root_env / "run", None, "60_quarterly_review")
+    lists = {"win-back.csv": pd.DataFrame({"customer_id": ["007", "b"], "segment": ["At Risk", "At Risk"],
+                                           "in_holdout": [True, False]})}
+    assert save_contact_lists(cat, lists, s) == ["win-back.csv"]
+    raw = (root_env / "run" / "exports" / "win-back.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")                                   # Excel reads the UTF-8
+    back = pd.read_csv(root_env / "run" / "exports" / "win-back.csv", encoding="utf-8-sig", dtype=str)
+    assert list(back["customer_id"]) == list(hash_ids(pd.Series(["007", "b"]), "pepper"))
+    assert "007" not in raw.decode("utf-8-sig") and not (root_env / "run" / ".exports.tmp").exists()
+    with pytest.raises(RunError, match="may not write artifact 'exports'"):
+        save_contact_lists(Catalog(root_env / "run", None, "40_churn"), lists, s)
+
+
+def test_a_step_not_available_still_lists_its_parts():
+    from helpers.experiments import step as ex
+    e = pd.DataFrame({"experiment_id": "E1", "customer_id": ["a", "b", "c"], "variant": "control",
+                      "assigned_at": pd.Timestamp("2026-07-01")})
+    o = pd.DataFrame({"customer_id": ["a"], "order_ts": [pd.Timestamp("2026-07-02")], "amount": [1.0]})
+    summary = ex.ab_summary(ex.run_all(e, o, D.ab, D.rfm, 1), D.ab)
+    assert summary["available"] is False and [p["part"] for p in summary["unavailable"]] == ["ab", "ab.E1"]
+    t = rs.available_sections({"rfm": RFM, "clv": CLV, "churn": CHURN, "ab": summary})
+    ab_rows = t[t["Section"].str.startswith("Experiments")]
+    assert list(ab_rows["Status"]) == ["not available", "not available"]
+    assert "none of the 1 experiments could be evaluated" in ab_rows.iloc[0]["Why"]
+    assert ab_rows.iloc[1]["Section"] == "Experiments: E1" and "single arm (control)" in ab_rows.iloc[1]["Why"]
