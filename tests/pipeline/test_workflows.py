@@ -107,7 +107,7 @@ class GitHubRun:
                 self.outputs[step["id"]] = dict(ln.split("=", 1) for ln in out_file.read_text().splitlines() if ln)
             if p.returncode != 0:
                 self.failed = True
-            if step.get("id") == until:
+            if until is not None and step.get("id") == until:
                 return
 
     def step(self, name: str) -> tuple[int, str]:
@@ -159,7 +159,8 @@ def test_github_workflow_on_schedule_picks_the_closed_quarter(project):
 
 
 def test_github_workflow_fails_with_the_runs_message_on_bad_input(project):
-    (project / "params" / "acme.yaml").write_text("quarter: 2026Q3\nsources:\n  orders: {path: data/acme/orders.csv}\n")
+    (project / "params" / "acme.yaml").write_text(
+        "quarter: 2026Q3\nsources:\n  orders: {path: data/acme/orders.csv}\n  customers: null\n  experiments: null\n")
     gh = GitHubRun(with_make(project), inputs={"quarter": "2026Q2"}, env={"PARAMS": "params/acme.yaml"})
     gh.run()
     assert gh.failed

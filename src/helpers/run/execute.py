@@ -12,8 +12,9 @@ Kernels (:class:`KernelPool`):
 - a notebook's kernel is started, and its modules imported, while the notebooks before it run
   (:class:`WarmKernel`): kernel start and imports overlap with work instead of adding to it;
 - a kernel that ran a step successfully is kept for the same step of a later quarter
-  (:meth:`WarmKernel.reuse`: its namespace, history and execution count are reset, its imported
-  modules stay), so a backfill pays the start-up and imports once per step, not once per quarter;
+  (:meth:`WarmKernel.reuse`: its namespace, history and execution count are reset and the project's
+  own modules imported afresh, the libraries stay loaded), so a backfill pays the kernel start-up and
+  the libraries' imports once per step, not once per quarter;
 - each kernel may use ``cores / jobs`` threads for OpenMP and BLAS (``OMP_NUM_THREADS``,
   ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, unless the environment sets them): notebooks side by
   side then do not each start one spinning thread per core, which made gradient boosting four times
@@ -206,12 +207,13 @@ class WarmKernel:
         self._thread.join(timeout=420)
         return self.km
 
-    def reuse(self, cwd: Path, environ: dict[str, str]) -> bool:
-        """Prepare this kernel, which ran a notebook, for the next one (see
-        :func:`helpers.run.kernelside.reset`); ``False`` when the kernel did not answer (do not use it)."""
+    def reuse(self, nb: nbformat.NotebookNode, cwd: Path, environ: dict[str, str]) -> bool:
+        """Prepare this kernel, which ran a notebook, for ``nb`` (see :func:`helpers.run.kernelside.reset`);
+        ``False`` when the kernel did not answer (do not use it)."""
         self.km.stop_clients()
+        modules = [*imported_modules(nb), *LAZY_MODULES]
         return self._silently(f"__import__('helpers.run.kernelside', fromlist=['reset']).reset({str(cwd)!r}, "
-                              f"{environ!r})", timeout=120)
+                              f"{environ!r}, {modules!r})", timeout=300)
 
     def kill(self) -> None:
         """Stop the kernel at once (another step failed, or the run was interrupted): the papermill
@@ -348,7 +350,7 @@ class KernelPool:
         answer is replaced by a new one."""
         if not kept:
             return kernel
-        if kernel.reuse(self.root, {progress.ENV: str(task.progress_file)}):
+        if kernel.reuse(self.notebooks[task.step], self.root, {progress.ENV: str(task.progress_file)}):
             with self._lock:
                 self.reused += 1
             return kernel

@@ -25,16 +25,21 @@ def warm(modules: list[str]) -> None:
             pass
 
 
-def reset(cwd: str, environ: dict[str, str]) -> None:
+def reset(cwd: str, environ: dict[str, str], modules: list[str]) -> None:
     """Make a kernel that has run a notebook look like a fresh one to the next notebook.
 
     The user namespace, the input/output history and the execution count are reset (the next
-    notebook's cells are numbered 1, 2, ...), figures are closed, warnings shown once are shown again,
-    ``cwd`` is the working directory again and ``environ`` is set (the next notebook's progress file).
-    Imported modules stay loaded: that is what reusing the kernel saves.
+    notebook's cells are numbered 1, 2, ...); the project's own modules (``helpers.*``) are dropped and
+    imported again, so that whatever state they keep (the page language, the segment order, the
+    numbering of tables, caches) starts as in a fresh kernel; figures are closed, warnings shown once
+    are shown again, ``cwd`` is the working directory again and ``environ`` is set (the next
+    notebook's progress file). The libraries stay loaded (pandas, scikit-learn, matplotlib, Ibis ...):
+    that is what reusing the kernel saves. ``modules`` are the next notebook's imports (see :func:`warm`).
     """
     ip = sys.modules["IPython"].get_ipython()
     ip.reset(new_session=True)  # also sets execution_count to 1 and starts a new history session
+    for name in [m for m in sys.modules if m == "helpers" or m.startswith("helpers.")]:
+        del sys.modules[name]
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
         plt.close("all")
@@ -44,3 +49,4 @@ def reset(cwd: str, environ: dict[str, str]) -> None:
     os.chdir(cwd)
     os.environ.update(environ)
     gc.collect()
+    warm(modules)
