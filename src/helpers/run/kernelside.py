@@ -6,7 +6,6 @@ before and between notebooks without loading the runner (papermill, jupyter_clie
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 import sys
@@ -48,5 +47,4 @@ def reset(cwd: str, environ: dict[str, str], modules: list[str]) -> None:
     getattr(warnings, "_filters_mutated", lambda: None)()
     os.chdir(cwd)
     os.environ.update(environ)
-    gc.collect()
     warm(modules)
