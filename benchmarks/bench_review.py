@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -137,8 +138,8 @@ def overhead(repeats: int = 3) -> dict:
     import nbformat
     import papermill as pm
 
+    from helpers.run.execute import WarmKernel
     from helpers.run.render import render_page
-    from helpers.run.runner import _WarmKernel
     cold, warm, renders = [], [], []
     with tempfile.TemporaryDirectory() as d:
         nb = jupytext.reads(OVERHEAD_NB, fmt="py:percent")
@@ -150,7 +151,7 @@ def overhead(repeats: int = 3) -> dict:
             pm.execute_notebook(str(src), str(out), kernel_name="python3", cwd=str(ROOT), progress_bar=False,
                                 engine_name="segreview")
             cold.append(time.perf_counter() - t)
-            k = _WarmKernel(nb, ROOT)
+            k = WarmKernel("overhead", nb, ROOT, dict(os.environ))
             km = k.ready()
             t = time.perf_counter()
             pm.execute_notebook(str(src), str(out), kernel_name="python3", cwd=str(ROOT), progress_bar=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,3 +67,46 @@ def test_export_with_salted_hash_ids(project, monkeypatch, capsys):
     assert not set(export["customer_id"]) & set(scores["customer_id"])
     expected = hashlib.sha256(("s3cret-salt" + scores["customer_id"].iloc[0]).encode()).hexdigest()[:20]
     assert export["customer_id"].iloc[0] == expected
+
+
+def test_check_and_run_refuse_a_bad_input_with_the_same_message(project, capsys):
+    """What `segreview check` says about an input is what the run stops with, word for word."""
+    o = pd.read_parquet(project / "data" / "ci" / "orders.parquet").rename(columns={"customer_id": "customer_no"})
+    (project / "data" / "acme").mkdir()
+    o.to_csv(project / "data" / "acme" / "orders.csv", index=False)
+    p = project / "params" / "acme.yaml"
+    p.write_text("quarter: 2026Q3\nsources:\n  orders: {path: data/acme/orders.csv}\n  customers: null\n"
+                 "  experiments: null\n")
+    assert main(["check", "--params", str(p)]) == 1
+    checked = capsys.readouterr().err.removeprefix("segreview: error: ").strip()
+    assert "did you mean 'customer_no'?" in checked
+    assert main(["run", "--params", str(p)]) == 1
+    ran = capsys.readouterr().err
+    assert "10_ingest failed in cell" in ran and "(InputDataError):" in ran
+    assert checked in ran
+    assert not (project / "reports" / "2026Q3").exists()
+
+
+def test_backfill_goes_on_past_a_failing_quarter_and_exits_with_the_worst(project, capsys):
+    """2023Q4 has no orders (the export starts in 2024): it fails with the run's message, 2024Q1 is
+    rendered, the exit code is the worst quarter's; a second backfill skips the rendered quarter."""
+    p = short_params(project)
+    argv = ["backfill", "--params", str(p), "--from", "2023Q4", "--to", "2024Q1", "--jobs", "2"]
+    assert main(argv) == 1
+    out = capsys.readouterr()
+    lines = out.out.strip().splitlines()
+    assert lines[-2].startswith("2023Q4  FAILED")
+    assert "10_ingest failed in cell" in lines[-2] and "no completed orders on or before 2023-12-31 remain" in lines[-2]
+    assert re.match(r"^2024Q1  rendered +\d+\.\d s  reports/2024Q1/index\.html", lines[-1])
+    assert "segreview: 2023Q4: 10_ingest failed in cell" in out.err and "kept at" in out.err
+    reports = project / "reports"
+    assert (reports / "2024Q1" / "index.html").exists() and not (reports / "2023Q4").exists()
+    assert list((reports / ".failed").glob("2023Q4-*/10_ingest.ipynb"))
+    index = (reports / "index.html").read_text()
+    assert "2024Q1/index.html" in index and "2023Q4" not in index
+    assert not [x for x in reports.iterdir() if x.name.startswith((".run-", ".old-"))]
+    before = digest(reports / "2024Q1")
+    assert main([*argv, "--fresh-kernels"]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2].startswith("2023Q4  FAILED") and lines[-1].startswith("2024Q1  skipped")
+    assert digest(reports / "2024Q1") == before

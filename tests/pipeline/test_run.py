@@ -491,3 +491,109 @@ def test_pages_in_headless_chromium(ci_run, tmp_path):
     keep = os.environ.get("SEGREVIEW_SCREENSHOTS")
     if keep:
         shutil.copytree(shots, keep, dirs_exist_ok=True)
+
+
+# ---- hand runs and backfills -----------------------------------------------------------------------
+
+def assert_close(a, b, path: str = "") -> None:
+    """Equal JSON values, floats to 1e-9 relative."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), path
+        for k in a:
+            assert_close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float):
+        assert b == pytest.approx(a, rel=1e-9), path
+    else:
+        assert a == b, path
+
+
+def test_hand_runs_never_touch_the_published_quarter(ci_run, ci_rendered, monkeypatch, tmp_path):
+    """Notebooks executed by hand, as JupyterLab does (the jupytext notebook with its parameters cell as
+    written, no run_dir, working directory notebooks/ or the project root, no SEGREVIEW_ROOT), write into
+    reports/.scratch/2026Q3/ and read the published quarter for the rest; every published file stays
+    byte-identical."""
+    import jupytext
+    import nbformat
+    import papermill as pm
+    from nbclient import NotebookClient
+    reports = ci_rendered / "reports"
+
+    def published() -> dict[str, str]:
+        return {k: v for k, v in tree_digest(reports).items() if not k.startswith(".scratch/")}
+
+    before = published()
+    monkeypatch.delenv("SEGREVIEW_ROOT")      # JupyterLab: the project is found from the working directory
+    nb = jupytext.read(ci_rendered / "notebooks" / "20_rfm_clustering.py")
+    assert 'run_dir = ""' in nb.cells[[c.metadata.get("tags") for c in nb.cells].index(["parameters"])].source
+    in_notebooks = {"metadata": {"path": str(ci_rendered / "notebooks")}}
+    NotebookClient(nb, kernel_name="python3", resources=in_notebooks).execute()
+    src = tmp_path / "60_quarterly_review.ipynb"
+    nbformat.write(jupytext.read(ci_rendered / "notebooks" / "60_quarterly_review.py"), src)
+    pm.execute_notebook(str(src), str(tmp_path / "out.ipynb"), cwd=str(ci_rendered), kernel_name="python3",
+                        progress_bar=False)
+
+    assert published() == before
+    scratch = reports / ".scratch" / "2026Q3" / "artifacts"
+    assert sorted(p.name for p in scratch.iterdir()) == sorted(
+        ["segment_scores.parquet", "rfm.json", "customer_scores.parquet", "segments_export.csv", "review.json"])
+    # the hand runs read the published clean orders and the other steps' tables: the same results, to
+    # rounding (the runner bounds each kernel's OpenMP threads; k-means sums its inertia over threads)
+    for name in ("segment_scores.parquet", "customer_scores.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(scratch / name), pd.read_parquet(ci_run / "artifacts" / name),
+                                      rtol=1e-9, obj=name)
+    rfm = [json.loads((d / "rfm.json").read_text()) for d in (scratch, ci_run / "artifacts")]
+    assert_close(*rfm)
+    assert not list((ci_rendered / "notebooks").glob("*.ipynb"))
+
+
+def test_backfill_renders_each_quarter_as_a_single_run_would(ci_run, project, capsys, monkeypatch):
+    """`segreview backfill` renders 2026Q2, then 2026Q3 with the kernels 2026Q2's notebooks ran in (reset
+    between quarters, one notebook at a time: every 2026Q3 notebook reuses a kernel); 2026Q3 is the
+    quarter a single run gives (artifacts and pages), except that its review now compares with the
+    2026Q2 just published. A second backfill skips both; reports/index.html lists them."""
+    import nbformat
+
+    from helpers.run.execute import THREAD_VARIABLES
+    for v in THREAD_VARIABLES:   # the shared run had two notebooks side by side: one thread per kernel
+        monkeypatch.setenv(v, "1")
+    assert main(["backfill", "--params", "params/ci.yaml", "--from", "2026Q2", "--to", "2026Q3", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    lines = out.strip().splitlines()
+    assert re.match(r"^2026Q2  rendered +\d+\.\d s  reports/2026Q2/index\.html", lines[-2])
+    assert re.match(r"^2026Q3  rendered +\d+\.\d s  reports/2026Q3/index\.html", lines[-1])
+    assert "12 notebooks on 6 kernels (6 kernel(s) reused for a later quarter)" in out
+    assert re.search(r"^2026Q3 \[4/6\] 40_churn  · churn: fitting", out, re.M)   # progress, prefixed by quarter
+
+    q3 = project / "reports" / "2026Q3"
+    a, b = _content(ci_run), _content(q3)
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], pd.DataFrame):
+            pd.testing.assert_frame_equal(a[k], b[k], check_exact=True, obj=k)
+        else:
+            assert a[k] == b[k], k
+    for page in ci_run.glob("*.html"):
+        if page.name not in ("index.html", "60_quarterly_review.html"):
+            assert page.read_text() == (q3 / page.name).read_text(), f"{page.name} differs from a single run"
+    for s in ("10_ingest", "30_clv", "60_quarterly_review"):     # reused kernels look like fresh ones
+        nb = nbformat.read(q3 / "executed" / f"{s}.ipynb", as_version=4)
+        counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+        assert counts == list(range(1, len(counts) + 1)), s
+    q2_clv = json.loads((project / "reports" / "2026Q2" / "artifacts" / "clv.json").read_text())["totals"]["clv_total"]
+    assert f"{q2_clv:,.0f}" in BeautifulSoup((q3 / "index.html").read_text(), "html.parser").get_text(" ")
+    run = json.loads((q3 / "run.json").read_text())
+    assert run["quarter"] == "2026Q3" and run["parameters_files"] == ["params/base.yaml", "params/ci.yaml"]
+    html = (project / "reports" / "index.html").read_text()
+    assert html.index("2026Q3/index.html") < html.index("2026Q2/index.html")
+    assert not [x for x in (project / "reports").iterdir() if x.name.startswith((".run-", ".old-"))]
+
+    before = tree_digest(project / "reports")
+    assert main(["backfill", "--params", "params/ci.yaml", "--from", "2026Q2", "--to", "2026Q3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2].startswith("2026Q2  skipped") and "already rendered (reports/2026Q2/); --force" in lines[-2]
+    assert lines[-1].startswith("2026Q3  skipped")
+    assert tree_digest(project / "reports") == before

@@ -9,9 +9,34 @@ from helpers.frame import progress
 
 
 def test_stage_is_a_no_op_outside_a_run(monkeypatch, tmp_path):
-    monkeypatch.delenv(progress.ENV, raising=False)
-    progress.stage("nothing to see")          # must not raise nor write anywhere
-    assert not list(tmp_path.iterdir())
+    """Outside a run (no progress file named) stage() opens no file at all; inside one it appends to
+    the named file; a file it cannot write never breaks the analysis."""
+    opened: list[str] = []
+    real_open = open
+
+    def spy(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(progress, "open", spy, raising=False)   # the module's `open` before the builtin
+    monkeypatch.chdir(tmp_path)
+    for unset in ("", None):
+        if unset is None:
+            monkeypatch.delenv(progress.ENV, raising=False)
+        else:
+            monkeypatch.setenv(progress.ENV, unset)
+        progress.stage("nothing to see")
+    assert opened == [] and not list(tmp_path.iterdir())
+
+    f = tmp_path / "run" / "progress.log"
+    f.parent.mkdir()
+    monkeypatch.setenv(progress.ENV, str(f))
+    progress.stage("fitting")
+    assert opened == [str(f)] and f.read_text(encoding="utf-8").split("\t")[1] == "fitting\n"
+
+    monkeypatch.setenv(progress.ENV, str(tmp_path / "no such folder" / "progress.log"))
+    progress.stage("still fine")                # an OSError is swallowed: progress never breaks a notebook
+    assert not (tmp_path / "no such folder").exists()
 
 
 def test_follower_passes_every_stage_once_in_order(monkeypatch, tmp_path):

@@ -60,6 +60,8 @@ __all__ = [
     "ReviewParams",
     "validation_message",
     "load_config",
+    "base_file",
+    "parameter_files",
     "step_parameters",
     "from_namespace",
 ]
@@ -785,40 +787,48 @@ EXTENDS = "extends"
 def base_file(path: Path, data: dict) -> Path | None:
     """The defaults file that ``path`` merges over, or ``None`` when ``path`` is that file.
 
-    A parameters file merges over the project's ``params/base.yaml`` unless it names another file with
-    ``extends: <path>`` (relative to the project root, or to the file itself when it starts with ``.``);
+    A parameters file, wherever it is, merges over **the project's** ``params/base.yaml``: the
+    project being the one segreview runs in (``$SEGREVIEW_ROOT``, else the nearest folder above the
+    current directory holding ``params/base.yaml``, see :func:`project_root`), where its notebooks and
+    reports are. A file may name another base with ``extends: <path>`` (relative to the project root,
+    or to the file itself when it starts with ``.``; that base may extend another in turn);
     ``extends: null`` says the file holds every parameter itself.
 
     Raises
     ------
     ParameterError
-        The named base, or the project's ``params/base.yaml``, does not exist.
+        The named base does not exist, or there is no project ``params/base.yaml`` to merge over
+        (segreview run outside a project); the message names the file looked for.
     """
-    root = project_root(path.parent)
+    root = project_root()
     default = root / "params" / "base.yaml"
     if EXTENDS in data:
         named = data[EXTENDS]
         if named is None:
             return None
-        if not isinstance(named, str):
+        if not isinstance(named, str) or not named.strip():
             raise ParameterError(f"{path}: `extends:` must name a parameters file, not {named!r}")
         p = (path.parent / named) if named.startswith(".") else (root / named)
         if not p.is_file():
-            raise ParameterError(f"{path}: `extends: {named}` names {p}, which does not exist")
+            raise ParameterError(f"{path}: `extends: {named}` names {p.resolve()}, which does not exist")
         return p.resolve()
     if path.resolve() == default.resolve():
         return None
     if not default.is_file():
         raise ParameterError(
-            f"{path} merges over the project's defaults, and there is no {default}: run segreview from the "
-            "project folder (or set SEGREVIEW_ROOT), or name the defaults with `extends: <file>`")
+            f"{path} has no base to merge over: it names none (`extends:`), and {default} does not exist, "
+            f"because {root} is not a segreview project. Run segreview from the project folder (or set "
+            "SEGREVIEW_ROOT to it), or name the base with `extends: <file>` (`extends: null` if the file "
+            "holds every parameter)")
     return default.resolve()
 
 
 def _merged(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
-    """The parameters of ``path`` merged over its bases (each may extend another), and the files used."""
+    """The parameters of ``path`` merged over its bases (each may extend another), and the files used,
+    base first."""
     if path.resolve() in seen:
-        raise ParameterError(f"{path}: `extends:` goes round in a circle ({' -> '.join(map(str, seen))})")
+        raise ParameterError(f"{path}: `extends:` goes round in a circle "
+                             f"({' -> '.join(map(str, (*seen, path.resolve())))})")
     data = _read_yaml(path)
     base = base_file(path, data)
     own = {k: v for k, v in data.items() if k != EXTENDS}
@@ -826,6 +836,17 @@ def _merged(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
         return own, [path]
     merged, files = _merged(base, (*seen, path.resolve()))
     return _deep_merge(merged, own), [*files, path]
+
+
+def parameter_files(path: str | Path) -> list[Path]:
+    """The parameters files :func:`load_config` merges for ``path``, base first, ``path`` last.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`load_config` (a file or a base that does not exist, a circle of ``extends:``).
+    """
+    return _merged(Path(path))[1]
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -852,7 +873,8 @@ def load_config(path: str | Path) -> RunConfig:
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as e:
-        src = str(path) + (f" (merged over {', '.join(str(f) for f in files[:-1])})" if len(files) > 1 else "")
+        src = str(path) + (f" (merged over {' over '.join(str(f) for f in reversed(files[:-1]))})"
+                           if len(files) > 1 else "")
         raise ParameterError(validation_message(e, RunConfig, src)) from None
 
 

@@ -1,22 +1,30 @@
 """The ``segreview`` command line.
 
-``segreview run --params params/2026Q3.yaml [--only STEP | --from STEP] [--force] [--jobs N]``
+``segreview run --params FILE [--quarter Q] [--only STEP | --from STEP] [--force] [--jobs N]``
+``segreview check --params FILE [--quarter Q]``  (parameters, notebooks and inputs; runs no notebook)
+``segreview backfill --params FILE --from Q --to Q [--force] [--jobs N] [--fresh-kernels]``
+``segreview quarter [--date YYYY-MM-DD] [--lag-days N]``  (the quarter that closed most recently)
 ``segreview demo-data [--out data/demo] [--customers 20000] [--seed N] [--language en|zh-CN] [--force]``
-``segreview check --params FILE``  (validate parameters and notebooks, run nothing)
 
-Errors caused by inputs or parameters are printed as one clear message (no traceback) and the
-exit code is 2 for parameters, 1 for everything else.
+Errors caused by inputs or parameters are printed as one clear message (no traceback). Exit codes:
+0 done, 1 an input or run error, 2 a parameter error, 130 Ctrl-C, 143 terminated (SIGTERM). Under
+GitHub Actions (``GITHUB_ACTIONS=true``) the message is also written as an ``::error::`` annotation,
+so that it shows on the workflow run's summary page.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
+import shutil
 import sys
 from pathlib import Path
 
 from helpers.frame.errors import ParameterError, SegreviewError
+from helpers.run.interrupt import Interrupted
 
-__all__ = ['main']
+__all__ = ["main", "parser"]
 
 
 class _Console:
@@ -37,11 +45,15 @@ class _Console:
         if not self.tty:
             print(s, flush=True)
             return
-        import shutil
         width = shutil.get_terminal_size((100, 20)).columns - 1
         sys.stdout.write("\r\033[K" + s[:width])
         sys.stdout.flush()
         self.open = True
+
+    def close(self) -> None:
+        if self.open:
+            sys.stdout.write("\n")
+            self.open = False
 
 
 def _cmd_run(a: argparse.Namespace) -> int:
@@ -49,11 +61,45 @@ def _cmd_run(a: argparse.Namespace) -> int:
     con = _Console()
     try:
         index = run(a.params, only=a.only, from_step=a.from_step, force=a.force, log=con.log, status=con.status,
-                    jobs=a.jobs)
+                    jobs=a.jobs, quarter=a.quarter)
     finally:
-        if con.open:
-            sys.stdout.write("\n")
+        con.close()
     print(f"report: {index}")
+    return 0
+
+
+def _cmd_check(a: argparse.Namespace) -> int:
+    from helpers.run.check import check
+    report = check(a.params, quarter=a.quarter, log=lambda line: print(line, flush=True))
+    for line in report.lines():
+        print(line)
+    more = f" --quarter {a.quarter}" if a.quarter else ""
+    print(f"ready: `segreview run --params {a.params}{more}` renders {report.reports.name}/{report.quarter}/")
+    return 0
+
+
+def _cmd_backfill(a: argparse.Namespace) -> int:
+    from helpers.run.backfill import backfill, summary
+    con = _Console()
+    try:
+        outcomes = backfill(a.params, a.first, a.last, force=a.force, jobs=a.jobs,
+                            reuse_kernels=not a.fresh_kernels, log=con.log, status=con.status)
+    finally:
+        con.close()
+    for o in outcomes:
+        if o.state == "failed":
+            print(f"segreview: {o.quarter}: {o.error}", file=sys.stderr)
+            _annotate(f"{o.quarter}: {o.error}")
+    lines, code = summary(outcomes)
+    print()
+    for line in lines:
+        print(line)
+    return code
+
+
+def _cmd_quarter(a: argparse.Namespace) -> int:
+    from helpers.run.quarters import closed_quarter
+    print(closed_quarter(a.date, a.lag_days))
     return 0
 
 
@@ -76,30 +122,22 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_check(a: argparse.Namespace) -> int:
-    import tempfile
-
-    import nbformat
-
-    from helpers.frame.settings import load_config, project_root
-    from helpers.run.runner import check_notebook_parameters, load_notebook
-    cfg = load_config(a.params)
-    with tempfile.TemporaryDirectory() as d:
-        for s in cfg.steps:
-            nb = load_notebook(project_root() / "notebooks" / f"{s}.py")
-            p = Path(d) / f"{s}.ipynb"
-            nbformat.write(nb, p)
-            check_notebook_parameters(s, p)
-    print(f"{a.params}: parameters valid; notebooks {', '.join(cfg.steps)} match their models")
-    return 0
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``segreview`` console script."""
+def parser() -> argparse.ArgumentParser:
+    """The command line's parser (the README's commands are checked against it)."""
     ap = argparse.ArgumentParser(prog="segreview", description="Quarterly customer-segmentation review")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    quarter_help = "render this quarter (YYYYQn) instead of the file's `quarter:`"
+
     r = sub.add_parser("run", help="execute and render a quarter's review")
     r.add_argument("--params", required=True, help="parameters file, e.g. params/demo.yaml")
+    r.add_argument("--quarter", metavar="Q", help=quarter_help)
     g = r.add_mutually_exclusive_group()
     g.add_argument("--only", metavar="STEP", help="re-run one step of a rendered quarter")
     g.add_argument("--from", dest="from_step", metavar="STEP", help="re-run from this step on")
@@ -108,6 +146,28 @@ def main(argv: list[str] | None = None) -> int:
                    help="notebooks run side by side when they do not need each other's results (default 2; "
                         "1 runs them one after the other)")
     r.set_defaults(fn=_cmd_run)
+
+    c = sub.add_parser("check", help="check the parameters, the notebooks and the inputs; run no notebook")
+    c.add_argument("--params", required=True)
+    c.add_argument("--quarter", metavar="Q", help=quarter_help)
+    c.set_defaults(fn=_cmd_check)
+
+    b = sub.add_parser("backfill", help="render every quarter of a range from the same export")
+    b.add_argument("--params", required=True, help="parameters file; its `quarter:` is replaced by each quarter")
+    b.add_argument("--from", dest="first", required=True, metavar="Q", help="first quarter, e.g. 2025Q1")
+    b.add_argument("--to", dest="last", required=True, metavar="Q", help="last quarter, e.g. 2026Q3")
+    b.add_argument("--force", action="store_true", help="render quarters already rendered again (else skipped)")
+    b.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default 2)")
+    b.add_argument("--fresh-kernels", action="store_true",
+                   help="start a fresh kernel for every notebook instead of reusing one per step")
+    b.set_defaults(fn=_cmd_backfill)
+
+    q = sub.add_parser("quarter", help="print the quarter that closed most recently (for scheduled jobs)")
+    q.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD", help="as if today were this day")
+    q.add_argument("--lag-days", type=int, default=0, metavar="N",
+                   help="a quarter counts as closed N days after its last day (default 0)")
+    q.set_defaults(fn=_cmd_quarter)
+
     d = sub.add_parser("demo-data", help="generate the seeded demo CRM export")
     d.add_argument("--out", default="data/demo")
     d.add_argument("--customers", type=int, default=None)
@@ -117,26 +177,39 @@ def main(argv: list[str] | None = None) -> int:
                         "ID numbers; read it with params/demo_zh.yaml)")
     d.add_argument("--force", action="store_true", help="regenerate even if present")
     d.set_defaults(fn=_cmd_demo)
-    c = sub.add_parser("check", help="validate a parameters file and the notebooks, run nothing")
-    c.add_argument("--params", required=True)
-    c.set_defaults(fn=_cmd_check)
-    a = ap.parse_args(argv)
+    return ap
+
+
+def _annotate(message: str) -> None:
+    """On GitHub Actions, repeat an error as a workflow annotation (newlines escaped as the runner wants)."""
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        text = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        print(f"::error title=segreview::{text}", flush=True)
+
+
+def _error(message: str) -> None:
+    print(f"segreview: error: {message}", file=sys.stderr, flush=True)
+    _annotate(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``segreview`` console script."""
+    a = parser().parse_args(argv)
     try:
         return a.fn(a)
     except ParameterError as e:
-        print(f"segreview: error: {e}", file=sys.stderr)
+        _error(str(e))
         return 2
     except SegreviewError as e:
-        print(f"segreview: error: {e}", file=sys.stderr)
+        _error(str(e))
         return 1
-    except KeyboardInterrupt:
-        print("segreview: interrupted; nothing was published", file=sys.stderr)
-        return 130
-    except BaseException as e:  # SIGTERM during a run (helpers.run.runner.Interrupted)
-        if type(e).__name__ == "Interrupted":
-            print("segreview: terminated; nothing was published, the previous report is unchanged", file=sys.stderr)
-            return 143
-        raise
+    except (KeyboardInterrupt, Interrupted) as e:
+        what = "interrupted" if isinstance(e, KeyboardInterrupt) else "terminated"
+        if a.cmd == "backfill":
+            print(f"segreview: {what}; the quarters published before stay, the others are unchanged", file=sys.stderr)
+        else:
+            print(f"segreview: {what}; nothing was published, the previous report is unchanged", file=sys.stderr)
+        return 130 if isinstance(e, KeyboardInterrupt) else 143
 
 
 if __name__ == "__main__":  # pragma: no cover

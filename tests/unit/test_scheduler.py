@@ -1,0 +1,170 @@
+"""The scheduler of notebooks, with simulated notebooks and kernels (the real ones: tests/pipeline).
+
+What it must do: start a task only after what it waits for, never more than `jobs` at once, earlier
+tasks first; a failure stops the running tasks of its group at once and drops the group's pending
+ones, other groups go on; each group ends once (published or failed) and only then counts as
+settled; a kernel that ran a step is kept for the same step of a later task.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers.run import execute
+from helpers.run.execute import SETTLED, Scheduler, Task
+
+
+class FakeKernel:
+    def __init__(self, step: str) -> None:
+        self.step = step
+        self.killed = threading.Event()
+        self.notebooks = 0
+
+    def reuse(self, nb, cwd, environ) -> bool:
+        return True
+
+    def kill(self) -> None:
+        self.killed.set()
+
+    def close(self) -> None:
+        pass
+
+
+class Sim(Scheduler):
+    """Tasks take `seconds[key]`, fail when listed in `failing`; events are recorded."""
+
+    def __init__(self, jobs: int, seconds: dict, failing=(), reuse_kernels: bool = True) -> None:
+        notebooks = dict.fromkeys("abcd")
+        super().__init__(Path("."), notebooks, jobs, log=lambda s: None, status=lambda s: None,
+                         reuse_kernels=reuse_kernels)
+        self.seconds, self.failing = seconds, set(failing)
+        self.events: list[tuple[str, tuple[str, str], float]] = []
+        self.kernel_of: dict[tuple[str, str], FakeKernel] = {}
+        self.kept: dict[tuple[str, str], bool] = {}
+        self.lock = threading.Lock()
+        self.kernels._new = lambda task: FakeKernel(task.step)
+
+    def _execute(self, task: Task, kernel, kept: bool) -> None:
+        kernel = self.kernels.prepare(task, kernel, kept)
+        with self.lock:
+            self.kernel_of[task.key], self.kept[task.key] = kernel, kept
+            self.events.append(("start", task.key, time.perf_counter()))
+        deadline = time.perf_counter() + self.seconds.get(task.key, 0.05)
+        while time.perf_counter() < deadline:
+            if kernel.killed.is_set():
+                raise RuntimeError(f"{task.key} killed")
+            time.sleep(0.005)
+        with self.lock:
+            self.events.append(("end", task.key, time.perf_counter()))
+        if task.key in self.failing:
+            raise ValueError(f"{task.key} failed")
+
+    def spans(self) -> dict:
+        start = {k: t for e, k, t in self.events if e == "start"}
+        end = {k: t for e, k, t in self.events if e == "end"}
+        return {k: (start[k], end.get(k)) for k in start}
+
+
+def task(group: str, step: str, after=()) -> Task:
+    return Task(group, step, Path("in.ipynb"), Path("out.ipynb"), {}, Path("p.log"), f"{group} {step}",
+                frozenset(after))
+
+
+def quarter(group: str, extra_after=()) -> list[Task]:
+    """A quarter's steps with the pipeline's needs: a -> b -> c, d beside b (needs a only)."""
+    return [task(group, "a"), task(group, "b", {(group, "a")}),
+            task(group, "c", {(group, "a"), (group, "b"), *extra_after}), task(group, "d", {(group, "a")})]
+
+
+def test_needs_and_jobs_are_respected_and_earlier_tasks_go_first():
+    tasks = quarter("Q1") + quarter("Q2")
+    sim = Sim(jobs=2, seconds={t.key: 0.15 for t in tasks})
+    ended: list[tuple[str, object]] = []
+    done: list[tuple[str, str]] = []
+    sim.run(tasks, on_done=lambda f: done.append(f.task.key), on_group_end=lambda g, f: ended.append((g, f)))
+    spans = sim.spans()
+    assert set(spans) == {t.key for t in tasks} and set(done) == set(spans)
+    for t in tasks:
+        for dep in t.after:
+            assert spans[dep][1] <= spans[t.key][0], (t.key, dep)
+    moments = sorted(s for s, _ in spans.values())
+    assert max(sum(s <= m < e for s, e in spans.values()) for m in moments) <= 2
+    first_two = sorted(spans, key=lambda k: spans[k][0])[:2]
+    assert set(first_two) == {("Q1", "a"), ("Q2", "a")}          # both ready at once, in the given order
+    assert sorted(ended) == [("Q1", None), ("Q2", None)]
+
+
+def test_a_failure_stops_its_group_at_once_and_the_other_group_goes_on():
+    """Q1's d fails while Q1's b (long) runs beside it: b is stopped, c never starts; Q2 is rendered."""
+    tasks = quarter("Q1") + quarter("Q2")
+    seconds = {t.key: 0.05 for t in tasks} | {("Q1", "b"): 30.0, ("Q1", "d"): 0.1}
+    sim = Sim(jobs=3, seconds=seconds, failing={("Q1", "d")})
+    ended: dict[str, object] = {}
+    t0 = time.perf_counter()
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: ended.setdefault(g, f))
+    assert time.perf_counter() - t0 < 10                       # not the 30 s b would take
+    assert ended["Q2"] is None
+    failure = ended["Q1"]
+    assert failure.task.key == ("Q1", "d") and isinstance(failure.error, ValueError)
+    spans = sim.spans()
+    assert ("Q1", "c") not in spans and spans[("Q1", "b")][1] is None   # c never started; b never ended normally
+    assert sim.kernel_of[("Q1", "b")].killed.is_set()
+    assert {k for k in spans if k[0] == "Q2"} == {t.key for t in tasks if t.group == "Q2"}
+
+
+def test_group_end_comes_after_its_stopped_tasks_and_settles_the_group():
+    """A task waiting for Q1 to settle starts after Q1 ended (failed), and after its stopped task ended."""
+    tasks = quarter("Q1") + quarter("Q2", extra_after={("Q1", SETTLED)})
+    seconds = {t.key: 0.05 for t in tasks} | {("Q1", "b"): 30.0, ("Q1", "d"): 0.2}
+    sim = Sim(jobs=3, seconds=seconds, failing={("Q1", "d")})
+    order: list[str] = []
+    sim.run(tasks, on_done=lambda f: order.append(f"done {f.task.key}"),
+            on_group_end=lambda g, f: order.append(f"end {g} {'failed' if f else 'ok'}"))
+    spans = sim.spans()
+    assert order.count("end Q1 failed") == 1 and order.count("end Q2 ok") == 1
+    end_q1 = next(t for e, k, t in sim.events if k == ("Q1", "d") and e == "end")
+    assert spans[("Q2", "c")][0] > end_q1
+
+
+def test_tasks_that_wait_for_what_never_runs_are_a_bug():
+    sim = Sim(jobs=2, seconds={})
+    with pytest.raises(RuntimeError, match="tasks wait for what never runs"):
+        sim.run([task("Q1", "a", {("Q9", "z")})], on_done=lambda f: None, on_group_end=lambda g, f: None)
+
+
+def test_a_kernel_is_kept_for_the_same_step_of_a_later_task():
+    tasks = quarter("Q1") + quarter("Q2")
+    sim = Sim(jobs=1, seconds={})
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
+    for step in "abcd":
+        assert sim.kernel_of[("Q2", step)] is sim.kernel_of[("Q1", step)]
+        assert sim.kept[("Q2", step)] and not sim.kept[("Q1", step)]
+    assert sim.kernels.reused == 4
+    fresh = Sim(jobs=1, seconds={}, reuse_kernels=False)
+    fresh.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
+    assert fresh.kernels.reused == 0 and not any(fresh.kept.values())
+    assert len({id(k) for k in fresh.kernel_of.values()}) == len(tasks)
+
+
+def test_a_failed_task_s_kernel_is_not_kept():
+    tasks = [task("Q1", "a"), task("Q2", "a"), task("Q3", "a")]
+    sim = Sim(jobs=1, seconds={}, failing={("Q1", "a")})
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
+    assert sim.kernel_of[("Q2", "a")] is not sim.kernel_of[("Q1", "a")]
+    assert sim.kernel_of[("Q3", "a")] is sim.kernel_of[("Q2", "a")]
+
+
+def test_thread_limit_divides_the_cores_among_the_jobs(monkeypatch):
+    monkeypatch.setattr(execute.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert [execute.thread_limit(j) for j in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    pool = execute.KernelPool(Path("."), {}, jobs=2)
+    for v in execute.THREAD_VARIABLES:
+        monkeypatch.delenv(v, raising=False)
+    env = pool.environment(task("Q1", "a"))
+    assert all(env[v] == "4" for v in execute.THREAD_VARIABLES) and env["SEGREVIEW_PROGRESS"] == "p.log"
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")       # what the user sets wins
+    assert pool.environment(task("Q1", "a"))["OMP_NUM_THREADS"] == "3"
