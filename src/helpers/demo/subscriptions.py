@@ -260,10 +260,10 @@ def write_subscription_demo(out_dir: str | Path, spec: SubscriptionSpec | None =
     return out
 
 
-if __name__ == "__main__":  # python -m helpers.demo.subscriptions --out data/demo_subscription
+if __name__ == "__main__":  # python -m helpers.demo.subscriptions --out data/demo/subscription
     import argparse
     ap = argparse.ArgumentParser(description="Write the seeded subscription demo export.")
-    ap.add_argument("--out", default="data/demo_subscription")
+    ap.add_argument("--out", default="data/demo/subscription")
     ap.add_argument("--customers", type=int, default=SubscriptionSpec.n_customers)
     ap.add_argument("--seed", type=int, default=SubscriptionSpec.seed)
     ap.add_argument("--overwrite", action="store_true")

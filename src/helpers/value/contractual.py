@@ -51,6 +51,7 @@ __all__ = [
     "RETENTION_NAMES",
     "BASELINE",
     "BDW_MARGIN",
+    "COHORT_TEST_LEVEL",
     "Subscribers",
     "RetentionBacktest",
     "RetentionForward",
@@ -72,6 +73,8 @@ BASELINE = "geometric"
 #: Holdout log-likelihood units by which the BdW must beat the sBG (which is the BdW with c = 1) to be
 #: chosen: one, the penalty of one extra parameter in Akaike's criterion.
 BDW_MARGIN = 1.0
+#: Significance level of the likelihood-ratio test that gives a cohort its own retention parameters.
+COHORT_TEST_LEVEL = 0.05
 
 
 @dataclass
@@ -197,24 +200,37 @@ class CohortFits:
 
 
 def fit_by_cohort(status: pd.DataFrame, name: str, settings: ClvSettings) -> CohortFits:
-    """Fit ``name`` on all subscribers, then on each cohort with at least ``min_cohort_customers``
-    subscribers and ``min_cancellations`` cancellations (a cohort whose own fit does not converge
-    uses the overall fit, with a note).
+    """Fit ``name`` on all subscribers, then give a cohort its own parameters when the data say it differs.
+
+    A cohort is fitted on its own when it has at least ``min_cohort_customers`` subscribers and
+    ``min_cancellations`` cancellations; it keeps its own parameters when they fit its subscribers
+    significantly better than the overall ones (likelihood-ratio test at :data:`COHORT_TEST_LEVEL`,
+    degrees of freedom = the model's parameters). A young cohort, observed over a few periods only,
+    cannot tell heterogeneity from a constant churn rate; its own fit would project its retention
+    from those few periods, the overall fit from every cohort's longer history. A cohort whose own
+    fit does not converge uses the overall fit, with a note.
 
     Raises
     ------
     clv.CLVFitError
         The model cannot be fitted on all subscribers.
     """
+    from scipy.stats import chi2
     overall = rt.fit_retention(name, rt.retention_data(status["n"], status["churned"]))
     fits, notes = {}, []
     for cohort, g in status.groupby("cohort", sort=True):
         if len(g) >= settings.min_cohort_customers and int(g["churned"].sum()) >= settings.min_cancellations:
+            d = rt.retention_data(g["n"], g["churned"])
             try:
-                fits[cohort] = rt.fit_retention(name, rt.retention_data(g["n"], g["churned"]))
+                own = rt.fit_retention(name, d)
             except clv.CLVFitError as e:
                 notes.append(tr("Cohort {cohort}: its own {model} fit did not converge ({why}); it uses the fit of all "
                                 "subscribers.", cohort=cohort, model=name, why=str(e)))
+                continue
+            at_overall = float((d.weight * rt.retention_loglik(name, overall.params, d.n, d.churned)).sum())
+            lr = 2.0 * (own.loglik - at_overall)
+            if chi2.sf(max(lr, 0.0), len(own.params)) < COHORT_TEST_LEVEL:
+                fits[cohort] = own
     return CohortFits(overall, fits, notes)
 
 

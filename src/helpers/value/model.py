@@ -40,6 +40,7 @@ from helpers.frame.errors import SegreviewError
 __all__ = [
     "CLVFitError",
     "SpendNotIdentified",
+    "EdgeOfParameterSpace",
     "FitResult",
     "unique_histories",
     "bgnbd_loglik",
@@ -62,6 +63,17 @@ __all__ = [
 
 class CLVFitError(SegreviewError):
     """A CLV model cannot be fitted (no repeat buyers, no convergence, singular Hessian)."""
+
+
+class EdgeOfParameterSpace(CLVFitError):
+    """The maximum likelihood lies at the edge of the parameter space: the data do not identify the model.
+
+    ``params``: where the search stopped (natural scale).
+    """
+
+    def __init__(self, message: str, params: dict[str, float]):
+        super().__init__(message)
+        self.params = params
 
 
 class SpendNotIdentified(CLVFitError):
@@ -214,11 +226,11 @@ def _fit(model: str, names: list[str], nll: Callable[[np.ndarray], float], start
         raise CLVFitError(f"{model}: the likelihood could not be evaluated at any starting point")
     theta = best.x
     if np.any(np.abs(theta) > 11.5):
-        raise CLVFitError(
+        at = dict(zip(names, np.exp(theta), strict=True))
+        raise EdgeOfParameterSpace(
             f"{model}: the fit ran to the edge of the parameter space "
-            f"({dict(zip(names, np.exp(theta).round(4), strict=True))}); "
-            "the data do not identify this model (too few repeat purchases?)"
-        )
+            f"({ {k: float(round(v, 4)) for k, v in at.items()} }); "
+            "the data do not identify this model (too few repeat purchases?)", at)
     with np.errstate(all="ignore"):
         if grad is not None:  # Hessian by central differences of the analytic gradient
             H = approx_fprime(theta, grad, centered=True)
@@ -384,7 +396,16 @@ def fit_gammagamma(x, m_x) -> FitResult:
 
     mean = float(np.mean(mk))
     starts = [np.log([1.0, 2.0, mean]), np.log([5.0, 4.0, mean]), np.log([2.0, 3.0, mean / 2])]
-    res = _fit("Gamma-Gamma", ["p", "q", "gamma"], nll, starts, len(xk), len(xk), grad=grad)
+    try:
+        res = _fit("Gamma-Gamma", ["p", "q", "gamma"], nll, starts, len(xk), len(xk), grad=grad)
+    except EdgeOfParameterSpace as e:
+        if e.params["p"] > 1e4 and e.params["q"] < 2:
+            # p -> infinity, gamma -> 0: no spread of spend within a customer, and between customers a
+            # tail of index q near 1, where the mean spend barely exists: the heavy-tail failure of q <= 1
+            raise SpendNotIdentified(f"Gamma-Gamma: the fit ran to the edge of the parameter space with q = "
+                                     f"{e.params['q']:.3f} and p without bound; spend is too heavy-tailed for this "
+                                     "model (winsorize outliers?)") from None
+        raise
     res.extra["grad"] = grad
     res.extra["nll"] = nll
     if res.params["q"] <= 1:

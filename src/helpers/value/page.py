@@ -451,8 +451,10 @@ def show_forecast(res: ValueResult) -> None:
     if res.contractual:
         fw = res.rforward
         _md(tr("The {model} model refitted on every subscriber's history, overall and for each acquisition cohort with "
-               "at least {n} subscribers and {k} cancellations (smaller cohorts use the overall fit). Retention after "
-               "one {period} and after 12 months are what the model expects of a newly acquired subscriber.",
+               "at least {n} subscribers and {k} cancellations; a cohort keeps its own parameters when they fit it "
+               "significantly better than the overall ones (likelihood-ratio test at 5%), else it uses the overall "
+               "fit. Retention after one {period} and after 12 months are what the model expects of a newly acquired "
+               "subscriber of the cohort.",
                model=res.model, n=fmt_int(res.settings.min_cohort_customers),
                k=fmt_int(res.settings.min_cancellations), period=_period_words(res.period_months)))
         spec = [("cohort", tr("Acquisition cohort"), "text"), ("subscribers", tr("Subscribers"), "int"),
