@@ -41,7 +41,7 @@ import pandas as pd
 from helpers.frame.outcome import NotAvailable
 from helpers.frame.progress import stage
 from helpers.frame.settings import BusinessSettings, ClvSettings
-from helpers.locale import fmt_int, fmt_pct, tr
+from helpers.locale import fmt_int, fmt_pct, ntr, tr
 from helpers.value import model as clv
 from helpers.value import periods as pr
 from helpers.value import retention as rt
@@ -159,10 +159,11 @@ def data_check(status: pd.DataFrame, settings: ClvSettings, part: str, title: st
         return NotAvailable(part, tr("there are no subscribers with a payment in this period"), why,
                             tr("a payment history"), title)
     if n < settings.min_customers:
-        return NotAvailable(part, tr("only {n} subscribers, fewer than the {min} the retention models need",
-                                     n=fmt_int(n), min=fmt_int(settings.min_customers)), why,
-                            tr("a payment history with at least {min} subscribers", min=fmt_int(settings.min_customers)),
-                            title)
+        return NotAvailable(part, ntr("only {n} subscriber, fewer than the {min} the retention models need",
+                                      "only {n} subscribers, fewer than the {min} the retention models need", n,
+                                      min=fmt_int(settings.min_customers)), why,
+                            tr("a payment history with at least {min} subscribers",
+                               min=fmt_int(settings.min_customers)), title)
     churns = int(status["churned"].sum())
     if churns == 0:
         return NotAvailable(part, tr("none of the {n} subscribers has cancelled yet", n=fmt_int(n)), why,

@@ -51,6 +51,8 @@ __all__ = [
     "fit_mbgnbd",
     "fit_paretonbd",
     "fit_gammagamma",
+    "fit_common_spend",
+    "fit_spend",
     "p_alive",
     "expected_purchases",
     "p_no_purchase",
@@ -414,6 +416,43 @@ def fit_gammagamma(x, m_x) -> FitResult:
     return res
 
 
+def fit_common_spend(x, m_x) -> FitResult:
+    """One expected spend per purchase for everybody: the mean spend of the repeat purchases.
+
+    The limit of Gamma-Gamma when customers' average spends do not differ beyond chance (``q`` and
+    ``gamma`` without bound, ``p gamma / (q - 1)`` fixed): ``mean = sum(x m_x) / sum(x)`` over repeat
+    buyers, its standard error the ratio estimator's ``sqrt(sum(x^2 (m_x - mean)^2)) / sum(x)``.
+    """
+    x = np.asarray(x, float)
+    m = np.asarray(m_x, float)
+    keep = (x > 0) & np.isfinite(m) & (m > 0)
+    if keep.sum() < 3:
+        raise CLVFitError(f"the spend model needs repeat buyers with positive spend; only {int(keep.sum())} found")
+    xk, mk = x[keep], m[keep]
+    mean = float((xk * mk).sum() / xk.sum())
+    se = float(np.sqrt((xk ** 2 * (mk - mean) ** 2).sum()) / xk.sum())
+    return FitResult("common spend", {"mean": mean}, {"mean": se}, np.log([mean]), np.array([[(se / mean) ** 2]]),
+                     float("nan"), int(keep.sum()), int(keep.sum()), True, "closed form")
+
+
+def fit_spend(x, m_x) -> FitResult:
+    """Gamma-Gamma, or its limit :func:`fit_common_spend` when customers' spend levels do not differ.
+
+    Raises
+    ------
+    SpendNotIdentified
+        Spend too heavy-tailed for Gamma-Gamma (``q <= 1``, or at the edge with ``q`` near 1).
+    CLVFitError
+        Too few repeat buyers; no convergence for another reason.
+    """
+    try:
+        return fit_gammagamma(x, m_x)
+    except EdgeOfParameterSpace as e:
+        if e.params["q"] > 1e3 and e.params["gamma"] > 1e3:
+            return fit_common_spend(x, m_x)
+        raise
+
+
 _SHIFT = {"BG/NBD": 0, "MBG/NBD": 1}
 
 
@@ -485,9 +524,14 @@ def p_no_purchase(model: str, params: dict[str, float], t, x, t_x, T) -> np.ndar
 
 
 def expected_spend(params: dict[str, float], x, m_x, population_mean: bool = True) -> np.ndarray:
-    """Gamma-Gamma conditional expected spend per transaction; customers with x = 0 get the mean."""
-    p, q, g = (params[k] for k in ("p", "q", "gamma"))
+    """Gamma-Gamma conditional expected spend per transaction; customers with x = 0 get the mean.
+
+    With the common-spend model (:func:`fit_common_spend`, parameter ``mean``) everybody gets the mean.
+    """
     x = np.asarray(x, float)
+    if "mean" in params:
+        return np.full(x.shape, params["mean"])
+    p, q, g = (params[k] for k in ("p", "q", "gamma"))
     m = np.nan_to_num(np.asarray(m_x, float))
     cond = (g + m * x) * p / (p * x + q - 1.0)
     return np.where(x > 0, cond, p * g / (q - 1.0))

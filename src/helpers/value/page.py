@@ -56,6 +56,8 @@ class ValueResult:
     forward: nc.Forward | None = None
     model_key: str | None = None
     model_reason: str = ""
+    subscription_share: float = 0.0
+    failures: dict[str, str] = field(default_factory=dict)
     # subscriptions
     subs: ct.Subscribers | None = None
     rbacktest: ct.RetentionBacktest | None = None
@@ -141,6 +143,7 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
     title = tr(TITLE)
     days = nc.purchase_days(_read_orders(orders), res.as_of)
     res.days = days
+    res.subscription_share = nc.looks_like_subscription(days)
     if len(days.day) == 0:
         res.unavailable = nc.data_check(None, s_, "clv", title)
         return
@@ -177,7 +180,8 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
         res.model_key = key
         break
     if fw is None:
-        res.unavailable = _purchase_na(errors, days)
+        res.unavailable = _purchase_na(errors, res.subscription_share)
+        res.failures = errors
         res.parts = []
         return
     res.forward = fw
@@ -197,7 +201,8 @@ def _model_order(res: ValueResult, s_all: pd.DataFrame) -> list[str]:
         ch = res.backtest.choice
         res.model_reason = ch.reason
         ranked = ch.table[ch.table["model"].isin(keys)].sort_values("rmse", kind="stable")["model"].tolist()
-        return [ch.chosen] + [k for k in ranked if k != ch.chosen]
+        first = [ch.chosen] + [k for k in ranked if k != ch.chosen]
+        return first + [k for k in keys if k not in first]   # then those that failed on the calibration period
     if s_.model != "auto":
         res.model_reason = tr("{model} is used because clv.model names it; without a backtest it is not checked "
                               "against a holdout.", model=nc.MODEL_NAMES[s_.model])
@@ -216,19 +221,23 @@ def _model_order(res: ValueResult, s_all: pd.DataFrame) -> list[str]:
     return ranked + [k for k in keys if k not in ranked]
 
 
-def _purchase_na(errors: dict[str, str], days: clv_data.PurchaseDays) -> NotAvailable:
-    """No purchase model fits all history: say why, and whether the payments look like a subscription's."""
-    share = nc.looks_like_subscription(days)
-    why = "; ".join(f"{nc.MODEL_NAMES[k]}: {v}" for k, v in errors.items())
+def _purchase_na(errors: dict[str, str], share: float) -> NotAvailable:
+    """No purchase model fits all history: say why, and whether the payments look like a subscription's.
+
+    ``share``: :func:`helpers.value.step.looks_like_subscription` of the order log. The models' own messages
+    are in ``clv.json`` (``failures``), not in the sentence.
+    """
+    models = tr(", ").join(nc.MODEL_NAMES[k] for k in errors)
     if share >= 0.5:
         return NotAvailable(
-            "clv", tr("the purchase models cannot be fitted: {share} of repeat buyers pay at regular monthly intervals, "
-                      "like subscription payments ({why})", share=fmt_pct(share), why=why),
+            "clv", tr("the purchase models ({models}) cannot be fitted: they run to the edge of their parameter space, "
+                      "and {share} of repeat buyers pay at regular monthly intervals, like subscription payments",
+                      models=models, share=fmt_pct(share)),
             tr("BG/NBD-type models describe customers who buy when they like and leave unseen; regular payments "
                "until a cancellation are a subscription, which they cannot describe"),
             tr("the subscription models: set business.model: contractual (and map the churn label in "
                "columns.customers.churned if the export has one)"), tr(TITLE))
-    return NotAvailable("clv", tr("no purchase model could be fitted on the order history ({why})", why=why),
+    return NotAvailable("clv", tr("no purchase model ({models}) could be fitted on the order history", models=models),
                         tr("the value of a customer is forecast from how often they buy and how likely they are to "
                            "have stopped"),
                         tr("a longer order history with more repeat buyers"), tr(TITLE))
@@ -352,6 +361,10 @@ def _not_here(res: ValueResult) -> bool:
 def show_overview(res: ValueResult) -> None:
     """Which models and why (the kind of business, the model choice), or why the step is not available."""
     _md(mode_sentence(res))
+    if not res.contractual and res.subscription_share >= 0.5 and res.unavailable is None:
+        _md(tr("Note: {share} of repeat buyers pay at regular monthly intervals, like subscription payments. If this "
+               "is a subscription business, set business.model: contractual (and map the churn label) to value "
+               "customers by how long they stay.", share=fmt_pct(res.subscription_share)))
     _na(res.unavailable)
     if res.model is not None:
         _md(tr("Forecast model: **{model}**.", model=res.model) + " " + res.model_reason)
@@ -476,6 +489,10 @@ def show_forecast(res: ValueResult) -> None:
         _md(tr("Parameter estimates with standard errors and 95% intervals (time in {unit}).",
                unit=nc.time_unit_words(res.settings.unit_days)))
         _show(_table(nc.parameter_table(fw), _param_spec()))
+        if fw.spend_fit is not None and fw.spend_fit.model == "common spend":
+            _md(tr("Customers' average spend per purchase does not differ beyond chance, so every customer's expected "
+                   "spend per purchase is the overall mean ({mean}): the limit of Gamma-Gamma when its spread between "
+                   "customers vanishes.", mean=fmt_money(fw.spend_fit.params["mean"], res.currency, 2)))
         if fw.spend_fit is None:
             _na(res.unavailable)
             _md(tr("Purchase forecast without value: {n} purchases expected from the {customers} customers over the "
@@ -503,8 +520,8 @@ def value_sentences(res: ValueResult) -> str:
         if "residual_value_total" in t:
             lines.append(tr("Over their whole expected remaining lifetime (discounted expected residual lifetime, "
                             "Fader & Hardie 2010) they are worth {total} ({low} to {high}).",
-                            total=fmt_money(t["residual_value_total"], cur), low=fmt_money(t["residual_value_low"], cur),
-                            high=fmt_money(t["residual_value_high"], cur)))
+                            total=fmt_money(t["residual_value_total"], cur),
+                            low=fmt_money(t["residual_value_low"], cur), high=fmt_money(t["residual_value_high"], cur)))
         lines.append(tr("The top 10% of subscribers hold {share} of the next {months} months' value.",
                         share=fmt_pct(share), months=s_.horizon_months))
     else:
@@ -533,14 +550,16 @@ def show_activity(res: ValueResult) -> None:
                     pred=fmt_pct(a["backtest_predicted"]), act=fmt_pct(a["backtest_actual"]))
            if a.get("backtest_predicted") is not None else ""))
     _md(tr("{share} of customers are more likely active than not (P(alive) at least 0.5); among those who have "
-           "bought only once, {one_share} are.", share=fmt_pct(a["alive_share"]), one_share=fmt_pct(a["one_time_alive_share"]))
+           "bought only once, {one_share} are.", share=fmt_pct(a["alive_share"]),
+           one_share=fmt_pct(a["one_time_alive_share"]))
         + (" " + tr("BG/NBD assumes that a customer can stop only right after a repeat purchase, so it counts every "
                     "customer who bought once only as active, however long ago that was; for them the chance of "
                     "buying again above is the number to act on.")
            if res.model_key in nc.ASSUMES_ONE_TIME_ALIVE else ""))
     one = (fw.summary["x"] == 0).to_numpy()
     _show(fg.buy_chart(pd.Series(a["p_buy"]), pd.Series(one), a["days"]))
-    _show(fg.p_alive_matrix_chart(nc.p_alive_matrix(fw.summary, fw.scores["p_alive"].to_numpy(), res.settings.unit_days)))
+    matrix = nc.p_alive_matrix(fw.summary, fw.scores["p_alive"].to_numpy(), res.settings.unit_days)
+    _show(fg.p_alive_matrix_chart(matrix))
 
 
 def activity(res: ValueResult) -> dict:
@@ -634,6 +653,10 @@ def summary(res: ValueResult) -> dict:
         "horizon_months": s_.horizon_months, "annual_discount": s_.annual_discount, "unit_days": s_.unit_days,
         "period_months": res.period_months,
     }
+    if not res.contractual:
+        out["subscription_like_share"] = res.subscription_share
+    if res.failures:
+        out["failures"] = res.failures
     if res.forward is None and res.rforward is None:
         return out
     bt_na = next((p for p in res.parts if p.part == "clv.backtest"), None)

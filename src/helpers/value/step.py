@@ -46,7 +46,7 @@ import pandas as pd
 from helpers.frame.outcome import NotAvailable
 from helpers.frame.progress import stage
 from helpers.frame.settings import ClvSettings
-from helpers.locale import fmt_int, fmt_number, fmt_pct, tr
+from helpers.locale import fmt_int, fmt_number, fmt_pct, ntr, tr
 from helpers.value import data as clv_data
 from helpers.value import model as clv
 
@@ -187,8 +187,9 @@ def data_check(summary: pd.DataFrame | None, settings: ClvSettings, part: str, t
                    days=fmt_int(settings.holdout_days + 90)), title)
     if n < settings.min_customers:
         return NotAvailable(
-            part, tr("only {n} customers bought in this period, fewer than the {min} the models need", n=fmt_int(n),
-                     min=fmt_int(settings.min_customers)),
+            part, ntr("only {n} customer bought in this period, fewer than the {min} the models need",
+                      "only {n} customers bought in this period, fewer than the {min} the models need", n,
+                      min=fmt_int(settings.min_customers)),
             tr("with fewer customers a quarter of the fits do not converge and the rest miss the purchase rate by a "
                "fifth or more (clv.min_customers)"),
             tr("an order history with at least {min} customers", min=fmt_int(settings.min_customers)), title)
@@ -336,7 +337,7 @@ def backtest(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings) -> Back
     metrics = pd.DataFrame(rows)
     spend_fit, spend_check = None, {}
     try:
-        spend_fit = clv.fit_gammagamma(s["x"], s["m_x"])
+        spend_fit = clv.fit_spend(s["x"], s["m_x"])
         buyers = s[s["x_holdout"] > 0]
         predicted = clv.expected_spend(spend_fit.params, buyers["x"], buyers["m_x"])
         spend_check = {
@@ -416,12 +417,12 @@ def fit_verdict(bt: Backtest) -> str:
 def spend_not_available(error: clv.CLVFitError, settings: ClvSettings) -> NotAvailable:
     """The value part when Gamma-Gamma cannot be used (``error``: what its fit raised)."""
     if isinstance(error, clv.SpendNotIdentified):
-        missing = tr("spend per purchase is so heavy-tailed that the spend model's average is not defined "
-                     "(Gamma-Gamma q <= 1)")
+        missing = tr("spend per purchase is so heavy-tailed that the spend model cannot estimate an average "
+                     "(Gamma-Gamma's q at or near 1)")
         remedy = tr("spend data without extreme outliers (cap or remove them at ingestion), or a longer history "
                     "in which the spend of repeat buyers settles")
     else:
-        missing = tr("too few repeat buyers with a positive spend to fit the spend model")
+        missing = tr("the spend model could not be fitted ({why})", why=str(error))
         remedy = _remedy_history(settings)
     return NotAvailable("clv.value", missing,
                         tr("the value of a customer is their expected purchases times their expected spend per "
@@ -462,7 +463,7 @@ def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: in
     fit = fn(s["x"], s["t_x"], s["T"])
     failures, error = {}, None
     try:
-        gg = clv.fit_gammagamma(s["x"], s["m_x"])
+        gg = clv.fit_spend(s["x"], s["m_x"])
     except clv.CLVFitError as e:
         gg, error, failures["gammagamma"] = None, e, str(e)
     out = score(s, fit, gg, settings, seed, groupings, chunk)
@@ -518,8 +519,11 @@ def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult | None, setting
     group_draws = {g: np.zeros((settings.n_draws, len(c[1]))) for g, c in codes.items()}
     for i in range(0, len(s), chunk):
         sl = slice(i, i + chunk)
-        p_, q_, g_ = draws_g[:, 0:1], draws_g[:, 1:2], draws_g[:, 2:3]
-        sp = np.where(x[sl] > 0, (g_ + m[sl] * x[sl]) * p_ / (p_ * x[sl] + q_ - 1.0), p_ * g_ / (q_ - 1.0))
+        if gg.model == "common spend":
+            sp = np.broadcast_to(draws_g[:, 0:1], (len(draws_g), len(x[sl])))
+        else:
+            p_, q_, g_ = draws_g[:, 0:1], draws_g[:, 1:2], draws_g[:, 2:3]
+            sp = np.where(x[sl] > 0, (g_ + m[sl] * x[sl]) * p_ / (p_ * x[sl] + q_ - 1.0), p_ * g_ / (q_ - 1.0))
         v = det_draws[:, inv[sl]] * sp
         low[sl], high[sl] = np.quantile(v, [lo_q, hi_q], axis=0)
         totals += v.sum(axis=1)
