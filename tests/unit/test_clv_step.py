@@ -160,7 +160,8 @@ def test_choice_by_setting_and_a_baseline_that_wins_is_reported():
     pred = {"bgnbd": np.array([3.0, 0.0, 0.0, 0.0]), "paretonbd": np.array([1.0, 1.0, 1.0, 1.0])}
     ch = cs.choose_model(pred, actual.copy(), actual, "bgnbd")
     assert ch.chosen == "bgnbd" and ch.how == "setting" and not ch.beats_baseline
-    assert cs.choose_model(pred, actual + 5, actual, "mbgnbd").reason.startswith("clv.model names MBG/NBD")
+    assert cs.choose_model(pred, actual + 5, actual, "mbgnbd").reason.startswith(
+        "clv.model names MBG/NBD, which could not be fitted")
 
 
 def test_one_time_buyer_check_by_hand():

@@ -187,6 +187,7 @@ class CohortFits:
     overall: clv.FitResult
     cohorts: dict[str, clv.FitResult]
     notes: list[str]
+    failures: dict[str, str]
 
     def params_of(self, cohort: np.ndarray) -> list[tuple[np.ndarray, dict[str, float]]]:
         """(rows, parameters) pairs covering every subscriber: each cohort's own fit, else the overall one."""
@@ -218,21 +219,22 @@ def fit_by_cohort(status: pd.DataFrame, name: str, settings: ClvSettings) -> Coh
     """
     from scipy.stats import chi2
     overall = rt.fit_retention(name, rt.retention_data(status["n"], status["churned"]))
-    fits, notes = {}, []
+    fits, notes, failures = {}, [], {}
     for cohort, g in status.groupby("cohort", sort=True):
         if len(g) >= settings.min_cohort_customers and int(g["churned"].sum()) >= settings.min_cancellations:
             d = rt.retention_data(g["n"], g["churned"])
             try:
                 own = rt.fit_retention(name, d)
             except clv.CLVFitError as e:
-                notes.append(tr("Cohort {cohort}: its own {model} fit did not converge ({why}); it uses the fit of all "
-                                "subscribers.", cohort=cohort, model=name, why=str(e)))
+                notes.append(tr("Cohort {cohort}: its own {model} fit did not converge; it uses the fit of all "
+                                "subscribers.", cohort=cohort, model=name))
+                failures[cohort] = str(e)
                 continue
             at_overall = float((d.weight * rt.retention_loglik(name, overall.params, d.n, d.churned)).sum())
             lr = 2.0 * (own.loglik - at_overall)
             if chi2.sf(max(lr, 0.0), len(own.params)) < COHORT_TEST_LEVEL:
                 fits[cohort] = own
-    return CohortFits(overall, fits, notes)
+    return CohortFits(overall, fits, notes, failures)
 
 
 def _fit_all(status: pd.DataFrame, settings: ClvSettings) -> tuple[dict[str, CohortFits], dict[str, str]]:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from helpers.frame.outcome import NotAvailable, summary_fields
 from helpers.frame.settings import BusinessSettings, ClvSettings
-from helpers.locale import fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, tr
+from helpers.locale import N_, fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, tr
 from helpers.value import contractual as ct
 from helpers.value import data as clv_data
 from helpers.value import figures as fg
@@ -29,7 +29,7 @@ from helpers.value import step as nc
 __all__ = ["ValueResult", "run", "activity", "show_overview", "show_backtest", "show_forecast", "show_activity",
            "show_groups", "summary", "save", "check_saved", "value_sentences", "mode_sentence"]
 
-TITLE = "Customer lifetime value"
+TITLE = N_("Customer lifetime value")
 
 
 @dataclass
@@ -160,8 +160,8 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
         try:
             res.backtest = nc.backtest(days, res.as_of, s_)
         except clv.CLVFitError as e:
-            na = NotAvailable("clv.backtest", tr("no purchase model could be fitted on the calibration period ({why})",
-                                                 why=str(e)),
+            res.failures.update({"backtest": str(e)})
+            na = NotAvailable("clv.backtest", tr("no purchase model could be fitted on the calibration period"),
                               tr("the backtest checks the forecast against purchases the model did not see"),
                               tr("a longer calibration period with more repeat buyers"), tr("Backtest"))
     if na is not None:
@@ -186,8 +186,9 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
         return
     res.forward = fw
     if res.model_key != order[0]:
-        res.model_reason = tr("{wanted} could not be fitted on all history ({why}), so {model} is used.",
-                              wanted=nc.MODEL_NAMES[order[0]], why=errors.get(order[0], ""),
+        res.failures.update(errors)
+        res.model_reason = tr("{wanted} could not be fitted on all history, so {model} is used.",
+                              wanted=nc.MODEL_NAMES[order[0]],
                               model=nc.MODEL_NAMES[res.model_key])
     if fw.spend_fit is None:
         res.unavailable = nc.spend_not_available(fw.spend_error, s_)
@@ -258,8 +259,8 @@ def _run_contractual(res: ValueResult, orders, customers, business: BusinessSett
         try:
             res.rbacktest = ct.retention_backtest(subs, s_)
         except clv.CLVFitError as e:
-            na = NotAvailable("clv.backtest", tr("no retention model could be fitted on the calibration period ({why})",
-                                                 why=str(e)),
+            res.failures.update({"backtest": str(e)})
+            na = NotAvailable("clv.backtest", tr("no retention model could be fitted on the calibration period"),
                               tr("the backtest checks the forecast against renewals the model did not see"),
                               tr("a longer history with more cancellations before the holdout"), tr("Backtest"))
     if na is not None:
@@ -285,9 +286,10 @@ def _run_contractual(res: ValueResult, orders, customers, business: BusinessSett
         res.model_key = key
         break
     if res.rforward is None:
+        res.failures.update(errors)
         res.unavailable = NotAvailable(
-            "clv", tr("no retention model could be fitted on the subscribers' history ({why})",
-                      why="; ".join(f"{ct.RETENTION_NAMES.get(k, k)}: {v}" for k, v in errors.items())),
+            "clv", tr("no retention model ({models}) could be fitted on the subscribers' history",
+                      models=tr(", ").join(ct.RETENTION_NAMES.get(k, k) for k in errors)),
             tr("the value of a subscriber is how long they are expected to stay"),
             tr("a longer history with more renewals and cancellations"), title)
         res.parts = []
@@ -451,6 +453,17 @@ def _contractual_backtest(res: ValueResult) -> None:
                                 ("error_pct", tr("Error"), "signed_pct")]))
 
 
+#: Parameters shown by their usual symbols (the same in every language).
+SYMBOLS = {"alpha": "α", "beta": "β", "gamma": "γ", "theta": "θ"}
+
+
+def _display_params(t: pd.DataFrame) -> pd.DataFrame:
+    """A fit's parameter table with symbols for the parameters and the page's words for the spend model."""
+    names = {"common spend": tr("common spend"), "geometric": tr("geometric")}
+    return t.assign(parameter=t["parameter"].map(lambda p: SYMBOLS.get(p, tr("mean") if p == "mean" else p)),
+                    model=t["model"].map(lambda m: names.get(m, m)))
+
+
 def _param_spec() -> list[tuple[str, str, str]]:
     return [("model", tr("Model"), "text"), ("parameter", tr("Parameter"), "text"),
             ("estimate", tr("Estimate"), "float3"), ("std_error", tr("Standard error"), "float3"),
@@ -474,7 +487,8 @@ def show_forecast(res: ValueResult) -> None:
                 ("active", tr("Active"), "int"), ("cancelled", tr("Cancelled"), "int"),
                 ("fit", tr("Fit"), "text")]
         for p in fw.fit.params:
-            spec += [(p, p, "float3"), (f"{p}_se", tr("{p} standard error", p=p), "float3")]
+            sym = SYMBOLS.get(p, p)
+            spec += [(p, sym, "float3"), (f"{p}_se", tr("{p} standard error", p=sym), "float3")]
         spec += [("retention_1", tr("Retention after one period"), "pct"),
                  ("retention_12", tr("Retention after 12 months"), "pct")]
         cohorts = fw.cohorts.assign(fit=fw.cohorts["fit"].map({"own": tr("own"), "overall": tr("overall")}))
@@ -482,13 +496,13 @@ def show_forecast(res: ValueResult) -> None:
         for note in fw.notes:
             _md(note)
         _show(fg.retention_curves_chart(fw.curves, _period_words(res.period_months)))
-        _show(_table(fw.fit.table(), _param_spec(),
+        _show(_table(_display_params(fw.fit.table()), _param_spec(),
                      caption=tr("All subscribers together")))
     else:
         fw = res.forward
         _md(tr("Parameter estimates with standard errors and 95% intervals (time in {unit}).",
                unit=nc.time_unit_words(res.settings.unit_days)))
-        _show(_table(nc.parameter_table(fw), _param_spec()))
+        _show(_table(_display_params(nc.parameter_table(fw)), _param_spec()))
         if fw.spend_fit is not None and fw.spend_fit.model == "common spend":
             _md(tr("Customers' average spend per purchase does not differ beyond chance, so every customer's expected "
                    "spend per purchase is the overall mean ({mean}): the limit of Gamma-Gamma when its spread between "

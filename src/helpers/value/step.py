@@ -260,8 +260,8 @@ def choose_model(pred: dict[str, np.ndarray], naive: np.ndarray, actual: np.ndar
             reason = tr("{model} is used: it has the smallest holdout error per customer (RMSE).",
                         model=MODEL_NAMES[chosen])
         if setting != "auto":
-            reason = tr("clv.model names {wanted}, which could not be fitted on the calibration period; ",
-                        wanted=MODEL_NAMES[setting]) + reason
+            reason = tr("clv.model names {wanted}, which could not be fitted on the calibration period.",
+                        wanted=MODEL_NAMES[setting]) + " " + reason
     beats = mse[chosen] <= naive_mse
     t["chosen"] = t["model"] == chosen
     t = pd.concat([t, pd.DataFrame([{"model": NAIVE, "rmse": np.sqrt(naive_mse),
@@ -422,7 +422,7 @@ def spend_not_available(error: clv.CLVFitError, settings: ClvSettings) -> NotAva
         remedy = tr("spend data without extreme outliers (cap or remove them at ingestion), or a longer history "
                     "in which the spend of repeat buyers settles")
     else:
-        missing = tr("the spend model could not be fitted ({why})", why=str(error))
+        missing = tr("the spend model could not be fitted on the repeat buyers' spend")
         remedy = _remedy_history(settings)
     return NotAvailable("clv.value", missing,
                         tr("the value of a customer is their expected purchases times their expected spend per "
