@@ -154,11 +154,11 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
         return
     # the backtest: a part of its own
     cal_end = res.as_of - pd.Timedelta(days=s_.holdout_days)
-    s_cal = clv_data.calibration_summary(days, cal_end, None, s_.unit_days) if first <= cal_end else None
+    s_cal = nc.calibration(days, res.as_of, s_) if first <= cal_end else None
     na = nc.data_check(s_cal, s_, "clv.backtest", tr("Backtest"))
     if na is None:
         try:
-            res.backtest = nc.backtest(days, res.as_of, s_)
+            res.backtest = nc.backtest(days, res.as_of, s_, summary=s_cal)
         except clv.CLVFitError as e:
             res.failures.update({"backtest": str(e)})
             na = NotAvailable("clv.backtest", tr("no purchase model could be fitted on the calibration period"),

@@ -62,6 +62,7 @@ __all__ = [
     "purchase_days",
     "data_check",
     "backtest",
+    "calibration",
     "choose_model",
     "one_time_buyers",
     "tracking",
@@ -295,10 +296,12 @@ def one_time_buyers(s: pd.DataFrame, fits: dict[str, clv.FitResult]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def backtest(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings) -> Backtest:
+def backtest(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings,
+             summary: pd.DataFrame | None = None) -> Backtest:
     """Calibrate up to ``as_of - holdout_days``, predict the holdout with every purchase model, compare, choose.
 
-    ``orders``: the clean orders, or their :func:`purchase_days`.
+    ``orders``: the clean orders, or their :func:`purchase_days`; ``summary``: the calibration summary
+    with holdout columns when already built (:func:`calibration`).
 
     Raises
     ------
@@ -307,8 +310,7 @@ def backtest(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings) -> Back
         "not available" with the reason).
     """
     cal_end = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.holdout_days)
-    stage(f"clv: backtest, calibration to {cal_end.date()}")
-    s = clv_data.calibration_summary(_days(orders, as_of), cal_end, as_of, settings.unit_days)
+    s = summary if summary is not None else calibration(orders, as_of, settings)
     stage(f"clv: fitting the models on {len(s):,} customers")
     fits, failures = _fit_models(s)
     if not fits:
@@ -349,6 +351,19 @@ def backtest(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings) -> Back
         failures["gammagamma"] = str(e)
     return Backtest(cal_end, pd.Timestamp(as_of).normalize(), s, fits, failures, spend_fit, by_freq, metrics,
                     spend_check, choice.chosen, choice, one_time_buyers(s, fits))
+
+
+def calibration(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings) -> pd.DataFrame:
+    """The backtest's per-customer summary: (x, t_x, T, m_x) to ``as_of - holdout_days``, holdout purchases after.
+
+    Raises
+    ------
+    clv.CLVFitError
+        No order before the calibration end.
+    """
+    cal_end = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.holdout_days)
+    stage(f"clv: backtest, calibration to {cal_end.date()}")
+    return clv_data.calibration_summary(_days(orders, as_of), cal_end, as_of, settings.unit_days)
 
 
 def tracking(orders: Orders, bt: Backtest, settings: ClvSettings) -> pd.DataFrame:
