@@ -263,28 +263,31 @@ def _check_repeat(x) -> None:
                           "purchase-frequency models (BG/NBD, Pareto/NBD) and Gamma-Gamma cannot be fitted")
 
 
-def fit_bgnbd(x, t_x, T) -> FitResult:
+def fit_bgnbd(x, t_x, T, start: np.ndarray | None = None) -> FitResult:
     """Fit BG/NBD by maximum likelihood over unique histories.
 
     Parameters
     ----------
     x, t_x, T : array-like
         Repeat purchases, time of the last purchase, time since the first purchase (one per customer).
+    start : array, optional
+        Log-parameters to start the search from (e.g. the same model's estimate on a shorter history),
+        tried before the default starts.
 
     Raises
     ------
     CLVFitError
         No repeat buyers, no convergence.
     """
-    return _fit_bg_family(x, t_x, T, shift=0)
+    return _fit_bg_family(x, t_x, T, shift=0, start=start)
 
 
-def fit_mbgnbd(x, t_x, T) -> FitResult:
+def fit_mbgnbd(x, t_x, T, start: np.ndarray | None = None) -> FitResult:
     """Fit MBG/NBD by maximum likelihood over unique histories (see :func:`fit_bgnbd`)."""
-    return _fit_bg_family(x, t_x, T, shift=1)
+    return _fit_bg_family(x, t_x, T, shift=1, start=start)
 
 
-def _fit_bg_family(x, t_x, T, shift: int) -> FitResult:
+def _fit_bg_family(x, t_x, T, shift: int, start: np.ndarray | None = None) -> FitResult:
     """BG/NBD (``shift=0``) or MBG/NBD (``shift=1``) with the analytic gradient (see :func:`_bg_family_loglik`)."""
     _check_repeat(x)
     ux, utx, uT, w, _ = unique_histories(x, t_x, T)
@@ -335,6 +338,7 @@ def _fit_bg_family(x, t_x, T, shift: int) -> FitResult:
 
     scale = float(np.mean(T)) or 1.0
     starts = [np.log([0.5, scale / 2, 1.0, 2.0]), np.log([1.0, scale, 0.5, 1.0]), np.log([0.2, 4.0, 0.8, 2.5])]
+    starts = ([np.asarray(start, float)] if start is not None else []) + starts
     name = "MBG/NBD" if shift else "BG/NBD"
     res = _fit(name, ["r", "alpha", "a", "b"], nll, starts, len(np.asarray(x)), len(ux), grad=grad)
     res.extra["grad"] = grad
@@ -342,7 +346,7 @@ def _fit_bg_family(x, t_x, T, shift: int) -> FitResult:
     return res
 
 
-def fit_paretonbd(x, t_x, T) -> FitResult:
+def fit_paretonbd(x, t_x, T, start: np.ndarray | None = None) -> FitResult:
     """Fit Pareto/NBD by maximum likelihood over unique histories (see :func:`fit_bgnbd`)."""
     _check_repeat(x)
     ux, utx, uT, w, _ = unique_histories(x, t_x, T)
@@ -360,6 +364,7 @@ def fit_paretonbd(x, t_x, T) -> FitResult:
 
     scale = float(np.mean(T)) or 1.0
     starts = [np.log([0.5, scale / 2, 0.5, scale]), np.log([1.0, scale, 1.0, scale]), np.log([0.5, 10.0, 0.6, 12.0])]
+    starts = ([np.asarray(start, float)] if start is not None else []) + starts
     return _fit("Pareto/NBD", ["r", "alpha", "s", "beta"], nll, starts, len(np.asarray(x)), len(ux))
 
 

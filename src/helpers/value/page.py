@@ -173,7 +173,8 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
     fw, errors = None, {}
     for key in order:
         try:
-            fw = nc.forward(days, res.as_of, s_, res.seed, groupings, model=key, summary=s_all)
+            start = res.backtest.fits[key].log_params if res.backtest is not None and key in res.backtest.fits else None
+            fw = nc.forward(days, res.as_of, s_, res.seed, groupings, model=key, summary=s_all, start=start)
         except clv.CLVFitError as e:
             errors[key] = str(e)
             continue
