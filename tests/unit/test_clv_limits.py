@@ -199,3 +199,34 @@ def test_a_bug_is_not_a_limitation():
     # bad input that no limitation explains still raises (never swallowed as "not available")
     with pytest.raises(KeyError):
         _run(pd.DataFrame({"customer_id": ["a"], "when": [AS_OF], "amount": [1.0]}))
+
+
+class _Catalog:
+    """What the step's save and check use of a catalog: save and load by artifact name."""
+
+    def __init__(self):
+        self.saved = {}
+
+    def save(self, name, obj):
+        self.saved[name] = obj.copy() if isinstance(obj, pd.DataFrame) else obj
+
+    def load(self, name):
+        return self.saved[name]
+
+
+def test_value_scores_are_written_only_when_there_are_values():
+    na = _run(pd.DataFrame({"customer_id": [f"C{i}" for i in range(300)], "order_ts": AS_OF, "amount": 9.0}))
+    cat = _Catalog()
+    vp.save(cat, na)
+    vp.check_saved(cat, na)
+    assert set(cat.saved) == {"clv"} and cat.saved["clv"]["available"] is False
+    ok = _run(_orders(800, seed=9))
+    cat = _Catalog()
+    vp.save(cat, ok)
+    vp.check_saved(cat, ok)
+    assert set(cat.saved) == {"clv", "value_scores"} and cat.saved["clv"]["available"] is True
+    assert cat.saved["value_scores"]["clv"].sum() == pytest.approx(cat.saved["clv"]["totals"]["clv_total"])
+    # a result whose numbers were damaged fails the check instead of publishing
+    cat.saved["value_scores"].loc[0, "p_alive"] = 1.5
+    with pytest.raises(AssertionError):
+        vp.check_saved(cat, ok)

@@ -229,7 +229,7 @@ def _purchase_na(errors: dict[str, str], share: float) -> NotAvailable:
     ``share``: :func:`helpers.value.step.looks_like_subscription` of the order log. The models' own messages
     are in ``clv.json`` (``failures``), not in the sentence.
     """
-    models = tr(", ").join(nc.MODEL_NAMES[k] for k in errors)
+    models = tr(", ").join(nc.MODEL_NAMES[k] for k in nc.MODEL_NAMES if k in errors)
     if share >= 0.5:
         return NotAvailable(
             "clv", tr("the purchase models ({models}) cannot be fitted: they run to the edge of their parameter space, "
