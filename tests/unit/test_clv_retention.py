@@ -181,3 +181,14 @@ def test_empirical_survival_is_the_kaplan_meier_of_the_table():
     e = rt.empirical_survival(n, churned, 9)
     np.testing.assert_allclose(e["share"].to_numpy()[:8], REGULAR[:8] / 1000)
     assert e["share"].iloc[8:].isna().all()            # nobody observed past year 7
+
+
+@pytest.mark.parametrize("model", ["sBG", "BdW"])
+def test_analytic_gradients_match_numerical_ones(model):
+    from statsmodels.tools.numdiff import approx_fprime
+    d = _calibration(REGULAR)
+    f = rt.fit_retention(model, d)
+    for shift in (0.0, 0.3, -0.4):          # at the optimum and away from it
+        th = f.log_params + shift
+        np.testing.assert_allclose(f.extra["grad"](th), approx_fprime(th, f.extra["nll"], centered=True),
+                                   rtol=1e-5, atol=1e-4)

@@ -182,26 +182,40 @@ def data_check(status: pd.DataFrame, settings: ClvSettings, part: str, title: st
 
 @dataclass
 class CohortFits:
-    """One retention model fitted on all subscribers and on every cohort large enough for its own fit."""
+    """One retention model fitted on all subscribers and on every cohort large enough for its own fit.
+
+    ``cohorts``: the cohorts that keep their own parameters; ``own``: every cohort's own fit, kept or
+    not (a start for the next model).
+    """
 
     overall: clv.FitResult
     cohorts: dict[str, clv.FitResult]
     notes: list[str]
     failures: dict[str, str]
+    own: dict[str, clv.FitResult] = field(default_factory=dict)
 
     def params_of(self, cohort: np.ndarray) -> list[tuple[np.ndarray, dict[str, float]]]:
         """(rows, parameters) pairs covering every subscriber: each cohort's own fit, else the overall one."""
+        codes, labels = pd.factorize(pd.Series(cohort))
         out = []
-        rest = np.ones(len(cohort), bool)
-        for c, f in self.cohorts.items():
-            sel = cohort == c
-            out.append((sel, f.params))
-            rest &= ~sel
+        rest = np.ones(len(codes), bool)
+        for i, c in enumerate(labels):
+            if c in self.cohorts:
+                sel = codes == i
+                out.append((sel, self.cohorts[c].params))
+                rest &= ~sel
         out.append((rest, self.overall.params))
         return out
 
 
-def fit_by_cohort(status: pd.DataFrame, name: str, settings: ClvSettings) -> CohortFits:
+def _fit_one(name: str, d: rt.RetentionData, start: clv.FitResult | None) -> clv.FitResult:
+    """``name`` on ``d``; the BdW starts from the sBG's estimate on the same data when given."""
+    if name == "BdW":
+        return rt.fit_bdw(d, start=None if start is None else start.log_params)
+    return rt.fit_retention(name, d)
+
+
+def fit_by_cohort(status: pd.DataFrame, name: str, settings: ClvSettings, sbg: CohortFits | None = None) -> CohortFits:
     """Fit ``name`` on all subscribers, then give a cohort its own parameters when the data say it differs.
 
     A cohort is fitted on its own when it has at least ``min_cohort_customers`` subscribers and
@@ -210,7 +224,8 @@ def fit_by_cohort(status: pd.DataFrame, name: str, settings: ClvSettings) -> Coh
     degrees of freedom = the model's parameters). A young cohort, observed over a few periods only,
     cannot tell heterogeneity from a constant churn rate; its own fit would project its retention
     from those few periods, the overall fit from every cohort's longer history. A cohort whose own
-    fit does not converge uses the overall fit, with a note.
+    fit does not converge uses the overall fit, with a note. ``sbg``: the sBG's fits on the same
+    subscribers, where the BdW's searches start.
 
     Raises
     ------
@@ -218,30 +233,30 @@ def fit_by_cohort(status: pd.DataFrame, name: str, settings: ClvSettings) -> Coh
         The model cannot be fitted on all subscribers.
     """
     from scipy.stats import chi2
-    overall = rt.fit_retention(name, rt.retention_data(status["n"], status["churned"]))
-    fits, notes, failures = {}, [], {}
+    overall = _fit_one(name, rt.retention_data(status["n"], status["churned"]), sbg.overall if sbg else None)
+    fits, notes, failures, own = {}, [], {}, {}
     for cohort, g in status.groupby("cohort", sort=True):
         if len(g) >= settings.min_cohort_customers and int(g["churned"].sum()) >= settings.min_cancellations:
             d = rt.retention_data(g["n"], g["churned"])
             try:
-                own = rt.fit_retention(name, d)
+                own[cohort] = _fit_one(name, d, sbg.own.get(cohort) if sbg else None)
             except clv.CLVFitError as e:
                 notes.append(tr("Cohort {cohort}: its own {model} fit did not converge; it uses the fit of all "
                                 "subscribers.", cohort=cohort, model=name))
                 failures[cohort] = str(e)
                 continue
             at_overall = float((d.weight * rt.retention_loglik(name, overall.params, d.n, d.churned)).sum())
-            lr = 2.0 * (own.loglik - at_overall)
-            if chi2.sf(max(lr, 0.0), len(own.params)) < COHORT_TEST_LEVEL:
-                fits[cohort] = own
-    return CohortFits(overall, fits, notes, failures)
+            lr = 2.0 * (own[cohort].loglik - at_overall)
+            if chi2.sf(max(lr, 0.0), len(own[cohort].params)) < COHORT_TEST_LEVEL:
+                fits[cohort] = own[cohort]
+    return CohortFits(overall, fits, notes, failures, own)
 
 
 def _fit_all(status: pd.DataFrame, settings: ClvSettings) -> tuple[dict[str, CohortFits], dict[str, str]]:
     fits, failures = {}, {}
     for key in (*RETENTION_NAMES, BASELINE):
         try:
-            fits[key] = fit_by_cohort(status, _name(key), settings)
+            fits[key] = fit_by_cohort(status, _name(key), settings, sbg=fits.get("sbg") if key == "bdw" else None)
         except clv.CLVFitError as e:
             failures[key] = str(e)
     return fits, failures
@@ -289,9 +304,11 @@ def retention_backtest(subs: Subscribers, settings: ClvSettings) -> RetentionBac
         curve["actual"].append(float((~ch1 | (running <= n1)).sum()))
     final_running = reach[-1]
 
+    masks = {k: f.params_of(cohort) for k, f in fits.items()}
+
     def per_subscriber(key: str, fn) -> np.ndarray:
         out = np.zeros(len(act))
-        for sel, params in fits[key].params_of(cohort):
+        for sel, params in masks[key]:
             out[sel] = fn(_name(key), params, sel)
         return out
 

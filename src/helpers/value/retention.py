@@ -35,9 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, hyp2f1
+from scipy.special import betaln, digamma, hyp2f1
 
-from helpers.value.model import CLVFitError, FitResult, _factorize_rows, _fit
+from helpers.value.model import CLVFitError, FitResult, _fit
 
 __all__ = [
     "RETENTION_MODELS",
@@ -95,10 +95,11 @@ def retention_data(n, churned, weight=None) -> RetentionData:
         raise ValueError("periods paid (n) must be at least 1 for every subscriber")
     if len(n) == 0:
         return RetentionData(np.zeros(0), np.zeros(0, bool), np.zeros(0))
-    idx, (un, uc) = _factorize_rows(n, churned.astype(float))
-    uw = np.bincount(idx, weights=w, minlength=len(un))
+    key = n * 2 + churned          # n is a whole number of periods: one integer key per (n, churned)
+    uk, idx = np.unique(key, return_inverse=True)
+    uw = np.bincount(idx.ravel(), weights=w, minlength=len(uk))
     keep = uw > 0
-    return RetentionData(un[keep], uc[keep].astype(bool), uw[keep])
+    return RetentionData(np.floor(uk[keep] / 2), (uk[keep] % 2).astype(bool), uw[keep])
 
 
 def log_survival(model: str, params: dict[str, float], t) -> np.ndarray:
@@ -171,25 +172,68 @@ def _nll(model: str, names: list[str], d: RetentionData):
     return nll
 
 
+def _dlog_survival(a: float, b: float, c: float, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``log S(t)`` of the BdW (``c = 1``: sBG) and its derivatives in ``alpha``, ``beta``, ``c``."""
+    u = t ** c
+    ls = betaln(a, b + u) - betaln(a, b)
+    dab, dabu = digamma(a + b), digamma(a + b + u)
+    d_b_u = digamma(b + u) - dabu
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dc = np.where(t > 0, d_b_u * u * np.log(np.where(t > 0, t, 1.0)), 0.0)
+    return ls, dab - dabu, d_b_u - digamma(b) + dab, dc
+
+
+def _grad(model: str, names: list[str], d: RetentionData):
+    """Analytic gradient of :func:`_nll` in the log-parameters (sBG and BdW).
+
+    Active rows: ``d log S(n-1)``; cancelled rows: ``(d log S(n-1) - r d log S(n)) / (1 - r)`` with
+    ``r = S(n) / S(n-1)``; each parameter's derivative times the parameter (the log scale).
+    """
+    def grad(th):
+        p = np.exp(th)
+        a, b = p[0], p[1]
+        c = p[2] if model == "BdW" else 1.0
+        with np.errstate(all="ignore"):
+            l0, *g0 = _dlog_survival(a, b, c, d.n - 1)
+            l1, *g1 = _dlog_survival(a, b, c, d.n)
+            r = np.exp(l1 - l0)
+            out = []
+            for k in range(len(names)):
+                row = np.where(d.churned, (g0[k] - r * g1[k]) / (1 - r), g0[k])
+                out.append(-(d.weight * row).sum() * p[k])
+            g = np.array(out)
+        return g if np.all(np.isfinite(g)) else np.zeros(len(names))
+    return grad
+
+
 def fit_sbg(d: RetentionData) -> FitResult:
     """Fit the sBG (``alpha``, ``beta``) by maximum likelihood over the distinct rows of ``d``."""
     _check(d)
+    names = ["alpha", "beta"]
     starts = [np.log([1.0, 1.0]), np.log([0.5, 3.0]), np.log([2.0, 8.0])]
-    return _fit("sBG", ["alpha", "beta"], _nll("sBG", ["alpha", "beta"], d), starts, d.subscribers, len(d.n),
-                scale=max(float(d.weight.sum()), 1.0))
+    res = _fit("sBG", names, _nll("sBG", names, d), starts, d.subscribers, len(d.n),
+               grad=_grad("sBG", names, d), scale=max(float(d.weight.sum()), 1.0))
+    res.extra.update(nll=_nll("sBG", names, d), grad=_grad("sBG", names, d))
+    return res
 
 
-def fit_bdw(d: RetentionData) -> FitResult:
+def fit_bdw(d: RetentionData, start: np.ndarray | None = None) -> FitResult:
     """Fit the beta-discrete-Weibull (``alpha``, ``beta``, ``c``); it needs subscribers observed over
-    at least three periods to tell duration dependence (``c``) from heterogeneity."""
+    at least three periods to tell duration dependence (``c``) from heterogeneity.
+
+    ``start``: the sBG's log-parameters on the same data (``c = 1`` is the sBG), else fitted here.
+    """
     _check(d)
     if np.max(d.n) < 3:
         raise CLVFitError("the beta-discrete-Weibull needs subscribers observed for three periods or more")
     names = ["alpha", "beta", "c"]
-    start = fit_sbg(d).log_params
+    if start is None:
+        start = fit_sbg(d).log_params
     starts = [np.r_[start, 0.0], np.log([1.0, 1.0, 1.0]), np.log([0.5, 2.0, 1.5]), np.log([0.5, 2.0, 0.7])]
-    return _fit("BdW", names, _nll("BdW", names, d), starts, d.subscribers, len(d.n),
-                scale=max(float(d.weight.sum()), 1.0))
+    res = _fit("BdW", names, _nll("BdW", names, d), starts, d.subscribers, len(d.n),
+               grad=_grad("BdW", names, d), scale=max(float(d.weight.sum()), 1.0))
+    res.extra.update(nll=_nll("BdW", names, d), grad=_grad("BdW", names, d))
+    return res
 
 
 def fit_geometric(d: RetentionData) -> FitResult:
