@@ -136,33 +136,38 @@ def test_backtest_not_available_while_the_forecast_works(monkeypatch):
     assert "NOT AVAILABLE clv.backtest" in page and "Predicted value of the customer base" in page
 
 
-def test_subscription_payments_in_non_contractual_mode(monkeypatch):
-    # monthly payments of a book with little churn: BG/NBD-type models run to the edge of their parameter space
-    d = generate_subscriptions(SubscriptionSpec(n_customers=800, seed=11, cohorts={y: (2.0, 2000.0)
-                                                                                    for y in range(2020, 2027)}))
-    payments = d.payments.rename(columns={"paid_at": "order_ts"})
+@pytest.mark.parametrize("cohorts", [{y: (2.0, 2000.0) for y in range(2020, 2027)}, None],
+                         ids=["little churn (BG/NBD at the edge)", "the demo's churn"])
+def test_subscription_payments_in_non_contractual_mode(monkeypatch, cohorts):
+    spec = SubscriptionSpec(n_customers=800, seed=11, **({"cohorts": cohorts} if cohorts else {}))
+    payments = generate_subscriptions(spec).payments.rename(columns={"paid_at": "order_ts"})
     res = _run(payments, business=CFG.business.replace(model="non_contractual"))
     _assert_whole_step_not_available(res, vp.summary(res), _page(res, monkeypatch),
-                                     "cannot be fitted: they run to the edge of their parameter space, and 100% of "
-                                     "repeat buyers pay at regular monthly intervals")
+                                     "100% of repeat buyers pay at regular monthly intervals, like subscription")
     assert "set business.model: contractual" in res.unavailable.remedy
-    s = vp.summary(res)
-    assert set(s["failures"]) == {"bgnbd", "mbgnbd", "paretonbd"} and "edge" in s["failures"]["bgnbd"]
-    assert s["subscription_like_share"] == 1.0
-
-
-def test_subscription_payments_that_the_purchase_models_fit_get_a_note(monkeypatch):
-    d = generate_subscriptions(SubscriptionSpec(n_customers=1500, seed=11))
-    payments = d.payments.rename(columns={"paid_at": "order_ts"})
-    res = _run(payments, business=CFG.business.replace(model="non_contractual"))
-    assert res.unavailable is None and res.subscription_share > 0.9
-    assert "like subscription payments. If this is a subscription business" in _page(res, monkeypatch)
+    assert vp.summary(res)["subscription_like_share"] == 1.0
     # the same export in contractual mode (no label: the payments say who has lapsed)
-    c = _run(payments, business=CFG.business.replace(model="contractual"))
-    sc = vp.summary(c)
-    assert sc["available"] is True and sc["mode"] == "contractual" and sc["model"] in ("sBG", "BdW", "geometric")
-    assert "business.model is set to contractual" in sc["description"]
-    assert c.scores is not None and not sc["final"]["label_used"]
+    if cohorts is None:
+        c = _run(payments, business=CFG.business.replace(model="contractual"))
+        sc = vp.summary(c)
+        assert sc["available"] is True and sc["mode"] == "contractual" and sc["model"] in ("sBG", "BdW", "geometric")
+        assert "business.model is set to contractual" in sc["description"]
+        assert c.scores is not None and not sc["final"]["label_used"]
+
+
+def test_bgnbd_at_the_edge_of_its_parameter_space_is_recognised():
+    # monthly payments of a book with little churn: every purchase rate the same, no dropout to speak of
+    d = generate_subscriptions(SubscriptionSpec(n_customers=800, seed=11, cohorts={y: (2.0, 2000.0)
+                                                                                    for y in range(2020, 2027)}))
+    o = d.payments.rename(columns={"paid_at": "order_ts"})
+    s = vp.clv_data.calibration_summary(o, AS_OF)
+    with pytest.raises(vp.clv.EdgeOfParameterSpace, match="edge of the parameter space"):
+        vp.clv.fit_bgnbd(s["x"], s["t_x"], s["T"])
+
+
+def test_a_retail_log_is_not_taken_for_a_subscription():
+    res = _run(_orders(600, seed=15))
+    assert res.subscription_share < 0.05 and res.unavailable is None
 
 
 def test_subscriptions_nobody_has_cancelled_yet(monkeypatch):

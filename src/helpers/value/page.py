@@ -150,6 +150,8 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
     first = pd.Timestamp(np.datetime64(int(days.day.min()), "D"))
     s_all = clv_data.calibration_summary(days, res.as_of, None, s_.unit_days)
     res.unavailable = nc.data_check(s_all, s_, "clv", title, first_day=first, as_of=res.as_of)
+    if res.unavailable is None and res.subscription_share >= nc.SUBSCRIPTION_LIKE:
+        res.unavailable = _subscription_na(res.subscription_share)
     if res.unavailable is not None:
         return
     # the backtest: a part of its own
@@ -181,7 +183,7 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
         res.model_key = key
         break
     if fw is None:
-        res.unavailable = _purchase_na(errors, res.subscription_share)
+        res.unavailable = _purchase_na(errors)
         res.failures = errors
         res.parts = []
         return
@@ -223,22 +225,21 @@ def _model_order(res: ValueResult, s_all: pd.DataFrame) -> list[str]:
     return ranked + [k for k in keys if k not in ranked]
 
 
-def _purchase_na(errors: dict[str, str], share: float) -> NotAvailable:
-    """No purchase model fits all history: say why, and whether the payments look like a subscription's.
+def _subscription_na(share: float) -> NotAvailable:
+    """Payments at regular monthly intervals: a subscription, which purchase models do not describe."""
+    return NotAvailable(
+        "clv", tr("{share} of repeat buyers pay at regular monthly intervals, like subscription payments",
+                  share=fmt_pct(share)),
+        tr("BG/NBD-type models describe customers who buy when they like and leave unseen; regular payments "
+           "until a cancellation are a subscription, which they cannot describe (on such data they run to the edge "
+           "of their parameter space or describe everybody as buying at one rate)"),
+        tr("the subscription models: set business.model: contractual (and map the churn label in "
+           "columns.customers.churned if the export has one)"), tr(TITLE))
 
-    ``share``: :func:`helpers.value.step.looks_like_subscription` of the order log. The models' own messages
-    are in ``clv.json`` (``failures``), not in the sentence.
-    """
+
+def _purchase_na(errors: dict[str, str]) -> NotAvailable:
+    """No purchase model fits all history (their own messages are in ``clv.json``, ``failures``)."""
     models = tr(", ").join(nc.MODEL_NAMES[k] for k in nc.MODEL_NAMES if k in errors)
-    if share >= 0.5:
-        return NotAvailable(
-            "clv", tr("the purchase models ({models}) cannot be fitted: they run to the edge of their parameter space, "
-                      "and {share} of repeat buyers pay at regular monthly intervals, like subscription payments",
-                      models=models, share=fmt_pct(share)),
-            tr("BG/NBD-type models describe customers who buy when they like and leave unseen; regular payments "
-               "until a cancellation are a subscription, which they cannot describe"),
-            tr("the subscription models: set business.model: contractual (and map the churn label in "
-               "columns.customers.churned if the export has one)"), tr(TITLE))
     return NotAvailable("clv", tr("no purchase model ({models}) could be fitted on the order history", models=models),
                         tr("the value of a customer is forecast from how often they buy and how likely they are to "
                            "have stopped"),
@@ -364,10 +365,6 @@ def _not_here(res: ValueResult) -> bool:
 def show_overview(res: ValueResult) -> None:
     """Which models and why (the kind of business, the model choice), or why the step is not available."""
     _md(mode_sentence(res))
-    if not res.contractual and res.subscription_share >= 0.5 and res.unavailable is None:
-        _md(tr("Note: {share} of repeat buyers pay at regular monthly intervals, like subscription payments. If this "
-               "is a subscription business, set business.model: contractual (and map the churn label) to value "
-               "customers by how long they stay.", share=fmt_pct(res.subscription_share)))
     _na(res.unavailable)
     if res.model is not None:
         _md(tr("Forecast model: **{model}**.", model=res.model) + " " + res.model_reason)

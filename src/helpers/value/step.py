@@ -29,8 +29,9 @@ interval is the central ``interval`` share of those values (per customer, and fo
 "Not available" (recognised explicitly, see :mod:`helpers.frame.outcome`): no customer, fewer than
 ``min_customers`` customers, nobody or fewer than ``min_repeat_buyers`` customers bought twice, a
 history shorter than the holdout (the whole step); a calibration period too small for the backtest
-(the backtest only); a purchase model that the data do not identify (:class:`~helpers.value.model.CLVFitError`,
-e.g. monthly subscription payments on which BG/NBD runs to the edge of its parameter space); a spend
+(the backtest only); payments at regular monthly intervals for half the repeat buyers or more (a
+subscription: :func:`looks_like_subscription`, checked before fitting); a purchase model that the data do not
+identify (:class:`~helpers.value.model.CLVFitError`); a spend
 model that is not identified (Gamma-Gamma's ``q <= 1``: the value only, the purchase forecast stays).
 """
 
@@ -76,6 +77,7 @@ __all__ = [
     "group_table",
     "parameter_table",
     "looks_like_subscription",
+    "SUBSCRIPTION_LIKE",
     "spend_not_available",
     "group_totals",
 ]
@@ -86,6 +88,9 @@ MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "paretonbd": "Pareto/NBD"
 NAIVE = "naive (calibration rate)"
 #: Models that treat every customer who never bought again as still active.
 ASSUMES_ONE_TIME_ALIVE = {"bgnbd"}
+#: Share of repeat buyers paying at regular monthly intervals (:func:`looks_like_subscription`) from which an
+#: order log is taken for a subscription's payments, which the purchase models do not describe.
+SUBSCRIPTION_LIKE = 0.5
 
 
 @dataclass
@@ -658,8 +663,9 @@ def parameter_table(fw: Forward) -> pd.DataFrame:
 def looks_like_subscription(days: clv_data.PurchaseDays) -> float:
     """Share of repeat buyers whose purchases come at regular monthly intervals (a subscription's payments).
 
-    A repeat buyer counts when they bought at least three times, the median gap between purchases is
+    A repeat buyer counts when they bought on at least three days, the mean gap between purchase days is
     27 to 35 days and the gaps vary by less than a fifth of it (coefficient of variation < 0.2).
+    Computed with counts and sums per customer (one pass over the purchase days).
     """
     cust, day = days.customer, days.day
     if len(day) < 2:
@@ -669,9 +675,14 @@ def looks_like_subscription(days: clv_data.PurchaseDays) -> float:
     who = cust[1:][same]
     if len(gaps) == 0:
         return 0.0
-    g = pd.DataFrame({"c": who, "gap": gaps}).groupby("c")["gap"].agg(["size", "median", "mean", "std"])
-    g = g[g["size"] >= 2]
-    if g.empty:
+    k = len(days.ids)
+    n = np.bincount(who, minlength=k)
+    s1 = np.bincount(who, weights=gaps, minlength=k)
+    s2 = np.bincount(who, weights=gaps ** 2, minlength=k)
+    many = n >= 2
+    if not many.any():
         return 0.0
-    regular = g["median"].between(27, 35) & (g["std"].fillna(0) < 0.2 * g["mean"])
+    mean = s1[many] / n[many]
+    sd = np.sqrt(np.maximum(s2[many] / n[many] - mean ** 2, 0.0) * n[many] / (n[many] - 1))
+    regular = (mean >= 27) & (mean <= 35) & (sd < 0.2 * mean)
     return float(regular.mean())
