@@ -340,3 +340,18 @@ def test_spend_too_heavy_tailed_is_its_own_error():
         clv.fit_gammagamma(x, m)
     with pytest.raises(ValueError, match="unknown purchase model"):
         clv.p_alive("BGNBD", BG, x, x * 0.0, x + 1.0)
+
+
+@pytest.mark.parametrize("model,params", [("BG/NBD", BG), ("MBG/NBD", LIFETIMES_MBG["params"]),
+                                          ("Pareto/NBD", {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669})])
+def test_indexed_p_alive_and_transactions_equal_the_plain_ones(model, params):
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 9, 2000).astype(float)
+    T = rng.integers(1, 60, 2000).astype(float)
+    t_x = np.where(x > 0, np.round(rng.uniform(0, 1, 2000) * T), 0.0)
+    h = clv.history_index(x, t_x, T)
+    np.testing.assert_allclose(clv.p_alive_indexed(model, params, h), clv.p_alive(model, params, x, t_x, T),
+                               rtol=1e-13)
+    slow = clv.discounted_clv(model, params, np.ones(2000), x, t_x, T, 12, 0.1)
+    np.testing.assert_allclose(clv.discounted_expected_transactions(model, params, x, t_x, T, 12, 0.1, index=h), slow,
+                               rtol=1e-10)

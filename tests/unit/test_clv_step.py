@@ -206,3 +206,11 @@ def test_backtest_fits_three_models_and_chooses_on_simulated_mbgnbd_customers():
     one = bt.one_time.set_index("model")
     err = (one["predicted_buyers_share"] - one["actual_buyers_share"]).abs()
     assert err["MBG/NBD"] < err["BG/NBD"] and err["MBG/NBD"] < 0.03
+
+
+def test_row_quantiles_are_numpys():
+    v = np.random.default_rng(2).gamma(2.0, 3.0, (500, 200))
+    for qs in ((0.05, 0.95), (0.25, 0.5, 0.75), (0.0, 1.0)):
+        got = cs.row_quantiles(v, qs)
+        np.testing.assert_allclose(np.vstack(got), np.quantile(v, qs, axis=1), rtol=0, atol=1e-12)
+    assert cs.row_quantiles(v[:, :1], (0.05, 0.95))[1].tolist() == v[:, 0].tolist()

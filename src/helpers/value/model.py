@@ -59,6 +59,9 @@ __all__ = [
     "p_no_purchase",
     "expected_spend",
     "discounted_expected_transactions",
+    "HistoryIndex",
+    "history_index",
+    "p_alive_indexed",
     "discounted_clv",
     "MODELS",
 ]
@@ -572,30 +575,85 @@ def _purchase_curve(model: str, params: dict[str, float], t, x, T) -> np.ndarray
     return (r + x) * (be + T) / (al + T) * frac
 
 
+@dataclass(frozen=True)
+class HistoryIndex:
+    """Rows (x, t_x, T) with their distinct values and pairs, for evaluating many parameter draws.
+
+    ``pair_*``: distinct (x, T) pairs and each row's pair (the hypergeometric part of BG/NBD-type
+    expectations); ``x_*``, ``tx_*``, ``T_*``: distinct values and each row's (logs in P(alive));
+    ``xtx_*``: distinct (x, t_x) pairs (Pareto/NBD's integral at t_x).
+    """
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    pair_idx: np.ndarray
+    pair_x: np.ndarray
+    pair_T: np.ndarray
+    x_idx: np.ndarray
+    x_vals: np.ndarray
+    tx_idx: np.ndarray
+    tx_vals: np.ndarray
+    T_idx: np.ndarray
+    T_vals: np.ndarray
+    xtx_idx: np.ndarray
+    xtx_x: np.ndarray
+    xtx_t: np.ndarray
+
+
+def history_index(x, t_x, T) -> HistoryIndex:
+    """The :class:`HistoryIndex` of rows (x, t_x, T), usually the unique histories of a customer base."""
+    x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
+    pidx, (px, pT) = _factorize_rows(x, T)
+    xi, (dx,) = _factorize_rows(x)
+    ti, (dtx,) = _factorize_rows(t_x)
+    Ti, (dT,) = _factorize_rows(T)
+    ki, (kx, kt) = _factorize_rows(x, t_x)
+    return HistoryIndex(x, t_x, T, pidx, px, pT, xi, dx, ti, dtx, Ti, dT, ki, kx, kt)
+
+
+def p_alive_indexed(model: str, params: dict[str, float], h: HistoryIndex) -> np.ndarray:
+    """:func:`p_alive` of the rows of ``h``, with logs and special functions once per distinct value.
+
+    The same numbers as ``p_alive(model, params, h.x, h.t_x, h.T)`` (tested); several times faster
+    when rows share their x, t_x and T, as the unique histories of a customer base do.
+    """
+    _check_model(model)
+    if model in _SHIFT:
+        r, al, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+        k = h.x_vals + _SHIFT[model]
+        ks = np.maximum(k, 1.0)
+        base = (np.log(a) - np.log(b + ks - 1))[h.x_idx]
+        logodds = base + (r + h.x) * (np.log(al + h.T_vals)[h.T_idx] - np.log(al + h.tx_vals)[h.tx_idx])
+        return np.where((k > 0)[h.x_idx], expit(-logodds), 1.0)
+    r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
+    l1 = _pareto_term(r, al, s, be, h.xtx_x, h.xtx_t)[h.xtx_idx]
+    l2 = _pareto_term(r, al, s, be, h.pair_x, h.pair_T)[h.pair_idx]
+    lo = np.log(s / (r + s + h.x)) + (r + h.x) * np.log(al + h.T) + s * np.log(be + h.T) + \
+        _pareto_log_a0(r, al, s, be, h.x, h.t_x, h.T, l1, l2)
+    return expit(-lo)
+
+
 def discounted_expected_transactions(model: str, params: dict[str, float], x, t_x, T, months: int,
                                      annual_discount: float, unit_days: float = 7.0,
-                                     pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                                     index: HistoryIndex | None = None) -> np.ndarray:
     """Discounted expected purchases over ``months`` months for each (x, t_x, T) row.
 
     Exact and fast: the hypergeometric part depends on (x, T) only, so it is computed once per
-    distinct (x, T) pair and multiplied by each row's P(alive). ``pairs`` (distinct x, distinct T,
-    row index) can be passed when scoring many parameter draws of the same customers.
+    distinct (x, T) pair and multiplied by each row's P(alive). ``index`` (:func:`history_index` of the
+    same rows) can be passed when scoring many parameter draws of the same customers; then P(alive)
+    is computed once per distinct value too (:func:`p_alive_indexed`).
     """
-    x = np.asarray(x, float)
-    T = np.asarray(T, float)
-    if pairs is None:
-        idx, (px, pT) = _factorize_rows(x, T)
-    else:
-        px, pT, idx = pairs
+    h = index if index is not None else history_index(x, t_x, T)
     month = 365.25 / 12 / unit_days
     d = (1.0 + annual_discount) ** (1 / 12) - 1.0
-    prev = np.zeros(len(px))
-    det = np.zeros(len(px))
+    prev = np.zeros(len(h.pair_x))
+    det = np.zeros(len(h.pair_x))
     for m in range(1, months + 1):
-        cur = _purchase_curve(model, params, m * month, px, pT)
+        cur = _purchase_curve(model, params, m * month, h.pair_x, h.pair_T)
         det += (cur - prev) / (1.0 + d) ** m
         prev = cur
-    return det[idx] * p_alive(model, params, x, t_x, T)
+    return det[h.pair_idx] * p_alive_indexed(model, params, h)
 
 
 def discounted_clv(model: str, params: dict[str, float], spend: np.ndarray, x, t_x, T, months: int,

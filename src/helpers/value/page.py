@@ -58,6 +58,7 @@ class ValueResult:
     model_reason: str = ""
     subscription_share: float = 0.0
     failures: dict[str, str] = field(default_factory=dict)
+    _activity: dict | None = None
     # subscriptions
     subs: ct.Subscribers | None = None
     rbacktest: ct.RetentionBacktest | None = None
@@ -582,6 +583,8 @@ def activity(res: ValueResult) -> dict:
     ``alive_share``, ``one_time_alive_share``: shares with P(alive) >= 0.5; ``backtest_predicted``,
     ``backtest_actual``: the chosen model's one-time-buyer check on the holdout.
     """
+    if res._activity is not None:
+        return res._activity
     fw = res.forward
     s = fw.summary
     days = res.settings.holdout_days
@@ -600,6 +603,7 @@ def activity(res: ValueResult) -> dict:
         if len(row):
             out["backtest_predicted"] = float(row["predicted_buyers_share"].iloc[0])
             out["backtest_actual"] = float(row["actual_buyers_share"].iloc[0])
+    res._activity = out
     return out
 
 
