@@ -205,3 +205,153 @@ def test_analytic_gradients_match_numerical_ones(cdnow_sample):
             th = f.log_params + shift
             num = approx_fprime(th, f.extra["nll"], centered=True)
             np.testing.assert_allclose(f.extra["grad"](th), num, rtol=1e-4, atol=1e-3)
+
+
+# ---------------------------------------------------------------- MBG/NBD (issue 17, point 3a)
+
+# lifetimes 0.11.3 ModifiedBetaGeoFitter on the same CDNOW sample (purchase days to 1997-09-30, weeks), computed once
+# with `/tmp/value-lifetimes/bin/python benchmarks/reference_mbgnbd_lifetimes.py` in a throw-away virtual environment
+# (python3 -m venv /tmp/value-lifetimes && /tmp/value-lifetimes/bin/pip install lifetimes==0.11.3):
+LIFETIMES_MBG = {
+    "params": {"r": 0.5248429031495964, "alpha": 6.183081764399258, "a": 0.8913595172712049, "b": 1.6140029311982784},
+    "log_likelihood": -9582.135715553766,
+    "probes": [(0, 0.0, 38.86), (0, 0.0, 20.0), (2, 30.43, 38.86), (7, 35.0, 38.86), (1, 2.0, 30.0)],
+    "p_alive": [0.38971518607268946, 0.45914648277209125, 0.7061256993159635, 0.8312106578771387, 0.23311166449299137],
+    "expected_39": [0.15395427693317557, 0.28853672889751697, 1.2626692202500687, 4.227616168521388,
+                    0.30961739448419484],
+    "unconditional_39": 1.1822798470838023,
+}
+
+
+def test_mbgnbd_agrees_with_lifetimes_on_the_cdnow_sample(cdnow_sample):
+    s = cdnow_sample
+    f = clv.fit_mbgnbd(s["x"], s["t_x"], s["T"])
+    for k, v in LIFETIMES_MBG["params"].items():
+        assert f.params[k] == pytest.approx(v, rel=1e-4), k
+    assert f.loglik == pytest.approx(LIFETIMES_MBG["log_likelihood"], abs=1e-3)
+    assert f.n_unique < f.n == 2357
+    # the likelihood summed over unique histories is the plain per-customer one
+    p = f.params
+    plain = clv.mbgnbd_loglik(p["r"], p["alpha"], p["a"], p["b"], s["x"], s["t_x"], s["T"]).sum()
+    assert f.loglik == pytest.approx(plain, rel=1e-12)
+    # conditional predictions at lifetimes' own estimates
+    ref = LIFETIMES_MBG["params"]
+    x, tx, T = (np.array(v, float) for v in zip(*LIFETIMES_MBG["probes"], strict=True))
+    np.testing.assert_allclose(clv.p_alive("MBG/NBD", ref, x, tx, T), LIFETIMES_MBG["p_alive"], rtol=1e-9)
+    np.testing.assert_allclose(clv.expected_purchases("MBG/NBD", ref, 39.0, x, tx, T), LIFETIMES_MBG["expected_39"],
+                               rtol=1e-9)
+    zero = np.zeros(1)
+    assert clv.expected_purchases("MBG/NBD", ref, 39.0, zero, zero, zero)[0] == pytest.approx(
+        LIFETIMES_MBG["unconditional_39"], rel=1e-9)
+
+
+def test_mbgnbd_one_time_buyers_can_be_gone_bgnbd_ones_cannot():
+    p = LIFETIMES_MBG["params"]
+    T = np.array([1.0, 10.0, 50.0, 100.0])
+    zero = np.zeros(4)
+    pa = clv.p_alive("MBG/NBD", p, zero, zero, T)
+    # closed form: 1 / (1 + a/b ((alpha + T)/alpha)^r), falling with the time since the only purchase
+    np.testing.assert_allclose(pa, 1 / (1 + p["a"] / p["b"] * ((p["alpha"] + T) / p["alpha"]) ** p["r"]), rtol=1e-12)
+    assert (np.diff(pa) < 0).all() and pa[0] < 1
+    assert (clv.p_alive("BG/NBD", BG, zero, zero, T) == 1).all()
+
+
+def test_recovers_simulated_mbgnbd_parameters_within_three_standard_errors():
+    from helpers.demo.simulate import simulate_mbgnbd
+    truth = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 3.0}
+    rng = np.random.default_rng(21)
+    sim = simulate_mbgnbd(40_000, **truth, T=rng.uniform(26, 104, 40_000), seed=22)
+    f = clv.fit_mbgnbd(sim["x"], sim["t_x"], sim["T"])
+    for k, v in truth.items():
+        assert abs(f.params[k] - v) < 3 * f.se[k], (k, f.params[k], f.se[k])
+    # and BG/NBD fitted to the same MBG/NBD data is worse: it cannot let one-time buyers drop out
+    b = clv.fit_bgnbd(sim["x"], sim["t_x"], sim["T"])
+    assert f.loglik > b.loglik + 10
+
+
+def test_mbgnbd_predictions_match_its_simulation():
+    from helpers.demo.simulate import simulate_mbgnbd
+    truth = {"r": 0.6, "alpha": 6.0, "a": 0.8, "b": 3.0}
+    sim = simulate_mbgnbd(60_000, **truth, T=np.random.default_rng(1).uniform(26, 104, 60_000), seed=3, horizon=26.0)
+    x, tx, T = sim["x"], sim["t_x"], sim["T"]
+    assert clv.expected_purchases("MBG/NBD", truth, 26.0, x, tx, T).sum() == pytest.approx(sim["x_future"].sum(),
+                                                                                           rel=0.02)
+    pa = clv.p_alive("MBG/NBD", truth, x, tx, T)
+    assert pa.mean() == pytest.approx(sim["alive_at_T"].mean(), abs=0.01)
+    one = (x == 0).to_numpy()
+    assert pa[one].mean() == pytest.approx(sim.loc[one, "alive_at_T"].mean(), abs=0.015)
+    none = clv.p_no_purchase("MBG/NBD", truth, 26.0, x, tx, T)
+    assert none.mean() == pytest.approx((sim["x_future"] == 0).mean(), abs=0.01)
+
+
+def test_mbgnbd_analytic_gradient_matches_numerical(cdnow_sample):
+    from statsmodels.tools.numdiff import approx_fprime
+    s = cdnow_sample
+    f = clv.fit_mbgnbd(s["x"], s["t_x"], s["T"])
+    for shift in (0.0, 0.3, -0.4):
+        th = f.log_params + shift
+        np.testing.assert_allclose(f.extra["grad"](th), approx_fprime(th, f.extra["nll"], centered=True),
+                                   rtol=1e-4, atol=1e-3)
+
+
+def test_mbgnbd_expected_purchases_euler_form_equals_textbook_form():
+    p = LIFETIMES_MBG["params"]
+    r, al, a, b = p.values()
+    for x, tx, T, t in [(0, 0.0, 10.0, 39.0), (2, 30.43, 38.86, 39.0), (9, 35.0, 38.86, 52.0)]:
+        pa = 1 / (1 + a / (b + x) * ((al + T) / (al + tx)) ** (r + x))
+        textbook = (a + b + x) / (a - 1) * (1 - ((al + T) / (al + T + t)) ** (r + x)
+                                            * hyp2f1(r + x, b + x + 1, a + b + x, t / (al + T + t))) * pa
+        got = clv.expected_purchases("MBG/NBD", p, t, np.array([x]), np.array([tx]), np.array([T]))[0]
+        assert got == pytest.approx(textbook, rel=1e-9)
+
+
+@pytest.mark.parametrize("model,params", [("BG/NBD", BG), ("MBG/NBD", LIFETIMES_MBG["params"]),
+                                          ("Pareto/NBD", {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669})])
+def test_p_no_purchase_is_a_probability_that_falls_with_the_window(model, params):
+    x = np.array([0, 0, 3, 10])
+    tx = np.array([0.0, 0.0, 20.0, 37.0])
+    T = np.array([5.0, 38.0, 38.0, 38.0])
+    prev = np.ones(4)
+    for t in (0.0, 5.0, 26.0, 104.0):
+        p = clv.p_no_purchase(model, params, t, x, tx, T)
+        assert ((p >= 0) & (p <= prev + 1e-12)).all()
+        prev = p
+    # at t = 0 nobody can have bought; over a very long window only the dead stay silent
+    np.testing.assert_allclose(clv.p_no_purchase(model, params, 0.0, x, tx, T), 1.0)
+    assert (clv.p_no_purchase(model, params, 1e6, x, tx, T) >= 1 - clv.p_alive(model, params, x, tx, T) - 1e-6).all()
+
+
+def test_pareto_p_no_purchase_matches_its_simulation():
+    truth = {"r": 0.7, "alpha": 8.0, "s": 0.8, "beta": 15.0}
+    sim = simulate_paretonbd(60_000, **truth, T=np.random.default_rng(1).uniform(26, 104, 60_000), seed=3, horizon=26)
+    p = clv.p_no_purchase("Pareto/NBD", truth, 26.0, sim["x"], sim["t_x"], sim["T"])
+    assert p.mean() == pytest.approx((sim["x_future"] == 0).mean(), abs=0.006)
+    one = (sim["x"] == 0).to_numpy()
+    assert p[one].mean() == pytest.approx((sim.loc[one, "x_future"] == 0).mean(), abs=0.006)
+    assert clv.p_alive("Pareto/NBD", truth, sim["x"], sim["t_x"], sim["T"]).mean() == pytest.approx(
+        sim["alive_at_T"].mean(), abs=0.01)
+
+
+def test_spend_too_heavy_tailed_is_its_own_error():
+    rng = np.random.default_rng(4)
+    x = rng.integers(1, 6, 3000)
+    m = 10.0 * (rng.pareto(0.7, 3000) + 1.0)   # mean spend not defined
+    with pytest.raises(clv.SpendNotIdentified, match="q ="):
+        clv.fit_gammagamma(x, m)
+    with pytest.raises(ValueError, match="unknown purchase model"):
+        clv.p_alive("BGNBD", BG, x, x * 0.0, x + 1.0)
+
+
+@pytest.mark.parametrize("model,params", [("BG/NBD", BG), ("MBG/NBD", LIFETIMES_MBG["params"]),
+                                          ("Pareto/NBD", {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669})])
+def test_indexed_p_alive_and_transactions_equal_the_plain_ones(model, params):
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 9, 2000).astype(float)
+    T = rng.integers(1, 60, 2000).astype(float)
+    t_x = np.where(x > 0, np.round(rng.uniform(0, 1, 2000) * T), 0.0)
+    h = clv.history_index(x, t_x, T)
+    np.testing.assert_allclose(clv.p_alive_indexed(model, params, h), clv.p_alive(model, params, x, t_x, T),
+                               rtol=1e-13)
+    slow = clv.discounted_clv(model, params, np.ones(2000), x, t_x, T, 12, 0.1)
+    np.testing.assert_allclose(clv.discounted_expected_transactions(model, params, x, t_x, T, 12, 0.1, index=h), slow,
+                               rtol=1e-10)

@@ -125,3 +125,92 @@ def test_scores_are_the_same_run_after_run_and_unknown_customers_get_no_group():
     assert by.loc["(none)", "customers"] == 1000 and by["customers"].sum() == 4000
     assert by["clv_total"].sum() == pytest.approx(one.totals["clv_total"], rel=1e-9)
     assert (one.scores["clv_low"] <= one.scores["clv"] + 1e-9).all()
+
+
+# ---------------------------------------------------------------- model choice (issue 17, points 3b and 3c)
+
+def test_choice_takes_the_smallest_squared_error():
+    rng = np.random.default_rng(0)
+    actual = rng.poisson(1.0, 5000).astype(float)
+    good = actual + rng.normal(0, 0.3, 5000)
+    bad = actual + rng.normal(0, 1.0, 5000)
+    ch = cs.choose_model({"mbgnbd": bad, "paretonbd": good}, np.full(5000, 1.0), actual, "auto")
+    assert ch.chosen == "paretonbd" and ch.how == "auto" and ch.beats_baseline
+    t = ch.table.set_index("model")
+    assert t.loc["paretonbd", "rmse"] == pytest.approx(np.sqrt(((good - actual) ** 2).mean()))
+    assert not t.loc["mbgnbd", "within_2se"] and t.loc[cs.NAIVE, "rmse"] > t.loc["paretonbd", "rmse"]
+
+
+def test_choice_prefers_a_model_without_the_one_time_buyer_assumption_when_it_fits_as_well():
+    rng = np.random.default_rng(1)
+    actual = rng.poisson(1.0, 5000).astype(float)
+    noise = rng.normal(0, 0.5, 5000)
+    a, b = actual + noise, actual + noise + rng.normal(0, 0.01, 5000)   # as good, within noise
+    bg, mbg = sorted([a, b], key=lambda p: ((p - actual) ** 2).mean())  # BG/NBD the (slightly) better one
+    ch = cs.choose_model({"bgnbd": bg, "mbgnbd": mbg}, actual * 0 + 1, actual, "auto")
+    assert ch.chosen == "mbgnbd" and ch.how == "auto_one_time"
+    assert "does not assume" in ch.reason
+    # clearly worse: BG/NBD stays
+    worse = actual + noise * 2
+    assert cs.choose_model({"bgnbd": bg, "mbgnbd": worse}, actual * 0 + 1, actual, "auto").chosen == "bgnbd"
+
+
+def test_choice_by_setting_and_a_baseline_that_wins_is_reported():
+    actual = np.array([0.0, 1.0, 2.0, 3.0])
+    pred = {"bgnbd": np.array([3.0, 0.0, 0.0, 0.0]), "paretonbd": np.array([1.0, 1.0, 1.0, 1.0])}
+    ch = cs.choose_model(pred, actual.copy(), actual, "bgnbd")
+    assert ch.chosen == "bgnbd" and ch.how == "setting" and not ch.beats_baseline
+    assert cs.choose_model(pred, actual + 5, actual, "mbgnbd").reason.startswith(
+        "clv.model names MBG/NBD, which could not be fitted")
+
+
+def test_one_time_buyer_check_by_hand():
+    s = pd.DataFrame({"x": [0, 0, 0, 0, 2], "t_x": [0.0, 0, 0, 0, 5], "T": [10.0, 10, 30, 30, 30],
+                      "x_holdout": [1, 0, 0, 0, 3], "holdout_length": 26.0})
+    mbg = clv.FitResult("MBG/NBD", {"r": 0.5, "alpha": 6.0, "a": 0.9, "b": 1.6}, {}, np.zeros(4), np.eye(4), 0, 5, 5,
+                        True)
+    bg = clv.FitResult("BG/NBD", {"r": 0.5, "alpha": 6.0, "a": 0.9, "b": 1.6}, {}, np.zeros(4), np.eye(4), 0, 5, 5,
+                       True)
+    t = cs.one_time_buyers(s, {"bgnbd": bg, "mbgnbd": mbg}).set_index("model")
+    assert (t["customers"] == 4).all() and (t["actual_buyers_share"] == 0.25).all()
+    assert t.loc["BG/NBD", "mean_p_alive"] == 1.0
+    T = np.array([10.0, 10, 30, 30])
+    zero = np.zeros(4)
+    assert t.loc["MBG/NBD", "mean_p_alive"] == pytest.approx(clv.p_alive("MBG/NBD", mbg.params, zero, zero, T).mean())
+    assert t.loc["MBG/NBD", "predicted_buyers_share"] == pytest.approx(
+        1 - clv.p_no_purchase("MBG/NBD", mbg.params, 26.0, zero, zero, T).mean())
+    assert cs.one_time_buyers(s[s["x"] > 0], {"bgnbd": bg}) is None
+
+
+def test_backtest_fits_three_models_and_chooses_on_simulated_mbgnbd_customers():
+    from helpers.demo.simulate import simulate_gammagamma, simulate_mbgnbd
+    # an order log from an MBG/NBD process: 6,000 customers, first purchases over a year, then 2 years
+    rng = np.random.default_rng(4)
+    n = 6000
+    first = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    sim = simulate_mbgnbd(n, r=0.8, alpha=5.0, a=1.2, b=2.0, T=200.0, seed=6)
+    spend = simulate_gammagamma(np.maximum(sim["x"].to_numpy(), 1), 6.0, 4.0, 60.0, seed=7)
+    rows = []
+    for i in range(n):  # the first purchase, then x repeat purchases spread uniformly up to t_x (last at t_x)
+        rows.append((i, first[i], spend[i]))
+        x, tx = int(sim["x"].iat[i]), float(sim["t_x"].iat[i])
+        for t in np.sort(np.r_[rng.uniform(0, tx, max(x - 1, 0)), tx])[:x]:
+            rows.append((i, first[i] + pd.Timedelta(days=float(t) * 7), spend[i]))
+    o = pd.DataFrame(rows, columns=["customer_id", "order_ts", "amount"]).assign(
+        customer_id=lambda d: "c" + d["customer_id"].astype(str))
+    as_of = pd.Timestamp("2025-09-30")
+    o = o[o["order_ts"] <= as_of]
+    bt = cs.backtest(o, as_of, defaults().clv)
+    assert set(bt.fits) == {"bgnbd", "mbgnbd", "paretonbd"}
+    assert bt.chosen in ("mbgnbd", "paretonbd")          # BG/NBD's one-time-buyer assumption is false here
+    one = bt.one_time.set_index("model")
+    err = (one["predicted_buyers_share"] - one["actual_buyers_share"]).abs()
+    assert err["MBG/NBD"] < err["BG/NBD"] and err["MBG/NBD"] < 0.03
+
+
+def test_row_quantiles_are_numpys():
+    v = np.random.default_rng(2).gamma(2.0, 3.0, (500, 200))
+    for qs in ((0.05, 0.95), (0.25, 0.5, 0.75), (0.0, 1.0)):
+        got = cs.row_quantiles(v, qs)
+        np.testing.assert_allclose(np.vstack(got), np.quantile(v, qs, axis=1), rtol=0, atol=1e-12)
+    assert cs.row_quantiles(v[:, :1], (0.05, 0.95))[1].tolist() == v[:, 0].tolist()

@@ -370,15 +370,27 @@ class ClusteringSettings(_Strict):
 
 
 class ClvSettings(_Strict):
-    """Customer lifetime value: model, backtest split, horizon, discounting, intervals."""
+    """Customer lifetime value: models, backtest split, horizon, discounting, intervals, data thresholds.
 
-    model: Literal["bgnbd", "paretonbd"]
+    ``model`` is the purchase model of non-contractual businesses (``auto``: chosen on the holdout
+    backtest); ``retention_model`` the retention model of subscriptions (``auto``: chosen on the
+    holdout). See README, "Customer value".
+    """
+
+    model: Literal["auto", "bgnbd", "mbgnbd", "paretonbd"]
+    retention_model: Literal["auto", "sbg", "bdw"]
     unit_days: float = Field(gt=0, le=31)
     holdout_days: int = Field(ge=28, le=730)
     horizon_months: int = Field(ge=1, le=60)
     annual_discount: float = Field(ge=0, le=1)
     n_draws: int = Field(ge=20, le=2000)
     interval: float = Field(gt=0.5, lt=1)
+    min_customers: int = Field(ge=10, le=1_000_000)
+    min_repeat_buyers: int = Field(ge=5, le=1_000_000)
+    min_cancellations: int = Field(ge=5, le=1_000_000)
+    cohort: Literal["year", "quarter"]
+    min_cohort_customers: int = Field(ge=20, le=1_000_000)
+    payment_grace_days: int = Field(ge=0, le=90)
 
 
 class ChurnTiers(_Strict):

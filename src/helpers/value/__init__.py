@@ -1,19 +1,32 @@
-"""30_clv: customer lifetime value. Purchase models (BG/NBD, Pareto/NBD) and the spend model
-(Gamma-Gamma), a holdout backtest every quarter, forward values with intervals.
+"""30_clv: customer lifetime value.
 
-The notebook uses what this package lists in ``__all__``; ``data``, ``model`` and the rest are
-the step's own (tests may import them directly).
+For customers who buy when they like: purchase models (BG/NBD, MBG/NBD, Pareto/NBD) chosen on a
+holdout backtest, the spend model (Gamma-Gamma), forward values with intervals
+(:mod:`helpers.value.step`). For subscriptions: sBG or beta-discrete-Weibull retention by acquisition
+cohort, backtested, and the discounted expected remaining payments of each subscriber
+(:mod:`helpers.value.contractual`, :mod:`helpers.value.retention`, :mod:`helpers.value.periods`).
+:mod:`helpers.value.page` runs either and shows its sections.
+
+The notebook uses what this package lists in ``__all__``; ``data``, ``model``, ``retention`` and the
+rest are the step's own (tests may import them directly).
 """
 
 from __future__ import annotations
 
 from helpers.value import data
-from helpers.value.figures import (
-    backtest_frequency_chart,
-    clv_by_group_chart,
-    p_alive_chart,
-    p_alive_matrix_chart,
-    tracking_chart,
+from helpers.value.page import (
+    ValueResult,
+    check_saved,
+    mode_sentence,
+    run,
+    save,
+    show_activity,
+    show_backtest,
+    show_forecast,
+    show_groups,
+    show_overview,
+    summary,
+    value_sentences,
 )
 from helpers.value.step import (
     MODEL_NAMES,
@@ -21,8 +34,6 @@ from helpers.value.step import (
     Forward,
     Orders,
     backtest,
-    backtest_sentence,
-    clv_summary,
     fit_verdict,
     forward,
     group_table,
@@ -35,12 +46,23 @@ from helpers.value.step import (
     time_unit_words,
     top_share,
     tracking,
-    value_sentences,
 )
 
 __all__ = [
+    "ValueResult",
+    "run",
+    "show_overview",
+    "show_backtest",
+    "show_forecast",
+    "show_activity",
+    "show_groups",
+    "summary",
+    "save",
+    "check_saved",
+    "mode_sentence",
+    "value_sentences",
+    "groupings",
     "time_unit_words",
-    "backtest_sentence",
     "MODEL_NAMES",
     "Backtest",
     "Forward",
@@ -53,16 +75,8 @@ __all__ = [
     "score",
     "top_share",
     "p_alive_matrix",
-    "clv_summary",
     "spend_check_table",
-    "groupings",
     "group_table",
     "parameter_table",
-    "value_sentences",
-    "backtest_frequency_chart",
-    "tracking_chart",
-    "p_alive_chart",
-    "p_alive_matrix_chart",
-    "clv_by_group_chart",
     "data",
 ]

@@ -4,6 +4,9 @@ Models (time in ``unit_days``-day units, weeks by default; at most one purchase 
 
 - **BG/NBD** (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): purchase rate
   ``lambda ~ Gamma(r, alpha)``, dropout after each purchase with ``p ~ Beta(a, b)``.
+- **MBG/NBD** (Batislam, Denizel & Filiztekin 2007, "Empirical validation and comparison of models
+  for customer base analysis"): as BG/NBD, but a customer may also drop out right after the first
+  purchase (at time 0), so a one-time buyer is not alive by assumption.
 - **Pareto/NBD** (Schmittlein, Morrison & Colombo 1987; likelihood as in Fader & Hardie's note
   "Deriving the Pareto/NBD model"): ``lambda ~ Gamma(r, alpha)``, lifetime exponential with rate
   ``mu ~ Gamma(s, beta)``.
@@ -31,23 +34,34 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from statsmodels.tools.numdiff import approx_fprime, approx_hess3
+from threadpoolctl import threadpool_limits
 
 from helpers.frame.errors import SegreviewError
 
 __all__ = [
     "CLVFitError",
+    "SpendNotIdentified",
+    "EdgeOfParameterSpace",
     "FitResult",
     "unique_histories",
     "bgnbd_loglik",
     "paretonbd_loglik",
     "gammagamma_loglik",
+    "mbgnbd_loglik",
     "fit_bgnbd",
+    "fit_mbgnbd",
     "fit_paretonbd",
     "fit_gammagamma",
+    "fit_common_spend",
+    "fit_spend",
     "p_alive",
     "expected_purchases",
+    "p_no_purchase",
     "expected_spend",
     "discounted_expected_transactions",
+    "HistoryIndex",
+    "history_index",
+    "p_alive_indexed",
     "discounted_clv",
     "MODELS",
 ]
@@ -55,6 +69,21 @@ __all__ = [
 
 class CLVFitError(SegreviewError):
     """A CLV model cannot be fitted (no repeat buyers, no convergence, singular Hessian)."""
+
+
+class EdgeOfParameterSpace(CLVFitError):
+    """The maximum likelihood lies at the edge of the parameter space: the data do not identify the model.
+
+    ``params``: where the search stopped (natural scale).
+    """
+
+    def __init__(self, message: str, params: dict[str, float]):
+        super().__init__(message)
+        self.params = params
+
+
+class SpendNotIdentified(CLVFitError):
+    """Gamma-Gamma's ``q <= 1``: spend so heavy-tailed that the expected spend per purchase is infinite."""
 
 
 @dataclass
@@ -112,11 +141,28 @@ def unique_histories(x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 def bgnbd_loglik(r, alpha, a, b, x, t_x, T) -> np.ndarray:
     """BG/NBD log-likelihood of each (x, t_x, T) row (FHL 2005, eq. 6 in logs)."""
+    return _bg_family_loglik(r, alpha, a, b, x, t_x, T, shift=0)
+
+
+def mbgnbd_loglik(r, alpha, a, b, x, t_x, T) -> np.ndarray:
+    """MBG/NBD log-likelihood of each (x, t_x, T) row (Batislam et al. 2007, eq. 6 in logs).
+
+    ``L = Gamma(r+x) alpha^r / Gamma(r) * [B(a, b+x+1) (alpha+T)^-(r+x) + B(a+1, b+x) (alpha+t_x)^-(r+x)] / B(a, b)``:
+    the second term (dropout right after the last purchase, possibly the first one at time 0) exists
+    for every customer, one-time buyers included.
+    """
+    return _bg_family_loglik(r, alpha, a, b, x, t_x, T, shift=1)
+
+
+def _bg_family_loglik(r, alpha, a, b, x, t_x, T, shift: int) -> np.ndarray:
+    """BG/NBD (``shift=0``) and MBG/NBD (``shift=1``): the two differ only in ``k = x + shift``, the
+    number of dropout chances a customer survived (MBG/NBD adds one at time 0)."""
     x = np.asarray(x, float)
-    xs = np.maximum(x, 1.0)
+    k = x + shift
+    ks = np.maximum(k, 1.0)
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
-    a3 = np.where(x > 0, betaln(a + 1, b + xs - 1) - betaln(a, b) - (r + x) * np.log(alpha + t_x), -np.inf)
+    a2 = betaln(a, b + k) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    a3 = np.where(k > 0, betaln(a + 1, b + ks - 1) - betaln(a, b) - (r + x) * np.log(alpha + t_x), -np.inf)
     return a1 + np.logaddexp(a2, a3)
 
 
@@ -162,13 +208,30 @@ def gammagamma_loglik(p, q, gamma, x, m_x) -> np.ndarray:
 
 
 def _fit(model: str, names: list[str], nll: Callable[[np.ndarray], float], starts: list[np.ndarray],
-         n: int, n_unique: int, grad: Callable[[np.ndarray], np.ndarray] | None = None) -> FitResult:
-    """Minimize ``nll`` over log-parameters; ``grad`` (analytic) speeds the search and the Hessian."""
+         n: int, n_unique: int, grad: Callable[[np.ndarray], np.ndarray] | None = None,
+         scale: float = 1.0) -> FitResult:
+    """Minimize ``nll`` over log-parameters; ``grad`` (analytic) speeds the search and the Hessian.
+
+    ``scale``: the search minimizes ``nll / scale`` (e.g. the number of customers, so that the
+    gradient of a likelihood without an analytic one is of order one and L-BFGS-B's first line
+    search does not overshoot); the Hessian, and so the standard errors, are those of ``nll``.
+    """
+    # L-BFGS-B calls BLAS on vectors of 2-4 numbers: OpenBLAS's threads only add their wake-ups (30x
+    # slower fits on a busy machine), so the search runs with one BLAS thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_search(model, names, nll, starts, n, n_unique, grad, scale)
+
+
+def _fit_search(model: str, names: list[str], nll: Callable[[np.ndarray], float], starts: list[np.ndarray],
+                n: int, n_unique: int, grad: Callable[[np.ndarray], np.ndarray] | None, scale: float) -> FitResult:
     best = None
+    f = (lambda th: nll(th) / scale) if scale != 1.0 else nll
+    g = (lambda th: grad(th) / scale) if (grad is not None and scale != 1.0) else grad
     for s0 in starts:  # the first start usually suffices; the others are fallbacks
         with np.errstate(all="ignore"):
-            res = minimize(nll, s0, jac=grad, method="L-BFGS-B", bounds=[(-12, 12)] * len(s0),
+            res = minimize(f, s0, jac=g, method="L-BFGS-B", bounds=[(-12, 12)] * len(s0),
                            options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-8})
+            res.fun = res.fun * scale
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
             best = res
         if best is not None and best.success and np.all(np.abs(best.x) < 11.5):
@@ -177,11 +240,11 @@ def _fit(model: str, names: list[str], nll: Callable[[np.ndarray], float], start
         raise CLVFitError(f"{model}: the likelihood could not be evaluated at any starting point")
     theta = best.x
     if np.any(np.abs(theta) > 11.5):
-        raise CLVFitError(
+        at = dict(zip(names, np.exp(theta), strict=True))
+        raise EdgeOfParameterSpace(
             f"{model}: the fit ran to the edge of the parameter space "
-            f"({dict(zip(names, np.exp(theta).round(4), strict=True))}); "
-            "the data do not identify this model (too few repeat purchases?)"
-        )
+            f"({ {k: float(round(v, 4)) for k, v in at.items()} }); "
+            "the data do not identify this model (too few repeat purchases?)", at)
     with np.errstate(all="ignore"):
         if grad is not None:  # Hessian by central differences of the analytic gradient
             H = approx_fprime(theta, grad, centered=True)
@@ -212,34 +275,48 @@ def _check_repeat(x) -> None:
                           "purchase-frequency models (BG/NBD, Pareto/NBD) and Gamma-Gamma cannot be fitted")
 
 
-def fit_bgnbd(x, t_x, T) -> FitResult:
+def fit_bgnbd(x, t_x, T, start: np.ndarray | None = None) -> FitResult:
     """Fit BG/NBD by maximum likelihood over unique histories.
 
     Parameters
     ----------
     x, t_x, T : array-like
         Repeat purchases, time of the last purchase, time since the first purchase (one per customer).
+    start : array, optional
+        Log-parameters to start the search from (e.g. the same model's estimate on a shorter history),
+        tried before the default starts.
 
     Raises
     ------
     CLVFitError
         No repeat buyers, no convergence.
     """
+    return _fit_bg_family(x, t_x, T, shift=0, start=start)
+
+
+def fit_mbgnbd(x, t_x, T, start: np.ndarray | None = None) -> FitResult:
+    """Fit MBG/NBD by maximum likelihood over unique histories (see :func:`fit_bgnbd`)."""
+    return _fit_bg_family(x, t_x, T, shift=1, start=start)
+
+
+def _fit_bg_family(x, t_x, T, shift: int, start: np.ndarray | None = None) -> FitResult:
+    """BG/NBD (``shift=0``) or MBG/NBD (``shift=1``) with the analytic gradient (see :func:`_bg_family_loglik`)."""
     _check_repeat(x)
     ux, utx, uT, w, _ = unique_histories(x, t_x, T)
     # factorized evaluation: special functions per distinct x, logs per distinct t_x and T
     xi, (dx,) = _factorize_rows(ux)
     ti, (dtx,) = _factorize_rows(utx)
     Ti, (dT,) = _factorize_rows(uT)
-    rep = ux > 0
-    dxs = np.maximum(dx, 1.0)
+    dk = dx + shift
+    rep = (ux + shift) > 0
+    dks = np.maximum(dk, 1.0)
 
     def parts(th):
         r, al, a, b = np.exp(th)
         bab = betaln(a, b)
         a1 = gammaln(r + dx) - gammaln(r) + r * np.log(al)
-        b2 = betaln(a, b + dx) - bab
-        b3 = np.where(dx > 0, betaln(a + 1, b + dxs - 1) - bab, -np.inf)
+        b2 = betaln(a, b + dk) - bab
+        b3 = np.where(dk > 0, betaln(a + 1, b + dks - 1) - bab, -np.inf)
         lT, ltx = np.log(al + dT), np.log(al + dtx)
         rx = r + ux
         l2 = b2[xi] - rx * lT[Ti]
@@ -258,14 +335,14 @@ def fit_bgnbd(x, t_x, T) -> FitResult:
             L = np.logaddexp(l2, l3)
             w2, w3 = np.exp(l2 - L), np.exp(l3 - L)
             dab = digamma(a + b)
-            dabx = digamma(a + b + dx)
+            dabk = digamma(a + b + dk)
             # derivatives per distinct x (digamma terms), then per row
             d_r = (digamma(r + dx) - digamma(r) + np.log(al))[xi] - w2 * lT[Ti] - w3 * ltx[ti]
             d_al = r / al - w2 * rx / (al + dT)[Ti] - w3 * rx / (al + dtx)[ti]
-            da2 = (dab - dabx)[xi]
-            da3 = (digamma(a + 1) - dabx - digamma(a) + dab)[xi]
-            db2 = (digamma(b + dx) - dabx - digamma(b) + dab)[xi]
-            db3 = (digamma(b + dxs - 1) - dabx - digamma(b) + dab)[xi]
+            da2 = (dab - dabk)[xi]
+            da3 = (digamma(a + 1) - dabk - digamma(a) + dab)[xi]
+            db2 = (digamma(b + dk) - dabk - digamma(b) + dab)[xi]
+            db3 = (digamma(b + dks - 1) - dabk - digamma(b) + dab)[xi]
             d_a = w2 * da2 + w3 * np.where(rep, da3, 0.0)
             d_b = w2 * db2 + w3 * np.where(rep, db3, 0.0)
             g = -np.array([(w * d_r).sum() * r, (w * d_al).sum() * al, (w * d_a).sum() * a, (w * d_b).sum() * b])
@@ -273,13 +350,15 @@ def fit_bgnbd(x, t_x, T) -> FitResult:
 
     scale = float(np.mean(T)) or 1.0
     starts = [np.log([0.5, scale / 2, 1.0, 2.0]), np.log([1.0, scale, 0.5, 1.0]), np.log([0.2, 4.0, 0.8, 2.5])]
-    res = _fit("BG/NBD", ["r", "alpha", "a", "b"], nll, starts, len(np.asarray(x)), len(ux), grad=grad)
+    starts = ([np.asarray(start, float)] if start is not None else []) + starts
+    name = "MBG/NBD" if shift else "BG/NBD"
+    res = _fit(name, ["r", "alpha", "a", "b"], nll, starts, len(np.asarray(x)), len(ux), grad=grad)
     res.extra["grad"] = grad
     res.extra["nll"] = nll
     return res
 
 
-def fit_paretonbd(x, t_x, T) -> FitResult:
+def fit_paretonbd(x, t_x, T, start: np.ndarray | None = None) -> FitResult:
     """Fit Pareto/NBD by maximum likelihood over unique histories (see :func:`fit_bgnbd`)."""
     _check_repeat(x)
     ux, utx, uT, w, _ = unique_histories(x, t_x, T)
@@ -297,6 +376,7 @@ def fit_paretonbd(x, t_x, T) -> FitResult:
 
     scale = float(np.mean(T)) or 1.0
     starts = [np.log([0.5, scale / 2, 0.5, scale]), np.log([1.0, scale, 1.0, scale]), np.log([0.5, 10.0, 0.6, 12.0])]
+    starts = ([np.asarray(start, float)] if start is not None else []) + starts
     return _fit("Pareto/NBD", ["r", "alpha", "s", "beta"], nll, starts, len(np.asarray(x)), len(ux))
 
 
@@ -335,23 +415,84 @@ def fit_gammagamma(x, m_x) -> FitResult:
 
     mean = float(np.mean(mk))
     starts = [np.log([1.0, 2.0, mean]), np.log([5.0, 4.0, mean]), np.log([2.0, 3.0, mean / 2])]
-    res = _fit("Gamma-Gamma", ["p", "q", "gamma"], nll, starts, len(xk), len(xk), grad=grad)
+    try:
+        res = _fit("Gamma-Gamma", ["p", "q", "gamma"], nll, starts, len(xk), len(xk), grad=grad)
+    except EdgeOfParameterSpace as e:
+        if e.params["p"] > 1e4 and e.params["q"] < 2:
+            # p -> infinity, gamma -> 0: no spread of spend within a customer, and between customers a
+            # tail of index q near 1, where the mean spend barely exists: the heavy-tail failure of q <= 1
+            raise SpendNotIdentified(f"Gamma-Gamma: the fit ran to the edge of the parameter space with q = "
+                                     f"{e.params['q']:.3f} and p without bound; spend is too heavy-tailed for this "
+                                     "model (winsorize outliers?)") from None
+        raise
     res.extra["grad"] = grad
     res.extra["nll"] = nll
     if res.params["q"] <= 1:
-        raise CLVFitError(f"Gamma-Gamma: q = {res.params['q']:.3f} <= 1, so expected spend is infinite; "
+        raise SpendNotIdentified(f"Gamma-Gamma: q = {res.params['q']:.3f} <= 1, so expected spend is infinite; "
                           "spend is too heavy-tailed for this model (winsorize outliers?)")
     return res
 
 
-def p_alive(model: str, params: dict[str, float], x, t_x, T) -> np.ndarray:
-    """Probability that each customer is still active at T."""
+def fit_common_spend(x, m_x) -> FitResult:
+    """One expected spend per purchase for everybody: the mean spend of the repeat purchases.
+
+    The limit of Gamma-Gamma when customers' average spends do not differ beyond chance (``q`` and
+    ``gamma`` without bound, ``p gamma / (q - 1)`` fixed): ``mean = sum(x m_x) / sum(x)`` over repeat
+    buyers, its standard error the ratio estimator's ``sqrt(sum(x^2 (m_x - mean)^2)) / sum(x)``.
+    """
     x = np.asarray(x, float)
-    if model == "BG/NBD":
+    m = np.asarray(m_x, float)
+    keep = (x > 0) & np.isfinite(m) & (m > 0)
+    if keep.sum() < 3:
+        raise CLVFitError(f"the spend model needs repeat buyers with positive spend; only {int(keep.sum())} found")
+    xk, mk = x[keep], m[keep]
+    mean = float((xk * mk).sum() / xk.sum())
+    se = float(np.sqrt((xk ** 2 * (mk - mean) ** 2).sum()) / xk.sum())
+    return FitResult("common spend", {"mean": mean}, {"mean": se}, np.log([mean]), np.array([[(se / mean) ** 2]]),
+                     float("nan"), int(keep.sum()), int(keep.sum()), True, "closed form")
+
+
+def fit_spend(x, m_x) -> FitResult:
+    """Gamma-Gamma, or its limit :func:`fit_common_spend` when customers' spend levels do not differ.
+
+    Raises
+    ------
+    SpendNotIdentified
+        Spend too heavy-tailed for Gamma-Gamma (``q <= 1``, or at the edge with ``q`` near 1).
+    CLVFitError
+        Too few repeat buyers; no convergence for another reason.
+    """
+    try:
+        return fit_gammagamma(x, m_x)
+    except EdgeOfParameterSpace as e:
+        if e.params["q"] > 1e3 and e.params["gamma"] > 1e3:
+            return fit_common_spend(x, m_x)
+        raise
+
+
+_SHIFT = {"BG/NBD": 0, "MBG/NBD": 1}
+
+
+def _check_model(model: str) -> None:
+    if model not in ("BG/NBD", "MBG/NBD", "Pareto/NBD"):
+        raise ValueError(f"unknown purchase model {model!r}; models are BG/NBD, MBG/NBD and Pareto/NBD")
+
+
+def p_alive(model: str, params: dict[str, float], x, t_x, T) -> np.ndarray:
+    """Probability that each customer is still active at T.
+
+    BG/NBD: 1 for customers who never bought again (the model lets customers drop out only after a
+    repeat purchase). MBG/NBD and Pareto/NBD: below 1 for them too, falling with the time since the
+    first purchase.
+    """
+    _check_model(model)
+    x = np.asarray(x, float)
+    if model in _SHIFT:
         r, al, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
-        xs = np.maximum(x, 1.0)
-        logodds = np.log(a) - np.log(b + xs - 1) + (r + x) * (np.log(al + T) - np.log(al + t_x))
-        return np.where(x > 0, expit(-logodds), 1.0)
+        k = x + _SHIFT[model]
+        ks = np.maximum(k, 1.0)
+        logodds = np.log(a) - np.log(b + ks - 1) + (r + x) * (np.log(al + T) - np.log(al + t_x))
+        return np.where(k > 0, expit(-logodds), 1.0)
     r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
     lo = np.log(s / (r + s + x)) + (r + x) * np.log(al + T) + s * np.log(be + T) + \
         _pareto_log_a0(r, al, s, be, x, t_x, T)
@@ -362,73 +503,157 @@ def expected_purchases(model: str, params: dict[str, float], t, x, t_x, T) -> np
     """Expected purchases in (T, T + t] given each customer's history."""
     x = np.asarray(x, float)
     t = np.asarray(t, float)
+    return _purchase_curve(model, params, t, x, T) * p_alive(model, params, x, t_x, T)
+
+
+#: Gauss-Legendre nodes and weights on [0, 1] for the Pareto/NBD "first purchase before dropout" integral.
+_GL_NODES, _GL_WEIGHTS = (lambda n, w: ((n + 1) / 2, w / 2))(*np.polynomial.legendre.leggauss(48))
+
+
+def p_no_purchase(model: str, params: dict[str, float], t, x, t_x, T) -> np.ndarray:
+    """Probability that a customer makes no purchase in (T, T + t] given their history.
+
+    BG/NBD and MBG/NBD: dead already, or alive and silent: ``1 - P(alive) (1 - ((alpha+T)/(alpha+T+t))^(r+x))``
+    (dropout happens only at purchases, so the first purchase after T comes at the posterior
+    Poisson rate). Pareto/NBD: alive customers buy before dropping out with probability
+    ``E[lambda/(lambda+mu) (1 - exp(-(lambda+mu) t))] = int_0^t E[lambda exp(-(lambda+mu) u)] du``
+    under the posteriors ``lambda ~ Gamma(r+x, alpha+T)``, ``mu ~ Gamma(s, beta+T)``; the integral
+    has a smooth, decreasing integrand and is computed with 48-point Gauss-Legendre quadrature.
+    """
+    _check_model(model)
+    x = np.asarray(x, float)
+    T = np.asarray(T, float)
+    t = np.asarray(t, float)
     pa = p_alive(model, params, x, t_x, T)
-    if model == "BG/NBD":
-        r, al, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
-        z = t / (al + T + t)
-        ratio = (al + T) / (al + T + t)
-        inner = 1.0 - ratio ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-        return (a + b + x - 1.0) / (a - 1.0) * inner * pa
+    if model in _SHIFT:
+        r, al = params["r"], params["alpha"]
+        buy = -np.expm1((r + x) * np.log((al + T) / (al + T + t)))
+        return 1.0 - pa * buy
     r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
-    L = np.log((be + T) / (be + T + t))
-    if abs(s - 1.0) < 1e-9:
-        frac = -L
-    else:
-        frac = -np.expm1((s - 1.0) * L) / (s - 1.0)
-    return (r + x) * (be + T) / (al + T) * frac * pa
+    # the integral depends on (x, T, t) only: once per distinct triple
+    xb, Tb, tb = np.broadcast_arrays(x, T, t)
+    idx, (ux, uT, ut) = _factorize_rows(xb.ravel(), Tb.ravel(), tb.ravel())
+    u = ut[:, None] * _GL_NODES
+    xe, Te = ux[:, None], uT[:, None]
+    f = (r + xe) / (al + Te) * ((al + Te) / (al + Te + u)) ** (r + xe + 1) * ((be + Te) / (be + Te + u)) ** s
+    buy = ((f * _GL_WEIGHTS).sum(axis=-1) * ut)[idx].reshape(xb.shape)
+    return 1.0 - pa * buy
 
 
 def expected_spend(params: dict[str, float], x, m_x, population_mean: bool = True) -> np.ndarray:
-    """Gamma-Gamma conditional expected spend per transaction; customers with x = 0 get the mean."""
-    p, q, g = (params[k] for k in ("p", "q", "gamma"))
+    """Gamma-Gamma conditional expected spend per transaction; customers with x = 0 get the mean.
+
+    With the common-spend model (:func:`fit_common_spend`, parameter ``mean``) everybody gets the mean.
+    """
     x = np.asarray(x, float)
+    if "mean" in params:
+        return np.full(x.shape, params["mean"])
+    p, q, g = (params[k] for k in ("p", "q", "gamma"))
     m = np.nan_to_num(np.asarray(m_x, float))
     cond = (g + m * x) * p / (p * x + q - 1.0)
     return np.where(x > 0, cond, p * g / (q - 1.0))
 
 
 def _purchase_curve(model: str, params: dict[str, float], t, x, T) -> np.ndarray:
-    """The part of E[Y(t) | x, t_x, T] that does not depend on t_x: E = curve(x, T, t) * P(alive)."""
+    """The part of E[Y(t) | x, t_x, T] that does not depend on t_x: E = curve(x, T, t) * P(alive).
+
+    BG/NBD and MBG/NBD, with ``k = x`` (BG/NBD) or ``x + 1`` (MBG/NBD) survived dropout chances:
+    ``(a+b+k-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(a-1) 2F1(a+b+k-1-r-x, a-1; a+b+k-1; t/(alpha+T+t))]``,
+    the Euler transform of the published ``1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+k; a+b+k-1; .)``.
+    """
+    _check_model(model)
     x = np.asarray(x, float)
-    if model == "BG/NBD":
+    if model in _SHIFT:
         r, al, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+        c = a + b + x + _SHIFT[model] - 1.0
         z = t / (al + T + t)
         ratio = (al + T) / (al + T + t)
-        return (
-            (a + b + x - 1.0)
-            / (a - 1.0)
-            * (1.0 - ratio ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z))
-        )
+        return c / (a - 1.0) * (1.0 - ratio ** (a - 1.0) * hyp2f1(c - r - x, a - 1.0, c, z))
     r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
     L = np.log((be + T) / (be + T + t))
     frac = -L if abs(s - 1.0) < 1e-9 else -np.expm1((s - 1.0) * L) / (s - 1.0)
     return (r + x) * (be + T) / (al + T) * frac
 
 
+@dataclass(frozen=True)
+class HistoryIndex:
+    """Rows (x, t_x, T) with their distinct values and pairs, for evaluating many parameter draws.
+
+    ``pair_*``: distinct (x, T) pairs and each row's pair (the hypergeometric part of BG/NBD-type
+    expectations); ``x_*``, ``tx_*``, ``T_*``: distinct values and each row's (logs in P(alive));
+    ``xtx_*``: distinct (x, t_x) pairs (Pareto/NBD's integral at t_x).
+    """
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    pair_idx: np.ndarray
+    pair_x: np.ndarray
+    pair_T: np.ndarray
+    x_idx: np.ndarray
+    x_vals: np.ndarray
+    tx_idx: np.ndarray
+    tx_vals: np.ndarray
+    T_idx: np.ndarray
+    T_vals: np.ndarray
+    xtx_idx: np.ndarray
+    xtx_x: np.ndarray
+    xtx_t: np.ndarray
+
+
+def history_index(x, t_x, T) -> HistoryIndex:
+    """The :class:`HistoryIndex` of rows (x, t_x, T), usually the unique histories of a customer base."""
+    x, t_x, T = (np.asarray(v, float) for v in (x, t_x, T))
+    pidx, (px, pT) = _factorize_rows(x, T)
+    xi, (dx,) = _factorize_rows(x)
+    ti, (dtx,) = _factorize_rows(t_x)
+    Ti, (dT,) = _factorize_rows(T)
+    ki, (kx, kt) = _factorize_rows(x, t_x)
+    return HistoryIndex(x, t_x, T, pidx, px, pT, xi, dx, ti, dtx, Ti, dT, ki, kx, kt)
+
+
+def p_alive_indexed(model: str, params: dict[str, float], h: HistoryIndex) -> np.ndarray:
+    """:func:`p_alive` of the rows of ``h``, with logs and special functions once per distinct value.
+
+    The same numbers as ``p_alive(model, params, h.x, h.t_x, h.T)`` (tested); several times faster
+    when rows share their x, t_x and T, as the unique histories of a customer base do.
+    """
+    _check_model(model)
+    if model in _SHIFT:
+        r, al, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+        k = h.x_vals + _SHIFT[model]
+        ks = np.maximum(k, 1.0)
+        base = (np.log(a) - np.log(b + ks - 1))[h.x_idx]
+        logodds = base + (r + h.x) * (np.log(al + h.T_vals)[h.T_idx] - np.log(al + h.tx_vals)[h.tx_idx])
+        return np.where((k > 0)[h.x_idx], expit(-logodds), 1.0)
+    r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
+    l1 = _pareto_term(r, al, s, be, h.xtx_x, h.xtx_t)[h.xtx_idx]
+    l2 = _pareto_term(r, al, s, be, h.pair_x, h.pair_T)[h.pair_idx]
+    lo = np.log(s / (r + s + h.x)) + (r + h.x) * np.log(al + h.T) + s * np.log(be + h.T) + \
+        _pareto_log_a0(r, al, s, be, h.x, h.t_x, h.T, l1, l2)
+    return expit(-lo)
+
+
 def discounted_expected_transactions(model: str, params: dict[str, float], x, t_x, T, months: int,
                                      annual_discount: float, unit_days: float = 7.0,
-                                     pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                                     index: HistoryIndex | None = None) -> np.ndarray:
     """Discounted expected purchases over ``months`` months for each (x, t_x, T) row.
 
     Exact and fast: the hypergeometric part depends on (x, T) only, so it is computed once per
-    distinct (x, T) pair and multiplied by each row's P(alive). ``pairs`` (distinct x, distinct T,
-    row index) can be passed when scoring many parameter draws of the same customers.
+    distinct (x, T) pair and multiplied by each row's P(alive). ``index`` (:func:`history_index` of the
+    same rows) can be passed when scoring many parameter draws of the same customers; then P(alive)
+    is computed once per distinct value too (:func:`p_alive_indexed`).
     """
-    x = np.asarray(x, float)
-    T = np.asarray(T, float)
-    if pairs is None:
-        idx, (px, pT) = _factorize_rows(x, T)
-    else:
-        px, pT, idx = pairs
+    h = index if index is not None else history_index(x, t_x, T)
     month = 365.25 / 12 / unit_days
     d = (1.0 + annual_discount) ** (1 / 12) - 1.0
-    prev = np.zeros(len(px))
-    det = np.zeros(len(px))
+    prev = np.zeros(len(h.pair_x))
+    det = np.zeros(len(h.pair_x))
     for m in range(1, months + 1):
-        cur = _purchase_curve(model, params, m * month, px, pT)
+        cur = _purchase_curve(model, params, m * month, h.pair_x, h.pair_T)
         det += (cur - prev) / (1.0 + d) ** m
         prev = cur
-    return det[idx] * p_alive(model, params, x, t_x, T)
+    return det[h.pair_idx] * p_alive_indexed(model, params, h)
 
 
 def discounted_clv(model: str, params: dict[str, float], spend: np.ndarray, x, t_x, T, months: int,
@@ -449,4 +674,5 @@ def discounted_clv(model: str, params: dict[str, float], spend: np.ndarray, x, t
     return total * spend
 
 
-MODELS = {"bgnbd": ("BG/NBD", fit_bgnbd), "paretonbd": ("Pareto/NBD", fit_paretonbd)}
+#: Purchase models by their ``clv.model`` key: (name, fitting function).
+MODELS = {"bgnbd": ("BG/NBD", fit_bgnbd), "mbgnbd": ("MBG/NBD", fit_mbgnbd), "paretonbd": ("Pareto/NBD", fit_paretonbd)}
