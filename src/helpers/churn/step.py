@@ -472,8 +472,9 @@ def _run_snapshots(t: ibis.Table, customers, as_of, settings: ChurnSettings, see
         res.parts.append(failed)
         drop = [c for c in ("p_alive", "expected_purchases") if c in Xtr or c in Xev or c in Xnow]
         Xtr, Xev, Xnow = (X.drop(columns=[c for c in drop if c in X]) for X in (Xtr, Xev, Xnow))
-    Xtr = Xtr.drop(columns=[c for c in ("category_breadth", "main_channel_share", "discount_share")
-                            if c in Xtr and Xtr[c].isna().all() and len(Xtr)])
+    # a feature with no value at the training snapshot (no category column in the export; nobody has a
+    # usual gap yet when nobody bought twice) cannot be learned from
+    Xtr = Xtr.loc[:, Xtr.notna().any() | (len(Xtr) == 0)]
     Xev, Xnow = Xev.reindex(columns=Xtr.columns), Xnow.reindex(columns=Xtr.columns)
     ytr = churn_data.churn_labels(t, tr_, h, Xtr.index, as_of)
     yev = churn_data.churn_labels(t, ev, h, Xev.index, as_of)
@@ -565,6 +566,8 @@ def _run_contractual(t: ibis.Table, customers: pd.DataFrame, as_of, settings: Ch
     paid = churn_data.payment_history(t, as_of, period_days)
     d = churn_data.contractual_dataset(customers, attrs, as_of, settings.max_levels, types, paid)
     res.notes, res.kinds = d.notes, dict(d.kinds)
+    empty = [c for c in d.X.columns if d.X[c].isna().all()]
+    d.X, d.X_score = d.X.drop(columns=empty), d.X_score.drop(columns=empty)
     if d.X.shape[1] == 0:
         return _unavailable(res, tr("the customers table has a churn label but no attribute, sign-up date or "
                                     "payment to learn from"),
