@@ -87,7 +87,7 @@ def test_an_explicit_type_overrides_the_guess():
     assert df["tenure"].dtype == float                              # still guessed
     # forcing a type the values do not have: they become missing, counted with examples
     df, findings = type_attributes(d, ["contract"], {"contract": "number"})
-    assert df["contract"].isna().all() and findings[0].rows == 7 and findings[0].check.endswith("number")
+    assert df["contract"].isna().all() and findings[0].rows == 7 and findings[0].check.endswith("not a number")
 
 
 def test_the_mapping_refuses_a_type_for_an_attribute_it_does_not_keep():

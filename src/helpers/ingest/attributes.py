@@ -40,10 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers.locale import N_
+
 __all__ = [
     "TYPES",
     "NUMBER_SHARE",
     "MISSING_TOKENS",
+    "UNREADABLE",
     "TRUE_TOKENS",
     "FALSE_TOKENS",
     "parse_numbers",
@@ -74,6 +77,10 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "n.a", "n.a.", "#n/a", "nan", "null
 #: Values read as true / false in a boolean attribute (compared after stripping, lower case).
 TRUE_TOKENS = frozenset({"1", "1.0", "yes", "y", "true", "t", "是"})
 FALSE_TOKENS = frozenset({"0", "0.0", "no", "n", "false", "f", "否"})
+
+#: The data-quality finding of values that do not read as their attribute's type (message ids).
+UNREADABLE = {"number": N_("attribute value is not a number"), "boolean": N_("attribute value is not yes/no"),
+              "date": N_("attribute value is not a date"), "category": N_("attribute value is not text")}
 
 #: Identifier-like: a different value for at least this share of the customers that have one...
 _IDENTIFIER_SHARE = 0.95
@@ -245,8 +252,7 @@ def type_attributes(df: pd.DataFrame, attributes: list[str], types: dict[str, st
         rows = int(bad.sum())
         if rows:
             ex = "; ".join(str(v) for v in out.loc[bad.to_numpy(bool), a].astype("string").head(examples))
-            findings.append(Finding("customers", f"attribute value is not a {kind}", a, rows, rows / n, ex,
-                                    "set to missing"))
+            findings.append(Finding("customers", UNREADABLE[kind], a, rows, rows / n, ex, "set to missing"))
         out[a] = values
     return out, findings
 
