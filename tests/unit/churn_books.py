@@ -10,7 +10,7 @@ support lower it) plus unobserved heterogeneity. Subscribers sign up over six ye
 the as-of date holds those still subscribed :data:`WINDOW` months before it (or who joined since),
 enriched in leavers as public telecom samples are (about 27% leavers), and ``churned`` says who
 cancelled in the window. Attributes come back as a CSV reader hands them over: text, with blanks in
-``total_charges``, thousands separators and stray spaces in the charges, ``0/1`` and ``Yes/No``
+``total_charges`` (subscribers who joined in the last fortnight), thousands separators and stray spaces in the charges, ``0/1`` and ``Yes/No``
 flags, a 200-level ``city`` and a unique ``account_no``.
 
 Payments: one per paid month from sign-up to cancellation (or the as-of date); risky subscribers
@@ -78,14 +78,16 @@ def _draw(m: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     stay = min(1.0, STAYERS_PER_LEAVER * churned.sum() / max((keep & ~churned).sum(), 1))
     keep &= churned | (rng.random(m) < stay)
     a["churned"] = churned
-    a["tenure"] = np.where(end >= 0, life, np.floor(a["start"])).astype(int)
+    # months billed: a leaver paid ``life`` months, a stayer every month begun since signing up
+    a["tenure"] = np.where(end >= 0, life, np.ceil(a["start"])).astype(int)
+    a["new"] = (end < 0) & (a["start"] < 0.5)                  # joined in the last fortnight: not yet totalled
     city_p = 1.0 / np.arange(1, 201) ** 1.1
     a["city"] = np.array([f"City {i:03d}" for i in range(200)])[rng.choice(200, m, p=city_p / city_p.sum())]
     a["total"] = a["charges"] * a["tenure"] * rng.normal(1.0, 0.02, m)
     return {k: v[keep] for k, v in a.items()}
 
 
-def telecom_book(n: int, seed: int, as_of: pd.Timestamp = AS_OF, payments: bool = True,
+def telecom_book(n: int, seed: int, as_of: pd.Timestamp = AS_OF, payments: bool | str = True,
                  text: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """``(customers, payments)`` of a synthetic telecom book of ``n`` subscribers.
 
@@ -95,8 +97,9 @@ def telecom_book(n: int, seed: int, as_of: pd.Timestamp = AS_OF, payments: bool 
         Subscribers in the book.
     seed : int
     as_of : Timestamp
-    payments : bool
-        Also build the payments table (``customer_id``, ``order_ts``, ``amount``).
+    payments : bool or "arrow"
+        Also build the payments table (``customer_id``, ``order_ts``, ``amount``); ``"arrow"``: as a
+        pyarrow Table with dictionary-encoded ids (tens of millions of rows without a Python string each).
     text : bool
         Attributes as text, the way a CSV export arrives (else numbers and flags typed).
     """
@@ -136,17 +139,24 @@ def telecom_book(n: int, seed: int, as_of: pd.Timestamp = AS_OF, payments: bool 
         c["senior_citizen"] = c["senior_citizen"].astype(str)
         c["tenure"] = c["tenure"].astype(str)
         c["monthly_charges"] = [f" {v:,.2f}" if i % 7 == 0 else f"{v:.2f}" for i, v in enumerate(c["monthly_charges"])]
-        c["total_charges"] = np.where(c["tenure"] == "0", " ", [f"{v:,.2f}" for v in c["total_charges"]])
+        c["total_charges"] = np.where(a["new"], " ", [f"{v:,.2f}" for v in c["total_charges"]])
         c["account_no"] = "AC-" + c["account_no"].astype(str)
     if not payments:
         return c, None
-    # one payment per paid month from sign-up (``start`` months before as-of), for ``tenure`` months
+    # one payment per billed month from sign-up (``start`` months before as-of)
     k = a["tenure"]
     rows = np.repeat(np.arange(n), k)
     month = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
     skip = (rng.random(len(rows)) < np.clip(a["hazard"][rows] * 1.5, 0, 0.3)) & (month > 0)
     rows, month = rows[~skip], month[~skip]
-    ts = as_of - pd.to_timedelta((a["start"][rows] - month) * MONTH_DAYS, unit="D")
-    p = pd.DataFrame({"customer_id": c["customer_id"].to_numpy()[rows], "order_ts": ts.astype("datetime64[us]"),
-                      "amount": (a["charges"][rows] * rng.normal(1.0, 0.01, len(rows))).round(2)})
-    return c, p[p["order_ts"] <= as_of].reset_index(drop=True)
+    age_days = (a["start"][rows] - month) * MONTH_DAYS
+    keep = age_days >= 0
+    rows, age_days = rows[keep], age_days[keep]
+    ts = (np.datetime64(as_of.to_datetime64(), "us") - (age_days * 86_400e6).astype("timedelta64[us]"))
+    amount = (a["charges"][rows] * rng.normal(1.0, 0.01, len(rows))).round(2)
+    if payments == "arrow":
+        import pyarrow as pa
+        ids = pa.DictionaryArray.from_arrays(pa.array(rows.astype(np.int32)), pa.array(c["customer_id"].tolist()))
+        return c, pa.table({"customer_id": ids, "order_ts": pa.array(ts), "amount": pa.array(amount)})
+    p = pd.DataFrame({"customer_id": c["customer_id"].to_numpy()[rows], "order_ts": ts, "amount": amount})
+    return c, p.reset_index(drop=True)

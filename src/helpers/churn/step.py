@@ -669,9 +669,10 @@ def metrics_view(res: ChurnResult):
            tr("Out of fold: {folds}-fold cross-validation, {n} customers. Lower Brier score, log loss and "
               "calibration error are better; higher ROC AUC and PR AUC are better.", folds=res.folds,
               n=fmt_int(res.n_eval)))
-    return styled_table(v, float_cols=[h["roc_auc"], h["pr_auc"], h["brier"], h["log_loss"]],
-                        pct_cols=[h["mean_predicted"], h["observed_rate"], h["calibration_error"]],
-                        readable_headers=False, caption=cap)
+    metric_cols = [h["roc_auc"], h["pr_auc"], h["brier"], h["log_loss"]]
+    st = styled_table(v, pct_cols=[h["mean_predicted"], h["observed_rate"], h["calibration_error"]],
+                      readable_headers=False, caption=cap)
+    return st.format("{:.3f}", subset=metric_cols)     # three decimals: the candidates differ in the third
 
 
 def choice_sentence(res: ChurnResult) -> str:
@@ -793,21 +794,23 @@ def scored_customers(res: ChurnResult, scores: pd.DataFrame | None, value_col: s
                      high_value_share: float) -> pd.DataFrame:
     """Churn scores joined to segments and value, with the ``retention_priority`` flag.
 
-    ``retention_priority``: high tier and value in the top ``high_value_share`` of the scored
-    customers (value = CLV when the value step ran, else spend to date).
+    ``retention_priority``: high tier and in the top ``high_value_share`` of the scored customers by
+    **spend to date** (what they have been worth; a predicted value such as CLV already counts on them
+    leaving, so "high risk and high predicted value" is nearly empty by construction). Without spend
+    to date, by ``value_col``. The measure used is ``attrs["priority_col"]``.
     """
     s = res.scores.copy()
     if scores is not None:
         keep = [c for c in ("customer_id", "rfm_segment", "action_group", "revenue", value_col) if c and c in scores]
         s = s.merge(scores[list(dict.fromkeys(keep))].assign(customer_id=lambda d: d["customer_id"].astype(str)),
                     on="customer_id", how="left")
-    vcol = value_col if value_col and value_col in s else ("revenue" if "revenue" in s else None)
-    if vcol is not None and len(s):
-        cut = s[vcol].quantile(1 - high_value_share)
-        s["retention_priority"] = (s["churn_tier"] == "high") & (s[vcol] >= cut)
+    pcol = "revenue" if "revenue" in s else (value_col if value_col and value_col in s else None)
+    if pcol is not None and len(s):
+        cut = s[pcol].quantile(1 - high_value_share)
+        s["retention_priority"] = (s["churn_tier"] == "high") & (s[pcol] >= cut)
     else:
         s["retention_priority"] = False
-    s.attrs["value_col"] = vcol
+    s.attrs["priority_col"] = pcol
     return s
 
 
@@ -890,9 +893,12 @@ def risk_sentences(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, cu
         text += " " + tr("The high-risk customers hold {value} of {value_label} (the value at risk).",
                          value=money(var["value_at_risk"].sum(), currency), value_label=value_label)
     pr = int(scored["retention_priority"].sum())
-    text += " " + tr("**{n} customers are high risk and high value** (top {share} by {value_label}): they are "
-                     "flagged `retention_priority` in segments_export.csv for the retention team.", n=fmt_int(pr),
-                     share=fmt_pct(res.settings.high_value_share), value_label=value_label)
+    by = tr("spend to date") if scored.attrs.get("priority_col") == "revenue" else value_label
+    text += " " + ntr("**{n} customer is high risk and high value** (top {share} by {value_label}): flagged "
+                      "`retention_priority` in segments_export.csv for the retention team.",
+                      "**{n} customers are high risk and high value** (top {share} by {value_label}): they are "
+                      "flagged `retention_priority` in segments_export.csv for the retention team.", pr,
+                      share=fmt_pct(res.settings.high_value_share), value_label=by)
     return text
 
 
