@@ -10,7 +10,8 @@ support lower it) plus unobserved heterogeneity. Subscribers sign up over six ye
 the as-of date holds those still subscribed :data:`WINDOW` months before it (or who joined since),
 enriched in leavers as public telecom samples are (about 27% leavers), and ``churned`` says who
 cancelled in the window. Attributes come back as a CSV reader hands them over: text, with blanks in
-``total_charges`` (subscribers who joined in the last fortnight), thousands separators and stray spaces in the charges, ``0/1`` and ``Yes/No``
+``total_charges`` (subscribers who joined in the last fortnight), thousands separators and stray
+spaces in the charges, ``0/1`` and ``Yes/No``
 flags, a 200-level ``city`` and a unique ``account_no``.
 
 Payments: one per paid month from sign-up to cancellation (or the as-of date); risky subscribers
