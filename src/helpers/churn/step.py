@@ -1045,6 +1045,10 @@ def churn_summary(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, ret
         "thresholds": {"high": res.threshold, "medium": res.medium_threshold},
         "tier_counts": {t: int((scored["churn_tier"] == t).sum()) for t in churn.TIERS},
         "scored_customers": int(len(scored)),
+        # with tiers by share, the high tier is always the same share: the expected number of churners
+        # (the sum of the probabilities) is what moves quarter to quarter
+        "expected_churners": float(scored["churn_probability"].sum()),
+        "mean_probability": float(scored["churn_probability"].mean()) if len(scored) else None,
         "retention_priority": int(scored["retention_priority"].sum()),
         "value_column": value_col, "value_label": value_label,
         "value_at_risk": float(var["value_at_risk"].sum()) if "value_at_risk" in var else None,
