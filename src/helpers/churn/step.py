@@ -653,10 +653,16 @@ def metrics_table(res: ChurnResult) -> pd.DataFrame:
     return m.sort_values(res.criterion, kind="stable").reset_index(drop=True)
 
 
+def _see_above():
+    from IPython.display import Markdown
+    return Markdown(tr("Not available this quarter: see the note at the top of the page."))
+
+
 def metrics_view(res: ChurnResult):
-    """The backtest table for the page (translated headers, rounded)."""
+    """The backtest table for the page (translated headers, rounded); a pointer to the notice when
+    there is no model."""
     if not res.available:
-        return None
+        return _see_above()
     m = metrics_table(res)
     h = {"model": tr("Model"), "chosen": tr("Chosen"), "roc_auc": tr("ROC AUC"), "pr_auc": tr("PR AUC"),
          "brier": tr("Brier score"), "log_loss": tr("Log loss"), "mean_predicted": tr("Predicted churn"),
@@ -729,7 +735,9 @@ def calibration_sentence(res: ChurnResult) -> str:
 
 def lift_sentence(res: ChurnResult) -> str:
     """What contacting the riskiest tenth and fifth would find."""
-    if not res.available or res.lift.empty:
+    if not res.available:
+        return tr("Not available this quarter: see the note at the top of the page.")
+    if res.lift.empty:
         return ""
     top = res.lift.iloc[0]
     two = res.lift.iloc[min(1, len(res.lift) - 1)]
@@ -785,7 +793,7 @@ def confusion_view(res: ChurnResult):
 def effects_markdown(res: ChurnResult) -> str:
     """The top drivers' effects as a bullet list (which model they describe first)."""
     if not res.available:
-        return ""
+        return tr("Not available this quarter: see the note at the top of the page.")
     head = tr("For {model}, the model that scores the customers:", model=_model_name(res.chosen))
     return head + "\n\n" + bullet_list(res.effects)
 
@@ -952,9 +960,10 @@ def retention_sentence(ret: Retention, as_of: pd.Timestamp) -> str:
     parts = []
     for g, d in ret.km.groupby("group", observed=True, sort=True):
         s90 = d.loc[d["time"] <= 90, "survival"].iloc[-1]
-        parts.append(tr("{group}: {within} within 90 days, {by_end} by {date} ({n} customers)", group=g,
-                        within=fmt_pct(1 - s90), by_end=fmt_pct(1 - d["survival"].iloc[-1]),
-                        date=fmt_date(pd.Timestamp(as_of)), n=fmt_int(d["at_risk"].iloc[0])))
+        parts.append(ntr("{group}: {within} within 90 days, {by_end} by {date} ({n} customer)",
+                         "{group}: {within} within 90 days, {by_end} by {date} ({n} customers)",
+                         int(d["at_risk"].iloc[0]), group=g, within=fmt_pct(1 - s90),
+                         by_end=fmt_pct(1 - d["survival"].iloc[-1]), date=fmt_date(pd.Timestamp(as_of))))
     text = tr("Customers grouped by their action group on {origin}; share who bought again: {parts}.",
               origin=fmt_date(ret.origin), parts=tr("; ").join(parts))
     lr = ret.logrank
