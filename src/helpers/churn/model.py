@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from helpers.churn.data import INT_FEATURES
@@ -40,6 +40,8 @@ __all__ = [
     "MIN_CLASS",
     "DataTooSmall",
     "check_classes",
+    "as_categories",
+    "CategoryCodes",
     "make_models",
     "Average",
     "FIT_SAMPLE",
@@ -121,32 +123,72 @@ _SKEWED = ("purchase_days", "orders", "spend", "average_order_value", "spend_las
            "orders_last_90", "orders_prev_90", "gap_ratio", "expected_purchases", "payments", "total_paid")
 
 
+def as_categories(*frames: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
+    """The frames with every text column as a pandas categorical over one sorted set of levels (the
+    union of the frames'), so that training, testing and scoring frames encode alike and
+    :class:`CategoryCodes` reads their codes instead of hashing strings at every prediction."""
+    text = [c for c in frames[0].columns if not pd.api.types.is_numeric_dtype(frames[0][c])]
+    out = [f.copy() for f in frames]
+    for c in text:
+        levels = sorted(set().union(*(set(f[c].dropna().astype(str).unique()) for f in frames if c in f)))
+        for f in out:
+            if c in f:
+                f[c] = pd.Categorical(f[c].astype("string").astype(object), categories=levels)
+    return tuple(out)
+
+
+class CategoryCodes(TransformerMixin, BaseEstimator):
+    """Text (or categorical) columns as integer codes of the levels seen in fitting; numbers unchanged.
+
+    A level not seen in fitting, and a missing value, get the code -1 (gradient boosting reads a
+    negative category as missing; the one-hot encoder as unknown). Encoding by pandas' hash-based
+    ``Categorical`` is what keeps scikit-learn's encoders off Python string objects: at 100,000
+    subscribers they spent more time checking and sorting strings than the models spent learning.
+    """
+
+    def fit(self, X: pd.DataFrame, y=None):
+        self.text_ = _categorical(X)
+        self.levels_ = {c: (list(X[c].cat.categories) if isinstance(X[c].dtype, pd.CategoricalDtype)
+                            else sorted(X[c].dropna().astype(str).unique())) for c in self.text_}
+        self.columns_ = list(X.columns)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = X[self.columns_].copy()
+        for c in self.text_:
+            s = X[c]
+            if isinstance(s.dtype, pd.CategoricalDtype) and list(s.cat.categories) == self.levels_[c]:
+                codes = s.cat.codes.to_numpy()
+            else:
+                codes = pd.Index(self.levels_[c], dtype=object).get_indexer(s.astype("string").astype(object))
+            out[c] = codes.astype(np.int32)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(self.columns_, dtype=object)
+
+
 def make_models(X: pd.DataFrame, seed: int) -> dict:
     """Unfitted gradient boosting and logistic-regression pipelines for the columns of ``X``.
 
-    Text columns (categories) are one-hot encoded for the logistic model (levels seen fewer than 20
-    times are pooled) and ordinal encoded as native categories for gradient boosting; numbers are
-    median-imputed with a missing-value indicator and standardised for the logistic model (counts
-    and money of the order history on the log scale) and passed as they are to gradient boosting,
-    which handles missing values itself.
+    Text columns (categories) become integer codes (:class:`CategoryCodes`): native categories for
+    gradient boosting, one-hot for the logistic model (levels seen fewer than 20 times pooled);
+    numbers are median-imputed with a missing-value indicator and standardised for the logistic model
+    (counts and money of the order history on the log scale) and passed as they are to gradient
+    boosting, which handles missing values itself.
 
     Both are fitted by log loss (the logistic regression by maximum likelihood with a mild L2
-    penalty, C = 1; gradient boosting with small trees, a slow learning rate and early stopping on a
-    tenth of the training data), so their probabilities are calibrated on the training data without
-    a separate step: an isotonic recalibration (3-fold) was tried and made the Brier score no better
-    on the demo's later snapshot or on the synthetic telecom book (benchmarks/RESULTS.md, churn).
+    penalty, C = 1; gradient boosting with small trees and early stopping on a tenth of the training
+    data), so their probabilities are calibrated on the training data without a separate step: an
+    isotonic recalibration (3-fold) was tried and made the Brier score no better on the demo's later
+    snapshot or on the synthetic telecom book (benchmarks/RESULTS.md, churn).
     """
     cat = _categorical(X)
     num = [c for c in X.columns if c not in cat]
-    hgb_prep = ColumnTransformer(
-        [("num", "passthrough", num),
-         ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1), cat)],
-        verbose_feature_names_out=False,
-    )
-    hgb = make_pipeline(hgb_prep, HistGradientBoostingClassifier(
-        max_iter=600, learning_rate=0.03, max_leaf_nodes=8, min_samples_leaf=50, l2_regularization=1.0,
+    hgb = make_pipeline(CategoryCodes(), HistGradientBoostingClassifier(
+        max_iter=400, learning_rate=0.06, max_leaf_nodes=8, min_samples_leaf=50, l2_regularization=1.0,
         early_stopping=True, validation_fraction=0.1, n_iter_no_change=15,
-        categorical_features=[False] * len(num) + [True] * len(cat), random_state=seed))
+        categorical_features=[c in cat for c in X.columns], random_state=seed))
     log_cols = [c for c in num if c in _SKEWED]
     lin_prep = ColumnTransformer(
         [("log", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
@@ -157,7 +199,7 @@ def make_models(X: pd.DataFrame, seed: int) -> dict:
          ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20), cat)],
         verbose_feature_names_out=False,
     )
-    logit = make_pipeline(lin_prep, LogisticRegression(max_iter=3000, C=1.0))
+    logit = make_pipeline(CategoryCodes(), lin_prep, LogisticRegression(max_iter=3000, C=1.0))
     return {"gradient_boosting": hgb, "logistic": logit}
 
 
@@ -372,12 +414,13 @@ def confusion(y, flagged) -> dict[str, int]:
 
 
 def drivers(
-    model, X: pd.DataFrame, y: pd.Series, seed: int, n_repeats: int = 5, max_rows: int = 10_000
+    model, X: pd.DataFrame, y: pd.Series, seed: int, n_repeats: int = 3, max_rows: int = 4_000
 ) -> pd.DataFrame:
     """Permutation importance: drop in ROC AUC when a feature is shuffled, largest first.
 
     At most ``max_rows`` customers are used (a seeded, stratified sample), which keeps the cost
-    bounded on large bases; the standard deviation over repeats is shown beside the mean.
+    bounded on large bases (features x repeats predictions of that sample); the standard deviation
+    over repeats is shown beside the mean.
     """
     Xs, ys = _sample(X, y, max_rows, seed)
     r = permutation_importance(model, Xs, ys, scoring="roc_auc", n_repeats=n_repeats, random_state=seed)
@@ -393,7 +436,7 @@ def _sample(X: pd.DataFrame, y: pd.Series, n: int, seed: int) -> tuple[pd.DataFr
 
 
 def partial_dependence(model, X: pd.DataFrame, features: list[str], seed: int, grid: int = 20,
-                       max_rows: int = 5_000, kinds: dict[str, str] | None = None) -> pd.DataFrame:
+                       max_rows: int = 2_000, kinds: dict[str, str] | None = None) -> pd.DataFrame:
     """Average predicted churn when a feature is set to each value of a grid, all else as observed.
 
     The grid spans the 5th to 95th percentile of a number (whole numbers for counts and days),

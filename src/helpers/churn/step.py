@@ -476,6 +476,7 @@ def _run_snapshots(t: ibis.Table, customers, as_of, settings: ChurnSettings, see
     # usual gap yet when nobody bought twice) cannot be learned from
     Xtr = Xtr.loc[:, Xtr.notna().any() | (len(Xtr) == 0)]
     Xev, Xnow = Xev.reindex(columns=Xtr.columns), Xnow.reindex(columns=Xtr.columns)
+    Xtr, Xev, Xnow = churn.as_categories(Xtr, Xev, Xnow)
     ytr = churn_data.churn_labels(t, tr_, h, Xtr.index, as_of)
     yev = churn_data.churn_labels(t, ev, h, Xev.index, as_of)
     if attrs and customers is not None:
@@ -567,7 +568,7 @@ def _run_contractual(t: ibis.Table, customers: pd.DataFrame, as_of, settings: Ch
     d = churn_data.contractual_dataset(customers, attrs, as_of, settings.max_levels, types, paid)
     res.notes, res.kinds = d.notes, dict(d.kinds)
     empty = [c for c in d.X.columns if d.X[c].isna().all()]
-    d.X, d.X_score = d.X.drop(columns=empty), d.X_score.drop(columns=empty)
+    d.X, d.X_score = churn.as_categories(d.X.drop(columns=empty), d.X_score.drop(columns=empty))
     if d.X.shape[1] == 0:
         return _unavailable(res, tr("the customers table has a churn label but no attribute, sign-up date or "
                                     "payment to learn from"),
