@@ -419,3 +419,37 @@ def test_churn_step_without_orders_is_not_available():
     for x in (o, ibis.memtable(o)):
         res = run(x, None, pd.Timestamp("2026-09-30"), defaults().churn, 1, "CNY")
         assert not res.available and "no orders" in res.reason
+
+
+def test_batched_drivers_and_partial_dependence_equal_one_call_per_copy():
+    """The fast paths score every shuffled copy (and every grid point) in one prediction call; the slow,
+    obvious version (one call per copy, the same permutations) gives the same numbers."""
+    from sklearn.metrics import roc_auc_score
+
+    from helpers.churn.model import as_categories, drivers, fit_models, partial_dependence
+    rng = np.random.default_rng(3)
+    n = 1500
+    X = pd.DataFrame({"recency_days": rng.integers(0, 300, n).astype(float), "spend": rng.gamma(2, 50, n),
+                      "plan": rng.choice(["basic", "plus", "pro"], n)})
+    y = pd.Series((rng.random(n) < 0.2 + 0.5 * (X["recency_days"] > 150) - 0.1 * (X["plan"] == "pro")).astype(int))
+    (X,) = as_categories(X)
+    m = fit_models(X, y, seed=1, only="blend")["blend"]
+    got = drivers(m, X, y, seed=5, n_repeats=2, max_rows=n).set_index("feature")
+    r = np.random.default_rng(5)
+    base = roc_auc_score(y, m.predict_proba(X)[:, 1])
+    drops = {c: [] for c in X.columns}
+    for _ in range(2):
+        for c in X.columns:
+            Xp = X.copy()
+            Xp[c] = X[c].iloc[r.permutation(n)].to_numpy()
+            drops[c].append(base - roc_auc_score(y, m.predict_proba(Xp)[:, 1]))
+    for c in X.columns:
+        assert got.loc[c, "importance"] == pytest.approx(np.mean(drops[c]), abs=1e-12)
+        assert got.loc[c, "std"] == pytest.approx(np.std(drops[c]), abs=1e-12)
+    assert got.index[0] == "recency_days"
+    pdp = partial_dependence(m, X, ["recency_days", "plan"], seed=5, grid=5, max_rows=n)
+    for f, v, p in pdp.itertuples(index=False):
+        Xv = X.copy()
+        Xv[f] = pd.Categorical([v] * n, dtype=X[f].dtype) if f == "plan" else v
+        assert p == pytest.approx(m.predict_proba(Xv)[:, 1].mean(), abs=1e-12)
+    assert pdp["feature"].tolist().count("plan") == 3

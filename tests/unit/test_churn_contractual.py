@@ -16,8 +16,8 @@ from helpers.ingest.rules import clean_customers
 
 
 def test_payment_history_by_hand():
-    rows = [("a", "2026-01-01", 10.0), ("a", "2026-02-01", 10.0), ("a", "2026-05-01", 12.0),
-            ("a", "2026-06-01", 4.0), ("a", "2026-06-01", 11.0),        # two lines on one day: one payment of 15
+    rows = [("a", "2026-01-01 10:00", 10.0), ("a", "2026-02-01", 10.0), ("a", "2026-05-01", 12.0),
+            ("a", "2026-06-01 09:30", 15.0),
             ("b", "2026-03-03", 5.0), ("a", "2026-10-05", 99.0)]         # after the as-of date: not read
     o = pd.DataFrame(rows, columns=["customer_id", "order_ts", "amount"]).astype({"order_ts": "datetime64[us]"})
     h = churn_data.payment_history(o, AS_OF, 30.4375)
@@ -25,7 +25,7 @@ def test_payment_history_by_hand():
     assert (a["payments"], a["total_paid"], a["last_payment"]) == (4, 47.0, 15.0)
     assert a["mean_payment"] == pytest.approx(47 / 4) and a["payment_change"] == pytest.approx(15 / 11.75 - 1)
     assert a["missed_periods"] == 2                      # Feb 1 -> May 1: March and April skipped
-    assert a["paying_days"] == pytest.approx(151 + 30.4375)
+    assert a["paying_days"] == pytest.approx(151 + 30.4375)   # Jan 1 to Jun 1 (days, not hours) + a period
     assert (b["payments"], b["missed_periods"], b["paying_days"]) == (1, 0, pytest.approx(30.4375))
     assert list(h.columns) == churn_data.PAYMENT_FEATURES
 

@@ -82,6 +82,10 @@ FALSE_TOKENS = frozenset({"0", "0.0", "no", "n", "false", "f", "否"})
 UNREADABLE = {"number": N_("attribute value is not a number"), "boolean": N_("attribute value is not yes/no"),
               "date": N_("attribute value is not a date"), "category": N_("attribute value is not text")}
 
+#: Most distinct values a guess reads: beyond, every k-th of them (by frequency, a deterministic
+#: stride) decides, so a million account numbers cost what 20,000 do.
+_GUESS_VALUES = 20_000
+
 #: Identifier-like: a different value for at least this share of the customers that have one...
 _IDENTIFIER_SHARE = 0.95
 #: ...among at least this many customers (in a table of 12 customers, 12 regions can be chance).
@@ -182,11 +186,17 @@ def guess_type(s: pd.Series) -> str:
     if pd.api.types.is_numeric_dtype(s.dtype):
         present = s.dropna()
         return "boolean" if len(present) and present.isin([0, 1]).all() else "number"
-    counts = _text(s).value_counts(dropna=True)
-    if counts.empty:
+    raw = s.value_counts(dropna=True)                   # distinct raw values first: cheap on a million rows
+    t = _text(pd.Series(raw.index.astype(str), dtype="string"))
+    present = t.notna().to_numpy()
+    if not present.any():
         return "category"
-    u = pd.Series(counts.index, dtype="string")
-    w = counts.to_numpy(float) / counts.sum()
+    u = t[present].reset_index(drop=True)
+    w = raw.to_numpy(float)[present]
+    if len(u) > _GUESS_VALUES:   # an identifier or a continuous number: every k-th distinct value decides
+        k = -(-len(u) // _GUESS_VALUES)
+        u, w = u.iloc[::k].reset_index(drop=True), w[::k]
+    w = w / w.sum()
     if u.str.lower().isin(TRUE_TOKENS | FALSE_TOKENS).all():
         return "boolean"
     numeric = _numbers_of(u).notna().to_numpy()
@@ -390,7 +400,7 @@ def model_features(customers: pd.DataFrame, attributes: list[str], reference: pd
     -------
     (features, notes, kinds)
         ``features``: numbers as float (NaN missing), booleans as 0/1 floats, dates as ages in days,
-        categories as text (missing = ``"unknown"``). ``notes``: what was left out or grouped.
+        categories as pandas categoricals (missing = ``"unknown"``). ``notes``: what was left out or grouped.
         ``kinds``: feature -> its attribute type.
     """
     types = dict(types or {})
@@ -425,16 +435,31 @@ def model_features(customers: pd.DataFrame, attributes: list[str], reference: pd
         elif kind == "date":
             out[a] = (ref - pd.to_datetime(s)).dt.days.astype(float)
         else:
-            t = s.astype("string").fillna("unknown")
-            counts = t.value_counts()
-            if len(counts) > max_levels:
-                keep = counts.index[:max_levels]
-                other = ~t.isin(keep)
-                notes.append(AttributeNote(a, "levels", int(len(counts)), int(max_levels),
-                                           float(other.mean())))
-                t = t.where(~other, "other")
-            out[a] = t.astype(str)
+            out[a], note = _capped_levels(s, a, max_levels)
+            if note is not None:
+                notes.append(note)
     return out, notes, kinds
+
+
+def _capped_levels(s: pd.Series, name: str, max_levels: int) -> tuple[pd.Categorical, AttributeNote | None]:
+    """A category as a pandas categorical: its ``max_levels`` most frequent levels (ties by name),
+    the rest ``"other"``, missing ``"unknown"``; worked on the integer codes, not on the strings."""
+    codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
+    names = np.asarray(uniques.astype(str), dtype=object)
+    counts = np.bincount(codes[codes >= 0], minlength=len(names))
+    order = np.lexsort((names.astype(str), -counts))          # most frequent first, then by name
+    note = None
+    label = names.copy()
+    if len(names) > max_levels:
+        dropped = order[max_levels:]
+        label[dropped] = "other"
+        note = AttributeNote(name, "levels", int(len(names)), int(max_levels),
+                             float(counts[dropped].sum() / max(len(s), 1)))
+    levels = sorted(set(label) | ({"unknown"} if (codes < 0).any() else set()))
+    index = {v: i for i, v in enumerate(levels)}
+    remap = np.array([index[v] for v in label], dtype=np.int64)
+    new = np.where(codes >= 0, remap[np.maximum(codes, 0)], index.get("unknown", -1))
+    return pd.Categorical.from_codes(new, categories=levels), note
 
 
 
