@@ -15,7 +15,10 @@ as a CSV reader hands them over, a ``churned`` label, one payment per paid month
    the refit and the scoring of every active subscriber; then the tiers, the priority flags and the
    ``churn_scores`` table.
 
-Peak RSS is the process's (``ru_maxrss``), so it includes reading the customers table. ``--threads``
+Each stage is shown in wall seconds and in CPU seconds of the process (all threads): on a shared
+machine the wall time measures the neighbours as much as the step, the CPU time much less so.
+Typing and the churn step run in separate processes (as 10_ingest and 40_churn do), each with its own
+peak RSS (``ru_maxrss``); the churn figure includes reading the typed customers table. ``--threads``
 sets OMP_NUM_THREADS for the child (gradient boosting's OpenMP threads; on a loaded 2-core machine
 two threads can be ten times slower than one).
 """
@@ -47,46 +50,53 @@ pq.write_table(p, pay_path)
 print(len(c), p.num_rows)
 """
 
-RUN = r"""
-import json, os, resource, sys, tempfile, time
+TYPE = r"""
+import json, resource, sys, time
 import pandas as pd
-progress = tempfile.NamedTemporaryFile("w", suffix=".progress", delete=False).name
-os.environ["SEGREVIEW_PROGRESS"] = progress
-from helpers.churn import step
-from helpers.frame.engine import orders_table
 from helpers.frame.settings import CustomersColumns, defaults
 from helpers.ingest.rules import clean_customers
-D = defaults()
-cust_path, pay_path = sys.argv[1], sys.argv[2]
-times = {}
+raw_path, typed_path = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
-raw = pd.read_parquet(cust_path)
-times["read the customers table (text)"] = time.perf_counter() - t
+raw = pd.read_parquet(raw_path)
 attrs = [c for c in raw.columns if c not in ("customer_id", "churned")]
-t = time.perf_counter()
-cust, _ = clean_customers(raw, CustomersColumns.minimal(churned="churned", attributes=attrs), D.ingest, "book")
-times["ingest: clean + type 21 attributes"] = time.perf_counter() - t
-del raw
+cols = CustomersColumns.minimal(churned="churned", attributes=attrs)
+cust, _ = clean_customers(raw, cols, defaults().ingest, "book")
+seconds = time.perf_counter() - t
+cust.to_parquet(typed_path, index=False)
+print(json.dumps({"seconds": seconds, "attributes": len(attrs),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+RUN = r"""
+import json, resource, sys, time
+import pandas as pd
+from helpers.churn import step
+from helpers.frame.engine import orders_table
+from helpers.frame.settings import defaults
+marks = []
+step.stage = lambda msg: marks.append((time.time(), time.process_time(), msg))   # wall and CPU at each stage
+D = defaults()
+typed_path, pay_path = sys.argv[1], sys.argv[2]
+w0, c0 = time.time(), time.process_time()
+cust = pd.read_parquet(typed_path)
+marks.append((time.time(), time.process_time(), "read the typed customers table"))
 tab = orders_table(pay_path, "duckdb", D.spark)
-w0, t0 = time.time(), time.perf_counter()
 res = step.run(tab, cust, pd.Timestamp("2026-09-30"), D.churn, D.seed, "CNY",
                D.business.replace(model="contractual"), {})
-w1, t_run = time.time(), time.perf_counter() - t0
-t = time.perf_counter()
+marks.append((time.time(), time.process_time(), "tiers, priority, churn_scores"))
 scored = step.scored_customers(res, None, None, D.churn.high_value_share)
 out = step.churn_scores(None, scored)
-t_tail = time.perf_counter() - t
-marks = [(float(a), b) for a, b in (ln.rstrip("\n").split("\t", 1) for ln in open(progress, encoding="utf-8"))]
+w1, c1 = time.time(), time.process_time()
 names = {"typed attributes": "typed attributes + payment history (on the engine)",
          "cross-validation": "5-fold cross-validation of the candidates, drivers",
          "refitting": "refit on every labelled subscriber + scoring"}
-stages = {}
-for (w, msg), nxt in zip(marks, [m[0] for m in marks[1:]] + [w1]):
-    stages[next((v for k, v in names.items() if k in msg), msg)] = nxt - w
+stages = {"read the typed customers table": (marks[0][0] - w0, marks[0][1] - c0)}
+for (w, c, msg), (w2, c2, _) in zip(marks[1:], [*marks[2:], (w1, c1, "")]):
+    stages[next((v for k, v in names.items() if k in msg), msg)] = (w2 - w, c2 - c)
 print(json.dumps({"customers": len(cust), "labelled": res.n_train, "cross_validated": res.n_eval,
                   "scored": len(res.scores), "features": len(res.features), "chosen": res.chosen,
                   "metrics": res.metrics.set_index("model")[["roc_auc", "brier"]].round(4).to_dict("index"),
-                  "times": times, "stages": stages, "run": t_run, "tail": t_tail,
+                  "stages": stages, "total": (w1 - w0, c1 - c0),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -116,34 +126,41 @@ def main() -> None:
     load = [os.getloadavg()[0]]
     rows = []
     for n in a.sizes:
-        cust, pay = DATA / f"telecom_{n}.parquet", DATA / f"telecom_{n}_payments.parquet"
-        if not (cust.exists() and pay.exists()):
-            subprocess.run([py, "-c", PREPARE, str(n), str(cust), str(pay)], cwd=ROOT, check=True, env=env)
-        out = subprocess.run([py, "-c", RUN, str(cust), str(pay)], cwd=ROOT, capture_output=True, text=True, env=env)
-        if out.returncode:
-            sys.exit(out.stderr[-4000:])
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        r["payment_rows"] = pq.ParquetFile(pay).metadata.num_rows
+        raw, pay = DATA / f"telecom_{n}.parquet", DATA / f"telecom_{n}_payments.parquet"
+        typed = DATA / f"telecom_{n}_typed.parquet"
+        if not (raw.exists() and pay.exists()):
+            subprocess.run([py, "-c", PREPARE, str(n), str(raw), str(pay)], cwd=ROOT, check=True, env=env)
+        r = {"payment_rows": pq.ParquetFile(pay).metadata.num_rows}
+        for key, script, args in (("typing", TYPE, [raw, typed]), ("churn", RUN, [typed, pay])):
+            out = subprocess.run([py, "-c", script, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                                 env=env)
+            if out.returncode:
+                sys.exit(out.stderr[-4000:])
+            r[key] = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(r)
         load.append(os.getloadavg()[0])
     speed.append(speed_check())
-    print("| stage | " + " | ".join(f"{r['customers']:,} subscribers ({r['payment_rows']:,} payments)"
-                                     for r in rows) + " |")
+    c = [r["churn"] for r in rows]
+    print("| | " + " | ".join(f"{x['customers']:,} subscribers, {r['payment_rows']:,} payments"
+                              for x, r in zip(c, rows, strict=True)) + " |")
     print("|---|" + "---:|" * len(rows))
-    for k in rows[0]["times"]:
-        print(f"| {k} | " + " | ".join(f"{r['times'][k]:.1f} s" for r in rows) + " |")
-    for k in rows[0]["stages"]:
-        print(f"| churn: {k} | " + " | ".join(f"{r['stages'].get(k, float('nan')):.1f} s" for r in rows) + " |")
-    print("| **churn step (`step.run`)** | " + " | ".join(f"**{r['run']:.1f} s**" for r in rows) + " |")
-    print("| tiers, priority, churn_scores | " + " | ".join(f"{r['tail']:.1f} s" for r in rows) + " |")
+    print("| 10_ingest: clean + type the customers table (own process) | "
+          + " | ".join(f"{r['typing']['seconds']:.1f} s, {r['typing']['peak_mb']:,.0f} MB" for r in rows) + " |")
+    print("| 40_churn (own process): wall seconds (CPU seconds of the process, all threads) | "
+          + " | ".join("" for _ in rows) + " |")
+    for k in c[0]["stages"]:
+        print(f"| 40_churn: {k} | " + " | ".join(
+            f"{x['stages'][k][0]:.1f} s ({x['stages'][k][1]:.1f} s CPU)" for x in c) + " |")
+    print("| **40_churn total** | " + " | ".join(f"**{x['total'][0]:.1f} s ({x['total'][1]:.1f} s CPU)**" for x in c)
+          + " |")
+    print("| **40_churn peak RSS (own process)** | " + " | ".join(f"**{x['peak_mb']:,.0f} MB**" for x in c) + " |")
     print("| labelled / cross-validated / scored | "
-          + " | ".join(f"{r['labelled']:,} / {r['cross_validated']:,} / {r['scored']:,}" for r in rows) + " |")
+          + " | ".join(f"{x['labelled']:,} / {x['cross_validated']:,} / {x['scored']:,}" for x in c) + " |")
     print("| chosen (CV ROC AUC, Brier) | " + " | ".join(
-        f"{r['chosen']} ({r['metrics'][r['chosen']]['roc_auc']:.3f}, {r['metrics'][r['chosen']]['brier']:.4f})"
-        for r in rows) + " |")
+        f"{x['chosen']} ({x['metrics'][x['chosen']]['roc_auc']:.3f}, {x['metrics'][x['chosen']]['brier']:.4f})"
+        for x in c) + " |")
     print("| logistic baseline (CV ROC AUC, Brier) | " + " | ".join(
-        f"{r['metrics']['logistic']['roc_auc']:.3f}, {r['metrics']['logistic']['brier']:.4f}" for r in rows) + " |")
-    print("| peak RSS (whole process) | " + " | ".join(f"{r['peak_mb']:,.0f} MB" for r in rows) + " |")
+        f"{x['metrics']['logistic']['roc_auc']:.3f}, {x['metrics']['logistic']['brier']:.4f}" for x in c) + " |")
     print(f"\nmachine speed check (hyp2f1, 10M values, one core): {speed[0]:.2f} s before, {speed[1]:.2f} s after; "
           f"1-minute load average {', '.join(f'{x:.1f}' for x in load)} (2 cores); "
           f"OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', 'unset')}")
