@@ -107,7 +107,7 @@ def telecom_book(n: int, seed: int, as_of: pd.Timestamp = AS_OF, payments: bool 
     rng = np.random.default_rng(seed)
     parts, have = [], 0
     while have < n:
-        d = _draw(max(16 * (n - have), 1000), rng)
+        d = _draw(min(max(16 * (n - have), 1000), 2_000_000), rng)     # about 6% of those drawn are kept
         parts.append(d)
         have += len(d["churned"])
     a = {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
