@@ -6,10 +6,10 @@ Usage:
 
 Each orders file (from make_orders.py: about 7 orders per customer over three years to
 2026-09-30) gets seeded `category`, `channel` and `discount` columns so that every feature is
-built. Each size runs in its own process (peak RSS is that process's): the stages of
-`helpers.churn.step.run` as the notebook calls them: features of the training and evaluation
-snapshots, model fits (both models, calibrated), BG/NBD comparison, evaluation (metrics, lift,
-permutation drivers, partial dependence), the refit and scoring of every active customer, then the
+built. Each size runs in its own process (peak RSS is that process's): `helpers.churn.step.run` as
+the notebook calls it, its stages timed from its progress lines (features and a BG/NBD fit at the
+training, evaluation and as-of snapshots; the learned models' fit; the backtest of every candidate
+with drivers and partial dependence; the refit and scoring of every active customer), then the
 retention curves (segments at the origin, Kaplan-Meier, log-rank) and the cohort table.
 The whole notebook, executed by the runner, is measured by bench_pipeline.py (see RESULTS.md).
 """
@@ -24,9 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 STAGES = r"""
-import json, resource, sys, time
+import json, os, resource, sys, tempfile, time
 import numpy as np, pandas as pd
-from helpers.churn import data as cdata, model as cmodel, step as cs
+progress = tempfile.NamedTemporaryFile("w", suffix=".progress", delete=False).name
+os.environ["SEGREVIEW_PROGRESS"] = progress
+from helpers.churn import step as cs
 from helpers.frame.settings import defaults
 D = defaults()
 
@@ -38,39 +40,27 @@ o["discount"] = np.round(o["amount"] * rng.beta(1, 8, len(o)), 2)
 o["customer_id"] = o["customer_id"].astype(str)
 as_of = pd.Timestamp("2026-09-30")
 st = D.churn
+w0, t0 = time.time(), time.perf_counter()
+res = cs.run(o, None, as_of, st, 42, "USD", D.business, {})
+w1 = time.time()
 times = {}
-t0 = time.perf_counter()
+marks = [(float(a), b) for a, b in (ln.rstrip("\n").split("\t", 1) for ln in open(progress, encoding="utf-8"))]
+names = {"features at the training": "features at 3 snapshots + BG/NBD fit at each",
+         "fitting": "fit: gradient boosting + logistic regression",
+         "backtest": "evaluate: metrics, lift, drivers, partial dependence",
+         "refitting": "refit on the evaluation snapshot + scoring"}
+for (w, msg), nxt in zip(marks, [m[0] for m in marks[1:]] + [w1]):
+    times[next((v for k, v in names.items() if k in msg), msg)] = nxt - w
 t = time.perf_counter()
-tab = cdata._orders_table(o)
-ev, tr = as_of - pd.Timedelta(days=90), as_of - pd.Timedelta(days=180)
-Xtr, ytr = cdata.dataset(tab, tr, 90, 365, as_of, labels_from=o)
-Xev, yev = cdata.dataset(tab, ev, 90, 365, as_of, labels_from=o)
-times["features: 2 snapshots + labels"] = time.perf_counter() - t
-t = time.perf_counter()
-models = cmodel.fit_models(Xtr, ytr, 42)
-times["fit: both models, calibrated"] = time.perf_counter() - t
-t = time.perf_counter()
-probs = cmodel.predict(models, Xev)
-bg = cs._bgnbd_scores(tab, ev, Xev.index, 90, 7.0, 42)
-probs = probs if bg is None else probs.join(bg)
-bg_note = "fitted" if bg is not None else "BG/NBD could not be fitted (synthetic log without dropout)"
-times["predict + BG/NBD comparison"] = time.perf_counter() - t
-t = time.perf_counter()
-res = cs.ChurnResult(available=True, mode="snapshot", features=list(Xtr.columns))
-cs._evaluate(res, probs, yev, models[cs._choose(cmodel.metrics(probs, yev), "auto")], Xev, yev, st, 42, "USD")
-times["evaluate: metrics, lift, drivers, partial dependence"] = time.perf_counter() - t
-t = time.perf_counter()
-final = cmodel.fit_models(Xev, yev, 42, only=res.chosen)[res.chosen]
-Xnow = cdata.snapshot_features(tab, as_of, 365)[Xtr.columns]
-scores = cs._score(final, Xnow, res)
-times["refit + features at as-of + scoring"] = time.perf_counter() - t
-t = time.perf_counter()
-km, lr, origin = cs.retention(o, as_of, D.rfm, st)
-coh = cs.cohort_table(o, as_of, 8)
+ret = cs.retention(o, as_of, D.rfm, st)
+coh = cs.cohorts(o, as_of, 8)
 times["retention curves + cohorts"] = time.perf_counter() - t
 times["total"] = time.perf_counter() - t0
-print(json.dumps({"orders": len(o), "customers": int(o["customer_id"].nunique()), "train": len(Xtr), "eval": len(Xev),
-                  "scored": len(scores), "chosen": res.chosen, "bgnbd": bg_note, "times": times,
+parts = ", ".join(p.part for p in res.parts) or "none"
+print(json.dumps({"orders": len(o), "customers": int(o["customer_id"].nunique()), "train": res.n_train,
+                  "eval": res.n_eval, "scored": len(res.scores), "chosen": res.chosen,
+                  "bgnbd": "candidate and features" if "bgnbd" in set(res.metrics["model"]) else "not available",
+                  "times": times, "parts": parts,
                   "auc": float(res.metrics.set_index("model").loc[res.chosen, "roc_auc"]),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -97,7 +87,8 @@ def main(files: list[str]) -> None:
         + " | ".join(f"{r['chosen']} ({r['auc']:.3f})" for r in rows)
         + " |"
     )
-    print("| BG/NBD comparison | " + " | ".join(r["bgnbd"] for r in rows) + " |")
+    print("| BG/NBD | " + " | ".join(r["bgnbd"] for r in rows) + " |")
+    print("| parts not available | " + " | ".join(r["parts"] for r in rows) + " |")
     print("| peak RSS | " + " | ".join(f"{r['peak_mb']:,.0f} MB" for r in rows) + " |")
 
 

@@ -63,6 +63,15 @@ page.styled_table(ing.sources_table(R), int_cols=["rows read", "rows kept"])
 page.styled_table(ing.quality_for_display(result.quality), int_cols=["rows"], pct_cols=["share"])
 
 # %% [markdown]
+# ## Customer attributes
+# Each attribute is typed by its values: a number, yes/no, a date or a category (a type set in the
+# column mapping overrides the guess). The share missing, the number of distinct values, and how the
+# churn and segment models use it.
+
+# %%
+ing.attribute_view(result.customers, P.columns.customers)
+
+# %% [markdown]
 # ## Orders and revenue over time
 # Monthly revenue (net of refunds) and order counts; the quarter under review is highlighted.
 # Seasonal peaks (mid-year and November sales, the year-end holidays) are expected.

@@ -15,8 +15,8 @@
 # # Churn risk
 #
 # Which customers are about to stop buying, why, and how much that is worth: the early-warning list
-# for the retention team. The model is tested the way it will be used: trained on an older snapshot
-# of the customer base and judged on a later one whose outcome it never saw.
+# for the retention team. Every model is tested the way it will be used, beside simpler baselines,
+# and the one that scores the customers is never worse than a baseline on this page.
 
 # %% tags=["parameters"]
 # A hand run takes every value left at None from params/base.yaml; the runner injects them all.
@@ -29,6 +29,7 @@ currency = None
 business = None
 engine = None
 spark = None
+columns = None
 rfm = None
 churn = None
 
@@ -50,22 +51,26 @@ orders_t = ch.orders_table(cat.path("orders"), P.engine, P.spark)
 # ## How the model was tested
 
 # %%
-res = ch.run(orders_t, customers, S.as_of, P.churn, P.seed, P.currency, clv_summary)
+res = ch.run(orders_t, customers, S.as_of, P.churn, P.seed, P.currency, P.business,
+             P.columns.customers.attribute_types)
+page.show_not_available(res.not_available, *res.parts)
 display(Markdown(ch.mode_sentence(res)))
+display(Markdown(ch.notes_markdown(res)))
 
 # %% [markdown]
 # ## Backtest: does it predict?
-# ROC AUC: the chance that a random churner is ranked above a random customer who kept buying
-# (0.5 = a coin, 1 = perfect). PR AUC: precision across all cut-offs. Brier score and log loss: errors of
-# the probabilities themselves (lower is better).
+# ROC AUC: the chance that a random churner is ranked above a random customer who stayed (0.5 = a
+# coin, 1 = perfect). PR AUC: precision across all cut-offs. Brier score and log loss: errors of the
+# probabilities themselves (lower is better). The baselines are a logistic regression and, from order
+# histories, the BG/NBD purchase model's probability of no purchase.
 
 # %%
-page.styled_table(ch.metrics_table(res), float_cols=["roc_auc", "pr_auc", "brier", "log_loss"],
-                   pct_cols=["mean_predicted", "observed_rate", "calibration_error"])
+ch.metrics_view(res)
 
 # %%
+display(Markdown(ch.choice_sentence(res)))
 display(Markdown(ch.calibration_sentence(res)))
-fig = ch.calibration_chart(res.calibration, res.chosen)
+fig = ch.calibration_chart(res)
 
 # %% [markdown]
 # ## Who to contact first
@@ -74,15 +79,14 @@ fig = ch.calibration_chart(res.calibration, res.chosen)
 
 # %%
 display(Markdown(ch.lift_sentence(res)))
-fig = ch.capture_chart(res.lift)
+fig = ch.capture_chart(res)
 
 # %%
-page.styled_table(res.lift, int_cols=["decile", "customers"], float_cols=["min_probability", "lift"],
-                   pct_cols=["churn_rate", "share_contacted", "capture"])
+ch.lift_view(res)
 
 # %%
 display(Markdown(ch.confusion_sentence(res)))
-page.styled_table(res.confusion.reset_index(), int_cols=["churned", "kept buying"])
+ch.confusion_view(res)
 
 # %% [markdown]
 # ## What drives churn risk
@@ -90,11 +94,11 @@ page.styled_table(res.confusion.reset_index(), int_cols=["churned", "kept buying
 # average predicted risk as the feature moves over its usual range, everything else as observed.
 
 # %%
-fig = ch.drivers_chart(res.drivers, ch.labels(res))
+fig = ch.drivers_chart(res)
 
 # %%
-display(Markdown(page.bullet_list(res.effects)))
-fig = ch.partial_dependence_chart(res.pdp, ch.labels(res))
+display(Markdown(ch.effects_markdown(res)))
+fig = ch.partial_dependence_chart(res)
 
 # %% [markdown]
 # ## Risk tiers and value at risk by segment
@@ -102,12 +106,11 @@ fig = ch.partial_dependence_chart(res.pdp, ch.labels(res))
 # %%
 scored = ch.scored_customers(res, scores, value_col, P.churn.high_value_share)
 var = ch.value_at_risk_table(scored, value_col)
-display(Markdown(ch.risk_sentences(res, scored, var, P.currency, value_label)))
+display(Markdown(ch.risk_sentences(res, scored, var, P.currency, value_label, scores)))
+page.show_not_available(ch.segments_not_available(res, scores))
 
 # %%
-page.styled_table(var, int_cols=["active_customers", "high_risk", "retention_priority"],
-                   pct_cols=["share_high_risk", "mean_churn_probability"],
-                   money_cols=["value_at_risk"], currency=P.currency)
+ch.value_at_risk_view(var, P.currency)
 
 # %% [markdown]
 # ## Retention curves
@@ -115,25 +118,28 @@ page.styled_table(var, int_cols=["active_customers", "high_risk", "retention_pri
 # until the end of this quarter: the share who had not yet bought again, with 95% confidence bands.
 
 # %%
-km, logrank, origin = ch.retention(orders_t, S.as_of, P.rfm, P.churn)
-display(Markdown(ch.retention_sentence(km, logrank, origin, S.as_of)))
-fig = ch.km_chart(km, origin)
+ret = ch.retention(orders_t, S.as_of, P.rfm, P.churn)
+page.show_not_available(ret.not_available)
+display(Markdown(ch.retention_sentence(ret, S.as_of)))
+fig = ch.km_chart(ret)
 
 # %% [markdown]
 # ### Cohorts: share of each first-purchase quarter's customers who bought in each later quarter
 
 # %%
-cohorts = ch.cohort_table(orders_t, S.as_of, P.churn.cohorts)
-page.styled_table(cohorts, int_cols=["customers"], pct_cols=cohorts.columns[2:],
-                   caption="n/a: that quarter has not ended yet")
+coh = ch.cohorts(orders_t, S.as_of, P.churn.cohorts)
+page.show_not_available(coh.not_available)
+ch.cohort_view(coh)
 
 # %% tags=["remove"]
 cat.save("churn_scores", ch.churn_scores(scores, scored))
-cat.save("churn", ch.churn_summary(res, scored, var, logrank, origin, value_col, value_label))
+cat.save("churn", ch.churn_summary(res, scored, var, ret, coh, value_col, value_label, scores))
 
 # %% tags=["remove"]
 out = cat.load("churn_scores")
 summary = cat.load("churn")
 assert out["customer_id"].is_unique and summary["mode"] in ("snapshot", "contractual")
+assert summary["available"] == res.available and (res.available or summary["reason"])
 assert (not res.available) or out["churn_probability"].dropna().between(0, 1).all()
 assert (not res.available) or sum(summary["tier_counts"].values()) == len(scored)
+assert res.available or (out["churn_tier"] == ch.NOT_SCORED).all()

@@ -64,14 +64,15 @@ def test_rfm_facts_per_customer_are_the_same_on_spark(tables):
 
 
 def test_churn_features_and_bgnbd_histories_are_the_same_on_spark(tables):
-    from helpers.churn.data import snapshot_features
-    from helpers.churn.step import _rfm_history
+    from helpers.churn.data import purchase_history, snapshot_features
     spark, duck = tables
     for snap in (pd.Timestamp("2026-04-03"), pd.Timestamp("2026-07-02")):
         a, b = snapshot_features(spark, snap), snapshot_features(duck, snap)
         assert a["discount_share"].notna().mean() > 0.5 and a["category_breadth"].max() > 1
         assert_same(a, b)
-        assert_same(_rfm_history(spark, snap, 7.0), _rfm_history(duck, snap, 7.0))
+        assert_same(purchase_history(spark, snap, 7.0), purchase_history(duck, snap, 7.0))
+    from helpers.churn.data import payment_history
+    assert_same(payment_history(spark, AS_OF, 30.4375), payment_history(duck, AS_OF, 30.4375))
 
 
 def test_engine_side_aggregations_of_the_notebooks_are_the_same_on_spark(tables):

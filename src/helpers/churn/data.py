@@ -11,13 +11,13 @@ tenure, inter-purchase gaps (mean gap between purchase days, and the current gap
 spend and order trends (last 90 days against the 90 before), category breadth, share of the main
 channel, discount share, and customer attributes named in the parameters.
 
-Also here: the two models (calibrated gradient boosting and a logistic baseline), their backtest
-metrics, drivers (permutation importance, partial dependence), risk tiers, Kaplan-Meier retention
-curves with the log-rank test, and cohort retention; :mod:`helpers.churn_step` runs them for the
-notebook.
+Customer attributes enter as typed by ingestion (:func:`helpers.ingest.attributes.model_features`:
+numbers, yes/no as 0/1, dates as ages in days at the snapshot, categories with their most frequent
+levels; identifiers left out).
 
-The scikit-learn, SciPy and statsmodels modules are imported here, at the top, not inside the
-functions: the runner's pre-started kernel imports them while the previous notebook runs.
+Also here: BG/NBD's purchase histories at a snapshot (:func:`purchase_history`), the payment history
+of subscribers (:func:`payment_history`) and the contractual data set (:func:`contractual_dataset`),
+time to the next purchase for the retention curves, and cohort retention.
 """
 
 from __future__ import annotations
@@ -26,17 +26,24 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from helpers.ingest.attributes import AttributeNote, model_features
 from helpers.ingest.rules import isin_ids
 
 __all__ = [
     "FEATURES",
     "INT_FEATURES",
+    "ibis_orders",
     "snapshot_features",
+    "attribute_features",
     "churn_labels",
     "dataset",
+    "purchase_history",
+    "PAYMENT_FEATURES",
+    "payment_history",
+    "ContractualData",
+    "contractual_dataset",
     "time_to_next_purchase",
     "cohort_retention",
-    "contractual_dataset",
 ]
 
 
@@ -54,7 +61,7 @@ def _validate_cols(df, cols: list[str], what: str = "orders") -> None:
         raise KeyError(f"{what} lack required column(s) {missing}; have {list(df.columns)}")
 
 
-def _orders_table(orders: pd.DataFrame | ibis.Table) -> ibis.Table:
+def ibis_orders(orders: pd.DataFrame | ibis.Table) -> ibis.Table:
     """An Ibis table of the orders (a DataFrame becomes an in-memory DuckDB table)."""
     if isinstance(orders, ibis.Table):
         return orders
@@ -65,7 +72,8 @@ def _orders_table(orders: pd.DataFrame | ibis.Table) -> ibis.Table:
 
 
 def snapshot_features(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, active_days: int = 365,
-                      customers: pd.DataFrame | None = None, attributes: list[str] | None = None) -> pd.DataFrame:
+                      customers: pd.DataFrame | None = None, attributes: list[str] | None = None,
+                      max_levels: int = 20, types: dict[str, str] | None = None) -> pd.DataFrame:
     """Features of every customer active in the ``active_days`` up to ``snapshot`` (inclusive).
 
     One Ibis aggregation (DuckDB by default) over the orders up to the end of the snapshot day;
@@ -80,15 +88,15 @@ def snapshot_features(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp,
         Day of the snapshot; orders up to the end of that day are history, later ones are not read.
     active_days : int
         Population: customers with an order in ``(snapshot - active_days, snapshot]``.
-    customers, attributes : optional
-        Customer table and the attribute columns to add (categorical as text, missing = "unknown").
+    customers, attributes, max_levels, types : optional
+        Customer table and the attribute columns to add (:func:`attribute_features`).
 
     Returns
     -------
     DataFrame indexed by ``customer_id`` with :data:`FEATURES` (plus attributes), sorted by id.
     Features of absent optional columns (category, channel, discount) are NaN.
     """
-    t = _orders_table(orders)
+    t = ibis_orders(orders)
     _validate_cols(t, ["customer_id", "order_ts", "amount"])
     day = pd.Timestamp(snapshot).normalize()
     end = ibis.timestamp(day + pd.Timedelta(days=1))
@@ -138,11 +146,36 @@ def snapshot_features(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp,
     if attributes:
         if customers is None:
             raise KeyError(f"attributes {attributes} need a customers table")
-        _validate_cols(customers, ["customer_id", *attributes], "customers table")
-        attr = customers.assign(customer_id=customers["customer_id"].astype(str)).drop_duplicates("customer_id") \
-            .set_index("customer_id")[attributes].reindex(f.index)
-        f = f.join(attr.astype("string").fillna("unknown").astype(str))
+        a, _, _ = attribute_features(customers, attributes, day, max_levels, types)
+        f = f.join(_fill_unknown(a.reindex(f.index)))
     return f
+
+
+def attribute_features(customers: pd.DataFrame, attributes: list[str], reference: pd.Timestamp,
+                       max_levels: int = 20, types: dict[str, str] | None = None
+                       ) -> tuple[pd.DataFrame, list[AttributeNote], dict[str, str]]:
+    """The typed attributes as features (:func:`helpers.ingest.attributes.model_features`).
+
+    Raises
+    ------
+    KeyError
+        When the customers table lacks a named attribute.
+    """
+    _validate_cols(customers, ["customer_id", *attributes], "customers table")
+    return model_features(customers, attributes, reference, max_levels, types)
+
+
+def _fill_unknown(a: pd.DataFrame) -> pd.DataFrame:
+    """Customers without a row in the customers table: categories "unknown", numbers missing."""
+    for c in a.columns:
+        if isinstance(a[c].dtype, pd.CategoricalDtype):
+            if a[c].isna().any():
+                if "unknown" not in a[c].cat.categories:
+                    a[c] = a[c].cat.add_categories("unknown")
+                a[c] = a[c].fillna("unknown")
+        elif not pd.api.types.is_numeric_dtype(a[c]):
+            a[c] = a[c].astype("string").fillna("unknown").astype(str)
+    return a
 
 
 def churn_labels(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, horizon_days: int, population: pd.Index,
@@ -188,6 +221,8 @@ def dataset(
     customers: pd.DataFrame | None = None,
     attributes: list[str] | None = None,
     labels_from: pd.DataFrame | None = None,
+    max_levels: int = 20,
+    types: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Features and churn labels of one snapshot (features only from before it).
 
@@ -199,7 +234,7 @@ def dataset(
     labels_from : DataFrame or Ibis table, optional
         Orders (``customer_id``, ``order_ts``) to read the outcome window from (default ``orders``).
     """
-    X = snapshot_features(orders, snapshot, active_days, customers, attributes)
+    X = snapshot_features(orders, snapshot, active_days, customers, attributes, max_levels, types)
     X = X.drop(columns=[c for c in ("category_breadth", "main_channel_share", "discount_share")
                         if X[c].isna().all() and len(X)])
     src = labels_from if labels_from is not None else orders
@@ -276,35 +311,113 @@ def cohort_retention(orders: pd.DataFrame | ibis.Table | str, as_of: pd.Timestam
     return share
 
 
+def purchase_history(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, unit_days: float) -> pd.DataFrame:
+    """BG/NBD's (x, t_x, T) of every customer with an order up to the end of ``snapshot`` (Ibis on the engine).
+
+    The same quantities as :func:`helpers.value.data.calibration_summary` (one purchase occasion per
+    customer-day): x = purchase days - 1, t_x = last - first purchase day, T = snapshot - first day,
+    in units of ``unit_days``. Sorted by customer id (a seeded fit sample picks rows by position).
+    """
+    t = ibis_orders(orders)
+    day = pd.Timestamp(snapshot).normalize()
+    h = t.filter(t.order_ts < ibis.timestamp(day + pd.Timedelta(days=1))).mutate(_day=t.order_ts.date())
+    g = h.group_by("customer_id").aggregate(first=h._day.min(), last=h._day.max(), n=h._day.nunique())
+    d0 = ibis.date(day.date())
+    g = g.mutate(span=g.last.delta(g.first, unit="day"), age=d0.delta(g.first, unit="day"))
+    s = g.select("customer_id", "n", "span", "age").order_by("customer_id").to_pyarrow().to_pandas()
+    return pd.DataFrame({"x": s["n"].to_numpy() - 1, "t_x": s["span"].to_numpy() / unit_days,
+                         "T": s["age"].to_numpy() / unit_days}, index=pd.Index(s["customer_id"].astype(str)))
+
+
+#: Payment-history features of a subscriber (contractual mode); see :func:`payment_history`.
+PAYMENT_FEATURES = ["payments", "total_paid", "mean_payment", "last_payment", "payment_change", "missed_periods",
+                    "paying_days"]
+
+
+def payment_history(orders: pd.DataFrame | ibis.Table, as_of: pd.Timestamp, period_days: float) -> pd.DataFrame:
+    """Each subscriber's payments up to the as-of date (one aggregation on the engine, one pass).
+
+    ``payments`` (order lines: one per payment), ``total_paid``, ``mean_payment``, ``last_payment``
+    (the amount of the latest payment), ``payment_change`` (latest against the mean, -0.2 = 20% less),
+    ``missed_periods`` (periods skipped between the first and the latest payment: the periods the
+    span covers less the payments after the first, never below 0) and ``paying_days`` (first to
+    latest payment plus one period: the tenure a subscriber has paid for).
+
+    How recently a subscriber paid is deliberately **not** a feature: with a churn label whose date
+    is unknown, "no payment lately" would read the label back instead of predicting it. One pass
+    over the lines (no per-day grouping, no window): at a million subscribers and 27 million
+    payments a per-day grouping first took five times as long (benchmarks/RESULTS.md).
+    """
+    t = ibis_orders(orders)
+    stop = ibis.timestamp(pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1))
+    h = t.filter(t.order_ts < stop)
+    g = h.group_by("customer_id").aggregate(
+        payments=h.count(), total_paid=h.amount.sum(), first=h.order_ts.min(), last=h.order_ts.max(),
+        last_payment=h.amount.argmax(h.order_ts))
+    f = g.to_pyarrow().to_pandas()
+    f["customer_id"] = f["customer_id"].astype(str)
+    f = f.set_index("customer_id").sort_index()
+    out = pd.DataFrame(index=f.index)
+    out["payments"] = f["payments"].astype(float)
+    out["total_paid"] = f["total_paid"].astype(float)
+    out["mean_payment"] = out["total_paid"] / out["payments"]
+    out["last_payment"] = f["last_payment"].astype(float)
+    out["payment_change"] = out["last_payment"] / out["mean_payment"] - 1.0
+    span = (pd.to_datetime(f["last"]).dt.normalize() - pd.to_datetime(f["first"]).dt.normalize()).dt.days \
+        .astype(float)
+    out["missed_periods"] = (np.round(span / period_days) - (out["payments"] - 1)).clip(lower=0.0)
+    out["paying_days"] = span + period_days
+    return out[PAYMENT_FEATURES]
+
+
+class ContractualData:
+    """The contractual data set: labelled customers' features and labels, and the customers to score.
+
+    Attributes
+    ----------
+    X, y : DataFrame, Series
+        Customers with a known label (``churned`` true or false).
+    X_score : DataFrame
+        Customers not churned, or with no label: the ones to score.
+    notes : list of AttributeNote
+        Attributes left out or with levels grouped.
+    kinds : dict
+        Feature -> its type (``number``, ``boolean``, ``date``, ``category``; ``behaviour`` for
+        tenure and payment history).
+    """
+
+    def __init__(self, X, y, X_score, notes, kinds):
+        self.X, self.y, self.X_score, self.notes, self.kinds = X, y, X_score, notes, kinds
+
+
 def contractual_dataset(customers: pd.DataFrame, attributes: list[str], as_of: pd.Timestamp,
-                        label: str = "churned") -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+                        max_levels: int = 20, types: dict[str, str] | None = None,
+                        payments: pd.DataFrame | None = None, label: str = "churned") -> ContractualData:
     """Features and labels from a customers table with an explicit churn label.
 
-    Features: the named attributes (text as categories) and, when ``signup_date`` is present,
-    days since sign-up. Order behaviour is deliberately not used: the label's date is unknown, so
-    recent inactivity would reveal the label instead of predicting it.
+    Features: the typed attributes (:func:`attribute_features`), days since sign-up when
+    ``signup_date`` is present, and the payment history (:func:`payment_history`) when given
+    (subscribers without payments get missing values there).
 
-    Returns
-    -------
-    (X_labelled, y, X_unlabelled_or_active): training rows with a label, their labels, and the
-    customers to score (not churned, or label missing).
+    Raises
+    ------
+    KeyError
+        A named attribute (or the label) is not in the customers table.
     """
     _validate_cols(customers, ["customer_id", label, *attributes], "customers table")
     c = customers.assign(customer_id=customers["customer_id"].astype(str)).drop_duplicates("customer_id") \
         .set_index("customer_id").sort_index()
-    X = pd.DataFrame(index=c.index)
-    for a in attributes:
-        X[a] = c[a] if pd.api.types.is_numeric_dtype(c[a]) and not pd.api.types.is_bool_dtype(c[a]) \
-            else c[a].astype("string").fillna("unknown").astype(str)
-    if "signup_date" in c:
-        X["signup_tenure_days"] = (pd.Timestamp(as_of).normalize() - pd.to_datetime(c["signup_date"])).dt.days.astype(
-            float
-        )
-    if X.shape[1] == 0:
-        raise ValueError("contractual churn needs customer attributes (columns.customers.attributes) or a "
-                         "signup_date to learn from; none are mapped")
+    X, notes, kinds = attribute_features(customers, attributes, as_of, max_levels, types)
+    X = _fill_unknown(X.reindex(c.index))
+    if "signup_date" in c and c["signup_date"].notna().any():
+        X["signup_tenure_days"] = (pd.Timestamp(as_of).normalize() - pd.to_datetime(c["signup_date"])).dt.days \
+            .astype(float)
+        kinds["signup_tenure_days"] = "behaviour"
+    if payments is not None and len(payments):
+        X = X.join(payments.reindex(X.index))
+        kinds.update(dict.fromkeys(payments.columns, "behaviour"))
     lab = c[label].astype("boolean")
     known = lab.notna().to_numpy()
     y = lab[known].astype(int).rename("churned")
     score = X[~known | ~lab.fillna(False).to_numpy()]
-    return X[known], y, score
+    return ContractualData(X[known], y, score, notes, kinds)

@@ -88,7 +88,8 @@ class _Mapping(_Strict):
         values: dict[str, Any] = {}
         for name, f in cls.model_fields.items():
             ann = str(f.annotation)
-            values[name] = [] if ann.startswith("list") else (None if "None" in ann else name)
+            values[name] = [] if ann.startswith("list") else {} if ann.startswith("dict") else (
+                None if "None" in ann else name)
         return cls(**{**values, **over})
 
 
@@ -223,12 +224,25 @@ class OrdersColumns(_Mapping):
 
 
 class CustomersColumns(_Mapping):
-    """Source column names of the customers table; ``attributes`` are kept for profiles."""
+    """Source column names of the customers table; ``attributes`` are kept for profiles and models.
+
+    ``attribute_types`` sets the type of an attribute (``number``, ``boolean``, ``date`` or
+    ``category``) where the guess from its values would be wrong (see :mod:`helpers.ingest.attributes`).
+    """
 
     customer_id: str
     signup_date: str | None
     churned: str | None
     attributes: list[str]
+    attribute_types: dict[str, Literal["number", "boolean", "date", "category"]]
+
+    @model_validator(mode="after")
+    def _typed_attributes(self) -> CustomersColumns:
+        unknown = [a for a in self.attribute_types if a not in self.attributes]
+        if unknown:
+            raise ValueError(f"attribute_types names {unknown}, which `attributes` does not list "
+                             f"(it lists {self.attributes}); add them to `attributes` or remove their type")
+        return self
 
 
 class ExperimentsColumns(_Mapping):
@@ -410,12 +424,15 @@ class ChurnTiers(_Strict):
 
 
 class ChurnSettings(_Strict):
-    """Churn risk: label horizon, population, features, model choice, tiers, retention curves."""
+    """Churn risk: label horizon, population, features, model choice and its rule, tiers, retention curves."""
 
     horizon_days: int = Field(ge=14, le=730)
     active_days: int = Field(ge=30, le=3650)
     attributes: list[str]
-    model: Literal["auto", "gradient_boosting", "logistic"]
+    model: Literal["auto", "gradient_boosting", "logistic", "bgnbd"]
+    criterion: Literal["brier", "log_loss"]
+    max_levels: int = Field(ge=2, le=200)
+    cv_folds: int = Field(ge=2, le=20)
     tiers: ChurnTiers
     high_value_share: float = Field(gt=0, le=1)
     retention_days: int = Field(ge=30, le=1095)
@@ -710,6 +727,7 @@ class ChurnParams(StepParams):
     business: BusinessSettings
     engine: Literal["duckdb", "spark"]
     spark: SparkSettings
+    columns: Columns
     rfm: RfmSettings
     churn: ChurnSettings
 

@@ -8,6 +8,7 @@ the step's own (tests may import them directly).
 from __future__ import annotations
 
 from helpers.ingest import sources
+from helpers.ingest.attributes import attribute_view
 from helpers.ingest.figures import monthly_chart
 from helpers.ingest.step import (
     IngestResult,
@@ -29,4 +30,5 @@ __all__ = [
     "quality_for_display",
     "monthly_chart",
     "sources",
+    "attribute_view",
 ]

@@ -607,14 +607,15 @@ def clean_customers(raw: pd.DataFrame, cols: CustomersColumns, settings: IngestS
         bad = s.notna() & val.isna()
         R.add(tr("churn label is not yes/no"), cols.churned, bad, df["churned"], "set to missing")
         df["churned"] = val.astype("boolean")
-    pii = detect_pii_columns(df.drop(columns=[c for c in ("signup_date", "churned") if c in df]))
+    from helpers.ingest.attributes import guess_type, type_attributes  # typed by content (issue 17)
+    dates = [a for a in cols.attributes if a in df and guess_type(df[a]) == "date"]  # "2024-03-01" is no phone
+    pii = detect_pii_columns(df.drop(columns=[c for c in ("signup_date", "churned", *dates) if c in df]))
     if pii:
         R.findings.append(Finding("customers", tr("column looks like personal data (name, e-mail, phone or ID number)"),
                                   ", ".join(pii), len(df), 1.0, tr("values not shown"), "dropped column"))
         df = df.drop(columns=pii)
-    for a in cols.attributes:
-        if a in df:
-            df[a] = df[a].astype("string").str.strip().fillna("unknown").astype(str)
+    df, typed = type_attributes(df, cols.attributes, cols.attribute_types, settings.examples)
+    R.findings += typed
     df["customer_id"] = df["customer_id"].astype(str)
     df = df.sort_values("customer_id", kind="stable").reset_index(drop=True)
     _contract(CUSTOMERS_SCHEMA, df)
