@@ -303,7 +303,11 @@ def raw_table(df: pd.DataFrame) -> ibis.Table:
         if pd.api.types.is_string_dtype(out[c].dtype) and out[c].dtype != object:
             out[c] = out[c].astype(object).where(out[c].notna(), None)
     out[ROW] = np.arange(len(out), dtype="int64")
-    return ibis.memtable(out)
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    for i, fld in enumerate(table.schema):  # a column with nothing in it is text, as a CSV column would be
+        if pa.types.is_null(fld.type):
+            table = table.set_column(i, fld.name, table.column(i).cast(pa.string()))
+    return ibis.memtable(table)
 
 
 def _to_pandas(expr: ibis.Table) -> pd.DataFrame:
