@@ -123,6 +123,8 @@ def _spark_parquet(path: Path, spark) -> ibis.Table:
     from pyspark.sql.window import Window
 
     from helpers.frame.engine import connect, spark_session
+    from helpers.frame.settings import defaults
+    spark = spark or defaults().spark
     session = spark_session(spark)
     df = session.read.parquet(str(path)).withColumn("_mid", F.monotonically_increasing_id()) \
         .withColumn("_pid", F.spark_partition_id())
@@ -135,6 +137,8 @@ def _spark_parquet(path: Path, spark) -> ibis.Table:
     con = connect("spark", spark)
     name = f"segreview_scan_{abs(hash(str(path))) % 10**9}"
     df.createOrReplaceTempView(name)
+    # numbered once: the rules read the raw lines several times (examples come from them)
+    session.catalog.cacheTable(name)
     return con.table(name)
 
 

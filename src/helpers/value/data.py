@@ -153,12 +153,15 @@ def purchase_days(orders: pd.DataFrame, end: pd.Timestamp, customer_col: str = "
 def _engine_days(orders: pd.DataFrame | str | Path | ibis.Table, end: pd.Timestamp, customer_col: str,
                  ts_col: str, amount_col: str) -> ibis.Table:
     """Purchase days on the engine: one row per customer and calendar day before ``end`` (``cid``,
-    ``day``, ``amount``: the day's spend, summed exactly)."""
-    from helpers.frame.engine import as_table, money_sum
+    ``day``, ``amount``: the day's spend as an exact decimal)."""
+    from helpers.frame.engine import as_table
     t = as_table(orders, (customer_col, ts_col, amount_col))
     f = t.filter(t[ts_col] < ibis.timestamp(pd.Timestamp(end).normalize()))
     return f.group_by(cid=f[customer_col].cast("string"), day=f[ts_col].date()).aggregate(
-        amount=money_sum(f[amount_col]))
+        amount=f[amount_col].cast(_MONEY).sum())
+
+
+_MONEY = "decimal(38, 6)"  # as engine.money_sum: exact to 1e-6, the same bits on every run
 
 
 def calibration_summary_engine(orders: pd.DataFrame | str | Path | ibis.Table, calibration_end: pd.Timestamp,
@@ -186,25 +189,22 @@ def calibration_summary_engine(orders: pd.DataFrame | str | Path | ibis.Table, c
     CLVFitError
         No purchase before the end of the calibration period.
     """
-    from helpers.frame.engine import money_sum, to_pandas
+    from helpers.frame.engine import to_pandas
     cal_end = pd.Timestamp(calibration_end).normalize()
     end = cal_end + pd.Timedelta(days=1)
     oend = pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1) if observation_end is not None else end
     days = _engine_days(orders, oend, customer_col, ts_col, amount_col)
     end_d = ibis.date(end.date())
     cal = days.filter(days.day < end_d)
-    g = cal.group_by("cid").aggregate(n=cal.count(), first_day=cal.day.min(), last_day=cal.day.max())
-    first = cal.join(g, (cal.cid == g.cid) & (cal.day == g.first_day)).select("cid", first_amount=cal.amount)
-    rep = cal.join(g, (cal.cid == g.cid) & (cal.day > g.first_day))
-    rep = rep.group_by("cid").aggregate(repeat_spend=money_sum(rep.amount))
-    out = g.join(first, "cid").left_join(rep, "cid").drop("cid_right")
-    sel = [out.cid, out.n, out.first_day, out.last_day, out.repeat_spend]
+    out = cal.group_by("cid").aggregate(
+        n=cal.count(), first_day=cal.day.min(), last_day=cal.day.max(),
+        repeat_spend=(cal.amount.sum() - cal.amount.argmin(cal.day)).cast("float64"))
     if observation_end is not None:
         hold = days.filter(days.day >= end_d)
-        h = hold.group_by(h_cid=hold.cid).aggregate(x_holdout=hold.count(), holdout_spend=money_sum(hold.amount))
-        out = out.left_join(h, out.cid == h.h_cid)
-        sel += [out.x_holdout, out.holdout_spend]
-    df = to_pandas(out.select(*sel).order_by("cid"))
+        h = hold.group_by(h_cid=hold.cid).aggregate(x_holdout=hold.count(),
+                                                    holdout_spend=hold.amount.sum().cast("float64"))
+        out = out.left_join(h, out.cid == h.h_cid).drop("h_cid")
+    df = to_pandas(out.order_by("cid"))
     if df.empty:
         raise CLVFitError(f"no orders before the end of the calibration period {cal_end.date()}")
     first_d = df["first_day"].to_numpy("datetime64[D]").astype("int64")
@@ -212,7 +212,7 @@ def calibration_summary_engine(orders: pd.DataFrame | str | Path | ibis.Table, c
     n = df["n"].to_numpy("int64")
     end_day = _day_number(end)
     with np.errstate(invalid="ignore", divide="ignore"):
-        m_x = np.where(n > 1, df["repeat_spend"].fillna(0.0).to_numpy(float) / np.maximum(n - 1, 1), np.nan)
+        m_x = np.where(n > 1, df["repeat_spend"].to_numpy(float) / np.maximum(n - 1, 1), np.nan)
     res = pd.DataFrame({
         "customer_id": df["cid"].astype(str).to_numpy(),
         "x": (n - 1).astype("int64"),
