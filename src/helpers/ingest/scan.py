@@ -223,8 +223,11 @@ def _duckdb_file(path: Path, spec: SourceSpec, label: str) -> ibis.Table:
         f"SELECT table_name FROM information_schema.tables WHERE table_catalog = '{alias}'").fetchall())
     if spec.table not in tables:
         raise InputDataError(f"{label}: no table {spec.table!r}; tables: {tables}")
-    # a DuckDB table's rowid follows insertion order
-    return con.sql(f'SELECT rowid AS "{ROW}", * FROM {alias}."{spec.table}"')
+    # a DuckDB table's rowid follows insertion order (a view: Ibis 12's con.sql() fails on DuckDB 2.0)
+    view = f"{alias}_{abs(hash(spec.table)) % 10**6}"
+    quoted = spec.table.replace('"', '""')
+    con.raw_sql(f'CREATE OR REPLACE TEMP VIEW {view} AS SELECT rowid AS "{ROW}", * FROM {alias}."{quoted}"')
+    return con.table(view)
 
 
 def _stage_csv(path: Path, spec: SourceSpec, label: str, what: str) -> tuple[ibis.Table, Path]:
