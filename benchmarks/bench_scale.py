@@ -22,6 +22,10 @@ maximum resident set size, the in-process DuckDB included):
   into pandas), up to `--reference-up-to`;
 * `tracking_engine`, `outcomes_engine`, and `outcomes_reference` (pandas, up to `--reference-up-to`).
 
+`--synthetic N ...` measures the engine components on `make_orders.py`'s plain order log instead
+(customer, time, amount; about 8.4 orders per customer, 42M lines at 5M customers; written in
+chunks of a million customers): fast to generate, no dirt, no customers or experiments tables.
+
 `--compare N` also generates an N-customer export and checks that `clean_orders_engine` gives
 exactly the findings and clean orders of `clean_orders` (and prints where they differ).
 Prints markdown tables and the machine speed check (before and after).
@@ -92,13 +96,48 @@ def _write_export(n: int, chunk: int) -> None:
     tmp.rename(out)
 
 
+def make_synthetic(n: int, per_customer: float = 8.4, chunk: int = 1_000_000) -> Path:
+    """``make_orders.py``'s order log at ``n`` customers, written a million customers at a time."""
+    out = BENCH / "data" / f"scale_synth_{n}"
+    if (out / "orders.parquet").exists():
+        return out
+    code = (f"import sys; sys.path.insert(0, {str(BENCH)!r}); import bench_scale as b; "
+            f"b._write_synthetic({n}, {per_customer}, {chunk})")
+    t = time.perf_counter()
+    r = _child(["-c", code])
+    print(f"generated {out.relative_to(ROOT)} in {time.perf_counter() - t:.0f} s, peak {r['peak_mb']:,.0f} MB",
+          flush=True)
+    return out
+
+
+def _write_synthetic(n: int, per_customer: float, chunk: int) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from make_orders import make
+    out = BENCH / "data" / f"scale_synth_{n}"
+    tmp = out.with_name(out.name + ".partial")
+    tmp.mkdir(parents=True, exist_ok=True)
+    writer = None
+    for i, start in enumerate(range(0, n, chunk)):
+        t = make(min(chunk, n - start), per_customer, seed=1 + i)
+        ids = pc.binary_join_element_wise(pa.scalar(f"K{i:02d}"), t.column("customer_id").cast(pa.string()), "")
+        t = t.set_column(0, "customer_id", ids)
+        if writer is None:
+            writer = pq.ParquetWriter(tmp / "orders.parquet", t.schema)
+        writer.write_table(t, row_group_size=1_000_000)
+        print(f"  chunk {i}: {t.num_rows:,} orders", flush=True)
+    writer.close()
+    tmp.rename(out)
+
+
 # ---- components (run in a child process) --------------------------------------------------------
 
 def _clean_engine(data: Path, memory_limit: str | None) -> dict:
     import pandas as pd
 
     from helpers.frame.engine import duckdb_backend
-    from helpers.frame.settings import CustomersColumns, SourceSpec, defaults
+    from helpers.frame.settings import CustomersColumns, OrdersColumns, SourceSpec, defaults
     from helpers.ingest.clean_engine import clean_orders_engine
     from helpers.ingest.rules import clean_customers
     from helpers.ingest.scan import scan_orders
@@ -107,14 +146,19 @@ def _clean_engine(data: Path, memory_limit: str | None) -> dict:
     s, cols = defaults().ingest, defaults().columns.orders
     names = [v for v in cols.model_dump().values() if v]
     t = time.perf_counter()
-    cr = read_source(SourceSpec(path=str(data / "customers.parquet")), ["customer_id"], "customers")
-    customers, _ = clean_customers(cr.frame, CustomersColumns.minimal(), s, "customers.parquet")
+    known = None
+    if (data / "customers.parquet").exists():
+        cr = read_source(SourceSpec(path=str(data / "customers.parquet")), ["customer_id"], "customers")
+        known = clean_customers(cr.frame, CustomersColumns.minimal(), s, "customers.parquet")[0]["customer_id"]
+    else:  # the synthetic log: three columns
+        cols = OrdersColumns.minimal()
+        names = ["customer_id", "order_ts", "amount"]
     t_c = time.perf_counter() - t
     t = time.perf_counter()
     sc = scan_orders(SourceSpec(path=str(data / "orders.parquet")), names, "orders")
     t_scan = time.perf_counter() - t
     res = clean_orders_engine(sc.table, cols, s, pd.Timestamp(AS_OF), sc.path.name, data / "clean_engine.parquet",
-                              customers["customer_id"])
+                              known)
     total = time.perf_counter() - t
     return {"seconds": total, "scan_s": t_scan, "customers_table_s": t_c, "rows_read": res.rows_read,
             "rows": res.rows, "findings": len(res.findings), "timings": res.timings}
@@ -327,10 +371,11 @@ print('RESULT {{"seconds": 0}}')
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 5_000_000])
     ap.add_argument("--reference-up-to", type=int, default=1_000_000)
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit of the engine components")
     ap.add_argument("--compare", type=int, nargs="*", default=[])
+    ap.add_argument("--synthetic", type=int, nargs="*", default=[])
     ap.add_argument("--component")
     ap.add_argument("--data")
     a = ap.parse_args()
@@ -358,8 +403,34 @@ def main() -> None:
         if n <= a.reference_up_to:
             names += ["clean_reference", "summary_numpy", "outcomes_reference"]
         rows[n] = {c: component(c, data, a.memory_limit) for c in names}
+    synth = {}
+    for n in a.synthetic:
+        data = make_synthetic(n)
+        print(f"{n:,} customers, synthetic order log:", flush=True)
+        synth[n] = {c: component(c, data, a.memory_limit) for c in ("clean_engine", "aggregation", "tracking_engine")}
     speed.append(speed_check())
+    if synth:
+        print("\nSynthetic order log (make_orders.py):\n")
+        print("| | " + " | ".join(f"{n:,} customers" for n in synth) + " |")
+        print("|---|" + "---:|" * len(synth) + "")
+        print("| order lines | " + " | ".join(f"{synth[n]['clean_engine']['rows_read']:,}" for n in synth) + " |")
+        for c, lab in (("clean_engine", "cleaning on the engine"), ("aggregation", "per-customer summary, Ibis"),
+                       ("tracking_engine", "weekly tracking counts")):
+            print(f"| {lab}: seconds | " + " | ".join(f"{synth[n][c]['seconds']:.1f}" for n in synth) + " |")
+            print(f"| {lab}: peak RSS (MB) | " + " | ".join(f"{synth[n][c]['peak_mb']:,.0f}" for n in synth) + " |")
+        print("| per-customer summary, hand-written DuckDB SQL: seconds | "
+              + " | ".join(f"{synth[n]['aggregation']['sql_s']:.1f}" for n in synth) + " |")
+        print("| **ratio Ibis / hand-written SQL** | "
+              + " | ".join(f"**{synth[n]['aggregation']['ratio']:.2f}x**" for n in synth) + " |")
+        for n in synth:
+            print(f"synthetic {n:,}: cleaning stages " + "; ".join(
+                f"{k} {v:.1f}" for k, v in synth[n]["clean_engine"]["timings"].items())
+                + f"; aggregation Ibis {[f'{x:.2f}' for x in synth[n]['aggregation']['ibis_all']]}, "
+                f"SQL {[f'{x:.2f}' for x in synth[n]['aggregation']['sql_all']]}")
     sizes = list(rows)
+    if not sizes:
+        print(f"\nmachine speed check (hyp2f1, 10M values, one core): {speed[0]:.2f} s before, {speed[1]:.2f} s after")
+        return
     print()
     print("| component | " + " | ".join(f"{n:,} customers" for n in sizes) + " |")
     print("|---|" + "---:|" * len(sizes))
