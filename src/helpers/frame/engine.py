@@ -255,7 +255,8 @@ def release(table: ibis.Table) -> None:
         return
     con = table._find_backend()
     if con.name == "pyspark":
-        con._session.catalog.uncacheTable(name)
-        con._session.catalog.dropTempView(name)
+        if con._session.catalog.tableExists(name):
+            con._session.catalog.uncacheTable(name)
+            con._session.catalog.dropTempView(name)
     else:  # raw SQL: Ibis 12's drop_table emits a statement DuckDB 2.0 rejects
         con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')

@@ -514,6 +514,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
                        is_refund=is_refund, is_purchase=k4 & ~is_refund)
         s2 = materialize(s2, con)
         tables.append(s2)
+        release(s0)  # every later step reads s2 (memory: one copy of the log at a time, plus the purchases)
         lap("rules")
 
         counts = s2.aggregate(
@@ -594,6 +595,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         pcols = [ROW, "cid", "ts", "amt_v"] + [c for c in ("oid", "quantity_v", "discount_v", "category", "channel")
                                                if c in s2.columns]
         p0 = s2.filter(s2.is_purchase).select(*pcols)
+        base = s2  # the materialized table the purchases are read from
         if has("order_id"):
             first = p0[ROW].min().over(group_by=p0.oid)
             p0 = p0.mutate(dup=p0.oid.notnull() & (p0[ROW] != first))
@@ -605,6 +607,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
                 raise InputDataError(T.duplicates_refused(source, label("order_id"), n_dup, ex))
             acc.add(T.DUPLICATE_ORDER_ID, label("order_id"), n_dup, lambda: ex_values(p0.dup, "oid", p0), T.DROPPED)
             purchases = p0.filter(~p0.dup).drop("dup")
+            base = p0
         else:
             purchases = p0
         lap("duplicates")
@@ -621,6 +624,8 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
             r = refunds.mutate(target=ibis.null("int64"), pending=ibis.literal(True))
         r = materialize(r, con)
         tables.append(r)
+        if base is not s2:
+            release(s2)
         pend = r.filter(r.pending)
         left = pend.select(cid=pend.cid, ts=pend.ts, kind=ibis.literal(1, "int8"), rrow=pend[ROW],
                            prow=ibis.null("int64"))
@@ -639,6 +644,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         r2 = r2.mutate(target=ibis.coalesce(r2.target, r2.asof)).drop("asof")
         r2 = materialize(r2, con)
         tables.append(r2)
+        release(r)
         lap("refund matching")
 
         rm = r2.filter(r2.target.notnull())
@@ -652,6 +658,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         p2 = p2.mutate(amount=ibis.cases((p2.netted, _round_cents(p2.new_amt)), else_=p2.amt_v))
         p2 = materialize(p2.drop("net_f", "net_d", "n_lines"), con)
         tables.append(p2)
+        release(base)
         rc = r2.aggregate(n=r2.count(), matched=r2.target.notnull().sum()).execute().iloc[0].fillna(0)
         pc = p2.aggregate(full=p2.full.sum(), part=(p2.netted & ~p2.full).sum()).execute().iloc[0].fillna(0)
         n_ref, n_matched = int(rc["n"]), int(rc["matched"])
