@@ -430,6 +430,12 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
             cols0[c] = strip_text(_as_text(x), backend) if x.type().is_string() else _as_text(x)
     s0 = materialize(raw.select(**cols0), con)
     tables = [s0]
+
+    def early(t: ibis.Table) -> None:
+        """Free an intermediate table now on DuckDB (its successors are copies); Spark's cached views
+        depend on the views they were built from, so there everything is freed at the end."""
+        if backend != "pyspark":
+            release(t)
     lap("parse")
     try:
         n0 = int(s0.count().execute())
@@ -514,7 +520,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
                        is_refund=is_refund, is_purchase=k4 & ~is_refund)
         s2 = materialize(s2, con)
         tables.append(s2)
-        release(s0)  # every later step reads s2 (memory: one copy of the log at a time, plus the purchases)
+        early(s0)  # every later step reads s2 (memory: one copy of the log at a time, plus the purchases)
         lap("rules")
 
         counts = s2.aggregate(
@@ -625,7 +631,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         r = materialize(r, con)
         tables.append(r)
         if base is not s2:
-            release(s2)
+            early(s2)
         pend = r.filter(r.pending)
         left = pend.select(cid=pend.cid, ts=pend.ts, kind=ibis.literal(1, "int8"), rrow=pend[ROW],
                            prow=ibis.null("int64"))
@@ -644,7 +650,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         r2 = r2.mutate(target=ibis.coalesce(r2.target, r2.asof)).drop("asof")
         r2 = materialize(r2, con)
         tables.append(r2)
-        release(r)
+        early(r)
         lap("refund matching")
 
         rm = r2.filter(r2.target.notnull())
@@ -658,7 +664,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         p2 = p2.mutate(amount=ibis.cases((p2.netted, _round_cents(p2.new_amt)), else_=p2.amt_v))
         p2 = materialize(p2.drop("net_f", "net_d", "n_lines"), con)
         tables.append(p2)
-        release(base)
+        early(base)
         rc = r2.aggregate(n=r2.count(), matched=r2.target.notnull().sum()).execute().iloc[0].fillna(0)
         pc = p2.aggregate(full=p2.full.sum(), part=(p2.netted & ~p2.full).sum()).execute().iloc[0].fillna(0)
         n_ref, n_matched = int(rc["n"]), int(rc["matched"])
