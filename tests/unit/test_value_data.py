@@ -1,0 +1,106 @@
+"""CLV's per-customer summaries on the engine against the numpy reference (``calibration_summary``).
+
+Money is given in cents (as clean orders are): the engine sums it exactly in decimals, numpy in
+floats one after the other, so they agree to 1e-12 (relative), and two engine runs to the bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers.value import data as clv_data
+from helpers.value import model as clv
+from helpers.value import step as cs
+
+AS_OF = pd.Timestamp("2026-09-30")
+
+
+def assert_close(ref: pd.DataFrame, got: pd.DataFrame) -> None:
+    """Equal to 1e-12; the engine's types are fixed (numpy's holdout_spend is int64 when nobody bought in the
+    holdout: ``np.bincount`` of nothing)."""
+    assert list(ref.columns) == list(got.columns)
+    pd.testing.assert_frame_equal(ref, got, check_exact=False, rtol=1e-12, atol=0, check_dtype=False)
+    assert got["x"].dtype == "int64" and got["first_purchase"].dtype == "datetime64[us]"
+    for c in ("t_x", "T", "m_x", "holdout_spend"):
+        assert c not in got or got[c].dtype == "float64"
+
+
+orders_strategy = st.lists(
+    st.tuples(st.integers(0, 7), st.integers(0, 120), st.integers(0, 23), st.integers(1, 50_000)),
+    min_size=1, max_size=60)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=orders_strategy, cut=st.integers(1, 100), unit=st.sampled_from([1.0, 7.0]),
+       holdout=st.booleans())
+def test_engine_summary_equals_numpy(rows, cut, unit, holdout):
+    base = pd.Timestamp("2025-01-01")
+    o = pd.DataFrame({"customer_id": [f"c{c}" for c, *_ in rows],
+                      "order_ts": [base + pd.Timedelta(days=d, hours=h) for _, d, h, _ in rows],
+                      "amount": [a / 100 for *_, a in rows]})
+    cal_end = base + pd.Timedelta(days=cut)
+    obs_end = base + pd.Timedelta(days=110) if holdout else None
+    try:
+        ref = clv_data.calibration_summary(o, cal_end, obs_end, unit)
+    except clv.CLVFitError:
+        with pytest.raises(clv.CLVFitError):
+            clv_data.calibration_summary_engine(o, cal_end, obs_end, unit)
+        return
+    assert_close(ref, clv_data.calibration_summary_engine(o, cal_end, obs_end, unit))
+
+
+@pytest.fixture(scope="module")
+def clean_orders_file(ci_data, tmp_path_factory):
+    from helpers.frame.settings import CustomersColumns, defaults
+    from helpers.ingest.rules import clean_customers, clean_orders
+    c, _ = clean_customers(pd.read_parquet(ci_data / "customers.parquet"), CustomersColumns.minimal(),
+                           defaults().ingest, "c")
+    o, _ = clean_orders(pd.read_parquet(ci_data / "orders.parquet"), defaults().columns.orders, defaults().ingest,
+                        AS_OF, "o", c["customer_id"])
+    path = tmp_path_factory.mktemp("clv") / "orders.parquet"
+    o.to_parquet(path, index=False)
+    return path, o
+
+
+def test_ci_orders_backtest_and_forward_summaries(clean_orders_file):
+    from helpers.frame.engine import orders_table
+    path, o = clean_orders_file
+    cal_end = AS_OF - pd.Timedelta(days=182)
+    days = clv_data.purchase_days(o, AS_OF + pd.Timedelta(days=1))
+    for source in (path, orders_table(path), o):
+        got = clv_data.calibration_summary_engine(source, cal_end, AS_OF, 7.0)
+        assert_close(clv_data.calibration_summary(days, cal_end, AS_OF, 7.0), got)
+        assert got["x_holdout"].sum() > 100 and (got["x"] > 0).sum() > 100
+        assert_close(clv_data.calibration_summary(days, AS_OF, None, 7.0),
+                     clv_data.calibration_summary_engine(source, AS_OF, None, 7.0))
+
+
+def test_engine_summary_is_the_same_bits_on_every_run(clean_orders_file):
+    path, _ = clean_orders_file
+    a = clv_data.calibration_summary_engine(path, AS_OF - pd.Timedelta(days=90), AS_OF)
+    b = clv_data.calibration_summary_engine(path, AS_OF - pd.Timedelta(days=90), AS_OF)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_weekly_tracking_counts_equal_the_tracking_curve(clean_orders_file):
+    path, o = clean_orders_file
+    cal_end = AS_OF - pd.Timedelta(days=182)
+    summary = clv_data.calibration_summary(o, cal_end, AS_OF, 7.0)
+    bt = cs.Backtest(cal_end, AS_OF, summary, {}, {}, None, pd.DataFrame(), pd.DataFrame(), {}, "bgnbd")
+    ref = cs.tracking(o, bt, _clv_settings())
+    got = clv_data.weekly_repeat_purchases(path, cal_end, AS_OF, pd.DatetimeIndex(ref["week_end"]))
+    np.testing.assert_array_equal(got, ref["actual"].to_numpy())
+    assert got[-1] > got[len(got) // 2] > 0
+    per_day = clv_data.repeat_purchase_days(path, cal_end, AS_OF)
+    assert per_day.index.is_monotonic_increasing and per_day.index.max() <= AS_OF
+    at_end = clv_data.weekly_repeat_purchases(path, cal_end, AS_OF, pd.DatetimeIndex([AS_OF]))
+    assert per_day.sum() == at_end[0] >= got[-1]
+
+
+def _clv_settings():
+    from helpers.frame.settings import defaults
+    return defaults().clv
