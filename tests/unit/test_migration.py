@@ -19,9 +19,9 @@ def seg(rows):
 
 
 def test_known_moves():
-    previous = seg([("a", "Loyal"), ("b", "Loyal"), ("c", "At Risk"), ("d", "Champions"), ("e", "Lost")])
-    current = seg([("a", "At Risk"), ("b", "Champions"), ("c", "At Risk"), ("d", "Loyal"), ("e", "Lost"),
-                   ("f", "New"), ("g", "New")])
+    previous = seg([("a", "Loyal"), ("b", "Loyal"), ("c", "At Risk"), ("d", "Champions"), ("e", "Lapsed one-timers")])
+    current = seg([("a", "At Risk"), ("b", "Champions"), ("c", "At Risk"), ("d", "Loyal"), ("e", "Lapsed one-timers"),
+                   ("f", "Recent first-timers"), ("g", "Recent first-timers")])
     orders = pd.DataFrame(
         {
             "customer_id": ["a", "a", "b", "d", "f"],
@@ -38,17 +38,17 @@ def test_known_moves():
         "stayed": 2,
         "upgrades": 1,
         "downgrades": 2,
-        "lapsed_segments": ["At Risk", "Hibernating", "Lost"],
+        "lapsed_segments": ["At Risk", "Hibernating", "Lapsed one-timers"],
         "slipped_into_lapsed": 1,
         "value_at_stake_of_lapsed": 150.0,
     }
     assert m.counts.loc["Loyal", "At Risk"] == 1 and m.counts.loc["Loyal", "Champions"] == 1
-    assert m.counts.loc[NEW, "New"] == 2 and m.counts.to_numpy().sum() == 7
+    assert m.counts.loc[NEW, "Recent first-timers"] == 2 and m.counts.to_numpy().sum() == 7
     # value at stake: spend in the 12 months to the previous quarter end (b's order is 1 day too old)
     assert m.value.loc["Loyal", "At Risk"] == 150.0 and m.value.loc["Loyal", "Champions"] == 0.0
     assert m.value.loc["Champions", "Loyal"] == 70.0
     words = flows_in_words(m, "CNY", top=10)
-    assert words[0] == "2 new customers arrived as New"
+    assert words[0] == "2 new customers arrived as Recent first-timers"
     assert "1 Loyal customer became At Risk (they spent CNY 150 in the year before)" in words
     t = summary_table(m).set_index("movement")
     assert t.loc["moved down (downgrade)", "customers"] == 2
@@ -84,7 +84,7 @@ def test_missing_column_is_named():
 
 def test_value_at_stake_from_the_parquet_file_equals_the_frame(tmp_path):
     previous = seg([("a", "Loyal"), ("b", "Loyal"), ("d", "Champions")])
-    current = seg([("a", "At Risk"), ("b", "Champions"), ("d", "Loyal"), ("f", "New")])
+    current = seg([("a", "At Risk"), ("b", "Champions"), ("d", "Loyal"), ("f", "Recent first-timers")])
     orders = pd.DataFrame({
         "customer_id": ["a", "a", "b", "d", "f"],
         "order_ts": pd.to_datetime(["2025-07-01", "2026-06-30 23:00:00", "2025-06-30 23:59:00", "2026-01-01",
@@ -101,7 +101,7 @@ def test_value_at_stake_from_the_parquet_file_equals_the_frame(tmp_path):
 
 def test_lapsed_comes_from_the_segment_map_not_from_names_in_code():
     """Renaming the lapsed segments in the parameters keeps the "slipped into" count (it used to fall to 0)."""
-    renamed = {"At Risk": "Drifting", "Hibernating": "Asleep", "Lost": "Gone"}
+    renamed = {"At Risk": "Drifting", "Hibernating": "Asleep", "Lapsed one-timers": "Gone"}
     segs = [r.replace(name=renamed.get(r.name, r.name)) for r in S.segments]
     order = [renamed.get(s, s) for s in S.segment_order]
     groups = [g.replace(segments=[renamed.get(s, s) for s in g.segments]) for g in S.action_groups]

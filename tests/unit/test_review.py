@@ -49,7 +49,8 @@ CLV = {"available": True, "reason": None, "unavailable": [], "horizon_months": 1
        "backtest": {"verdict": "It tracks the total closely."}}
 CHURN = {"available": True, "reason": None, "unavailable": [], "horizon_days": 90, "scored_customers": 80,
          "tier_counts": {"high": 20, "medium": 30, "low": 30}, "value_at_risk": 2_500.0,
-         "value_column": "clv_12m", "retention_priority": 4, "mode": "snapshot", "chosen_model": "gb",
+         "value_column": "clv_12m", "value_label": "predicted 12-month value", "retention_priority": 4,
+         "mode": "snapshot", "chosen_model": "gb",
          "eval_snapshot": "2026-07-02", "metrics": {"gb": {"roc_auc": 0.75, "mean_predicted": 0.61,
                                                           "observed_rate": 0.63}},
          "by_segment": [{"segment": "At Risk", "action_group": "Win back", "active_customers": 30, "high_risk": 15,

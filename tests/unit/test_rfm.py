@@ -93,7 +93,7 @@ def test_twelve_customers_scores_and_segments_by_hand():
     assert out["m_score"].tolist() == [5, 4, 1, 3, 2, 3, 4, 1, 3, 5, 1, 2]
     expected = {"c01": "Champions", "c02": "Champions", "c03": "Promising", "c04": "Potential Loyalists",
                 "c05": "About to Sleep", "c06": "About to Sleep", "c07": "Loyal", "c08": "Hibernating",
-                "c09": "At Risk", "c10": "Cannot Lose", "c11": "Lost", "c12": "Hibernating"}
+                "c09": "At Risk", "c10": "Cannot Lose", "c11": "Lapsed one-timers", "c12": "Hibernating"}
     assert out["rfm_segment"].astype(str).to_dict() == expected
     assert out.loc["c10", "action_group"] == "Win back" and out.loc["c03", "action_group"] == "Grow"
 
@@ -116,7 +116,7 @@ def test_scoring_table_ranges():
 
 
 def test_segment_map_must_cover_every_cell():
-    rules = [r for r in S.segments if r.name != "Hibernating"]  # R1-2 x F1-2 minus Lost's R1 F1
+    rules = [r for r in S.segments if r.name != "Hibernating"]  # R1-2 x F1-2 minus Lapsed one-timers' R1 F1
     with pytest.raises(ValidationError, match="leaves 15 score cell"):
         S.replace(segments=rules, segment_order=[r.name for r in rules],
                     action_groups=[g.model_copy(update={"segments": [s for s in g.segments if s != "Hibernating"]})
@@ -125,7 +125,7 @@ def test_segment_map_must_cover_every_cell():
         defaults().rfm.replace(action_groups=S.action_groups[:3])
     with pytest.raises(ValidationError, match="exactly one action group"):
         groups = [
-            g.model_copy(update={"segments": g.segments + ["Lost"]}) if g.name == "Protect" else g
+            g.model_copy(update={"segments": g.segments + ["Lapsed one-timers"]}) if g.name == "Protect" else g
             for g in S.action_groups
         ]
         defaults().rfm.replace(action_groups=groups)

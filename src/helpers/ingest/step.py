@@ -213,7 +213,7 @@ def sources_table(summary: dict) -> pd.DataFrame:
     for name in ("orders", "customers", "experiments"):
         s = summary["sources"].get(name)
         if s is None:
-            rows.append({"table": tr(TABLE_LABELS[name]), "file": tr("not available"), "rows read": None,
+            rows.append({"table": tr(TABLE_LABELS[name]), "file": tr("not provided"), "rows read": None,
                          "rows kept": None, "sha256": ""})
         else:
             rows.append({"table": tr(TABLE_LABELS[name]), "file": s["path"], "rows read": s["rows_read"],

@@ -91,7 +91,8 @@ class Pages:
         set_language(cfg.language)
         self.title = tr("{company} · Quarterly customer review {quarter}", company=cfg.company,
                         quarter=fmt_quarter(cfg.quarter))
-        self.subtitle = tr("As of {as_of} · money in {currency}", as_of=fmt_date(as_of), currency=currency_unit(cfg.currency))
+        self.subtitle = tr("As of {as_of} · money in {currency}", as_of=fmt_date(as_of),
+                           currency=currency_unit(cfg.currency))
         self.footer = tr("segreview {version} · parameters {file} · data as of {as_of}",
                          version=md.version("segreview"), file=plan.params_file.name, as_of=fmt_date(as_of))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segreview-render")
