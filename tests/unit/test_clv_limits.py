@@ -235,3 +235,23 @@ def test_value_scores_are_written_only_when_there_are_values():
     cat.saved["value_scores"].loc[0, "p_alive"] = 1.5
     with pytest.raises(AssertionError):
         vp.check_saved(cat, ok)
+
+
+def test_a_model_whose_draws_cannot_be_scored_gives_way_to_the_next(tmp_path):
+    """A weakly identified Pareto/NBD (s and beta far beyond the data) overflows on some parameter draws: it
+    cannot value the base with an interval, so it is refused by name and the next model values it."""
+    from helpers.demo.limitations import write_case
+    from helpers.value import step as nc
+
+    src = write_case("orders_only", tmp_path, seed=7)
+    o = pd.read_csv(src["orders"]["path"], parse_dates=["order_ts"])
+    o = o[o["amount"] > 0]
+    s = vp.clv_data.calibration_summary(o, AS_OF)
+    fit = vp.clv.fit_paretonbd(s["x"], s["t_x"], s["T"])
+    assert np.sqrt(np.diag(fit.cov_log)).max() > 3          # the precondition: a parameter hardly bounded
+    gg = vp.clv.fit_spend(s["x"], s["m_x"])
+    with pytest.raises(vp.clv.CLVFitError, match="cannot be computed for .* parameter draws"):
+        nc.score(s, fit, gg, CFG.clv, seed=1)
+    res = _run(o, settings=CFG.clv.replace(model="paretonbd"))
+    assert res.model_key != "paretonbd" and "paretonbd" in res.failures
+    assert res.scores["clv_high"].notna().all() and (res.scores["clv_low"] <= res.scores["clv_high"]).all()

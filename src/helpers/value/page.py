@@ -191,7 +191,7 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
     res.forward = fw
     if res.model_key != order[0]:
         res.failures.update(errors)
-        res.model_reason = tr("{wanted} could not be fitted on all history, so {model} is used.",
+        res.model_reason = tr("{wanted} could not be fitted or scored on all history, so {model} is used.",
                               wanted=nc.MODEL_NAMES[order[0]],
                               model=nc.MODEL_NAMES[res.model_key])
     if fw.spend_fit is None:
