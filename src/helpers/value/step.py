@@ -544,12 +544,12 @@ def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult | None, setting
         list(pool.map(fill, range(settings.n_draws)))
     bad = ~np.isfinite(det_draws).all(axis=0)
     if bad.any() or not np.isfinite(value).all():
+        shown = {k: round(float(v), 4) for k, v in fit.params.items()}
         # a weakly identified fit (e.g. Pareto/NBD's s and beta far beyond the data) has draws where its special
         # functions overflow: no interval can be computed from them, so this model cannot value the base
         raise clv.CLVFitError(
             f"{fit.model}: the expected purchases cannot be computed for {int(bad.sum())} of {settings.n_draws} "
-            f"parameter draws (the data hardly bound its parameters: {({k: round(float(v), 4) for k, v in fit.params.items()})}), so it "
-            "gives no interval")
+            f"parameter draws (the data hardly bound its parameters: {shown}), so it gives no interval")
     lo_q, hi_q = (1 - settings.interval) / 2, 1 - (1 - settings.interval) / 2
     low = np.empty(len(s))
     high = np.empty(len(s))
