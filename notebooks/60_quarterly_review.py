@@ -80,7 +80,7 @@ display(Markdown(rv.experiments_note(artifacts["ab"])))
 # ## Last quarter's actions: did they work?
 
 # %%
-display(Markdown(rv.readout_table(parts.readouts, S.previous_quarter, P.ab)))
+display(Markdown(rv.readout_table(parts.readouts, S.previous_quarter, P.ab, P.rfm.action_groups[-1].name)))
 
 # %% [markdown]
 # ## Key numbers against the previous quarter

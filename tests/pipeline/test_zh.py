@@ -38,6 +38,8 @@ ALLOWED = {
     "Pareto", "Gamma", "sBG", "CUPED", "SRM", "Holm", "Benjamini", "Hochberg", "Welch", "Brier", "Kaplan", "Meier",
     "OLS", "F", "R", "M", "p", "z", "t", "x", "n", "CI", "MAE", "RMSE", "AIC", "log", "segreview", "CNY", "USD",
     "EUR", "HKD", "EXP", "SHAP", "MDE", "ML", "GB", "UTF", "BOM", "Excel", "CSV", "vs", "k-means", "K-means",
+    # model and method names used as they are, the notation P(alive), a parameter symbol, the README file
+    "Gamma-Gamma", "Benjamini-Hochberg", "MSE", "alive", "q", "README", "BdW",
 }
 
 
@@ -48,7 +50,7 @@ def english_words(text: str) -> list[str]:
     digit, an underscore, a slash, a dot or an @ inside (ids ``C000123``, columns ``customer_id``,
     files ``orders.parquet``). An English quarter label (``2026Q3``) is reported.
     """
-    found = re.findall(r"\b\d{4}Q[1-4]\b", text)
+    found = re.findall(r"(?<![-\w])\d{4}Q[1-4](?![-\w])", text)   # not inside an id such as PLAN-2026Q2-<group>
     for chunk in text.split():
         if re.search(r"[A-Za-z]", chunk) is None:
             continue

@@ -145,7 +145,7 @@ def test_experiment_decisions_name_the_segments_with_guardrails_and_net_value():
     assert t.loc["EXP-2", "Decision"] == "Ship to Win back only"
     assert t.loc["EXP-2", "Net value per treated customer"] == "CNY 1.50 (CNY -0.50 to CNY 3.50)"
     assert t.loc["EXP-1", "Net value per treated customer"] == "no cost given"
-    assert t.loc["EXP-1", "Guardrails"] == "discount: within margin"
+    assert t.loc["EXP-1", "Guardrails"] == "discount given: within margin"
     assert t.loc["EXP-1", "Why"] == "EXP-1 detail."
 
 

@@ -46,7 +46,7 @@ from helpers.frame.outcome import NotAvailable, summary_fields
 from helpers.frame.progress import stage
 from helpers.frame.settings import BusinessSettings, ChurnSettings, RfmSettings
 from helpers.ingest.attributes import AttributeNote
-from helpers.locale import N_, fmt_date, fmt_int, fmt_number, fmt_p, fmt_pct, ntr, tr
+from helpers.locale import N_, fmt_date, fmt_int, fmt_number, fmt_p, fmt_pct, fmt_quarter, ntr, tr
 from helpers.page.tables import styled_table
 from helpers.page.text import bullet_list, money
 from helpers.segments import data as rfm
@@ -888,8 +888,10 @@ def risk_sentences(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, cu
     fields = dict(n=fmt_int(n), high=fmt_int(hi), share=fmt_pct(hi / max(n, 1)), medium=fmt_int(med),
                   low=fmt_int(low), days=res.horizon_days, rule=_tier_rule(res, res.threshold))
     if res.mode == "snapshot":
-        text = tr("Of {n} scored customers, **{high} ({share}) are at high risk** of placing no order in the next "
-                  "{days} days ({rule}), {medium} at medium risk and {low} at low risk.", **fields)
+        # the scored customers are the active ones: the same term, and number, as the review and the glossary
+        text = tr("Of {n} active customers (bought in the last {active} days), **{high} ({share}) are at high risk** "
+                  "of placing no order in the next {days} days ({rule}), {medium} at medium risk and {low} at low "
+                  "risk.", active=fmt_int(res.settings.active_days), **fields)
     else:
         text = tr("Of {n} scored subscribers, **{high} ({share}) are at high risk** of churning ({rule}), {medium} "
                   "at medium risk and {low} at low risk.", **fields)
@@ -1006,7 +1008,9 @@ def cohort_view(coh: Cohorts):
     """The cohort table for the page (quarters as Q+0, Q+1...; n/a for quarters not over yet)."""
     if coh.table.empty:
         return None
-    t = coh.table
+    t = coh.table.copy()
+    t.index = [fmt_quarter(q) for q in t.index]            # 2026Q3 -> the page's language
+    t.index.name = "first purchase"
     qs = [c for c in t.columns if c.startswith("Q+")]
     h = {"first purchase": tr("First purchase"), "customers": tr("Customers"),
          **{q: tr("Q+{k}", k=q[2:]) for q in qs}}

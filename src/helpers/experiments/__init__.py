@@ -18,6 +18,7 @@ from helpers.experiments.step import (
     evaluate,
     experiment_markdown,
     forest_data,
+    metric_name,
     p_is,
     run_all,
     segments_table,
@@ -30,6 +31,7 @@ from helpers.experiments.step import (
 __all__ = [
     "AbOutcome",
     "p_is",
+    "metric_name",
     "decision_label",
     "segments_table",
     "targeted_segments",

@@ -11,6 +11,7 @@ import pandas as pd
 
 from helpers.frame.settings import RfmSettings
 from helpers.ingest.rules import isin_ids
+from helpers.locale import tr
 from helpers.segments.data import customer_summary
 from helpers.segments.model import segment_of
 
@@ -70,7 +71,7 @@ def segments_at_start(orders: pd.DataFrame, experiments: pd.DataFrame, settings:
             seg = pd.Series(sc[by].astype(str).to_numpy(), index=sc["customer_id"].astype(str))
         ids = grp["customer_id"].drop_duplicates()
         rows.append(pd.DataFrame({"experiment_id": exp, "customer_id": ids,
-                                  "segment": seg.reindex(ids.astype(str)).fillna("(no history)").to_numpy()}))
+                                  "segment": seg.reindex(ids.astype(str)).fillna(tr("(no history)")).to_numpy()}))
     return (
         pd.concat(rows, ignore_index=True)
         if rows

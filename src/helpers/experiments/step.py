@@ -48,6 +48,7 @@ __all__ = [
     "decision_label",
     "targeted_segments",
     "guardrail_words",
+    "metric_name",
     "net_value_words",
     "segments_table",
     "no_experiments",
@@ -366,7 +367,8 @@ def _interval_words(metric: str, lo: float, hi: float, currency: str = "") -> st
     return tr("{low} to {high}", low=_effect_words(metric, lo, currency), high=_effect_words(metric, hi, currency))
 
 
-def _metric_name(metric: str) -> str:
+def metric_name(metric: str) -> str:
+    """A metric as the pages name it (the same words on the experiments page and the review)."""
     names = {"conversion": tr("conversion (bought within the window)"),
              "revenue_per_customer": tr("revenue per customer"), "average_order_value": tr("average order value"),
              "discount": tr("discount given")}
@@ -434,12 +436,12 @@ def _decide(r: ExperimentResult, s: AbSettings) -> None:
     if sig and e.diff < 0:
         r.decision = "Do not ship"
         r.decision_detail = tr("It lowers {metric} by {size} ({level} CI {ci}; Holm-adjusted {p}).",
-                               metric=_metric_name(e.metric), size=size, level=level, ci=ci,
+                               metric=metric_name(e.metric), size=size, level=level, ci=ci,
                                p=p_is(r.primary_p_holm))
     elif breached:
         r.decision = "Do not ship"
         r.decision_detail = tr("A guardrail was breached: {metrics} got worse by more than the allowed margin.",
-                               metrics=", ".join(_metric_name(m) for m in breached))
+                               metrics=", ".join(metric_name(m) for m in breached))
     elif target:
         seg = r.segments.set_index("segment")
         parts = ", ".join(tr("{segment} ({size}, {level} CI {ci})", segment=g,
@@ -455,7 +457,7 @@ def _decide(r: ExperimentResult, s: AbSettings) -> None:
         similar = (tr(" The effect is similar across segments (treatment x segment test {p}).", p=p_is(ip))
                    if ip is not None else "")
         r.decision_detail = tr("It lifts {metric} by {size} ({level} CI {ci}; Holm-adjusted {p}).",
-                               metric=_metric_name(e.metric), size=size, level=level, ci=ci,
+                               metric=metric_name(e.metric), size=size, level=level, ci=ci,
                                p=p_is(r.primary_p_holm)) + similar
     else:
         r.decision = "Inconclusive"
@@ -464,7 +466,7 @@ def _decide(r: ExperimentResult, s: AbSettings) -> None:
                    "power.", n=fmt_int(need), power=fmt_pct(s.power)) if need > sum(r.counts.values()) else "")
         r.decision_detail = tr("No detectable effect on {metric}: observed {size} ({level} CI {ci}; Holm-adjusted "
                                "{p}); this design could detect {mde} or more.",
-                               metric=_metric_name(e.metric), size=size, level=level, ci=ci,
+                               metric=metric_name(e.metric), size=size, level=level, ci=ci,
                                p=p_is(r.primary_p_holm), mde=_effect_words(e.metric, r.power["mde"]).lstrip("+")
                                ) + more
     r.net_value = _net_value(r, s) if r.decision in ("Ship", "Ship to segments") else None
@@ -478,10 +480,10 @@ def guardrail_words(r: ExperimentResult, currency: str, alpha: float) -> str:
     for g in r.guardrails:
         if g.get("status") == "not available":
             out.append(tr("Guardrail {metric}: not measured (no such column in the orders).",
-                          metric=_metric_name(g["metric"])))
+                          metric=metric_name(g["metric"])))
             continue
         out.append(tr("Guardrail {metric}: {status} (change {diff} per customer, {level} CI {ci}; allowed "
-                      "worsening {bound}).", metric=_metric_name(g["metric"]), status=status[g["status"]],
+                      "worsening {bound}).", metric=metric_name(g["metric"]), status=status[g["status"]],
                       diff=fmt_money(g["diff"], currency, 2), level=fmt_pct(1 - alpha),
                       ci=tr("{low} to {high}", low=fmt_money(g["ci_low"], currency, 2),
                             high=fmt_money(g["ci_high"], currency, 2)),
@@ -544,7 +546,7 @@ def effects_table(r: ExperimentResult, s: AbSettings, currency: str = "") -> pd.
         name = names.get(e.metric) or (tr("revenue per customer, capped at {cap}",
                                           cap=fmt_money(r.winsorized["cap"], currency, 2))
                                        if r.winsorized and e.metric.startswith("revenue_per_customer (winsorized")
-                                       else _metric_name(e.metric))
+                                       else metric_name(e.metric))
         pct = e.metric == "conversion"
         def val(x, pct=pct):
             return (fmt_pct(x, 1) if pct else fmt_money(x, currency, 2))
@@ -719,7 +721,7 @@ def conventions_markdown(s: AbSettings) -> str:
         "pre-period revenue (CUPED) and with revenue {wins}. The split check flags a sample-ratio mismatch when the "
         "chi-square p < {srm}. A decision names segments only when the effect differs between segments (treatment x "
         "segment test) and is significant in those segments and not in the others.",
-        days=s.window_days, metric=_metric_name(s.primary_metric), alpha=fmt_p(s.alpha), level=fmt_pct(1 - s.alpha),
+        days=s.window_days, metric=metric_name(s.primary_metric), alpha=fmt_p(s.alpha), level=fmt_pct(1 - s.alpha),
         wins=wins, srm=fmt_p(s.srm_alpha))
 
 

@@ -8,7 +8,7 @@ the step's own (tests may import them directly).
 from __future__ import annotations
 
 from helpers.ingest import sources
-from helpers.ingest.attributes import attribute_view
+from helpers.ingest.attributes import attribute_label, attribute_view
 from helpers.ingest.figures import monthly_chart
 from helpers.ingest.step import (
     IngestResult,
@@ -31,4 +31,5 @@ __all__ = [
     "monthly_chart",
     "sources",
     "attribute_view",
+    "attribute_label",
 ]

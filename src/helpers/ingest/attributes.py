@@ -40,9 +40,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers.locale import N_
+from helpers.locale import N_, NC_, trc
 
 __all__ = [
+    "ATTRIBUTE_NAMES",
+    "attribute_label",
     "TYPES",
     "NUMBER_SHARE",
     "MISSING_TOKENS",
@@ -61,6 +63,23 @@ __all__ = [
     "model_features",
     "attribute_view",
 ]
+
+#: Customer attributes that exports commonly carry, named in the page's language (message context
+#: "data field"); any other column is shown as it is named in the export.
+ATTRIBUTE_NAMES = {
+    "region": NC_("data field", "region"), "city": NC_("data field", "city"),
+    "city_tier": NC_("data field", "city_tier"), "acquisition_channel": NC_("data field", "acquisition_channel"),
+    "gender": NC_("data field", "gender"), "age": NC_("data field", "age"),
+    "member_level": NC_("data field", "member_level"), "tenure": NC_("data field", "tenure"),
+}
+
+
+def attribute_label(column: str, words: bool = False) -> str:
+    """A customer attribute as the pages name it: the translation of a common attribute in the page's
+    language (``acquisition_channel`` -> 获客渠道), else the export's column name (with spaces for
+    underscores when ``words``, for a sentence; as it is otherwise, so that an analyst can find it)."""
+    label = trc("data field", ATTRIBUTE_NAMES.get(column, column))
+    return label if label != column or not words else column.replace("_", " ")
 
 #: The types an attribute can have (the values of ``columns.customers.attribute_types``).
 TYPES: tuple[str, ...] = ("number", "boolean", "date", "category")
@@ -319,7 +338,8 @@ def attribute_table(customers: pd.DataFrame | None, attributes: list[str], types
     n = max(len(customers), 1)
     for a in attributes:
         if a not in customers:
-            rows.append([a, "", "", None, None, "", tr("not in the export or dropped as personal data")])
+            rows.append([attribute_label(a), "", "", None, None, "",
+                         tr("not in the export or dropped as personal data")])
             continue
         s = customers[a]
         kind = attribute_type(s)
@@ -348,7 +368,8 @@ def attribute_table(customers: pd.DataFrame | None, attributes: list[str], types
                       levels=fmt_int(levels))
         else:
             note = ""
-        rows.append([a, names[kind], tr("set in the column mapping") if a in types else tr("guessed from the values"),
+        rows.append([attribute_label(a), names[kind],
+                     tr("set in the column mapping") if a in types else tr("guessed from the values"),
                      float(1 - len(present) / n), levels, values, note])
     return pd.DataFrame(rows, columns=cols)
 

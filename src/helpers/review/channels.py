@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import ChannelSettings
+from helpers.ingest import attribute_label
 from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, tr
 from helpers.review.model import mean_interval
 
@@ -74,12 +75,17 @@ def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame | None, sta
     return out
 
 
+def _header(attribute: str) -> str:
+    label = attribute_label(attribute, words=True)
+    return label[:1].upper() + label[1:]
+
+
 def channel_table(t: pd.DataFrame, attribute: str, currency: str, horizon_months: int | None,
                   level: float) -> pd.DataFrame:
     """The table for the page, in words."""
     rows = []
     for _, r in t.iterrows():
-        row = {tr(attribute.replace("_", " ").capitalize()): r["value"], tr("Customers"): fmt_int(r["customers"]),
+        row = {_header(attribute): r["value"], tr("Customers"): fmt_int(r["customers"]),
                tr("New this quarter"): fmt_int(r["new_this_quarter"]), tr("Still active"): fmt_pct(r["share_active"])}
         if "value_per_customer" in r:
             row[tr("Predicted {h}-month value per customer ({level} interval)", h=horizon_months,
@@ -98,7 +104,7 @@ def channel_table(t: pd.DataFrame, attribute: str, currency: str, horizon_months
 
 def channel_sentence(t: pd.DataFrame, attribute: str, currency: str, horizon_months: int | None) -> str:
     """Which values of the attribute bring the least value (the point of this view)."""
-    name = attribute.replace("_", " ")
+    name = attribute_label(attribute, words=True)
     if len(t) == 0:
         return tr("No customer has a recorded {attribute}.", attribute=name)
     if "value_per_customer" not in t:

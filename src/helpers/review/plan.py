@@ -348,15 +348,20 @@ def readouts(ab: dict | None, ab_settings: AbSettings, previous_quarter: str) ->
     return out
 
 
-def readout_table(items: list[dict], previous_quarter: str, ab_settings: AbSettings) -> str:
-    """Last quarter's actions read out, in words; or how to mark them when there are none."""
+def readout_table(items: list[dict], previous_quarter: str, ab_settings: AbSettings,
+                  example_group: str = "Win back") -> str:
+    """Last quarter's actions read out, in words; or how to mark them when there are none.
+
+    ``example_group`` names an action group of the segment map for the example experiment id (the id keeps
+    the quarter's code, ``PLAN-2026Q2-<group>``, in every language: it is what the experiments table holds)."""
     from helpers.experiments import p_is
     if not items:
         return tr("No action of the {quarter} plan is in this quarter's experiments table. To read an action out, "
-                  "add its customers to the experiments table as experiment {prefix}-{quarter}-[action group] (for "
-                  "example {prefix}-{quarter}-Win back): the contacted customers in a treatment variant, the holdout "
+                  "add its customers to the experiments table as experiment {prefix}-{code}-[action group] (for "
+                  "example {prefix}-{code}-{group}): the contacted customers in a treatment variant, the holdout "
                   "in the control variant ({control}).",
-                  quarter=fmt_quarter(previous_quarter), prefix=ab_settings.plan_prefix,
+                  quarter=fmt_quarter(previous_quarter), code=previous_quarter, group=example_group,
+                  prefix=ab_settings.plan_prefix,
                   control=ab_settings.control_variant)
     lines = []
     for r in items:

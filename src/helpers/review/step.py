@@ -333,7 +333,8 @@ def value_by_segment(clv: dict | None, currency: str) -> pd.DataFrame:
 def _guardrail_short(g: dict, currency: str) -> str:
     status = {"ok (non-inferior)": tr("within margin"), "breached": tr("breached"),
               "inconclusive": tr("not shown within margin"), "not available": tr("not measured")}
-    return tr("{metric}: {status}", metric=g["metric"].replace("_", " "), status=status.get(g["status"], g["status"]))
+    from helpers.experiments import metric_name
+    return tr("{metric}: {status}", metric=metric_name(g["metric"]), status=status.get(g["status"], g["status"]))
 
 
 def experiment_decisions(ab: dict | None, currency: str = "") -> pd.DataFrame:

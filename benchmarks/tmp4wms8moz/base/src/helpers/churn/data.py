@@ -1,0 +1,310 @@
+"""Churn features and labels from the order log on the engine (Ibis), and retention data.
+
+Churn: labels and leakage-free features at a snapshot date (issue 5, first part).
+
+A customer is **in the population** of a snapshot when they placed a completed order in the
+``active_days`` before it (inclusive of the snapshot day). They **churn** when they place no
+completed order in the ``horizon_days`` after the snapshot. Features use only orders on or
+before the snapshot day, so changing or deleting any later order cannot change them (a property
+test holds this): recency, frequency (purchase days and orders), spend, average order value,
+tenure, inter-purchase gaps (mean gap between purchase days, and the current gap relative to it),
+spend and order trends (last 90 days against the 90 before), category breadth, share of the main
+channel, discount share, and customer attributes named in the parameters.
+
+Also here: the two models (calibrated gradient boosting and a logistic baseline), their backtest
+metrics, drivers (permutation importance, partial dependence), risk tiers, Kaplan-Meier retention
+curves with the log-rank test, and cohort retention; :mod:`helpers.churn_step` runs them for the
+notebook.
+
+The scikit-learn, SciPy and statsmodels modules are imported here, at the top, not inside the
+functions: the runner's pre-started kernel imports them while the previous notebook runs.
+"""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from helpers.ingest.rules import isin_ids
+
+__all__ = [
+    "FEATURES",
+    "INT_FEATURES",
+    "snapshot_features",
+    "churn_labels",
+    "dataset",
+    "time_to_next_purchase",
+    "cohort_retention",
+    "contractual_dataset",
+]
+
+
+FEATURES = ["recency_days", "purchase_days", "orders", "spend", "average_order_value", "tenure_days",
+            "mean_gap_days", "gap_ratio", "spend_last_90", "spend_prev_90", "spend_trend", "orders_last_90",
+            "orders_prev_90", "category_breadth", "main_channel_share", "discount_share"]
+
+
+INT_FEATURES = ["recency_days", "purchase_days", "orders", "tenure_days", "orders_last_90", "orders_prev_90"]
+
+
+def _validate_cols(df, cols: list[str], what: str = "orders") -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"{what} lack required column(s) {missing}; have {list(df.columns)}")
+
+
+def _orders_table(orders: pd.DataFrame | ibis.Table) -> ibis.Table:
+    """An Ibis table of the orders (a DataFrame becomes an in-memory DuckDB table)."""
+    if isinstance(orders, ibis.Table):
+        return orders
+    _validate_cols(orders, ["customer_id", "order_ts", "amount"])
+    keep = [c for c in ("customer_id", "order_ts", "amount", "category", "channel", "discount") if c in orders]
+    # ibis.memtable: Ibis 12's create_table(DataFrame) emits SQL that DuckDB 2.0 rejects
+    return ibis.memtable(orders[keep])
+
+
+def snapshot_features(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, active_days: int = 365,
+                      customers: pd.DataFrame | None = None, attributes: list[str] | None = None) -> pd.DataFrame:
+    """Features of every customer active in the ``active_days`` up to ``snapshot`` (inclusive).
+
+    One Ibis aggregation (DuckDB by default) over the orders up to the end of the snapshot day;
+    later orders are filtered out before anything is computed.
+
+    Parameters
+    ----------
+    orders : DataFrame or Ibis table
+        Clean orders: ``customer_id``, ``order_ts``, ``amount``; optional ``category``,
+        ``channel``, ``discount``.
+    snapshot : Timestamp
+        Day of the snapshot; orders up to the end of that day are history, later ones are not read.
+    active_days : int
+        Population: customers with an order in ``(snapshot - active_days, snapshot]``.
+    customers, attributes : optional
+        Customer table and the attribute columns to add (categorical as text, missing = "unknown").
+
+    Returns
+    -------
+    DataFrame indexed by ``customer_id`` with :data:`FEATURES` (plus attributes), sorted by id.
+    Features of absent optional columns (category, channel, discount) are NaN.
+    """
+    t = _orders_table(orders)
+    _validate_cols(t, ["customer_id", "order_ts", "amount"])
+    day = pd.Timestamp(snapshot).normalize()
+    end = ibis.timestamp(day + pd.Timedelta(days=1))
+    h = t.filter(t.order_ts < end).mutate(_day=t.order_ts.date())
+    d0 = ibis.date(day.date())
+    first_active = ibis.date((day - pd.Timedelta(days=active_days - 1)).date())
+    last90 = h._day > ibis.date((day - pd.Timedelta(days=90)).date())
+    prev90 = (h._day > ibis.date((day - pd.Timedelta(days=180)).date())) & ~last90
+    aggs = dict(first=h._day.min(), lastd=h._day.max(), orders=h.count(), purchase_days=h._day.nunique(),
+                spend=h.amount.sum(), spend_last_90=h.amount.sum(where=last90),
+                spend_prev_90=h.amount.sum(where=prev90), orders_last_90=h.count(where=last90),
+                orders_prev_90=h.count(where=prev90))
+    cols = t.columns
+    if "category" in cols:
+        aggs["category_breadth"] = h.category.nunique()
+    if "discount" in cols:
+        aggs["discount_sum"] = h.discount.sum()
+    g = h.group_by("customer_id").aggregate(**aggs)
+    g = g.filter(g.lastd >= first_active)
+    if "channel" in cols:
+        per = h.group_by(["customer_id", "channel"]).aggregate(n=h.count())
+        top = per.group_by("customer_id").aggregate(top_channel_orders=per.n.max())
+        g = g.left_join(top, "customer_id").drop("customer_id_right")
+    g = g.mutate(recency_days=d0.delta(g.lastd, unit="day"), tenure_days=d0.delta(g.first, unit="day"),
+                 span_days=g.lastd.delta(g.first, unit="day"))
+    f = g.to_pyarrow().to_pandas().set_index("customer_id").sort_index()
+    f.index = f.index.astype(str)
+    f.index.name = "customer_id"
+    for c in ("recency_days", "tenure_days", "orders", "purchase_days", "orders_last_90", "orders_prev_90"):
+        f[c] = f[c].fillna(0).astype("int64")
+    f["average_order_value"] = f["spend"] / f["orders"]
+    gaps = f["purchase_days"] - 1
+    f["mean_gap_days"] = (f["span_days"] / gaps.where(gaps > 0)).astype(float)
+    # current gap relative to the customer's usual gap (NaN for one-time buyers)
+    f["gap_ratio"] = f["recency_days"] / f["mean_gap_days"]
+    f[["spend_last_90", "spend_prev_90"]] = f[["spend_last_90", "spend_prev_90"]].astype(float).fillna(0.0)
+    both = f["spend_prev_90"] + f["spend_last_90"]
+    f["spend_trend"] = ((f["spend_last_90"] - f["spend_prev_90"]) / both.where(both != 0)).fillna(0.0)
+    f["category_breadth"] = f["category_breadth"].astype(float) if "category" in cols else np.nan
+    f["main_channel_share"] = f["top_channel_orders"] / f["orders"] if "channel" in cols else np.nan
+    if "discount" in cols:
+        den = (f["spend"] + f["discount_sum"].fillna(0.0))
+        f["discount_share"] = f["discount_sum"].fillna(0.0) / den.where(den != 0)
+    else:
+        f["discount_share"] = np.nan
+    f = f[FEATURES].astype({c: float for c in FEATURES if c not in INT_FEATURES})
+    if attributes:
+        if customers is None:
+            raise KeyError(f"attributes {attributes} need a customers table")
+        _validate_cols(customers, ["customer_id", *attributes], "customers table")
+        attr = customers.assign(customer_id=customers["customer_id"].astype(str)).drop_duplicates("customer_id") \
+            .set_index("customer_id")[attributes].reindex(f.index)
+        f = f.join(attr.astype("string").fillna("unknown").astype(str))
+    return f
+
+
+def churn_labels(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, horizon_days: int, population: pd.Index,
+                 observed_until: pd.Timestamp | None = None) -> pd.Series:
+    """1 when a customer of ``population`` places no order in ``(snapshot, snapshot + horizon_days]``.
+
+    Parameters
+    ----------
+    orders : DataFrame or Ibis table
+        A table's buyers in the window are found on its engine.
+    observed_until : Timestamp, optional
+        Last day the orders cover (the as-of date). When given, a window that ends after it is refused.
+
+    Raises
+    ------
+    ValueError
+        When the outcome window is not fully observed (labels would count unobserved days as churn).
+    """
+    if not isinstance(orders, ibis.Table):
+        _validate_cols(orders, ["customer_id", "order_ts"])
+    end = pd.Timestamp(snapshot).normalize() + pd.Timedelta(days=1)
+    stop = end + pd.Timedelta(days=horizon_days)
+    if observed_until is not None and stop > pd.Timestamp(observed_until).normalize() + pd.Timedelta(days=1):
+        raise ValueError(f"the {horizon_days}-day outcome window after {pd.Timestamp(snapshot).date()} ends after the "
+                         f"last observed day {pd.Timestamp(observed_until).date()}; use an earlier snapshot")
+    if isinstance(orders, ibis.Table):
+        w = orders.filter((orders.order_ts >= ibis.timestamp(end)) & (orders.order_ts < ibis.timestamp(stop)))
+        bought = w.select(customer_id=w.customer_id.cast("string")).distinct().to_pyarrow().column(0).to_pandas()
+    else:
+        ts = orders["order_ts"]
+        bought = pd.unique(orders["customer_id"][(ts >= end) & (ts < stop)].astype(str))
+    # Arrow's hash membership: pandas' isin on Arrow-backed text loops in Python (5 s at 600k customers)
+    churned = ~isin_ids(pd.Series(pd.Index(population).astype(str)), bought).to_numpy()
+    return pd.Series(churned.astype("int64"), index=population, name="churned")
+
+
+def dataset(
+    orders: pd.DataFrame | ibis.Table,
+    snapshot: pd.Timestamp,
+    horizon_days: int,
+    active_days: int = 365,
+    observed_until: pd.Timestamp | None = None,
+    customers: pd.DataFrame | None = None,
+    attributes: list[str] | None = None,
+    labels_from: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and churn labels of one snapshot (features only from before it).
+
+    Features the export cannot provide (no ``category``, ``channel`` or ``discount`` column) are
+    left out, so train and evaluation snapshots of one export always have the same columns.
+
+    Parameters
+    ----------
+    labels_from : DataFrame or Ibis table, optional
+        Orders (``customer_id``, ``order_ts``) to read the outcome window from (default ``orders``).
+    """
+    X = snapshot_features(orders, snapshot, active_days, customers, attributes)
+    X = X.drop(columns=[c for c in ("category_breadth", "main_channel_share", "discount_share")
+                        if X[c].isna().all() and len(X)])
+    src = labels_from if labels_from is not None else orders
+    y = churn_labels(src, snapshot, horizon_days, X.index, observed_until)
+    return X, y
+
+
+def time_to_next_purchase(orders: pd.DataFrame | ibis.Table, origin: pd.Timestamp, until: pd.Timestamp,
+                          population: pd.Index) -> pd.DataFrame:
+    """Days from ``origin`` to each customer's first order after it; censored at ``until``.
+
+    ``orders``: a DataFrame or an Ibis table (the first order per customer is found on the engine).
+    Returns ``duration`` (days, 1 = the day after the origin) and ``event`` (1 = bought again,
+    0 = censored: no order up to ``until``), indexed like ``population``.
+    """
+    from helpers.frame.engine import as_table, to_pandas
+    start = pd.Timestamp(origin).normalize() + pd.Timedelta(days=1)
+    stop = pd.Timestamp(until).normalize() + pd.Timedelta(days=1)
+    t = as_table(orders, ("customer_id", "order_ts"))
+    w = t.filter((t.order_ts >= ibis.timestamp(start)) & (t.order_ts < ibis.timestamp(stop)))
+    f = to_pandas(w.group_by(customer_id=w.customer_id).aggregate(first=w.order_ts.min()))
+    first = pd.Series(f["first"].astype("datetime64[us]").to_numpy(), index=f["customer_id"].astype(str))
+    first = first.reindex(pd.Index(population).astype(str))
+    days = ((first.dt.normalize() - start).dt.days + 1).to_numpy()
+    event = ~np.isnan(days.astype(float))
+    follow = (stop - start).days
+    return pd.DataFrame({"duration": np.where(event, days, follow).astype(float), "event": event.astype(int)},
+                        index=population)
+
+
+def cohort_retention(orders: pd.DataFrame | ibis.Table | str, as_of: pd.Timestamp, cohorts: int = 8) -> pd.DataFrame:
+    """Share of each first-purchase quarter's customers who bought in each later quarter.
+
+    Rows: the last ``cohorts`` first-purchase quarters up to the as-of date's quarter, with their
+    size; columns ``Q+0`` .. ``Q+(cohorts-1)`` (``Q+0`` is 100% by definition). Quarters not yet
+    complete at the as-of date are left empty, never counted as zero.
+
+    ``orders``: a DataFrame, an Ibis table or a Parquet path (:func:`helpers.frame.engine.as_table`); the
+    distinct (customer, quarter) pairs and their counts per cohort are computed on the engine, only
+    the small cohort-by-quarter table reaches pandas.
+    """
+    from helpers.frame.engine import as_table, to_pandas
+    t = as_table(orders, ("customer_id", "order_ts"))
+    o = t.filter(t.order_ts < ibis.timestamp(pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)))
+    cq = o.select(
+        customer_id=o.customer_id, q=(o.order_ts.year() * 4 + o.order_ts.quarter() - 1).cast("int64")
+    ).distinct()
+    first = cq.group_by("customer_id").aggregate(cohort=cq.q.min())
+    j = cq.inner_join(first, "customer_id")
+    counts = to_pandas(j.group_by(["cohort", j.q]).aggregate(n=j.count()))
+    aq = pd.Timestamp(as_of)
+    last_q = aq.year * 4 + aq.quarter - 1
+    complete_q = last_q if aq.normalize() >= aq.to_period("Q").end_time.normalize() else last_q - 1
+    cols = [f"Q+{k}" for k in range(cohorts)]
+    if counts.empty:
+        out = pd.DataFrame(columns=["customers", *cols], dtype=float)
+        out.index.name = "first purchase"
+        return out
+    counts = counts.astype({"cohort": "int64", "q": "int64", "n": "int64"})
+    counts["offset"] = counts["q"] - counts["cohort"]
+    keep = np.sort(counts["cohort"].unique())[-cohorts:]
+    d = counts[counts["cohort"].isin(keep) & (counts["offset"] < cohorts)]
+    size = d[d["offset"] == 0].set_index("cohort")["n"].sort_index()
+    active = d.pivot_table(index="cohort", columns="offset", values="n", aggfunc="sum")
+    share = active.div(size, axis=0).reindex(index=size.index, columns=range(cohorts)).astype(float).fillna(0.0)
+    for c in share.index:
+        for k in share.columns:
+            if c + k > complete_q:
+                share.loc[c, k] = np.nan
+    share.columns = cols
+    share.insert(0, "customers", size.astype("int64"))
+    share.index = [f"{c // 4}Q{c % 4 + 1}" for c in share.index]
+    share.index.name = "first purchase"
+    return share
+
+
+def contractual_dataset(customers: pd.DataFrame, attributes: list[str], as_of: pd.Timestamp,
+                        label: str = "churned") -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """Features and labels from a customers table with an explicit churn label.
+
+    Features: the named attributes (text as categories) and, when ``signup_date`` is present,
+    days since sign-up. Order behaviour is deliberately not used: the label's date is unknown, so
+    recent inactivity would reveal the label instead of predicting it.
+
+    Returns
+    -------
+    (X_labelled, y, X_unlabelled_or_active): training rows with a label, their labels, and the
+    customers to score (not churned, or label missing).
+    """
+    _validate_cols(customers, ["customer_id", label, *attributes], "customers table")
+    c = customers.assign(customer_id=customers["customer_id"].astype(str)).drop_duplicates("customer_id") \
+        .set_index("customer_id").sort_index()
+    X = pd.DataFrame(index=c.index)
+    for a in attributes:
+        X[a] = c[a] if pd.api.types.is_numeric_dtype(c[a]) and not pd.api.types.is_bool_dtype(c[a]) \
+            else c[a].astype("string").fillna("unknown").astype(str)
+    if "signup_date" in c:
+        X["signup_tenure_days"] = (pd.Timestamp(as_of).normalize() - pd.to_datetime(c["signup_date"])).dt.days.astype(
+            float
+        )
+    if X.shape[1] == 0:
+        raise ValueError("contractual churn needs customer attributes (columns.customers.attributes) or a "
+                         "signup_date to learn from; none are mapped")
+    lab = c[label].astype("boolean")
+    known = lab.notna().to_numpy()
+    y = lab[known].astype(int).rename("churned")
+    score = X[~known | ~lab.fillna(False).to_numpy()]
+    return X[known], y, score

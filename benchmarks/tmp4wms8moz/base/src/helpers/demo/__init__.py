@@ -1,0 +1,1 @@
+"""The seeded demo export (``segreview demo-data``) and simulators with known parameters."""

@@ -1,0 +1,186 @@
+"""The step registry: every pipeline step declared once.
+
+A :class:`Step` names its notebook, its parameters model, the artifacts it reads (required or
+optional) and writes, its JSON summary, its page label and its section title in the review. Everything
+else is derived from :data:`STEPS`:
+
+- the pipeline order (:data:`PIPELINE`) and each step's parameters model (:data:`STEP_MODELS`);
+- the artifacts and their single writer (:data:`ARTIFACTS`, :func:`writer_of`): an artifact written
+  by two steps is refused when this module is imported;
+- which steps a step waits for (:func:`needs`): the writers of what it reads;
+- the navigation of the pages and the review's list of sections.
+
+Adding a step: write ``notebooks/NN_<name>.py`` and ``helpers/<package>/``, add its parameters
+model to :mod:`helpers.frame.settings` and its defaults to ``params/base.yaml``, declare it here
+(see ``docs/architecture.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from helpers.frame.settings import (
+    AbParams,
+    ChurnParams,
+    ClvParams,
+    IngestParams,
+    ReviewParams,
+    RfmParams,
+    StepParams,
+)
+
+__all__ = ["Artifact", "Step", "STEPS", "ARTIFACTS", "PIPELINE", "STEP_MODELS", "step", "needs",
+           "writer_of", "SCORE_TABLES", "REVIEW_STEP"]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file of a run folder, written by exactly one step.
+
+    Parameters
+    ----------
+    name : str
+        The name notebooks use (``cat.load("orders")``).
+    path : str
+        Relative to the run folder.
+    writer : str
+        The step that writes it.
+    """
+
+    name: str
+    path: str
+    writer: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pipeline step.
+
+    Parameters
+    ----------
+    name : str
+        ``NN_<name>``: the notebook is ``notebooks/<name>.py``, the page ``<name>.html``.
+    package : str
+        The helpers package holding the step's logic.
+    params : type
+        The pydantic model of the notebook's ``parameters`` cell.
+    label : str
+        The page's name in the navigation (English; translated on the page).
+    section : str
+        The step's section title in the review's list of sections.
+    reads : tuple of str
+        Artifacts the step cannot run without.
+    reads_optional : tuple of str
+        Artifacts it uses when they exist ("not available" parts otherwise).
+    writes : dict
+        Artifact name -> path relative to the run folder.
+    summary : str or None
+        The artifact holding the step's JSON summary (``available``, ``reason``, ``unavailable``).
+    """
+
+    name: str
+    package: str
+    params: type[StepParams]
+    label: str
+    section: str
+    reads: tuple[str, ...]
+    reads_optional: tuple[str, ...]
+    writes: dict[str, str]
+    summary: str | None
+
+    @property
+    def notebook(self) -> PurePosixPath:
+        """The notebook's path relative to the project root."""
+        return PurePosixPath("notebooks") / f"{self.name}.py"
+
+
+#: The pipeline, in execution order (a step may start earlier when what it reads is there).
+STEPS: tuple[Step, ...] = (
+    Step("10_ingest", "helpers.ingest", IngestParams, "Data intake", "Data intake and quality",
+         reads=(), reads_optional=(),
+         writes={"orders": "artifacts/orders.parquet", "customers": "artifacts/customers.parquet",
+                 "experiments": "artifacts/experiments.parquet", "quality": "artifacts/quality.parquet",
+                 "ingest": "artifacts/ingest.json"},
+         summary="ingest"),
+    Step("20_rfm_clustering", "helpers.segments", RfmParams, "Segments", "Segments and migration",
+         reads=("orders",), reads_optional=("customers",),
+         writes={"segment_scores": "artifacts/segment_scores.parquet", "rfm": "artifacts/rfm.json"},
+         summary="rfm"),
+    Step("30_clv", "helpers.value", ClvParams, "Customer value", "Customer lifetime value",
+         reads=("orders",), reads_optional=("segment_scores",),
+         writes={"value_scores": "artifacts/value_scores.parquet", "clv": "artifacts/clv.json"},
+         summary="clv"),
+    Step("40_churn", "helpers.churn", ChurnParams, "Churn risk", "Churn risk",
+         reads=("orders",), reads_optional=("customers", "segment_scores", "value_scores", "clv"),
+         writes={"churn_scores": "artifacts/churn_scores.parquet", "churn": "artifacts/churn.json"},
+         summary="churn"),
+    Step("50_ab_evaluation", "helpers.experiments", AbParams, "Experiments", "Experiments",
+         reads=("orders",), reads_optional=("experiments",),
+         writes={"ab": "artifacts/ab.json"},
+         summary="ab"),
+    Step("60_quarterly_review", "helpers.review", ReviewParams, "Quarterly review", "Quarterly review",
+         reads=("orders", "ingest"),
+         reads_optional=("segment_scores", "value_scores", "churn_scores", "rfm", "clv", "churn", "ab"),
+         writes={"customer_scores": "artifacts/customer_scores.parquet",
+                 "segments_export": "artifacts/segments_export.csv", "review": "artifacts/review.json"},
+         summary="review"),
+)
+
+#: The step whose page is the quarter's ``index.html``.
+REVIEW_STEP = "60_quarterly_review"
+
+#: Per-step tables with one row per customer, joined on ``customer_id`` where they are read
+#: (:meth:`helpers.frame.catalog.Catalog.customer_scores`), in the order their columns appear.
+SCORE_TABLES: tuple[str, ...] = ("segment_scores", "value_scores", "churn_scores")
+
+PIPELINE: tuple[str, ...] = tuple(s.name for s in STEPS)
+STEP_MODELS: dict[str, type[StepParams]] = {s.name: s.params for s in STEPS}
+
+
+def _artifacts() -> dict[str, Artifact]:
+    out: dict[str, Artifact] = {}
+    for s in STEPS:
+        for name, path in s.writes.items():
+            if name in out:
+                raise RuntimeError(f"artifact {name!r} is written by {out[name].writer} and {s.name}: "
+                                   "each artifact has one writer")
+            out[name] = Artifact(name, path, s.name)
+    for s in STEPS:
+        unknown = [a for a in (*s.reads, *s.reads_optional) if a not in out]
+        if unknown:
+            raise RuntimeError(f"step {s.name} reads {unknown}, which no step writes")
+    return out
+
+
+#: Every artifact of a run folder, with its writer.
+ARTIFACTS: dict[str, Artifact] = _artifacts()
+
+
+def step(name: str) -> Step:
+    """The declaration of step ``name`` (``KeyError`` naming the known steps otherwise)."""
+    for s in STEPS:
+        if s.name == name:
+            return s
+    raise KeyError(f"unknown step {name!r}; steps are {list(PIPELINE)}")
+
+
+def writer_of(artifact: str) -> str:
+    """The step that writes ``artifact``."""
+    return ARTIFACTS[artifact].writer
+
+
+def needs(name: str, among: list[str] | tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The steps whose artifacts step ``name`` reads (required or optional), in pipeline order.
+
+    Parameters
+    ----------
+    name : str
+        The step.
+    among : list of str, optional
+        Only these steps (the ones of a run); by default every step.
+    """
+    s = step(name)
+    writers = {writer_of(a) for a in (*s.reads, *s.reads_optional)} - {name}
+    pool = PIPELINE if among is None else among
+    return tuple(p for p in PIPELINE if p in writers and p in pool)

@@ -1,0 +1,1 @@
+"""The runner (plan, execute with papermill, render, record, publish) and the ``segreview`` command."""
