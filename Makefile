@@ -29,14 +29,17 @@ data/demo_zh/orders.parquet: | $(STAMP)
 	$(BIN)/segreview demo-data --language zh-CN --out data/demo_zh
 
 # the demo export the chosen parameters read (the Chinese one for params/demo_zh.yaml)
-DEMO_DATA = $(if $(findstring demo_zh,$(PARAMS)),data/demo_zh/orders.parquet,data/demo/orders.parquet)
+DEMO_DATA = $(if $(findstring demo_zh,$(PARAMS)),data/demo_zh/orders.parquet,$(if $(findstring demo_subscription,$(PARAMS)),data/demo/subscription/payments.parquet,data/demo/orders.parquet))
+
+data/demo/subscription/payments.parquet: | $(STAMP)
+	$(BIN)/python -m helpers.demo.subscriptions --out data/demo/subscription
 
 demo-data: $(STAMP) ## Generate the seeded demo CRM export into data/demo/ (if missing)
 	$(BIN)/segreview demo-data --out data/demo
 
 report: $(STAMP) $(DEMO_DATA) ## Render the demo quarter's review (PARAMS=... for another) and print its path
 	$(BIN)/segreview run --params $(PARAMS) --force
-	@echo "Open: $$(pwd)/reports/$$($(BIN)/python -c "from helpers.frame.settings import load_config; print(load_config('$(PARAMS)').quarter)")/index.html"
+	@echo "Open: $$(pwd)/$$($(BIN)/python -c "from helpers.frame.settings import load_config; c = load_config('$(PARAMS)'); print(f'{c.reports_dir}/{c.quarter}')")/index.html"
 
 test: $(STAMP) ## Lint (ruff) and run the whole test suite (unit, end-to-end)
 	$(BIN)/ruff check src tests notebooks benchmarks

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.pipeline
 def test_subscription_demo_renders_with_sbg_retention_and_contractual_value(project):
     write_subscription_demo(project / "data" / "demo" / "subscription", SubscriptionSpec(n_customers=3000, seed=5))
     assert main(["run", "--params", "params/demo_subscription.yaml"]) == 0
-    out = project / "reports" / "2026Q3"
+    out = project / "reports" / "demo_subscription" / "2026Q3"
     c = json.loads((out / "artifacts" / "clv.json").read_text())
     assert c["available"] and c["mode"] == "contractual" and c["model"] in ("sBG", "BdW")
     assert "churn label" in c["mode_reason"] and c["final"]["label_used"]

@@ -113,7 +113,7 @@ def zh_project(tmp_path_factory, ci_data, zh_data) -> Path:
 def zh_run(zh_project, monkeypatch) -> Path:
     monkeypatch.setenv("SEGREVIEW_ROOT", str(zh_project))
     monkeypatch.chdir(zh_project)
-    return zh_project / "reports" / "2026Q3"
+    return zh_project / "reports" / "demo_zh" / "2026Q3"
 
 
 def test_zh_pages_are_chinese_with_chinese_names(zh_run):
