@@ -82,3 +82,19 @@ def test_a_chinese_churn_page_reads_chinese(chinese):
     na = NotAvailable("churn", missing=step.tr("there are no orders"), why=step.tr("churn is learned from what "
                       "customers bought before and after a snapshot"), remedy=step.tr("an order history"))
     assert "没有任何订单" in na.reason
+
+
+def test_cohort_view_names_quarters_in_the_page_language():
+    import pandas as pd
+
+    from helpers.churn.step import Cohorts, cohort_view
+    from helpers.locale import set_language
+    t = pd.DataFrame({"first purchase": ["2026Q3", "2026Q2"], "customers": [10, 20], "Q+0": [1.0, 1.0],
+                      "Q+1": [None, 0.5]})
+    try:
+        set_language("zh-CN")
+        zh = cohort_view(Cohorts(t)).data
+    finally:
+        set_language("en")
+    assert zh.iloc[:, 0].tolist() == ["2026年第三季度", "2026年第二季度"]
+    assert cohort_view(Cohorts(t)).data.iloc[:, 0].tolist() == ["2026Q3", "2026Q2"]

@@ -1009,8 +1009,7 @@ def cohort_view(coh: Cohorts):
     if coh.table.empty:
         return None
     t = coh.table.copy()
-    t.index = [fmt_quarter(q) for q in t.index]            # 2026Q3 -> the page's language
-    t.index.name = "first purchase"
+    t["first purchase"] = [fmt_quarter(q) for q in t["first purchase"]]     # 2026Q3 -> the page's language
     qs = [c for c in t.columns if c.startswith("Q+")]
     h = {"first purchase": tr("First purchase"), "customers": tr("Customers"),
          **{q: tr("Q+{k}", k=q[2:]) for q in qs}}

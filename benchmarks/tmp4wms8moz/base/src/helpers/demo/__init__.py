@@ -1,1 +1,0 @@
-"""The seeded demo export (``segreview demo-data``) and simulators with known parameters."""
