@@ -21,12 +21,12 @@ from papermill.exceptions import PapermillExecutionError
 
 from helpers.frame.errors import RunError, SegreviewError
 from helpers.frame.registry import PIPELINE, REVIEW_STEP
-from helpers.frame.settings import quarter_bounds
+from helpers.frame.settings import project_root, quarter_bounds
 from helpers.locale import currency_unit, fmt_date, fmt_quarter, set_language, tr
 from helpers.run.plan import Plan
 from helpers.run.render import page_file, render_page, write_reports_index
 
-__all__ = ["RunFolder", "Pages", "publish", "keep_failed", "step_error", "update_reports_index"]
+__all__ = ["RunFolder", "Pages", "publish", "keep_failed", "step_error", "quarter_folder", "update_reports_index"]
 
 
 class RunFolder:
@@ -151,9 +151,18 @@ def keep_failed(folder: RunFolder, step: str) -> Path:
     return dest
 
 
+def quarter_folder(plan: Plan) -> str:
+    """The published quarter's folder as messages name it (``reports/2026Q3``, or under another ``reports_dir``)."""
+    path = plan.reports / plan.quarter
+    try:
+        return str(path.relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
 def step_error(folder: RunFolder, step: str, exc: BaseException) -> SegreviewError:
     """The error a failed step stops its quarter with (its executed notebook is kept for reading)."""
-    quarter = folder.plan.quarter
+    quarter = quarter_folder(folder.plan)
     if isinstance(exc, PapermillExecutionError):
         kept = keep_failed(folder, step)
         return RunError(f"{step} failed in cell {exc.exec_count} ({exc.ename}):\n{str(exc.evalue).strip()}\n"

@@ -32,7 +32,7 @@ from helpers.frame.settings import previous_quarter, project_root, step_paramete
 from helpers.run.execute import SETTLED, Finished, Scheduler, Task, imported_modules
 from helpers.run.interrupt import Interrupted, terminate_raises
 from helpers.run.plan import Plan, check_notebook_parameters, load_notebook, plan_run, select_steps, write_notebooks
-from helpers.run.publish import Pages, RunFolder, publish, step_error, update_reports_index
+from helpers.run.publish import Pages, RunFolder, publish, quarter_folder, step_error, update_reports_index
 from helpers.run.record import write_run_record
 
 __all__ = [
@@ -235,7 +235,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         try:
             (result,) = render_quarters([plan], jobs, log, status or log)
         except (KeyboardInterrupt, Interrupted):
-            log(f"interrupted: the temporary run folder was removed; reports/{plan.quarter}/ was not changed")
+            log(f"interrupted: the temporary run folder was removed; {quarter_folder(plan)}/ was not changed")
             raise
     if result.error is not None:
         raise result.error
