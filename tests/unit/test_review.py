@@ -462,3 +462,10 @@ def test_a_step_not_available_still_lists_its_parts():
     assert list(ab_rows["Status"]) == ["not available", "not available"]
     assert "none of the 1 experiments could be evaluated" in ab_rows.iloc[0]["Why"]
     assert ab_rows.iloc[1]["Section"] == "Experiments: E1" and "single arm (control)" in ab_rows.iloc[1]["Why"]
+
+
+def test_churn_headline_with_tiers_by_share_leads_with_the_expected_churners():
+    c = {**CHURN, "expected_churners": 31.4, "mean_probability": 0.3925}
+    text = rs.churn_headline(c, "CNY")
+    assert text.startswith("Of 80 active customers, about 31 (39%) are expected to place no order in the next 90 days; "
+                           "the riskiest 20 (25%) hold CNY 2,500 of predicted 12-month value")

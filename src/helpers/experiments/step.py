@@ -476,7 +476,8 @@ def guardrail_words(r: ExperimentResult, currency: str, alpha: float) -> str:
     """The guardrails in one sentence each, for beside the decision."""
     out = []
     status = {"ok (non-inferior)": tr("within its margin"), "breached": tr("breached"),
-              "inconclusive": tr("not yet shown to be within its margin"), "not available": tr("not measured")}
+              "inconclusive": tr("not yet shown to be within its margin (this does not block the decision; "
+                                  "watch it after shipping)"), "not available": tr("not measured")}
     for g in r.guardrails:
         if g.get("status") == "not available":
             out.append(tr("Guardrail {metric}: not measured (no such column in the orders).",

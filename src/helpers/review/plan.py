@@ -173,10 +173,12 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                                 "customer, below the offer's cost of {cost}; automated low-cost contact only.",
                                 segment=s, h=h_months, value=fmt_money(value_per[s], currency),
                                 cost=fmt_money(cost, currency)))
-        high_share = float(hi.mean()) if hi is not None else None
+        # a share of the group's active (scored) customers, as on the churn page: one meaning of "at high risk"
+        scored = mine["churn_tier"].astype(str).isin(["high", "medium", "low"]) if hi is not None else None
+        high_share = float(hi.sum() / scored.sum()) if hi is not None and scored.sum() else None
         if high_share is not None and high_share > plan.high_risk_share:
-            rules.append(tr("Act this quarter: {share} of the group are at high risk of not buying in the next "
-                            "{days} days.", share=fmt_pct(high_share), days=inputs.churn_horizon(churn)))
+            rules.append(tr("Act this quarter: {share} of the group's active customers are at high risk of not buying "
+                            "in the next {days} days.", share=fmt_pct(high_share), days=inputs.churn_horizon(churn)))
         offered = ~pd.Series(mine_seg).isin(cheap).to_numpy()
         treated_pool = int(offered.sum())
         p0 = baseline if np.isfinite(baseline) else 0.5
@@ -206,7 +208,16 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                             source=(tr("measured by {experiment}", experiment=lift_from) if lift_from else
                                     tr("assumed below")),
                             breakeven=fmt_money(lift * aov, currency, 2)))
-        if lift_from:
+        pooled = bool(rec) and rec[0]["decision"] == "Ship"
+        if lift_from and pooled:
+            ev_sentence = tr("Expected value: {treated} contacted customers x {lift} lift (measured by {experiment} "
+                             "over all its customers: it works alike across segments and ships to everyone) x {aov} "
+                             "average order = {gross}, minus the offer's cost {cost} = {net}. Assumes the measured "
+                             "lift repeats and each extra buyer places one average order.",
+                             treated=fmt_int(treated), lift=fmt_points(lift), experiment=lift_from,
+                             aov=fmt_money(aov, cur_code), gross=fmt_money(ev_gross, cur_code),
+                             cost=fmt_money(ev_cost, cur_code), net=fmt_money(ev["net"], cur_code))
+        elif lift_from:
             ev_sentence = tr("Expected value: {treated} contacted customers x {lift} lift (measured by {experiment} in "
                              "this group) x {aov} average order = {gross}, minus the offer's cost {cost} = {net}. "
                              "Assumes the measured lift repeats and each extra buyer places one average order.",
@@ -221,7 +232,11 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                              aov=fmt_money(aov, cur_code), gross=fmt_money(ev_gross, cur_code),
                              cost=fmt_money(ev_cost, cur_code), net=fmt_money(ev["net"], cur_code))
         reach = detectable_lift(treated_pool, h_size, p0, plan.alpha, plan.power)
-        hold_sentence = (tr("Holdout: {h} customers ({share}) picked at random get nothing; with them next quarter's "
+        hold_sentence = (tr("No customer of this group gets the offer, so there is no holdout.")
+                         if treated_pool == 0 else
+                         tr("No holdout: {n} customers get the offer, too few to keep a control group.",
+                            n=fmt_int(treated_pool)) if h_size == 0 else
+                         tr("Holdout: {h} customers ({share}) picked at random get nothing; with them next quarter's "
                             "review can detect a lift of {mde} or more in the share buying (baseline {base}, power "
                             "{power}).", h=fmt_int(h_size), share=fmt_pct(h_size / max(treated_pool, 1)),
                             mde=fmt_points(plan.mde_points), base=fmt_pct(p0), power=fmt_pct(plan.power))
@@ -275,7 +290,8 @@ def plan_table(result: PlanResult, currency: str) -> pd.DataFrame:
                                              else _signed_int(e["change_since_last_quarter"])),
             tr("Revenue to date"): fmt_money(e["revenue_to_date"], currency),
             tr("Predicted value per customer"): fmt_money(e["value_per_customer"], currency),
-            tr("At high churn risk"): fmt_pct(e["high_risk_share"]) if e["high_risk_share"] is not None else tr("n/a"),
+            tr("Active customers at high churn risk"): (fmt_pct(e["high_risk_share"])
+                                                        if e["high_risk_share"] is not None else tr("n/a")),
             tr("Offer cost per customer"): fmt_money(e["offer_cost"], currency, 2) if e["offer_cost"] is not None
             else tr("not set"),
             tr("Holdout"): fmt_int(e["holdout"]["size"]),
@@ -304,7 +320,7 @@ def plan_markdown(result: PlanResult, currency: str) -> str:
         if len(per) > 1:
             who += tr(" ({values})", values=", ".join(f"{k} {fmt_money(v, currency)}" for k, v in per.items()))
         if e["high_risk_share"] is not None:
-            who += tr("; {share} at high churn risk", share=fmt_pct(e["high_risk_share"]))
+            who += tr("; {share} of its active customers at high churn risk", share=fmt_pct(e["high_risk_share"]))
         out.append(f"**{tr('Who')}:** {who}.")
         ev = []
         if e["change_since_last_quarter"] is not None:

@@ -332,7 +332,8 @@ def value_by_segment(clv: dict | None, currency: str) -> pd.DataFrame:
 
 def _guardrail_short(g: dict, currency: str) -> str:
     status = {"ok (non-inferior)": tr("within margin"), "breached": tr("breached"),
-              "inconclusive": tr("not shown within margin"), "not available": tr("not measured")}
+              "inconclusive": tr("not shown within margin (does not block; watch it)"),
+              "not available": tr("not measured")}
     from helpers.experiments import metric_name
     return tr("{metric}: {status}", metric=metric_name(g["metric"]), status=status.get(g["status"], g["status"]))
 
@@ -415,6 +416,16 @@ def churn_headline(churn: dict, currency: str) -> str:
     """One sentence: customers at high risk, the value they hold, and the retention-priority list."""
     hi = inputs.churn_high(churn)
     n = max(inputs.churn_scored(churn) or 0, 1)
+    if churn.get("expected_churners") is not None and churn.get("value_at_risk") is not None:
+        # tiers are shares of the scored customers (the riskiest tenth is "high" by construction): the finding is
+        # how many are expected to stop, the tier is the list to work
+        return tr("Of {scored} active customers, about {expected} ({mean}) are expected to place no order in the next "
+                  "{days} days; the riskiest {n} ({share}) hold {value} of {what}, and {priority} of them are "
+                  "high-value and listed for the retention team.", scored=fmt_int(n),
+                  expected=fmt_int(churn["expected_churners"]), mean=fmt_pct(churn.get("mean_probability")),
+                  days=inputs.churn_horizon(churn), n=fmt_int(hi), share=fmt_pct(hi / n),
+                  value=money(churn["value_at_risk"], currency), what=_value_words(churn),
+                  priority=fmt_int(churn.get("retention_priority", 0)))
     if churn.get("value_at_risk") is not None:
         return tr("{n} active customers ({share}) are at high risk of not buying in the next {days} days, holding "
                   "{value} of {what}; {priority} of them are high-value and listed for the retention team.",
