@@ -69,6 +69,8 @@ def test_features_are_typed_attributes_tenure_and_payment_history_never_recency(
     assert {"tenure", "monthly_charges", "total_charges", "contract", "senior_citizen", "city"} <= f
     assert set(churn_data.PAYMENT_FEATURES) <= f
     assert not f & {"recency_days", "orders_last_90", "spend_last_90", "gap_ratio"}     # would read the label
+    # days since sign-up less the days paid for is the time since the last payment: the label read back
+    assert "signup_tenure_days" not in f
     assert "account_no" not in f and "churned" not in f
     notes = {n.attribute: n for n in res.notes}
     assert notes["account_no"].action == "identifier"

@@ -395,9 +395,10 @@ def contractual_dataset(customers: pd.DataFrame, attributes: list[str], as_of: p
                         payments: pd.DataFrame | None = None, label: str = "churned") -> ContractualData:
     """Features and labels from a customers table with an explicit churn label.
 
-    Features: the typed attributes (:func:`attribute_features`), days since sign-up when
-    ``signup_date`` is present, and the payment history (:func:`payment_history`) when given
-    (subscribers without payments get missing values there).
+    Features: the typed attributes (:func:`attribute_features`), the payment history
+    (:func:`payment_history`) when given (subscribers without payments get missing values there), and
+    days since sign-up when ``signup_date`` is present and there is no payment history (beside the
+    days paid for, it would give away the time since the last payment, that is the label).
 
     Raises
     ------
@@ -409,7 +410,10 @@ def contractual_dataset(customers: pd.DataFrame, attributes: list[str], as_of: p
         .set_index("customer_id").sort_index()
     X, notes, kinds = attribute_features(customers, attributes, as_of, max_levels, types)
     X = _fill_unknown(X.reindex(c.index))
-    if "signup_date" in c and c["signup_date"].notna().any():
+    with_payments = payments is not None and len(payments) > 0
+    # with the payment history, days since sign-up less the days paid for is the time since the last payment: the
+    # churn label read back (a cancelled subscriber stops paying), so the paid-for tenure replaces it
+    if "signup_date" in c and c["signup_date"].notna().any() and not with_payments:
         X["signup_tenure_days"] = (pd.Timestamp(as_of).normalize() - pd.to_datetime(c["signup_date"])).dt.days \
             .astype(float)
         kinds["signup_tenure_days"] = "behaviour"
