@@ -39,7 +39,7 @@ ALLOWED = {
     "OLS", "F", "R", "M", "p", "z", "t", "x", "n", "CI", "MAE", "RMSE", "AIC", "log", "segreview", "CNY", "USD",
     "EUR", "HKD", "EXP", "SHAP", "MDE", "ML", "GB", "UTF", "BOM", "Excel", "CSV", "vs", "k-means", "K-means",
     # model and method names used as they are, the notation P(alive), a parameter symbol, the README file
-    "Gamma-Gamma", "Benjamini-Hochberg", "MSE", "alive", "q", "README", "BdW",
+    "Gamma-Gamma", "Benjamini-Hochberg", "MSE", "P", "alive", "q", "README", "BdW",
 }
 
 
@@ -185,7 +185,7 @@ def test_zh_export_is_utf8_with_bom_and_reads_back_equal(zh_run):
     p = zh_run / "artifacts" / "segments_export.csv"
     raw = p.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    back = Catalog.published("2026Q3").load("segments_export")
+    back = Catalog.published("2026Q3", "reports/demo_zh").load("segments_export")
     via_excel = pd.read_csv(p, encoding="utf-8-sig", dtype={"customer_id": str})
     pd.testing.assert_frame_equal(back, via_excel)
     scores = pd.read_parquet(zh_run / "artifacts" / "customer_scores.parquet")
