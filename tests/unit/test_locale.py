@@ -184,3 +184,15 @@ def test_chinese_preset_eight_value_groups(repo, root_env):
         actions = " ".join(g.action for g in rfm.action_groups)
         for channel in ("企业微信", "短信", "App 推送", "小程序"):
             assert channel in actions
+
+
+def test_offer_costs_follow_the_action_groups_into_chinese():
+    """The plan finds each group's offer cost whatever the page's language (the groups are renamed at validation)."""
+    zh = load_config("params/demo_zh.yaml")
+    groups = {g.name for g in zh.rfm.action_groups}
+    assert groups <= set(zh.review.plan.offer_cost)
+    en = defaults()
+    both = en.replace(language="zh-CN")
+    assert {g.name for g in both.rfm.action_groups} <= set(both.review.plan.offer_cost)
+    assert both.review.plan.offer_cost[both.rfm.action_groups[0].name] == en.review.plan.offer_cost[
+        en.rfm.action_groups[0].name]

@@ -661,7 +661,18 @@ class RunConfig(_Strict):
         """The segment map's names in the run's language (:meth:`RfmSettings.localized`)."""
         if self.language == "en":
             return self
-        return self.model_copy(update={"rfm": self.rfm.localized(self.language)})
+        return self.model_copy(update={"rfm": self.rfm.localized(self.language),
+                                       "review": _review_localized(self.review, self.language)})
+
+
+def _review_localized(review, language: str):
+    """The review settings with the action groups named in ``language`` where they key a value (the offer
+    cost per group), as :meth:`RfmSettings.localized` names the groups themselves."""
+    from helpers.locale import translate_name
+    if review is None or language == "en":
+        return review
+    costs = {translate_name(k, "action group", language): v for k, v in review.plan.offer_cost.items()}
+    return review.model_copy(update={"plan": review.plan.model_copy(update={"offer_cost": costs})})
 
 
 class StepParams(_Strict):
@@ -683,7 +694,10 @@ class StepParams(_Strict):
         rfm = getattr(self, "rfm", None)
         if self.language == "en" or rfm is None:
             return self
-        return self.model_copy(update={"rfm": rfm.localized(self.language)})
+        update = {"rfm": rfm.localized(self.language)}
+        if getattr(self, "review", None) is not None:
+            update["review"] = _review_localized(self.review, self.language)
+        return self.model_copy(update=update)
 
 
 class IngestParams(StepParams):

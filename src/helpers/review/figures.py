@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from helpers.locale import fmt_quarter, tr
 from helpers.review.step import _value_words, segment_overview
 
 __all__ = ['churn_figure', 'segment_share_figure', 'value_figure', 'migration_figure', 'trend_figure',
@@ -25,7 +26,7 @@ def segment_share_figure(rfm: dict | None):
     if rfm is None:
         return None
     from helpers.segments.figures import segment_share_chart
-    return segment_share_chart(segment_overview(rfm), title="Which segments carry the business")
+    return segment_share_chart(segment_overview(rfm), title=tr("Which segments carry the business"))
 
 
 def value_figure(clv: dict | None, currency: str):
@@ -44,7 +45,8 @@ def migration_figure(rfm: dict | None, quarter: str, previous: str):
     m = rfm["migration_counts"]
     counts = pd.DataFrame(m["values"], index=m["rows"], columns=m["columns"])
     return migration_heatmap(counts, previous, quarter,
-                             f"How customers moved between segments, {previous} to {quarter}")
+                             tr("How customers moved between segments, {previous} to {quarter}",
+                                previous=fmt_quarter(previous), quarter=fmt_quarter(quarter)))
 
 
 _STAGE_COLORS = {"new": "#56B4E9", "active": "#009E73", "dormant": "#E69F00", "lost": "#7b8794",

@@ -48,7 +48,7 @@ def rf_heatmap_chart(counts: pd.DataFrame, spend: pd.DataFrame, currency: str):
         for c in counts.columns:
             n, s = counts.loc[r, c], spend.loc[r, c]
             annot.loc[r, c] = f"{fmt_int(n)}\n{'' if pd.isna(s) else fmt_int(s)}"
-    sns.heatmap(counts, annot=annot, fmt="", cmap="Blues", cbar_kws={"label": tr("customers")}, ax=ax,
+    sns.heatmap(counts, annot=annot, fmt="", cmap="Blues", cbar_kws={"label": tr("number of customers")}, ax=ax,
                 linewidths=0.5)
     ax.set_title(tr("Customers by recency and frequency score\n(second line: mean spend per customer, {currency})",
                     currency=currency_unit(currency)))
@@ -105,7 +105,7 @@ def migration_heatmap(counts: pd.DataFrame, previous: str, quarter: str, title: 
     keep_cols = counts.columns[counts.sum(axis=0) > 0]
     c = counts.loc[keep_rows, keep_cols].rename(index={NEW: tr("(new)")})
     fig, ax = plt.subplots(figsize=(10, 0.5 * len(c) + 2.5))
-    sns.heatmap(c, annot=True, fmt=",d", cmap="Purples", cbar_kws={"label": tr("customers")}, ax=ax,
+    sns.heatmap(c, annot=True, fmt=",d", cmap="Purples", cbar_kws={"label": tr("number of customers")}, ax=ax,
                 linewidths=0.5, annot_kws={"fontsize": 8})
     ax.set_title(title)
     ax.set_xlabel(tr("Segment this quarter"))
