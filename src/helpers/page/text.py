@@ -48,5 +48,6 @@ def not_available_markdown(na) -> str:
 
     from helpers.locale import tr
     title = html.escape(na.title or na.part)
-    return (f'<div class="not-available"><strong>{html.escape(tr("Not available"))}: {title}.</strong> '
+    # the reason is a whole sentence that starts "Not available: ..."; the box's heading names the part only
+    return (f'<div class="not-available"><strong>{title}.</strong> '
             f"{html.escape(na.reason)}</div>")

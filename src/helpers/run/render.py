@@ -147,8 +147,8 @@ def write_reports_index(reports_dir: Path) -> Path:
     quarters = []
     for d in sorted((p for p in reports_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
                     key=lambda p: p.name, reverse=True):
-        if not (d / "index.html").exists():
-            continue
+        if not (d / "index.html").exists() or not (d / "run.json").exists():
+            continue        # a rendered quarter has both (another reports folder inside this one has no run.json)
         rj = d / "artifacts" / "review.json"
         run = d / "run.json"
         k = json.loads(rj.read_text(encoding="utf-8")).get("kpis", {}) if rj.exists() else {}
@@ -171,7 +171,8 @@ def write_reports_index(reports_dir: Path) -> Path:
                 f"<td>{html.escape(str(meta.get('parameters', {}).get('company', '')))}</td>"
                 f"<td class='n'>{cell('active_customers')}</td><td class='n'>{cell('revenue', True)}</td>"
                 f"<td class='n'>{cell('orders')}</td><td>{html.escape(meta.get('finished_at', '')[:16])}</td></tr>")
-        heads = [tr("Quarter"), tr("Company"), tr("Active customers"), tr("Revenue"), tr("Orders"), tr("Rendered")]
+        # the KPI is the quarter's buyers (ordered in the quarter), not the active customers of the glossary
+        heads = [tr("Quarter"), tr("Company"), tr("Buyers"), tr("Revenue"), tr("Orders"), tr("Rendered")]
         title, heading = tr("segreview: rendered quarters"), tr("Quarterly customer reviews")
     finally:
         set_language(before)
