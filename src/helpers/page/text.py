@@ -46,7 +46,6 @@ def not_available_markdown(na) -> str:
     """
     import html
 
-    from helpers.locale import tr
     title = html.escape(na.title or na.part)
     # the reason is a whole sentence that starts "Not available: ..."; the box's heading names the part only
     return (f'<div class="not-available"><strong>{title}.</strong> '
