@@ -26,6 +26,8 @@ run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
 reports_dir = None
 seed = None
 currency = None
+engine = None
+spark = None
 rfm = None
 ab = None
 

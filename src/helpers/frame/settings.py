@@ -691,6 +691,8 @@ class IngestParams(StepParams):
 
     seed: int
     currency: str
+    engine: Literal["duckdb", "spark"]
+    spark: SparkSettings
     sources: Sources
     columns: Columns
     pii_columns: list[str]
@@ -714,6 +716,8 @@ class ClvParams(StepParams):
 
     seed: int
     currency: str
+    engine: Literal["duckdb", "spark"]
+    spark: SparkSettings
     business: BusinessSettings
     rfm: RfmSettings
     clv: ClvSettings
@@ -737,6 +741,8 @@ class AbParams(StepParams):
 
     seed: int
     currency: str
+    engine: Literal["duckdb", "spark"]
+    spark: SparkSettings
     rfm: RfmSettings
     ab: AbSettings
 
