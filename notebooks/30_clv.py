@@ -43,12 +43,13 @@ S = frame.begin("30_clv", globals())
 P, cat = S.params, S.catalog
 customers = cat.load_optional("customers")
 segments = cat.load_optional("segment_scores")
+orders_t = vl.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %% [markdown]
 # ## Which model, and why
 
 # %%
-res = vl.run(cat.path("orders"), customers, S.as_of, P.business, P.clv, P.seed, vl.groupings(segments), P.currency)
+res = vl.run(orders_t, customers, S.as_of, P.business, P.clv, P.seed, vl.groupings(segments), P.currency)
 vl.show_overview(res)
 
 # %% [markdown]

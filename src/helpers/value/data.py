@@ -23,7 +23,7 @@ import pandas as pd
 from helpers.value.model import CLVFitError
 
 __all__ = ['PurchaseDays', 'calibration_summary', 'purchase_days', 'calibration_summary_engine',
-           'repeat_purchase_days', 'weekly_repeat_purchases']
+           'repeat_purchase_days', 'weekly_repeat_purchases', 'purchase_day_gaps', 'purchase_day_gaps_engine']
 
 
 @dataclass
@@ -262,3 +262,43 @@ def weekly_repeat_purchases(orders: pd.DataFrame | str | Path | ibis.Table, cali
     days = per_day.index.to_numpy().astype("datetime64[D]").astype("int64")
     at = pd.DatetimeIndex(week_ends).to_numpy().astype("datetime64[D]").astype("int64")
     return cum[np.searchsorted(days, at, side="right")]
+
+
+def purchase_day_gaps(days: PurchaseDays) -> pd.DataFrame:
+    """Per repeat buyer: the number of gaps between consecutive purchase days, their sum and sum of squares.
+
+    The reference (numpy over :class:`PurchaseDays`) of :func:`purchase_day_gaps_engine`. Gaps are
+    whole days, so every column is an exact integer. Returns ``customer_id``, ``n``, ``s1``, ``s2``,
+    sorted by customer id; customers with one purchase day are absent.
+    """
+    cust, day = days.customer, days.day
+    same = cust[1:] == cust[:-1]
+    gaps = np.diff(day)[same].astype("int64")
+    who = cust[1:][same]
+    k = len(days.ids)
+    n = np.bincount(who, minlength=k)
+    s1 = np.bincount(who, weights=gaps, minlength=k)
+    s2 = np.bincount(who, weights=gaps.astype(float) ** 2, minlength=k)
+    has = n > 0
+    return pd.DataFrame({"customer_id": np.asarray(days.ids, dtype=object)[has].astype(str),
+                         "n": n[has].astype("int64"), "s1": s1[has].astype("int64"), "s2": s2[has].astype("int64")})
+
+
+def purchase_day_gaps_engine(orders: pd.DataFrame | str | Path | ibis.Table, end: pd.Timestamp,
+                             customer_col: str = "customer_id", ts_col: str = "order_ts") -> pd.DataFrame:
+    """:func:`purchase_day_gaps` of the purchase days before ``end``, as one engine query.
+
+    The gaps between a customer's consecutive purchase days come from a window (the previous
+    purchase day); one row per repeat buyer comes back (same columns and order as the reference).
+    """
+    from helpers.frame.engine import as_table, to_pandas
+    t = as_table(orders, (customer_col, ts_col))
+    f = t.filter(t[ts_col] < ibis.timestamp(pd.Timestamp(end).normalize()))
+    days = f.select(cid=f[customer_col].cast("string"), day=f[ts_col].date()).distinct()
+    prev = days.day.lag().over(ibis.window(group_by=days.cid, order_by=days.day))
+    g = days.mutate(gap=days.day.delta(prev, unit="day").cast("int64"))
+    g = g.filter(g.gap.notnull())
+    out = to_pandas(g.group_by("cid").aggregate(n=g.count(), s1=g.gap.sum(), s2=(g.gap * g.gap).sum())
+                    .order_by("cid"))
+    return pd.DataFrame({"customer_id": out["cid"].astype(str).to_numpy(), "n": out["n"].to_numpy("int64"),
+                         "s1": out["s1"].to_numpy("int64"), "s2": out["s2"].to_numpy("int64")})
