@@ -281,7 +281,8 @@ def purchase_day_gaps(days: PurchaseDays) -> pd.DataFrame:
     s2 = np.bincount(who, weights=gaps.astype(float) ** 2, minlength=k)
     has = n > 0
     return pd.DataFrame({"customer_id": np.asarray(days.ids, dtype=object)[has].astype(str),
-                         "n": n[has].astype("int64"), "s1": s1[has].astype("int64"), "s2": s2[has].astype("int64")})
+                         "n": n[has].astype("int64"), "s1": s1[has].astype("int64"), "s2": s2[has].astype("int64")}
+                        ).astype({"customer_id": "str"})
 
 
 def purchase_day_gaps_engine(orders: pd.DataFrame | str | Path | ibis.Table, end: pd.Timestamp,
@@ -301,4 +302,5 @@ def purchase_day_gaps_engine(orders: pd.DataFrame | str | Path | ibis.Table, end
     out = to_pandas(g.group_by("cid").aggregate(n=g.count(), s1=g.gap.sum(), s2=(g.gap * g.gap).sum())
                     .order_by("cid"))
     return pd.DataFrame({"customer_id": out["cid"].astype(str).to_numpy(), "n": out["n"].to_numpy("int64"),
-                         "s1": out["s1"].to_numpy("int64"), "s2": out["s2"].to_numpy("int64")})
+                         "s1": out["s1"].to_numpy("int64"), "s2": out["s2"].to_numpy("int64")}
+                        ).astype({"customer_id": "str"})
