@@ -2,6 +2,7 @@
 
 Usage (what `make bench` runs):
     .venv/bin/python benchmarks/bench_review.py [--sizes 20000 200000 1000000] [--no-demo]
+                                                [--export DIR ...] [--ratio]
 
 For each size N the seeded demo generator (`helpers.demo.generator`, the same CRM export as the demo:
 customers, experiments, dropout, seasonality, dirty rows) writes N customers with about ten orders
@@ -15,6 +16,12 @@ its kernels, sampled every 0.2 s as the sum of their resident set sizes), and th
 notebook (kernel start and the notebooks' shared imports, cold and with the runner's pre-started
 kernel, then one page rendered to HTML), measured on a notebook that does nothing else. The run's
 progress lines go to `<reports>/run.log`.
+
+`--export DIR` renders an export already written (e.g. `bench_scale.py`'s chunked demo export at 1M or
+`make_orders.py`'s plain 42M-line order log at 5M; the tables present among orders / customers /
+experiments are used). `--ratio`: after each run, the per-customer summary of the CLV backtest
+(Ibis) against the hand-written DuckDB query, on that run's clean orders, best of three alternating
+runs in one process (`bench_scale.py`'s `aggregation` component; issue 21: at most 1.25x).
 """
 
 from __future__ import annotations
@@ -59,7 +66,8 @@ def params_file(name: str, data: Path | None) -> Path:
     if data is not None:
         rel = data.relative_to(ROOT)
         p["company"] = f"Benchmark {name}"
-        p["sources"] = {k: {"path": str(rel / f"{k}.parquet")} for k in ("orders", "customers", "experiments")}
+        p["sources"] = {k: {"path": str(rel / f"{k}.parquet")} if (data / f"{k}.parquet").exists() else None
+                        for k in ("orders", "customers", "experiments")}
     f = pdir / f"{name}.yaml"
     f.write_text(yaml.safe_dump(p, sort_keys=False))
     return f
@@ -165,6 +173,19 @@ def overhead(repeats: int = 3) -> dict:
     return {"cold": statistics.median(cold), "warm": statistics.median(warm), "render": statistics.median(renders)}
 
 
+def ratio(name: str) -> dict:
+    """Ibis / hand-written DuckDB per-customer summary on the clean orders of run ``name`` (its own process)."""
+    sys.path.insert(0, str(BENCH))
+    import bench_scale
+    d = BENCH / "data" / f"ratio_{name}"
+    d.mkdir(parents=True, exist_ok=True)
+    link = d / "clean_engine.parquet"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(BENCH / "reports" / name / "2026Q3" / "artifacts" / "orders.parquet")
+    return bench_scale.component("aggregation", d, None)
+
+
 def speed_check() -> float:
     """Seconds for 10M evaluations of scipy's hyp2f1 on one core: this VM's speed drifts by 15-25%
     within the hour, so every table says how fast the machine was (about 3.6 s fast, 4.3 s slow)."""
@@ -180,6 +201,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000, 1_000_000])
     ap.add_argument("--no-demo", action="store_true")
+    ap.add_argument("--export", type=Path, nargs="*", default=[], help="render these export folders too")
+    ap.add_argument("--ratio", action="store_true", help="Ibis / hand-written SQL ratio after each run")
     a = ap.parse_args()
     if not Path("/usr/bin/time").exists():
         sys.exit("/usr/bin/time is needed for peak memory (Debian package `time`)")
@@ -192,6 +215,15 @@ def main() -> None:
         data = make_data(n)
         print(f"{n:,} customers ...", flush=True)
         rows.append(run_review(f"review_{n}", params_file(f"review_{n}", data)))
+        if a.ratio:
+            rows[-1]["ratio"] = ratio(f"review_{n}")
+    for data in a.export:
+        data = data.resolve()
+        name = f"export_{data.name}"
+        print(f"{data.relative_to(ROOT)} ...", flush=True)
+        rows.append(run_review(name, params_file(name, data)))
+        if a.ratio:
+            rows[-1]["ratio"] = ratio(name)
     oh = overhead()
     speed.append(speed_check())
     print()
@@ -208,6 +240,17 @@ def main() -> None:
     print("| wall time of the command (s) | " + " | ".join(f"{r['wall']:.1f}" for r in rows) + " |")
     print("| peak RSS, largest process (MB) | " + " | ".join(f"{r['peak_mb']:,.0f}" for r in rows) + " |")
     print("| peak RSS, all processes together (MB) | " + " | ".join(f"{r['peak_sum_mb']:,.0f}" for r in rows) + " |")
+    if a.ratio:
+        print("| per-customer summary, Ibis, best of 3 (s) | "
+              + " | ".join(f"{r['ratio']['seconds']:.1f}" for r in rows if "ratio" in r) + " |")
+        print("| per-customer summary, hand-written DuckDB SQL, best of 3 (s) | "
+              + " | ".join(f"{r['ratio']['sql_s']:.1f}" for r in rows if "ratio" in r) + " |")
+        print("| **ratio Ibis / hand-written SQL** | "
+              + " | ".join(f"**{r['ratio']['ratio']:.2f}x**" for r in rows if "ratio" in r) + " |")
+        for r in rows:
+            if "ratio" in r:
+                print(f"aggregation at {r['name']}: Ibis {[round(x, 2) for x in r['ratio']['ibis_all']]}, SQL "
+                      f"{[round(x, 2) for x in r['ratio']['sql_all']]}, same result {r['ratio']['same_result']}")
     print()
     print("When each notebook ran (seconds from the start of the run, start-end):")
     print()

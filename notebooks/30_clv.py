@@ -29,6 +29,8 @@ run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
 reports_dir = None
 seed = None
 currency = None
+engine = None
+spark = None
 business = None
 rfm = None
 clv = None
@@ -41,12 +43,13 @@ S = frame.begin("30_clv", globals())
 P, cat = S.params, S.catalog
 customers = cat.load_optional("customers")
 segments = cat.load_optional("segment_scores")
+orders_t = vl.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %% [markdown]
 # ## Which model, and why
 
 # %%
-res = vl.run(cat.path("orders"), customers, S.as_of, P.business, P.clv, P.seed, vl.groupings(segments), P.currency)
+res = vl.run(orders_t, customers, S.as_of, P.business, P.clv, P.seed, vl.groupings(segments), P.currency)
 vl.show_overview(res)
 
 # %% [markdown]

@@ -26,6 +26,8 @@ run_dir = ""  # empty: a hand run, written to reports/.scratch/<quarter>/
 reports_dir = None
 seed = None
 currency = None
+engine = None
+spark = None
 rfm = None
 ab = None
 
@@ -37,11 +39,11 @@ from helpers import frame, page
 
 S = frame.begin("50_ab_evaluation", globals())
 P, cat = S.params, S.catalog
-orders = cat.load("orders")
+orders_t = ex.orders_table(cat.path("orders"), P.engine, P.spark)
 experiments = cat.load_optional("experiments")
 
 # %%
-results = ex.run_all(experiments, orders, P.ab, P.rfm, P.seed, source=cat.path("orders"))
+results = ex.run_all(experiments, orders_t, P.ab, P.rfm, P.seed)
 page.show_not_available(results.not_available)
 display(Markdown(ex.conventions_markdown(P.ab)))
 

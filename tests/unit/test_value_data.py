@@ -104,3 +104,68 @@ def test_weekly_tracking_counts_equal_the_tracking_curve(clean_orders_file):
 def _clv_settings():
     from helpers.frame.settings import defaults
     return defaults().clv
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=orders_strategy, end=st.integers(1, 125))
+def test_purchase_day_gaps_on_the_engine_equal_numpy(rows, end):
+    base = pd.Timestamp("2025-01-01")
+    o = pd.DataFrame({"customer_id": [f"c{c}" for c, *_ in rows],
+                      "order_ts": [base + pd.Timedelta(days=d, hours=h) for _, d, h, _ in rows],
+                      "amount": [a / 100 for *_, a in rows]})
+    stop = base + pd.Timedelta(days=end)
+    ref = clv_data.purchase_day_gaps(clv_data.purchase_days(o, stop))
+    got = clv_data.purchase_day_gaps_engine(o, stop)
+    pd.testing.assert_frame_equal(ref, got, check_exact=True)
+    assert cs.looks_like_subscription(got) == cs.looks_like_subscription(clv_data.purchase_days(o, stop))
+
+
+def test_purchase_day_gaps_by_hand():
+    # a: days 0, 30, 61 (two gaps: 30, 31); same-day orders are one purchase day; b bought once
+    o = pd.DataFrame({"customer_id": ["a", "a", "a", "a", "b"],
+                      "order_ts": pd.to_datetime(["2026-01-01 00:00", "2026-01-31 10:00", "2026-01-31 18:00",
+                                                  "2026-03-03 00:00", "2026-02-01 00:00"]),
+                      "amount": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    got = clv_data.purchase_day_gaps_engine(o, AS_OF)
+    assert got.to_dict("records") == [{"customer_id": "a", "n": 2, "s1": 61, "s2": 30 ** 2 + 31 ** 2}]
+    assert cs.looks_like_subscription(got) == 1.0  # mean 30.5 days, sd 0.7: regular monthly payments
+
+
+def test_step_functions_on_the_engine_equal_the_numpy_reference(clean_orders_file):
+    """calibration, tracking and the all-history summary: the same whether the orders are a DataFrame
+    (numpy over purchase days) or on the engine (an Ibis table; the path the step takes)."""
+    from helpers.frame.engine import orders_table
+    path, o = clean_orders_file
+    s = _clv_settings()
+    t = orders_table(path)
+    ref_cal = cs.calibration(o, AS_OF, s)
+    got_cal = cs.calibration(t, AS_OF, s)
+    assert_close(ref_cal, got_cal)
+    bt = cs.Backtest(AS_OF - pd.Timedelta(days=s.holdout_days), AS_OF, ref_cal, {}, {}, None, pd.DataFrame(),
+                     pd.DataFrame(), {}, "bgnbd")
+    ref_tr, got_tr = cs.tracking(o, bt, s), cs.tracking(t, bt, s)
+    pd.testing.assert_frame_equal(ref_tr, got_tr, check_exact=True)
+    assert ref_tr["actual"].iloc[-1] > 100
+    assert cs.looks_like_subscription(clv_data.purchase_days(o, AS_OF + pd.Timedelta(days=1))) == \
+        cs.looks_like_subscription(clv_data.purchase_day_gaps_engine(t, AS_OF + pd.Timedelta(days=1)))
+
+
+def test_value_step_on_the_engine_equals_the_step_on_numpy_purchase_days(clean_orders_file):
+    """The whole non-contractual step (backtest, choice, forecast, values) from the engine's summaries
+    equals the same functions fed with numpy's purchase days (the reference), to 1e-9."""
+    from helpers.frame.engine import orders_table
+    from helpers.frame.settings import defaults
+    from helpers.value import page as vp
+    path, o = clean_orders_file
+    s, seed = _clv_settings(), 7
+    res = vp.run(orders_table(path), None, AS_OF, defaults().business, s, seed)
+    days = cs.purchase_days(o, AS_OF)
+    s_all = clv_data.calibration_summary(days, AS_OF, None, s.unit_days)
+    bt = cs.backtest(days, AS_OF, s, summary=cs.calibration(days, AS_OF, s))
+    assert res.backtest.chosen == bt.chosen
+    pd.testing.assert_frame_equal(res.backtest.metrics, bt.metrics, rtol=1e-9)
+    pd.testing.assert_frame_equal(res.tracking, cs.tracking(days, bt, s), rtol=1e-9)
+    fw = cs.forward(days, AS_OF, s, seed, None, model=res.model_key, summary=s_all,
+                    start=bt.fits[res.model_key].log_params)
+    pd.testing.assert_frame_equal(res.forward.scores, fw.scores, rtol=1e-9)
+    assert res.forward.totals["clv_total"] == pytest.approx(fw.totals["clv_total"], rel=1e-9)

@@ -27,8 +27,10 @@ from helpers.experiments.step import (
     summary_table,
     targeted_segments,
 )
+from helpers.frame.engine import orders_table
 
 __all__ = [
+    "orders_table",
     "AbOutcome",
     "p_is",
     "metric_name",

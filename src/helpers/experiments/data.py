@@ -53,18 +53,28 @@ def outcomes(experiments: pd.DataFrame, orders: pd.DataFrame, window_days: int) 
     return out, excluded
 
 
-def segments_at_start(orders: pd.DataFrame, experiments: pd.DataFrame, settings: RfmSettings,
-                      by: str, source: str | Path | ibis.Table | None = None) -> pd.DataFrame:
+def segments_at_start(orders: pd.DataFrame | str | Path | ibis.Table, experiments: pd.DataFrame,
+                      settings: RfmSettings, by: str, source: str | Path | ibis.Table | None = None) -> pd.DataFrame:
     """RFM segment or action group of each assigned customer on the day before the experiment began.
 
+    ``orders``: the clean orders (a DataFrame, or on the engine: an Ibis table or the Parquet path);
     ``source``: where the per-customer summaries are aggregated (the orders' Parquet file or an
-    Ibis table; default: ``orders`` itself). Returns ``experiment_id``, ``customer_id``,
-    ``segment``; customers without any earlier order are ``(no history)``.
+    Ibis table; default: ``orders`` itself). Only per-customer summaries come back from the engine.
+    Returns ``experiment_id``, ``customer_id``, ``segment``; customers without any earlier order are
+    ``(no history)``.
     """
+    if isinstance(orders, pd.DataFrame):
+        first_order = orders["order_ts"].min() if len(orders) else None
+    else:  # on the engine: one number comes back
+        from helpers.frame.engine import as_table
+        t = as_table(orders, ("customer_id", "order_ts"))
+        v = t.order_ts.min().execute()
+        first_order = None if v is None or pd.isna(v) else pd.Timestamp(v)
+        source = orders if source is None else source
     rows = []
     for exp, grp in experiments.groupby("experiment_id"):
         start = grp["assigned_at"].min().normalize() - pd.Timedelta(days=1)
-        if len(orders) == 0 or orders["order_ts"].min() >= start + pd.Timedelta(days=1):
+        if first_order is None or first_order >= start + pd.Timedelta(days=1):
             seg = pd.Series(dtype=str)
         else:  # customer_summary counts the orders up to the end of `start` only
             sc = segment_of(customer_summary(orders if source is None else source, start), settings)

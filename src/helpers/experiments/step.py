@@ -35,8 +35,9 @@ import numpy as np
 import pandas as pd
 
 from helpers.experiments import model as st
-from helpers.experiments.data import outcomes, segments_at_start
+from helpers.experiments.data import segments_at_start
 from helpers.experiments.model import interaction_test
+from helpers.experiments.outcomes_engine import outcomes_engine
 from helpers.frame.outcome import NotAvailable, summary_fields
 from helpers.frame.settings import AbSettings, RfmSettings
 from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_p, fmt_pct, fmt_points, tr
@@ -648,16 +649,23 @@ def ab_summary(results: AbOutcome | list[ExperimentResult], s: AbSettings) -> di
     return out
 
 
-def run_all(experiments: pd.DataFrame | None, orders: pd.DataFrame, s: AbSettings, rfm: RfmSettings,
-            seed: int, source: str | Path | ibis.Table | None = None) -> AbOutcome:
+def run_all(experiments: pd.DataFrame | None, orders: pd.DataFrame | str | Path | ibis.Table, s: AbSettings,
+            rfm: RfmSettings, seed: int, source: str | Path | ibis.Table | None = None) -> AbOutcome:
     """Outcomes, start-of-experiment segments and evaluation of every experiment.
 
-    ``source``: see :func:`segments_at_start` (the notebook passes the orders' Parquet file, which
-    DuckDB scans faster than a DataFrame). Without an experiments table the outcome is "not available".
+    ``orders``: the clean orders on the engine (the notebook passes
+    :func:`helpers.frame.engine.orders_table`; a Parquet path or a DataFrame runs on the process's
+    DuckDB): the outcomes are aggregated there (:func:`helpers.experiments.outcomes_engine.outcomes_engine`;
+    :func:`helpers.experiments.data.outcomes` is its pandas reference), one row per assignment comes
+    back. ``source``: see :func:`segments_at_start`. Without an experiments table the outcome is
+    "not available".
     """
     if experiments is None or experiments.empty:
         return AbOutcome([], [], no_experiments())
-    out, excluded = outcomes(experiments, orders, s.window_days)
+    if isinstance(orders, pd.DataFrame):
+        from helpers.frame.engine import ORDER_COLUMNS, as_table
+        orders = as_table(orders[[c for c in ORDER_COLUMNS if c in orders.columns]])
+    out, excluded = outcomes_engine(experiments, orders, s.window_days)
     segs = segments_at_start(orders, experiments, rfm, s.segment_by, source)
     return evaluate(out, segs, excluded, s, seed)
 

@@ -145,14 +145,32 @@ class Catalog:
         return json.loads(p.read_text(encoding="utf-8"))
 
     def columns(self, name: str) -> list[str]:
-        """Column names of a Parquet artifact, from its schema (the data is not read)."""
-        import pyarrow.parquet as pq
-        return list(pq.read_schema(self.path(name)).names)
+        """Column names of a Parquet artifact, from its schema (the data is not read).
+
+        A Parquet artifact is one file, or a folder of part files when Spark wrote it.
+        """
+        import pyarrow.dataset as ds
+        return list(ds.dataset(self.path(name), format="parquet").schema.names)
 
     def rows(self, name: str) -> int:
-        """Row count of a Parquet artifact, from its metadata."""
-        import pyarrow.parquet as pq
-        return int(pq.ParquetFile(self.path(name)).metadata.num_rows)
+        """Row count of a Parquet artifact (file or folder of part files), from its metadata."""
+        import pyarrow.dataset as ds
+        return int(ds.dataset(self.path(name), format="parquet").count_rows())
+
+    def target(self, name: str) -> Path:
+        """Where this step writes artifact ``name`` in its run folder (for a writer that is not
+        pandas, e.g. the engine writing the clean orders; it must write to a temporary name and rename).
+
+        Raises
+        ------
+        RunError
+            When this catalog serves a step that does not write ``name`` (one writer per artifact).
+        """
+        p = self.run_dir / self._file(name)
+        if self.step is not None and ARTIFACTS[name].writer != self.step:
+            raise RunError(f"{self.step} may not write artifact {name!r}: {ARTIFACTS[name].writer} writes it")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
 
     def load_optional(self, name: str) -> Any | None:
         """Like :meth:`load`, but ``None`` when the artifact was not written (step skipped)."""

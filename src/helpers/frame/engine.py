@@ -35,6 +35,7 @@ __all__ = [
     "duckdb_backend",
     "materialize",
     "release",
+    "parquet_glob",
 ]
 
 
@@ -133,7 +134,7 @@ def orders_table(source: str | Path | pd.DataFrame, engine: str = "duckdb",
         # ibis.memtable: Ibis 12's create_table(DataFrame) emits SQL that DuckDB 2.0 rejects
         return ibis.memtable(source[[c for c in ORDER_COLUMNS if c in source.columns]])
     con = connect(engine, spark)
-    t = con.read_parquet(str(source))
+    t = con.read_parquet(str(source) if engine == "spark" else parquet_glob(source))
     missing = [c for c in ("customer_id", "order_ts", "amount") if c not in t.columns]
     if missing:
         raise KeyError(f"orders ({source}) lack required column(s) {missing}; have {list(t.columns)}")
@@ -155,7 +156,7 @@ def as_table(
     if isinstance(orders, ibis.Table):
         t = orders
     elif isinstance(orders, str | Path):
-        t = duckdb_backend().read_parquet(str(orders))
+        t = duckdb_backend().read_parquet(parquet_glob(orders))
     else:
         if len(orders) == 0:  # an empty frame's object columns would become Ibis' null type
             known = {"customer_id": "str", "order_ts": "datetime64[us]", "amount": "float64"}
@@ -166,6 +167,12 @@ def as_table(
     if missing:
         raise KeyError(f"{what} lack required column(s) {missing}; have {list(t.columns)}")
     return t
+
+
+def parquet_glob(path: str | Path) -> str:
+    """What DuckDB reads for a Parquet artifact: the file, or every part file of a folder Spark wrote."""
+    p = Path(path)
+    return f"{p.as_posix()}/*.parquet" if p.is_dir() else str(p)
 
 
 def backend_name(t: ibis.Table) -> str:

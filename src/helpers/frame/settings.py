@@ -705,6 +705,8 @@ class IngestParams(StepParams):
 
     seed: int
     currency: str
+    engine: Literal["duckdb", "spark"]
+    spark: SparkSettings
     sources: Sources
     columns: Columns
     pii_columns: list[str]
@@ -728,6 +730,8 @@ class ClvParams(StepParams):
 
     seed: int
     currency: str
+    engine: Literal["duckdb", "spark"]
+    spark: SparkSettings
     business: BusinessSettings
     rfm: RfmSettings
     clv: ClvSettings
@@ -751,6 +755,8 @@ class AbParams(StepParams):
 
     seed: int
     currency: str
+    engine: Literal["duckdb", "spark"]
+    spark: SparkSettings
     rfm: RfmSettings
     ab: AbSettings
 

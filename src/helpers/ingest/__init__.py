@@ -17,6 +17,7 @@ from helpers.ingest.step import (
     quality_for_display,
     run_ingest,
     save_outputs,
+    smallest_amount,
     sources_table,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "run_ingest",
     "monthly_summary",
     "save_outputs",
+    "smallest_amount",
     "sources_table",
     "quality_for_display",
     "monthly_chart",

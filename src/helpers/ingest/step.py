@@ -3,21 +3,27 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import ibis
 import pandas as pd
 
 from helpers.frame.errors import InputDataError
 from helpers.frame.progress import stage
-from helpers.frame.settings import IngestParams, previous_quarter, quarter_bounds
+from helpers.frame.settings import IngestParams, SparkSettings, previous_quarter, quarter_bounds
+from helpers.ingest.clean_engine import clean_orders_engine
 from helpers.ingest.rules import (
     Finding,
     action_label,
     clean_customers,
     clean_experiments,
-    clean_orders,
     findings_table,
 )
+from helpers.ingest.scan import scan_orders
 from helpers.ingest.sources import read_source
 from helpers.locale import N_, tr
 
@@ -27,6 +33,7 @@ __all__ = [
     "run_ingest",
     "monthly_summary",
     "save_outputs",
+    "smallest_amount",
     "sources_table",
     "quality_for_display",
 ]
@@ -34,18 +41,34 @@ __all__ = [
 
 @dataclass
 class IngestResult:
-    """Clean tables, the data-quality findings and the headline numbers of ingestion."""
+    """Clean tables, the data-quality findings and the headline numbers of ingestion.
 
-    orders: pd.DataFrame
+    The clean orders are not held here: the engine wrote them to ``orders_path`` (a Parquet file; a
+    folder of part files on Spark), and :meth:`orders_table` reads them on the run's engine.
+    """
+
+    orders_path: Path
     customers: pd.DataFrame | None
     experiments: pd.DataFrame | None
     findings: list[Finding]
     summary: dict = field(default_factory=dict)
+    engine: str = "duckdb"
+    spark: SparkSettings | None = None
 
     @property
     def quality(self) -> pd.DataFrame:
         """The data-quality table."""
         return findings_table(self.findings)
+
+    def orders_table(self) -> ibis.Table:
+        """The clean orders as a table on the run's engine (nothing is read into Python)."""
+        from helpers.frame.engine import orders_table
+        return orders_table(self.orders_path, self.engine, self.spark)
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        """The clean orders read into pandas: for tests and small exports only (the step never does this)."""
+        return pd.read_parquet(self.orders_path)
 
 
 def _orders_columns(p: IngestParams) -> list[str]:
@@ -63,13 +86,22 @@ TABLE_LABELS = {"orders": N_("orders"), "customers": N_("customers"), "experimen
                 "all": N_("all")}
 
 
-def run_ingest(p: IngestParams) -> IngestResult:
+def run_ingest(p: IngestParams, out: str | Path | None = None) -> IngestResult:
     """Read and clean orders (required), customers and experiments (optional).
+
+    The orders never come into pandas: :func:`helpers.ingest.scan.scan_orders` reads the export into
+    the engine (``p.engine``: DuckDB streams Parquet, UTF-8 CSV and DuckDB files; Spark reads Parquet),
+    :func:`helpers.ingest.clean_engine.clean_orders_engine` applies the cleaning rules there and
+    writes the clean orders; only the findings, their examples and totals come back. The customers
+    and experiments tables (one row per customer or assignment) are cleaned in pandas.
 
     Parameters
     ----------
     p : IngestParams
         Validated parameters of ``10_ingest``.
+    out : path, optional
+        Where the engine writes the clean orders (the notebook passes ``cat.target("orders")``);
+        default: a new temporary folder (:func:`save_outputs` moves the file into the run folder).
 
     Returns
     -------
@@ -101,24 +133,33 @@ def run_ingest(p: IngestParams) -> IngestResult:
     oc = p.columns.orders
     opt = [v for k, v in oc.model_dump().items() if v and k not in ("customer_id", "order_ts", "amount")]
     stage("reading the orders")
-    ro = read_source(p.sources.orders, _orders_columns(p), "orders", drop=pii, optional=opt)
-    if ro.missing_optional:
-        oc = oc.model_copy(update={k: None for k, v in oc.model_dump().items() if v in ro.missing_optional})
+    sc = scan_orders(p.sources.orders, _orders_columns(p), "orders", drop=pii, optional=opt, engine=p.engine,
+                     spark=p.spark)
+    if sc.missing_optional:
+        oc = oc.model_copy(update={k: None for k, v in oc.model_dump().items() if v in sc.missing_optional})
     known = customers["customer_id"] if customers is not None else None
-    stage(f"cleaning {ro.rows:,} order rows")
-    orders, f = clean_orders(ro.frame, oc, p.ingest, as_of, str(ro.path.name), known)
-    findings = _skipped("orders", ro.missing_optional) + f + findings
-    in_quarter = int(((orders["order_ts"] >= q_start) & (orders["order_ts"] < as_of + pd.Timedelta(days=1))).sum())
+    if out is None:
+        out = Path(tempfile.mkdtemp(prefix="segreview-ingest-")) / "orders.parquet"
+    stage(f"cleaning {sc.rows:,} order rows on the engine ({p.engine})")
+    try:
+        co = clean_orders_engine(sc.table, oc, p.ingest, as_of, str(sc.path.name), out, known)
+    finally:
+        sc.close()
+    findings = _skipped("orders", sc.missing_optional) + co.findings + findings
+    from helpers.frame.engine import orders_table
+    t = orders_table(co.path, p.engine, p.spark)
+    in_quarter = int(t.filter((t.order_ts >= ibis.timestamp(q_start))
+                              & (t.order_ts < ibis.timestamp(as_of + pd.Timedelta(days=1)))).count().execute())
     if in_quarter == 0:
         raise InputDataError(
-            f"orders ({ro.path.name}): no completed order falls in the quarter under review {p.quarter} "
-            f"({q_start.date()} to {as_of.date()}); the clean orders run from {orders['order_ts'].min().date()} "
-            f"to {orders['order_ts'].max().date()}. Is `quarter:` right, or is the export older than the quarter?")
+            f"orders ({sc.path.name}): no completed order falls in the quarter under review {p.quarter} "
+            f"({q_start.date()} to {as_of.date()}); the clean orders run from {co.first_order.date()} "
+            f"to {co.last_order.date()}. Is `quarter:` right, or is the export older than the quarter?")
     sources["orders"] = {
         "path": p.sources.orders.path or p.sources.orders.where,
-        "sha256": ro.sha256,
-        "rows_read": ro.rows,
-        "rows_clean": len(orders),
+        "sha256": sc.sha256,
+        "rows_read": sc.rows,
+        "rows_clean": co.rows,
     }
 
     experiments = None
@@ -143,41 +184,52 @@ def run_ingest(p: IngestParams) -> IngestResult:
         "previous_quarter": previous_quarter(p.quarter),
         "currency": p.currency,
         "sources": sources,
-        "orders": len(orders),
-        "customers_with_orders": int(orders["customer_id"].nunique()),
+        "orders": co.rows,
+        "customers_with_orders": co.customers,
         "customers_in_table": None if customers is None else len(customers),
-        "first_order": orders["order_ts"].min().isoformat(),
-        "last_order": orders["order_ts"].max().isoformat(),
-        "revenue": round(float(orders["amount"].sum()), 2),
-        "optional_columns": sorted(set(orders.columns) - {"customer_id", "order_ts", "amount"}),
+        "first_order": co.first_order.isoformat(),
+        "last_order": co.last_order.isoformat(),
+        "revenue": co.revenue,
+        "optional_columns": sorted(set(co.columns) - {"customer_id", "order_ts", "amount"}),
         "experiments": None if experiments is None else sorted(experiments["experiment_id"].unique()),
         "findings": [{"table": x.table, "check": x.check, "column": x.column, "rows": x.rows,
                       "action": x.action} for x in findings],
         "rows_dropped": sum(x.rows for x in findings if x.action.startswith("dropped")),
     }
-    return IngestResult(orders, customers, experiments, findings, summary)
+    return IngestResult(co.path, customers, experiments, findings, summary, p.engine, p.spark)
 
 
-def monthly_summary(orders: pd.DataFrame) -> pd.DataFrame:
-    """Orders, revenue and buying customers per calendar month (one DuckDB aggregation).
+def monthly_summary(orders: pd.DataFrame | str | Path | ibis.Table | IngestResult) -> pd.DataFrame:
+    """Orders, revenue and buying customers per calendar month (one aggregation on the engine).
 
     Parameters
     ----------
-    orders : DataFrame
-        Clean orders (``customer_id``, ``order_ts``, ``amount``).
+    orders : DataFrame, Parquet path, Ibis table or IngestResult
+        Clean orders (``customer_id``, ``order_ts``, ``amount``); an ingestion result's orders are
+        aggregated on its engine.
     """
-    _validate = {"customer_id", "order_ts", "amount"} - set(orders.columns)
-    if _validate:
-        raise KeyError(f"orders lack columns {sorted(_validate)}")
-    from helpers.frame.engine import as_table, to_pandas
-    t = as_table(orders[["customer_id", "order_ts", "amount"]])
+    from helpers.frame.engine import as_table, money_sum, to_pandas
+    if isinstance(orders, IngestResult):
+        orders = orders.orders_table()
+    if isinstance(orders, pd.DataFrame):
+        _validate = {"customer_id", "order_ts", "amount"} - set(orders.columns)
+        if _validate:
+            raise KeyError(f"orders lack columns {sorted(_validate)}")
+        orders = orders[["customer_id", "order_ts", "amount"]]
+    t = as_table(orders)
     month = t.order_ts.truncate("M").name("month")
-    g = t.group_by(month).aggregate(orders=t.count(), revenue=t.amount.sum(), customers=t.customer_id.nunique())
+    g = t.group_by(month).aggregate(orders=t.count(), revenue=money_sum(t.amount), customers=t.customer_id.nunique())
     out = to_pandas(g.order_by("month"))
     out["month"] = out["month"].astype("datetime64[us]")
     out["orders"] = out["orders"].astype("int64")
     out["customers"] = out["customers"].astype("int64")
     return out[["month", "orders", "revenue", "customers"]]
+
+
+def smallest_amount(result: IngestResult) -> float:
+    """The smallest clean order amount (computed on the engine; the notebook checks it is positive)."""
+    t = result.orders_table()
+    return float(t.amount.min().execute())
 
 
 def save_outputs(cat, result: IngestResult) -> None:
@@ -186,7 +238,12 @@ def save_outputs(cat, result: IngestResult) -> None:
     Optional tables that were not supplied are not written, so later steps can tell
     "not available" from an empty table (``Catalog.load_optional`` returns ``None``).
     """
-    cat.save("orders", result.orders)
+    target = cat.target("orders")
+    if Path(result.orders_path).resolve() != target.resolve():  # written elsewhere: moved in (atomic on one disk)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.move(str(result.orders_path), str(tmp))
+        os.replace(tmp, target)
+        result.orders_path = target
     for name in ("customers", "experiments"):
         frame = getattr(result, name)
         if frame is not None:

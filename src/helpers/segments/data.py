@@ -62,11 +62,13 @@ def customer_summary(orders: pd.DataFrame | str | Path | ibis.Table, as_of: pd.T
     -------
     DataFrame
         One row per customer with an order on or before ``as_of``: ``customer_id``,
-        ``first_order``, ``last_order``, ``orders``, ``purchase_days``, ``revenue``,
+        ``first_order``, ``last_order``, ``orders``, ``purchase_days``, ``revenue`` (summed exactly in
+        decimals, ``engine.money_sum``: equal revenues stay equal, so tied customers get equal
+        monetary scores whatever the engine or the layout of the Parquet file),
         ``recency_days`` and ``tenure_days`` (whole days from the last / first order's date to
         ``as_of``), ``average_order_value``; sorted by ``customer_id``.
     """
-    from helpers.frame.engine import as_table
+    from helpers.frame.engine import as_table, money_sum
     if isinstance(orders, pd.DataFrame):
         _validate_cols(orders, [customer_col, ts_col, amount_col], "orders")
         orders = orders[[customer_col, ts_col, amount_col]]
@@ -75,7 +77,7 @@ def customer_summary(orders: pd.DataFrame | str | Path | ibis.Table, as_of: pd.T
     f = t.filter(t[ts_col] < ibis.timestamp(day + pd.Timedelta(days=1)))
     g = f.group_by(customer_id=f[customer_col]).aggregate(
         first_order=f[ts_col].min(), last_order=f[ts_col].max(), orders=f.count(),
-        purchase_days=f[ts_col].date().nunique(), revenue=f[amount_col].sum())
+        purchase_days=f[ts_col].date().nunique(), revenue=money_sum(f[amount_col]))
     d = ibis.date(day.date())
     g = g.mutate(recency_days=d.delta(g.last_order.date(), unit="day"),
                  tenure_days=d.delta(g.first_order.date(), unit="day"),

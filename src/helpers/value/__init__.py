@@ -13,6 +13,7 @@ rest are the step's own (tests may import them directly).
 
 from __future__ import annotations
 
+from helpers.frame.engine import orders_table
 from helpers.value import data
 from helpers.value.page import (
     ValueResult,
@@ -49,6 +50,7 @@ from helpers.value.step import (
 )
 
 __all__ = [
+    "orders_table",
     "ValueResult",
     "run",
     "show_overview",

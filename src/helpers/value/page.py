@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.outcome import NotAvailable, summary_fields
+from helpers.frame.progress import stage
 from helpers.frame.settings import BusinessSettings, ClvSettings
 from helpers.locale import N_, fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, tr
 from helpers.value import contractual as ct
@@ -50,7 +51,6 @@ class ValueResult:
     unavailable: NotAvailable | None = None
     parts: list[NotAvailable] = field(default_factory=list)
     # customers who buy when they like
-    days: clv_data.PurchaseDays | None = None
     backtest: nc.Backtest | None = None
     tracking: pd.DataFrame | None = None
     forward: nc.Forward | None = None
@@ -114,8 +114,10 @@ def run(orders, customers: pd.DataFrame | None, as_of: pd.Timestamp, business: B
 
     Parameters
     ----------
-    orders : Parquet path or DataFrame
+    orders : Ibis table, Parquet path or DataFrame
         The clean orders (``customer_id``, ``order_ts``, ``amount``); in a subscription business, the payments.
+        They stay on the engine (an Ibis table on its own backend, DuckDB or Spark; a path or a frame
+        on the process's DuckDB): only per-customer tables come back.
     customers : DataFrame, optional
         The clean customers (its ``churned`` column is the churn label of subscriptions).
     groupings : dict, optional
@@ -133,23 +135,28 @@ def run(orders, customers: pd.DataFrame | None, as_of: pd.Timestamp, business: B
     return res
 
 
-def _read_orders(orders) -> pd.DataFrame:
+def _orders_on_engine(orders):
+    """The orders as an Ibis table: a table as it is; a Parquet path or a DataFrame on the process's DuckDB."""
+    from helpers.frame.engine import as_table
     if isinstance(orders, pd.DataFrame):
-        return orders
-    return pd.read_parquet(orders, columns=["customer_id", "order_ts", "amount"])
+        orders = orders[["customer_id", "order_ts", "amount"]]
+    return as_table(orders)
 
 
 def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
     s_ = res.settings
     title = tr(TITLE)
-    days = nc.purchase_days(_read_orders(orders), res.as_of)
-    res.days = days
-    res.subscription_share = nc.looks_like_subscription(days)
-    if len(days.day) == 0:
+    # the order log stays on the engine: per-customer summaries and gap counts come back, one row each
+    t = _orders_on_engine(orders)
+    stage("clv: purchase days per customer on the engine")
+    res.subscription_share = nc.looks_like_subscription(
+        clv_data.purchase_day_gaps_engine(t, res.as_of + pd.Timedelta(days=1)))
+    try:
+        s_all = clv_data.calibration_summary_engine(t, res.as_of, None, s_.unit_days)
+    except clv.CLVFitError:  # raised for one case only: no purchase up to the as-of date
         res.unavailable = nc.data_check(None, s_, "clv", title)
         return
-    first = pd.Timestamp(np.datetime64(int(days.day.min()), "D"))
-    s_all = clv_data.calibration_summary(days, res.as_of, None, s_.unit_days)
+    first = pd.Timestamp(s_all["first_purchase"].min())
     res.unavailable = nc.data_check(s_all, s_, "clv", title, first_day=first, as_of=res.as_of)
     if res.unavailable is None and res.subscription_share >= nc.SUBSCRIPTION_LIKE:
         res.unavailable = _subscription_na(res.subscription_share)
@@ -157,11 +164,11 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
         return
     # the backtest: a part of its own
     cal_end = res.as_of - pd.Timedelta(days=s_.holdout_days)
-    s_cal = nc.calibration(days, res.as_of, s_) if first <= cal_end else None
+    s_cal = nc.calibration(t, res.as_of, s_) if first <= cal_end else None
     na = nc.data_check(s_cal, s_, "clv.backtest", tr("Backtest"))
     if na is None:
         try:
-            res.backtest = nc.backtest(days, res.as_of, s_, summary=s_cal)
+            res.backtest = nc.backtest(t, res.as_of, s_, summary=s_cal)
         except clv.CLVFitError as e:
             res.failures.update({"backtest": str(e)})
             na = NotAvailable("clv.backtest", tr("no purchase model could be fitted on the calibration period"),
@@ -170,14 +177,14 @@ def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
     if na is not None:
         res.parts.append(na)
     else:
-        res.tracking = nc.tracking(days, res.backtest, s_)
+        res.tracking = nc.tracking(t, res.backtest, s_)
     # the model: the backtest's choice, else (auto) the lowest AIC on all history
     order = _model_order(res, s_all)
     fw, errors = None, {}
     for key in order:
         try:
             start = res.backtest.fits[key].log_params if res.backtest is not None and key in res.backtest.fits else None
-            fw = nc.forward(days, res.as_of, s_, res.seed, groupings, model=key, summary=s_all, start=start)
+            fw = nc.forward(t, res.as_of, s_, res.seed, groupings, model=key, summary=s_all, start=start)
         except clv.CLVFitError as e:
             errors[key] = str(e)
             continue

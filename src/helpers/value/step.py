@@ -40,7 +40,9 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -146,7 +148,9 @@ class Forward:
     spend_error: clv.CLVFitError | None = None
 
 
-Orders = pd.DataFrame | clv_data.PurchaseDays
+Orders = pd.DataFrame | clv_data.PurchaseDays | ibis.Table | str | Path
+"""The order log as the step's functions take it: a DataFrame or its :func:`purchase_days` (numpy,
+the reference), or an Ibis table / the clean orders' Parquet path (aggregated on the engine)."""
 
 
 def purchase_days(orders: pd.DataFrame, as_of: pd.Timestamp) -> clv_data.PurchaseDays:
@@ -161,6 +165,11 @@ def purchase_days(orders: pd.DataFrame, as_of: pd.Timestamp) -> clv_data.Purchas
 
 def _days(orders: Orders, as_of: pd.Timestamp) -> clv_data.PurchaseDays:
     return orders if isinstance(orders, clv_data.PurchaseDays) else purchase_days(orders, as_of)
+
+
+def _on_engine(orders) -> bool:
+    """Whether ``orders`` stay on the engine (an Ibis table, or the clean orders' Parquet path)."""
+    return isinstance(orders, ibis.Table | str | Path)
 
 
 def _remedy_history(settings: ClvSettings) -> str:
@@ -375,6 +384,8 @@ def calibration(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings) -> p
     """
     cal_end = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.holdout_days)
     stage(f"clv: backtest, calibration to {cal_end.date()}")
+    if _on_engine(orders):
+        return clv_data.calibration_summary_engine(orders, cal_end, as_of, settings.unit_days)
     return clv_data.calibration_summary(_days(orders, as_of), cal_end, as_of, settings.unit_days)
 
 
@@ -383,22 +394,27 @@ def tracking(orders: Orders, bt: Backtest, settings: ClvSettings) -> pd.DataFram
 
     The expectation for the calibration-period customers is ``sum_i E[X(t - first_i)]`` with each
     model's unconditional mean (FHL 2005, figure 2), computed per first-purchase day.
-    ``orders``: the clean orders, or their :func:`purchase_days` (to the holdout's end or later).
+    ``orders``: the clean orders, or their :func:`purchase_days` (to the holdout's end or later; the
+    numpy reference), or the orders on the engine (an Ibis table or the Parquet path: the repeat
+    purchase days are counted there, :func:`helpers.value.data.weekly_repeat_purchases`).
     """
-    pdays = _days(orders, bt.holdout_end)
-    cust, day = pdays.customer, pdays.day
-    block = np.r_[True, cust[1:] != cust[:-1]]
-    first_day = np.full(len(pdays.ids), np.iinfo(np.int64).max)
-    first_day[cust[block]] = day[block]
-    cal_end = clv_data._day_number(bt.calibration_end)
-    hold_end = clv_data._day_number(bt.holdout_end)
-    f = first_day[cust]
-    repeat = np.sort(day[(f <= cal_end) & (day > f) & (day <= hold_end)])
     first = bt.summary["first_purchase"]
     start = first.min()
     weeks = pd.date_range(start, bt.holdout_end, freq="7D")[1:]
     week_days = weeks.to_numpy().astype("datetime64[D]").astype("int64")
-    actual = np.searchsorted(repeat, week_days, side="right")
+    if _on_engine(orders):
+        actual = clv_data.weekly_repeat_purchases(orders, bt.calibration_end, bt.holdout_end, weeks)
+    else:
+        pdays = _days(orders, bt.holdout_end)
+        cust, day = pdays.customer, pdays.day
+        block = np.r_[True, cust[1:] != cust[:-1]]
+        first_day = np.full(len(pdays.ids), np.iinfo(np.int64).max)
+        first_day[cust[block]] = day[block]
+        cal_end = clv_data._day_number(bt.calibration_end)
+        hold_end = clv_data._day_number(bt.holdout_end)
+        f = first_day[cust]
+        repeat = np.sort(day[(f <= cal_end) & (day > f) & (day <= hold_end)])
+        actual = np.searchsorted(repeat, week_days, side="right")
     cohorts = first.value_counts()
     cohort_days = cohorts.index.to_numpy().astype("datetime64[D]").astype("int64")
     t = np.clip((week_days[None, :] - cohort_days[:, None]) / settings.unit_days, 0, None)  # cohorts x weeks
@@ -465,8 +481,8 @@ def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: in
 
     Parameters
     ----------
-    orders : DataFrame or PurchaseDays
-        The clean orders, or their :func:`purchase_days`.
+    orders : DataFrame, PurchaseDays, Ibis table or Parquet path
+        The clean orders, or their :func:`purchase_days` (see :data:`Orders`).
     groupings : dict of name -> Series, optional
         Customer id -> group label (e.g. RFM segment, cluster). For each grouping the group
         totals and their intervals are computed draw by draw (``totals["by_<name>"]``), which is
@@ -486,8 +502,12 @@ def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: in
         not an error: ``spend_fit`` is ``None`` and ``failures["gammagamma"]`` says why.
     """
     stage("clv: refitting on all history")
-    s = summary if summary is not None else clv_data.calibration_summary(_days(orders, as_of), as_of, None,
-                                                                          settings.unit_days)
+    if summary is not None:
+        s = summary
+    elif _on_engine(orders):
+        s = clv_data.calibration_summary_engine(orders, as_of, None, settings.unit_days)
+    else:
+        s = clv_data.calibration_summary(_days(orders, as_of), as_of, None, settings.unit_days)
     key = model or (settings.model if settings.model != "auto" else "bgnbd")
     _name, fn = clv.MODELS[key]
     fit = fn(s["x"], s["t_x"], s["T"], start=start)
@@ -687,25 +707,18 @@ def parameter_table(fw: Forward) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def looks_like_subscription(days: clv_data.PurchaseDays) -> float:
+def looks_like_subscription(days: clv_data.PurchaseDays | pd.DataFrame) -> float:
     """Share of repeat buyers whose purchases come at regular monthly intervals (a subscription's payments).
 
     A repeat buyer counts when they bought on at least three days, the mean gap between purchase days is
     27 to 35 days and the gaps vary by less than a fifth of it (coefficient of variation < 0.2).
-    Computed with counts and sums per customer (one pass over the purchase days).
+    ``days``: the purchase days (the numpy reference), or the per-customer gap counts and sums of
+    :func:`helpers.value.data.purchase_day_gaps_engine` (what the step computes on the engine).
     """
-    cust, day = days.customer, days.day
-    if len(day) < 2:
-        return 0.0
-    same = cust[1:] == cust[:-1]
-    gaps = np.diff(day)[same].astype(float)
-    who = cust[1:][same]
-    if len(gaps) == 0:
-        return 0.0
-    k = len(days.ids)
-    n = np.bincount(who, minlength=k)
-    s1 = np.bincount(who, weights=gaps, minlength=k)
-    s2 = np.bincount(who, weights=gaps ** 2, minlength=k)
+    g = days if isinstance(days, pd.DataFrame) else clv_data.purchase_day_gaps(days)
+    n = g["n"].to_numpy(float)
+    s1 = g["s1"].to_numpy(float)
+    s2 = g["s2"].to_numpy(float)
     many = n >= 2
     if not many.any():
         return 0.0
