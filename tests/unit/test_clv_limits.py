@@ -11,7 +11,7 @@ import pytest
 from helpers.demo.simulate import simulate_bgnbd
 from helpers.demo.subscriptions import SubscriptionSpec, generate_subscriptions
 from helpers.frame.settings import defaults
-from helpers.value import page as vp
+from helpers.value import step as vp
 
 AS_OF = pd.Timestamp("2026-09-30")
 CFG = defaults()
@@ -241,7 +241,7 @@ def test_a_model_whose_draws_cannot_be_scored_gives_way_to_the_next(tmp_path):
     """A weakly identified Pareto/NBD (s and beta far beyond the data) overflows on some parameter draws: it
     cannot value the base with an interval, so it is refused by name and the next model values it."""
     from helpers.demo.limitations import write_case
-    from helpers.value import step as nc
+    from helpers.value import noncontractual as nc
 
     src = write_case("orders_only", tmp_path, seed=7)
     o = pd.read_csv(src["orders"]["path"], parse_dates=["order_ts"])

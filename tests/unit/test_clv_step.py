@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from helpers.frame.settings import defaults
 from helpers.value import data as clv_data
 from helpers.value import model as clv
-from helpers.value import step as cs
+from helpers.value import noncontractual as cs
 
 
 def _reference_summary(orders: pd.DataFrame, cal_end: pd.Timestamp, obs_end: pd.Timestamp | None,

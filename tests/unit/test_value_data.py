@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from helpers.value import data as clv_data
 from helpers.value import model as clv
-from helpers.value import step as cs
+from helpers.value import noncontractual as cs
 
 AS_OF = pd.Timestamp("2026-09-30")
 
@@ -155,7 +155,7 @@ def test_value_step_on_the_engine_equals_the_step_on_numpy_purchase_days(clean_o
     equals the same functions fed with numpy's purchase days (the reference), to 1e-9."""
     from helpers.frame.engine import orders_table
     from helpers.frame.settings import defaults
-    from helpers.value import page as vp
+    from helpers.value import step as vp
     path, o = clean_orders_file
     s, seed = _clv_settings(), 7
     res = vp.run(orders_table(path), None, AS_OF, defaults().business, s, seed)

@@ -2,10 +2,10 @@
 
 For customers who buy when they like: purchase models (BG/NBD, MBG/NBD, Pareto/NBD) chosen on a
 holdout backtest, the spend model (Gamma-Gamma), forward values with intervals
-(:mod:`helpers.value.step`). For subscriptions: sBG or beta-discrete-Weibull retention by acquisition
+(:mod:`helpers.value.noncontractual`). For subscriptions: sBG or beta-discrete-Weibull retention by acquisition
 cohort, backtested, and the discounted expected remaining payments of each subscriber
 (:mod:`helpers.value.contractual`, :mod:`helpers.value.retention`, :mod:`helpers.value.periods`).
-:mod:`helpers.value.page` runs either and shows its sections.
+:mod:`helpers.value.step` runs either and shows its sections.
 
 The notebook uses what this package lists in ``__all__``; ``data``, ``model``, ``retention`` and the
 rest are the step's own (tests may import them directly).
@@ -15,21 +15,7 @@ from __future__ import annotations
 
 from helpers.frame.engine import orders_table
 from helpers.value import data
-from helpers.value.page import (
-    ValueResult,
-    check_saved,
-    mode_sentence,
-    run,
-    save,
-    show_activity,
-    show_backtest,
-    show_forecast,
-    show_groups,
-    show_overview,
-    summary,
-    value_sentences,
-)
-from helpers.value.step import (
+from helpers.value.noncontractual import (
     MODEL_NAMES,
     Backtest,
     Forward,
@@ -47,6 +33,20 @@ from helpers.value.step import (
     time_unit_words,
     top_share,
     tracking,
+)
+from helpers.value.step import (
+    ValueResult,
+    check_saved,
+    mode_sentence,
+    run,
+    save,
+    show_activity,
+    show_backtest,
+    show_forecast,
+    show_groups,
+    show_overview,
+    summary,
+    value_sentences,
 )
 
 __all__ = [

@@ -45,7 +45,7 @@ from helpers.locale import fmt_int, fmt_pct, ntr, tr
 from helpers.value import model as clv
 from helpers.value import periods as pr
 from helpers.value import retention as rt
-from helpers.value.step import _group_codes, group_totals
+from helpers.value.noncontractual import _group_codes, group_totals
 
 __all__ = [
     "RETENTION_NAMES",

@@ -1,728 +1,760 @@
-"""The CLV step for non-contractual businesses: a holdout backtest that chooses the purchase model,
-then forward values with intervals.
+"""The customer-value page: one result for either kind of business, its sections, its JSON summary.
 
-Backtest: calibrate on history up to ``as_of - holdout_days``, predict each customer's repeat
-purchases in the holdout with BG/NBD, MBG/NBD and Pareto/NBD, and compare with what happened, next
-to a naive baseline (each customer repeats their calibration rate, ``x / T``). Gamma-Gamma's predicted
-spend is compared with the actual mean spend per purchase of customers who bought in the holdout.
-
-**Model choice** (``clv.model: auto``): the criterion is the **mean squared error of each customer's
-predicted holdout purchases** (shown as its root, RMSE). The value of a customer is their expected
-purchases times their expected spend, and the expectation is exactly what minimises squared error:
-a model whose expectations are right has the lowest MSE, so the criterion ranks models by the very
-quantity the value multiplies (mean absolute error would favour predicting the median, which for
-most customers is zero). Among models within two standard errors of the best (the paired
-per-customer difference of squared errors), a model that does not assume customers who bought only
-once are still active (MBG/NBD, Pareto/NBD) is preferred to BG/NBD: it fits as well, and its
-"who is still active" agrees with history. The chosen model is compared with the naive baseline on
-the same criterion, and the page says so when the baseline is better.
-
-**One-time buyers**: among customers with no repeat purchase at the calibration end, each model's
-mean P(alive), its predicted share who buy in the holdout, and the share who actually did.
-
-Forward: refit the chosen model and Gamma-Gamma on all history up to the as-of date; per customer
-P(alive), expected purchases and discounted CLV over ``horizon_months``. Intervals come from
-``n_draws`` parameter draws from each fit's asymptotic normal (log scale, seeded): the purchase
-model and the spend model are drawn independently, each draw gives every customer's CLV, and the
-interval is the central ``interval`` share of those values (per customer, and for the total).
-
-"Not available" (recognised explicitly, see :mod:`helpers.frame.outcome`): no customer, fewer than
-``min_customers`` customers, nobody or fewer than ``min_repeat_buyers`` customers bought twice, a
-history shorter than the holdout (the whole step); a calibration period too small for the backtest
-(the backtest only); payments at regular monthly intervals for half the repeat buyers or more (a
-subscription: :func:`looks_like_subscription`, checked before fitting); a purchase model that the data do not
-identify (:class:`~helpers.value.model.CLVFitError`); a spend
-model that is not identified (Gamma-Gamma's ``q <= 1``: the value only, the purchase forecast stays).
+:func:`run` decides the kind of business (``business.model``; ``auto``: a subscription when the
+customers table carries a churn label), checks that the data allow the models, runs the backtest and
+the forecast of that kind (:mod:`helpers.value.noncontractual` for customers who buy when they like,
+:mod:`helpers.value.contractual` for subscriptions) and keeps what could not be computed as
+:class:`~helpers.frame.outcome.NotAvailable` parts. The ``show_*`` functions display one section each
+(what applies to the kind of business, or why it is not available), so the notebook reads the same
+for both; :func:`summary` is ``clv.json`` and :func:`save` writes it, with ``value_scores`` only when
+there are values.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import ibis
 import numpy as np
 import pandas as pd
 
-from helpers.frame.outcome import NotAvailable
+from helpers.frame.outcome import NotAvailable, summary_fields
 from helpers.frame.progress import stage
-from helpers.frame.settings import ClvSettings
-from helpers.locale import fmt_int, fmt_number, fmt_pct, ntr, tr
+from helpers.frame.settings import BusinessSettings, ClvSettings
+from helpers.locale import N_, fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, tr
+from helpers.value import contractual as ct
 from helpers.value import data as clv_data
+from helpers.value import figures as fg
 from helpers.value import model as clv
+from helpers.value import noncontractual as nc
 
-__all__ = [
-    "time_unit_words",
-    "MODEL_NAMES",
-    "NAIVE",
-    "ASSUMES_ONE_TIME_ALIVE",
-    "Backtest",
-    "ModelChoice",
-    "Forward",
-    "Orders",
-    "purchase_days",
-    "data_check",
-    "backtest",
-    "calibration",
-    "choose_model",
-    "one_time_buyers",
-    "tracking",
-    "fit_verdict",
-    "forward",
-    "score",
-    "top_share",
-    "p_alive_matrix",
-    "spend_check_table",
-    "groupings",
-    "group_table",
-    "parameter_table",
-    "looks_like_subscription",
-    "SUBSCRIPTION_LIKE",
-    "spend_not_available",
-    "group_totals",
-    "row_quantiles",
-]
+__all__ = ["ValueResult", "run", "activity", "show_overview", "show_backtest", "show_forecast", "show_activity",
+           "show_groups", "summary", "save", "check_saved", "value_sentences", "mode_sentence"]
 
-
-MODEL_NAMES = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "paretonbd": "Pareto/NBD"}
-#: The naive baseline's row name in the backtest tables.
-NAIVE = "naive (calibration rate)"
-#: Models that treat every customer who never bought again as still active.
-ASSUMES_ONE_TIME_ALIVE = {"bgnbd"}
-#: Share of repeat buyers paying at regular monthly intervals (:func:`looks_like_subscription`) from which an
-#: order log is taken for a subscription's payments, which the purchase models do not describe.
-SUBSCRIPTION_LIKE = 0.5
+TITLE = N_("Customer lifetime value")
 
 
 @dataclass
-class ModelChoice:
-    """Which purchase model the forecast uses, and why.
+class ValueResult:
+    """Everything the page shows, for either kind of business.
 
-    ``table``: one row per fitted model and the baseline: ``model``, ``rmse``, ``mae``,
-    ``mse_vs_best`` (difference of mean squared errors to the best model), ``se`` (its standard
-    error), ``within_2se``, ``chosen``.
+    ``unavailable``: the whole step is not available (then nothing else is set); ``parts``: parts of
+    an available step that are not (the backtest, the value...).
     """
 
-    chosen: str
-    table: pd.DataFrame
-    how: str
-    beats_baseline: bool
-    reason: str
-
-
-@dataclass
-class Backtest:
-    """Holdout comparison of the purchase models and the naive baseline."""
-
-    calibration_end: pd.Timestamp
-    holdout_end: pd.Timestamp
-    summary: pd.DataFrame
-    fits: dict[str, clv.FitResult]
-    failures: dict[str, str]
-    spend_fit: clv.FitResult | None
-    by_frequency: pd.DataFrame
-    metrics: pd.DataFrame
-    spend_check: dict
-    chosen: str
-    choice: ModelChoice | None = None
-    one_time: pd.DataFrame | None = None
-
-
-@dataclass
-class Forward:
-    """Per-customer forward predictions with intervals, and the final fits.
-
-    ``spend_fit`` is ``None`` when the spend model is not identified: then ``scores`` holds
-    P(alive) and expected purchases only, and ``totals`` no value.
-    """
-
-    scores: pd.DataFrame
-    fit: clv.FitResult
-    spend_fit: clv.FitResult | None
-    totals: dict
-    summary: pd.DataFrame | None = None
-    """(x, t_x, T, m_x) of every customer on all history: the forecast's inputs."""
+    contractual: bool
+    why_mode: str
+    settings: ClvSettings
+    seed: int
+    as_of: pd.Timestamp
+    currency: str = ""
+    period_months: int = 1
+    unavailable: NotAvailable | None = None
+    parts: list[NotAvailable] = field(default_factory=list)
+    # customers who buy when they like
+    backtest: nc.Backtest | None = None
+    tracking: pd.DataFrame | None = None
+    forward: nc.Forward | None = None
+    model_key: str | None = None
+    model_reason: str = ""
+    subscription_share: float = 0.0
     failures: dict[str, str] = field(default_factory=dict)
-    spend_error: clv.CLVFitError | None = None
+    _activity: dict | None = None
+    # subscriptions
+    subs: ct.Subscribers | None = None
+    rbacktest: ct.RetentionBacktest | None = None
+    rforward: ct.RetentionForward | None = None
+
+    @property
+    def model(self) -> str | None:
+        """The forecast's model, as its name (``BG/NBD``, ``sBG``...), or ``None``."""
+        if self.contractual:
+            return ct.RETENTION_NAMES.get(self.model_key, self.model_key) if self.rforward is not None else None
+        return nc.MODEL_NAMES[self.model_key] if self.forward is not None else None
+
+    @property
+    def value_available(self) -> bool:
+        """Whether every customer has a value (``value_scores`` is written)."""
+        if self.contractual:
+            return self.rforward is not None
+        return self.forward is not None and self.forward.spend_fit is not None
+
+    @property
+    def scores(self) -> pd.DataFrame | None:
+        """``value_scores``: one row per customer, or ``None`` when there are no values."""
+        if not self.value_available:
+            return None
+        return self.rforward.scores if self.contractual else self.forward.scores
+
+    @property
+    def totals(self) -> dict:
+        if self.contractual:
+            return self.rforward.totals if self.rforward is not None else {}
+        return self.forward.totals if self.forward is not None else {}
 
 
-Orders = pd.DataFrame | clv_data.PurchaseDays | ibis.Table | str | Path
-"""The order log as the step's functions take it: a DataFrame or its :func:`purchase_days` (numpy,
-the reference), or an Ibis table / the clean orders' Parquet path (aggregated on the engine)."""
+def has_churn_label(customers: pd.DataFrame | None) -> bool:
+    """Whether the customers table carries a churn label with at least one value."""
+    return customers is not None and "churned" in customers.columns and bool(customers["churned"].notna().any())
 
 
-def purchase_days(orders: pd.DataFrame, as_of: pd.Timestamp) -> clv_data.PurchaseDays:
-    """The order log reduced once to one row per customer and purchase day up to ``as_of``.
+def _why_mode(business: BusinessSettings, label: bool, contractual: bool) -> str:
+    if contractual:
+        if business.model == "contractual":
+            return tr("business.model is set to contractual")
+        return tr("the customers table has a churn label (churned), so business.model: auto treats it as one")
+    if business.model == "non_contractual":
+        return tr("business.model is set to non_contractual")
+    return tr("the customers table has no churn label and business.model is auto")
 
-    Every function of this step accepts it in place of the orders; building it is the costly
-    part of a summary, so a notebook builds it once.
+
+def run(orders, customers: pd.DataFrame | None, as_of: pd.Timestamp, business: BusinessSettings,
+        settings: ClvSettings, seed: int, groupings: dict[str, pd.Series] | None = None,
+        currency: str = "") -> ValueResult:
+    """The whole step: mode, data checks, backtest, forecast; what cannot be computed becomes "not available".
+
+    Parameters
+    ----------
+    orders : Ibis table, Parquet path or DataFrame
+        The clean orders (``customer_id``, ``order_ts``, ``amount``); in a subscription business, the payments.
+        They stay on the engine (an Ibis table on its own backend, DuckDB or Spark; a path or a frame
+        on the process's DuckDB): only per-customer tables come back.
+    customers : DataFrame, optional
+        The clean customers (its ``churned`` column is the churn label of subscriptions).
+    groupings : dict, optional
+        Customer id -> segment / cluster (:func:`helpers.value.noncontractual.groupings`), for value by group.
     """
-    stage("clv: purchase days per customer")
-    return clv_data.purchase_days(orders, pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1))
+    as_of = pd.Timestamp(as_of).normalize()
+    label = has_churn_label(customers)
+    contractual = business.contractual(label)
+    res = ValueResult(contractual, _why_mode(business, label, contractual), settings, seed, as_of, currency,
+                      business.period_months)
+    if contractual:
+        _run_contractual(res, orders, customers, business, groupings)
+    else:
+        _run_non_contractual(res, orders, groupings)
+    return res
 
 
-def _days(orders: Orders, as_of: pd.Timestamp) -> clv_data.PurchaseDays:
-    return orders if isinstance(orders, clv_data.PurchaseDays) else purchase_days(orders, as_of)
+def _orders_on_engine(orders):
+    """The orders as an Ibis table: a table as it is; a Parquet path or a DataFrame on the process's DuckDB."""
+    from helpers.frame.engine import as_table
+    if isinstance(orders, pd.DataFrame):
+        orders = orders[["customer_id", "order_ts", "amount"]]
+    return as_table(orders)
 
 
-def _on_engine(orders) -> bool:
-    """Whether ``orders`` stay on the engine (an Ibis table, or the clean orders' Parquet path)."""
-    return isinstance(orders, ibis.Table | str | Path)
-
-
-def _remedy_history(settings: ClvSettings) -> str:
-    return tr("an order history in which at least {n} customers have bought at least twice",
-              n=fmt_int(settings.min_repeat_buyers))
-
-
-def data_check(summary: pd.DataFrame | None, settings: ClvSettings, part: str, title: str,
-               first_day: pd.Timestamp | None = None, as_of: pd.Timestamp | None = None) -> NotAvailable | None:
-    """Whether a period's per-customer summary is enough for the purchase models (``None``: it is).
-
-    Checks, in order: customers at all; a history at least as long as the holdout (whole step only,
-    when ``first_day`` and ``as_of`` are given: a forecast that cannot be checked on a holdout is not
-    shown); ``min_customers`` customers; somebody bought twice; ``min_repeat_buyers`` repeat buyers.
-    """
-    why_models = tr("the purchase models learn how often customers come back, and how many stop, from "
-                    "customers who bought more than once")
-    n = 0 if summary is None else len(summary)
-    if n == 0:
-        return NotAvailable(part, tr("there are no customers with a completed order in this period"), why_models,
-                            tr("an order history with completed orders"), title)
-    if first_day is not None and as_of is not None:
-        span = (pd.Timestamp(as_of) - pd.Timestamp(first_day)).days
-        if span < settings.holdout_days:
-            return NotAvailable(
-                part, tr("the order history covers only {days} days (since {first}), less than the {holdout}-day "
-                         "holdout", days=fmt_int(span), first=pd.Timestamp(first_day).date().isoformat(),
-                         holdout=fmt_int(settings.holdout_days)),
-                tr("a value forecast is shown only once it can be checked against purchases it did not see"),
-                tr("at least {days} days of order history (or a shorter clv.holdout_days)",
-                   days=fmt_int(settings.holdout_days + 90)), title)
-    if n < settings.min_customers:
-        return NotAvailable(
-            part, ntr("only {n} customer bought in this period, fewer than the {min} the models need",
-                      "only {n} customers bought in this period, fewer than the {min} the models need", n,
-                      min=fmt_int(settings.min_customers)),
-            tr("with fewer customers a quarter of the fits do not converge and the rest miss the purchase rate by a "
-               "fifth or more (clv.min_customers)"),
-            tr("an order history with at least {min} customers", min=fmt_int(settings.min_customers)), title)
-    repeat = int((summary["x"] > 0).sum())
-    if repeat == 0:
-        return NotAvailable(part, tr("nobody has bought twice yet: all {n} customers bought on one day only",
-                                     n=fmt_int(n)), why_models, _remedy_history(settings), title)
-    if repeat < settings.min_repeat_buyers:
-        return NotAvailable(
-            part, tr("only {k} of {n} customers have bought more than once, fewer than {min}", k=fmt_int(repeat),
-                     n=fmt_int(n), min=fmt_int(settings.min_repeat_buyers)),
-            why_models, _remedy_history(settings), title)
-    return None
-
-
-def _fit_models(s: pd.DataFrame) -> tuple[dict, dict]:
-    """Every purchase model on ``s``; the fits are independent and run two at a time (their special
-    functions and array arithmetic release the GIL), the slowest (Pareto/NBD) first. Same results as
-    one after the other."""
-    def one(key):
+def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
+    s_ = res.settings
+    title = tr(TITLE)
+    # the order log stays on the engine: per-customer summaries and gap counts come back, one row each
+    t = _orders_on_engine(orders)
+    stage("clv: purchase days per customer on the engine")
+    res.subscription_share = nc.looks_like_subscription(
+        clv_data.purchase_day_gaps_engine(t, res.as_of + pd.Timedelta(days=1)))
+    try:
+        s_all = clv_data.calibration_summary_engine(t, res.as_of, None, s_.unit_days)
+    except clv.CLVFitError:  # raised for one case only: no purchase up to the as-of date
+        res.unavailable = nc.data_check(None, s_, "clv", title)
+        return
+    first = pd.Timestamp(s_all["first_purchase"].min())
+    res.unavailable = nc.data_check(s_all, s_, "clv", title, first_day=first, as_of=res.as_of)
+    if res.unavailable is None and res.subscription_share >= nc.SUBSCRIPTION_LIKE:
+        res.unavailable = _subscription_na(res.subscription_share)
+    if res.unavailable is not None:
+        return
+    # the backtest: a part of its own
+    cal_end = res.as_of - pd.Timedelta(days=s_.holdout_days)
+    s_cal = nc.calibration(t, res.as_of, s_) if first <= cal_end else None
+    na = nc.data_check(s_cal, s_, "clv.backtest", tr("Backtest"))
+    if na is None:
         try:
-            return key, clv.MODELS[key][1](s["x"], s["t_x"], s["T"]), None
+            res.backtest = nc.backtest(t, res.as_of, s_, summary=s_cal)
         except clv.CLVFitError as e:
-            return key, None, str(e)
-
-    order = ["paretonbd"] + [k for k in clv.MODELS if k != "paretonbd"]
-    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        done = {k: (f, e) for k, f, e in pool.map(one, order)}
-    fits = {k: done[k][0] for k in clv.MODELS if done[k][0] is not None}
-    failures = {k: done[k][1] for k in clv.MODELS if done[k][1] is not None}
-    return fits, failures
-
-
-def choose_model(pred: dict[str, np.ndarray], naive: np.ndarray, actual: np.ndarray, setting: str) -> ModelChoice:
-    """Choose the purchase model on the holdout (see the module docstring for the rule and why).
-
-    Parameters
-    ----------
-    pred : dict
-        Model key -> each customer's predicted holdout purchases.
-    naive, actual : array
-        The baseline's predictions and the actual holdout purchases.
-    setting : str
-        ``clv.model``: ``auto`` or a model key (then that model is used if it was fitted).
-    """
-    actual = np.asarray(actual, float)
-    sq = {k: (np.asarray(p, float) - actual) ** 2 for k, p in pred.items()}
-    mse = {k: float(v.mean()) for k, v in sq.items()}
-    best = min(mse, key=mse.get)
-    n = len(actual)
-    rows = []
-    for k in pred:
-        d = sq[k] - sq[best]
-        se = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-        rows.append({"model": k, "rmse": np.sqrt(mse[k]), "mae": float(np.abs(pred[k] - actual).mean()),
-                     "mse_vs_best": float(d.mean()), "se": se,
-                     "within_2se": bool(k == best or (np.isfinite(se) and d.mean() <= 2 * se))})
-    t = pd.DataFrame(rows)
-    naive_mse = float(((np.asarray(naive, float) - actual) ** 2).mean())
-    if setting != "auto" and setting in pred:
-        chosen, how = setting, "setting"
-        reason = tr("{model} is used because clv.model names it.", model=MODEL_NAMES[setting])
+            res.failures.update({"backtest": str(e)})
+            na = NotAvailable("clv.backtest", tr("no purchase model could be fitted on the calibration period"),
+                              tr("the backtest checks the forecast against purchases the model did not see"),
+                              tr("a longer calibration period with more repeat buyers"), tr("Backtest"))
+    if na is not None:
+        res.parts.append(na)
     else:
-        close = t[t["within_2se"]]
-        without = close[~close["model"].isin(ASSUMES_ONE_TIME_ALIVE)]
-        if best in ASSUMES_ONE_TIME_ALIVE and len(without):
-            chosen = str(without.sort_values("rmse", kind="stable")["model"].iloc[0])
-            how = "auto_one_time"
-            reason = tr("{model} is used: its holdout error is within two standard errors of the smallest "
-                        "({best}), and unlike {best} it does not assume that customers who bought only once are "
-                        "still active.", model=MODEL_NAMES[chosen], best=MODEL_NAMES[best])
-        else:
-            chosen, how = best, "auto"
-            reason = tr("{model} is used: it has the smallest holdout error per customer (RMSE).",
-                        model=MODEL_NAMES[chosen])
-        if setting != "auto":
-            reason = tr("clv.model names {wanted}, which could not be fitted on the calibration period.",
-                        wanted=MODEL_NAMES[setting]) + " " + reason
-    beats = mse[chosen] <= naive_mse
-    t["chosen"] = t["model"] == chosen
-    t = pd.concat([t, pd.DataFrame([{"model": NAIVE, "rmse": np.sqrt(naive_mse),
-                                     "mae": float(np.abs(np.asarray(naive) - actual).mean()),
-                                     "mse_vs_best": naive_mse - mse[best], "se": np.nan, "within_2se": False,
-                                     "chosen": False}])], ignore_index=True)
-    return ModelChoice(chosen, t, how, bool(beats), reason)
+        res.tracking = nc.tracking(t, res.backtest, s_)
+    # the model: the backtest's choice, else (auto) the lowest AIC on all history
+    order = _model_order(res, s_all)
+    fw, errors = None, {}
+    for key in order:
+        try:
+            start = res.backtest.fits[key].log_params if res.backtest is not None and key in res.backtest.fits else None
+            fw = nc.forward(t, res.as_of, s_, res.seed, groupings, model=key, summary=s_all, start=start)
+        except clv.CLVFitError as e:
+            errors[key] = str(e)
+            continue
+        res.model_key = key
+        break
+    if fw is None:
+        res.unavailable = _purchase_na(errors)
+        res.failures = errors
+        res.parts = []
+        return
+    res.forward = fw
+    if res.model_key != order[0]:
+        res.failures.update(errors)
+        res.model_reason = tr("{wanted} could not be fitted or scored on all history, so {model} is used.",
+                              wanted=nc.MODEL_NAMES[order[0]],
+                              model=nc.MODEL_NAMES[res.model_key])
+    if fw.spend_fit is None:
+        res.unavailable = nc.spend_not_available(fw.spend_error, s_)
 
 
-def one_time_buyers(s: pd.DataFrame, fits: dict[str, clv.FitResult]) -> pd.DataFrame | None:
-    """Customers with one purchase at the calibration end: predicted share alive and buying, vs actual.
-
-    One row per model: ``customers``, ``mean_p_alive`` (its mean P(alive) at the calibration end),
-    ``predicted_buyers_share`` (mean probability of at least one purchase in the holdout) and
-    ``actual_buyers_share`` (the share who bought in the holdout). ``None`` when nobody bought once only.
-    """
-    one = s[s["x"] == 0]
-    if one.empty:
-        return None
-    h = float(s["holdout_length"].iloc[0])
-    # a one-time buyer's history is (0, 0, T): evaluate per distinct T
-    uT, inv = np.unique(one["T"].to_numpy(float), return_inverse=True)
-    zero = np.zeros_like(uT)
-    actual = float((one["x_holdout"] > 0).mean())
-    rows = []
-    for k, f in fits.items():
-        pa = clv.p_alive(f.model, f.params, zero, zero, uT)[inv]
-        buy = 1.0 - clv.p_no_purchase(f.model, f.params, h, zero, zero, uT)[inv]
-        rows.append({"model": MODEL_NAMES[k], "customers": int(len(one)), "mean_p_alive": float(pa.mean()),
-                     "predicted_buyers_share": float(buy.mean()), "actual_buyers_share": actual})
-    return pd.DataFrame(rows)
-
-
-def backtest(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings,
-             summary: pd.DataFrame | None = None) -> Backtest:
-    """Calibrate up to ``as_of - holdout_days``, predict the holdout with every purchase model, compare, choose.
-
-    ``orders``: the clean orders, or their :func:`purchase_days`; ``summary``: the calibration summary
-    with holdout columns when already built (:func:`calibration`).
-
-    Raises
-    ------
-    clv.CLVFitError
-        When no purchase model can be fitted on the calibration period (the caller makes the backtest
-        "not available" with the reason).
-    """
-    cal_end = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.holdout_days)
-    s = summary if summary is not None else calibration(orders, as_of, settings)
-    stage(f"clv: fitting the models on {len(s):,} customers")
-    fits, failures = _fit_models(s)
-    if not fits:
-        raise clv.CLVFitError("; ".join(f"{MODEL_NAMES[k]}: {v}" for k, v in failures.items()))
-    h = float(s["holdout_length"].iloc[0])
-    pred = {k: clv.expected_purchases(f.model, f.params, h, s["x"], s["t_x"], s["T"]) for k, f in fits.items()}
-    naive = np.where(s["T"] > 0, s["x"] / s["T"].where(s["T"] > 0, 1.0), 0.0) * h
-    actual = s["x_holdout"].to_numpy(float)
-    choice = choose_model(pred, naive, actual, settings.model)
-    group = s["x"].clip(upper=7).map(lambda v: "7+" if v >= 7 else str(v))
-    bf = pd.DataFrame({"calibration_repeat_purchases": group, "actual": s["x_holdout"], "naive": naive,
-                       **{MODEL_NAMES[k]: v for k, v in pred.items()}})
-    by_freq = bf.groupby("calibration_repeat_purchases", sort=False).agg(
-        customers=("actual", "size"), actual=("actual", "mean"), naive=("naive", "mean"),
-        **{n: (n, "mean") for n in (MODEL_NAMES[k] for k in pred)})
-    by_freq = by_freq.reindex([str(i) for i in range(7)] + ["7+"]).dropna(how="all").reset_index()
-    rows = []
-    for key, p in [*pred.items(), (None, naive)]:
-        err = np.asarray(p) - actual
-        f = fits.get(key) if key else None
-        rows.append({"model": MODEL_NAMES[key] if key else NAIVE, "predicted_total": float(np.sum(p)),
-                     "actual_total": float(actual.sum()),
-                     "total_error_pct": float((np.sum(p) - actual.sum()) / max(actual.sum(), 1)),
-                     "mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean())),
-                     "loglik": f.loglik if f else np.nan, "aic": f.aic if f else np.nan})
-    metrics = pd.DataFrame(rows)
-    spend_fit, spend_check = None, {}
-    try:
-        spend_fit = clv.fit_spend(s["x"], s["m_x"])
-        buyers = s[s["x_holdout"] > 0]
-        predicted = clv.expected_spend(spend_fit.params, buyers["x"], buyers["m_x"])
-        spend_check = {
-            "customers": int(len(buyers)),
-            "predicted_mean_spend": float(np.mean(predicted)) if len(buyers) else None,
-            "actual_mean_spend": float((buyers["holdout_spend"] / buyers["x_holdout"]).mean()) if len(buyers) else None,
-        }
-    except clv.CLVFitError as e:
-        failures["gammagamma"] = str(e)
-    return Backtest(cal_end, pd.Timestamp(as_of).normalize(), s, fits, failures, spend_fit, by_freq, metrics,
-                    spend_check, choice.chosen, choice, one_time_buyers(s, fits))
+def _model_order(res: ValueResult, s_all: pd.DataFrame) -> list[str]:
+    """Purchase models to try for the forecast, best first, and the sentence saying why."""
+    s_ = res.settings
+    keys = list(nc.MODEL_NAMES)
+    if res.backtest is not None:
+        ch = res.backtest.choice
+        res.model_reason = ch.reason
+        ranked = ch.table[ch.table["model"].isin(keys)].sort_values("rmse", kind="stable")["model"].tolist()
+        first = [ch.chosen] + [k for k in ranked if k != ch.chosen]
+        return first + [k for k in keys if k not in first]   # then those that failed on the calibration period
+    if s_.model != "auto":
+        res.model_reason = tr("{model} is used because clv.model names it; without a backtest it is not checked "
+                              "against a holdout.", model=nc.MODEL_NAMES[s_.model])
+        return [s_.model] + [k for k in keys if k != s_.model]
+    fits = {}
+    for key, (_n, fn) in clv.MODELS.items():
+        try:
+            fits[key] = fn(s_all["x"], s_all["t_x"], s_all["T"])
+        except clv.CLVFitError:
+            continue
+    ranked = sorted(fits, key=lambda k: fits[k].aic) or keys
+    if fits:
+        res.model_reason = tr("Without a backtest the model is chosen by Akaike's information criterion on all "
+                              "history: {model} (AIC {aic}).", model=nc.MODEL_NAMES[ranked[0]],
+                              aic=fmt_number(fits[ranked[0]].aic, 1))
+    return ranked + [k for k in keys if k not in ranked]
 
 
-def calibration(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings) -> pd.DataFrame:
-    """The backtest's per-customer summary: (x, t_x, T, m_x) to ``as_of - holdout_days``, holdout purchases after.
-
-    Raises
-    ------
-    clv.CLVFitError
-        No order before the calibration end.
-    """
-    cal_end = pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.holdout_days)
-    stage(f"clv: backtest, calibration to {cal_end.date()}")
-    if _on_engine(orders):
-        return clv_data.calibration_summary_engine(orders, cal_end, as_of, settings.unit_days)
-    return clv_data.calibration_summary(_days(orders, as_of), cal_end, as_of, settings.unit_days)
+def _subscription_na(share: float) -> NotAvailable:
+    """Payments at regular monthly intervals: a subscription, which purchase models do not describe."""
+    return NotAvailable(
+        "clv", tr("{share} of repeat buyers pay at regular monthly intervals, like subscription payments",
+                  share=fmt_pct(share)),
+        tr("BG/NBD-type models describe customers who buy when they like and leave unseen; regular payments "
+           "until a cancellation are a subscription, which they cannot describe (on such data they run to the edge "
+           "of their parameter space or describe everybody as buying at one rate)"),
+        tr("the subscription models: set business.model: contractual (and map the churn label in "
+           "columns.customers.churned if the export has one)"), tr(TITLE))
 
 
-def tracking(orders: Orders, bt: Backtest, settings: ClvSettings) -> pd.DataFrame:
-    """Weekly cumulative repeat purchases, actual and expected, over calibration and holdout.
+def _purchase_na(errors: dict[str, str]) -> NotAvailable:
+    """No purchase model fits all history (their own messages are in ``clv.json``, ``failures``)."""
+    models = tr(", ").join(nc.MODEL_NAMES[k] for k in nc.MODEL_NAMES if k in errors)
+    return NotAvailable("clv", tr("no purchase model ({models}) could be fitted on the order history", models=models),
+                        tr("the value of a customer is forecast from how often they buy and how likely they are to "
+                           "have stopped"),
+                        tr("a longer order history with more repeat buyers"), tr(TITLE))
 
-    The expectation for the calibration-period customers is ``sum_i E[X(t - first_i)]`` with each
-    model's unconditional mean (FHL 2005, figure 2), computed per first-purchase day.
-    ``orders``: the clean orders, or their :func:`purchase_days` (to the holdout's end or later; the
-    numpy reference), or the orders on the engine (an Ibis table or the Parquet path: the repeat
-    purchase days are counted there, :func:`helpers.value.data.weekly_repeat_purchases`).
-    """
-    first = bt.summary["first_purchase"]
-    start = first.min()
-    weeks = pd.date_range(start, bt.holdout_end, freq="7D")[1:]
-    week_days = weeks.to_numpy().astype("datetime64[D]").astype("int64")
-    if _on_engine(orders):
-        actual = clv_data.weekly_repeat_purchases(orders, bt.calibration_end, bt.holdout_end, weeks)
+
+def _run_contractual(res: ValueResult, orders, customers, business: BusinessSettings, groupings) -> None:
+    s_ = res.settings
+    title = tr(TITLE)
+    subs = ct.subscribers(orders, customers, res.as_of, business, s_)
+    res.subs = subs
+    res.unavailable = ct.data_check(subs.status, s_, "clv", title)
+    if res.unavailable is not None:
+        return
+    from helpers.value import periods as pr
+    cal = pr.status_at(subs.table, subs.calibration_end, subs.as_of, subs.period_months, s_.payment_grace_days)
+    na = ct.data_check(cal, s_, "clv.backtest", tr("Backtest"))
+    if na is None:
+        try:
+            res.rbacktest = ct.retention_backtest(subs, s_)
+        except clv.CLVFitError as e:
+            res.failures.update({"backtest": str(e)})
+            na = NotAvailable("clv.backtest", tr("no retention model could be fitted on the calibration period"),
+                              tr("the backtest checks the forecast against renewals the model did not see"),
+                              tr("a longer history with more cancellations before the holdout"), tr("Backtest"))
+    if na is not None:
+        res.parts.append(na)
+    if res.rbacktest is not None:
+        order = [res.rbacktest.chosen] + [k for k in ("sbg", "bdw") if k != res.rbacktest.chosen]
+        res.model_reason = res.rbacktest.reason
+    elif s_.retention_model != "auto":
+        order = [s_.retention_model] + [k for k in ("sbg", "bdw") if k != s_.retention_model]
+        res.model_reason = tr("{model} is used because clv.retention_model names it; without a backtest it is not "
+                              "checked against a holdout.", model=ct.RETENTION_NAMES[s_.retention_model])
     else:
-        pdays = _days(orders, bt.holdout_end)
-        cust, day = pdays.customer, pdays.day
-        block = np.r_[True, cust[1:] != cust[:-1]]
-        first_day = np.full(len(pdays.ids), np.iinfo(np.int64).max)
-        first_day[cust[block]] = day[block]
-        cal_end = clv_data._day_number(bt.calibration_end)
-        hold_end = clv_data._day_number(bt.holdout_end)
-        f = first_day[cust]
-        repeat = np.sort(day[(f <= cal_end) & (day > f) & (day <= hold_end)])
-        actual = np.searchsorted(repeat, week_days, side="right")
-    cohorts = first.value_counts()
-    cohort_days = cohorts.index.to_numpy().astype("datetime64[D]").astype("int64")
-    t = np.clip((week_days[None, :] - cohort_days[:, None]) / settings.unit_days, 0, None)  # cohorts x weeks
-    zero = np.zeros_like(t)
-    out = {"week_end": weeks, "actual": actual.astype(float)}
-    for key, fit in bt.fits.items():
-        with np.errstate(all="ignore"):
-            e = np.where(t > 0, clv.expected_purchases(fit.model, fit.params, t, zero, zero, zero), 0.0)
-        out[MODEL_NAMES[key]] = cohorts.to_numpy(float) @ e
-    return pd.DataFrame(out)
+        order = ["sbg", "bdw"]
+        res.model_reason = tr("Without a backtest the sBG is used: the standard retention model, which the "
+                              "duration-dependent BdW replaces only when a holdout shows it predicts better.")
+    errors = {}
+    for key in order:
+        try:
+            res.rforward = ct.retention_forward(subs, s_, res.seed, groupings, key)
+        except clv.CLVFitError as e:
+            errors[key] = str(e)
+            continue
+        res.model_key = key
+        break
+    if res.rforward is None:
+        res.failures.update(errors)
+        res.unavailable = NotAvailable(
+            "clv", tr("no retention model ({models}) could be fitted on the subscribers' history",
+                      models=tr(", ").join(ct.RETENTION_NAMES.get(k, k) for k in errors)),
+            tr("the value of a subscriber is how long they are expected to stay"),
+            tr("a longer history with more renewals and cancellations"), title)
+        res.parts = []
 
 
-def time_unit_words(unit_days: float) -> str:
-    """The model's time unit in words: ``weeks``, or ``3-day units``."""
-    return tr("weeks") if unit_days == 7 else tr("{n}-day units", n=f"{unit_days:g}")
+# ---------------------------------------------------------------- sentences and tables
 
 
-def fit_verdict(bt: Backtest) -> str:
-    """A plain-words verdict on the chosen model's holdout fit."""
-    m = bt.metrics.set_index("model")
-    name = MODEL_NAMES[bt.chosen]
-    err = m.loc[name, "total_error_pct"]
-    better = m.loc[name, "rmse"] <= m.loc[NAIVE, "rmse"]
-    size = abs(err)
-    days = fmt_int((bt.holdout_end - bt.calibration_end).days)
-    fields = dict(days=days, model=name, predicted=fmt_int(m.loc[name, "predicted_total"]),
-                  actual=fmt_int(m.loc[name, "actual_total"]), error=fmt_pct(err, signed=True),
-                  rmse=fmt_number(m.loc[name, "rmse"], 2), naive=fmt_number(m.loc[NAIVE, "rmse"], 2))
-    total = (tr("Over the {days}-day holdout, {model} predicted {predicted} repeat purchases against {actual} actual "
-                "({error}): it tracks the total closely.", **fields) if size < 0.1 else
-             tr("Over the {days}-day holdout, {model} predicted {predicted} repeat purchases against {actual} actual "
-                "({error}): it tracks the total reasonably.", **fields) if size < 0.25 else
-             tr("Over the {days}-day holdout, {model} predicted {predicted} repeat purchases against {actual} actual "
-                "({error}): it tracks the total poorly.", **fields))
-    per = (tr("Its per-customer error is smaller than the naive baseline's (RMSE {rmse} vs {naive}).", **fields)
-           if better else
-           tr("Its per-customer error is larger than the naive baseline's (RMSE {rmse} vs {naive}): every purchase "
-              "model did worse than assuming each customer keeps their past rate, so treat the forecast as a rough "
-              "guide and check the data (a change in how customers buy, a promotion in the holdout).", **fields))
-    return total + " " + per
+def _period_words(period_months: int) -> str:
+    return tr("month") if period_months == 1 else tr("{n} months", n=period_months)
 
 
-def spend_not_available(error: clv.CLVFitError, settings: ClvSettings) -> NotAvailable:
-    """The value part when Gamma-Gamma cannot be used (``error``: what its fit raised)."""
-    if isinstance(error, clv.SpendNotIdentified):
-        missing = tr("spend per purchase is so heavy-tailed that the spend model cannot estimate an average "
-                     "(Gamma-Gamma's q at or near 1)")
-        remedy = tr("spend data without extreme outliers (cap or remove them at ingestion), or a longer history "
-                    "in which the spend of repeat buyers settles")
+def mode_sentence(res: ValueResult) -> str:
+    """Which kind of business the page assumes, why, and what that means for the models."""
+    if res.contractual:
+        return tr("This is treated as a subscription business because {why}: subscribers pay every {period} until "
+                  "they cancel, so we see who has left. Purchase-frequency models such as BG/NBD are built for "
+                  "customers whose departure is never seen and do not apply; value is forecast from retention "
+                  "instead: how long the subscribers of each acquisition cohort stay (the sBG model of Fader & Hardie, "
+                  "or its duration-dependent version, BdW), times what each active subscriber pays per period.",
+                  why=res.why_mode, period=_period_words(res.period_months))
+    return tr("Customers buy when they like ({why}), so value is forecast from purchase histories: a purchase model "
+              "(BG/NBD, MBG/NBD or Pareto/NBD) for how often each customer buys and whether they are still active, "
+              "and Gamma-Gamma for how much they spend per purchase.", why=res.why_mode)
+
+
+def _show(obj) -> None:
+    """Display a table or a figure now (a figure is closed, so the inline backend does not show it twice)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    display(obj)
+    if isinstance(obj, plt.Figure):
+        plt.close(obj)
+
+
+def _md(text: str) -> None:
+    from IPython.display import Markdown
+    _show(Markdown(text))
+
+
+def _na(*parts: NotAvailable | None) -> None:
+    from helpers.page import show_not_available
+    show_not_available(*parts)
+
+
+def _table(df: pd.DataFrame, spec: list[tuple[str, str, str]], currency: str = "", caption: str | None = None):
+    """A table for the page: ``spec`` = (column, header, kind) with kind money / int / pct / signed_pct / float1 /
+    float2 / float3 / text; values formatted in the page's language, numbers right-aligned."""
+    from helpers.page import styled_table
+    fmt = {
+        "money": lambda v: fmt_money(v, currency), "int": fmt_int, "pct": lambda v: fmt_pct(v, 1),
+        "signed_pct": lambda v: fmt_pct(v, 1, signed=True), "float1": lambda v: fmt_number(v, 1),
+        "float2": lambda v: fmt_number(v, 2), "float3": lambda v: fmt_number(v, 3),
+        "text": lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v),
+        "yes": lambda v: tr("yes") if v else "",
+    }
+    out = pd.DataFrame({header: [fmt[kind](v) for v in df[col]] for col, header, kind in spec})
+    numeric = [h for _c, h, k in spec if k not in ("text", "yes")]
+    return styled_table(out, readable_headers=False, caption=caption).set_properties(
+        subset=numeric, **{"text-align": "right"})
+
+
+def _not_here(res: ValueResult) -> bool:
+    """True (after a short note) when the whole step is not available: its reason is at the top of the page."""
+    if res.unavailable is not None and res.forward is None and res.rforward is None:
+        _md(tr("Not available: see the note at the top of this page."))
+        return True
+    return False
+
+
+def show_overview(res: ValueResult) -> None:
+    """Which models and why (the kind of business, the model choice), or why the step is not available."""
+    _md(mode_sentence(res))
+    _na(res.unavailable)
+    if res.model is not None:
+        _md(tr("Forecast model: **{model}**.", model=res.model) + " " + res.model_reason)
+
+
+def show_backtest(res: ValueResult) -> None:
+    """The holdout backtest: the comparison of the models and the baseline, and what it chose."""
+    if _not_here(res):
+        return
+    _na(*[p for p in res.parts if p.part == "clv.backtest"])
+    if res.contractual and res.rbacktest is not None:
+        _contractual_backtest(res)
+    elif res.backtest is not None:
+        _purchase_backtest(res)
+
+
+def _purchase_backtest(res: ValueResult) -> None:
+    bt = res.backtest
+    _md(tr("Calibration up to {cal}, holdout to {end}.", cal=fmt_date(bt.calibration_end), end=fmt_date(bt.holdout_end))
+        + " " + nc.fit_verdict(bt))
+    t = bt.metrics.merge(bt.choice.table[["model", "se", "mse_vs_best"]].assign(
+        model=lambda d: d["model"].map(lambda k: nc.MODEL_NAMES.get(k, k))), on="model", how="left")
+    t["chosen"] = t["model"] == nc.MODEL_NAMES[bt.chosen]
+    t["model"] = t["model"].map(lambda m: tr("naive (calibration rate)") if m == nc.NAIVE else m)
+    _md(tr("Model choice: the smallest error per customer on the holdout (RMSE of the predicted purchases: the value "
+           "multiplies exactly this expectation, and squared error is what an expectation gets right); a model that "
+           "does not assume one-time buyers are still active is preferred when within two standard errors of the "
+           "best."))
+    _show(_table(t, [("model", tr("Model"), "text"), ("predicted_total", tr("Predicted repeat purchases"), "int"),
+                     ("actual_total", tr("Actual repeat purchases"), "int"),
+                     ("total_error_pct", tr("Error of the total"), "signed_pct"),
+                     ("mae", tr("MAE per customer"), "float3"), ("rmse", tr("RMSE per customer"), "float3"),
+                     ("mse_vs_best", tr("MSE above the best"), "float3"), ("se", tr("Its standard error"), "float3"),
+                     ("chosen", tr("Chosen"), "yes")]))
+    if not bt.choice.beats_baseline:
+        _md(tr("**Every purchase model did worse than the naive baseline on this holdout.** The forecast below still "
+               "uses {model}, the best of them, but read it as a rough guide: customers bought differently in the "
+               "holdout than before it (a promotion, a change of assortment or channel).", model=res.model))
+    _show(fg.backtest_frequency_chart(bt.by_frequency))
+    if res.tracking is not None:
+        _show(fg.tracking_chart(res.tracking, bt.calibration_end))
+    one = bt.one_time
+    if one is not None:
+        n = fmt_int(one["customers"].iloc[0])
+        _md(tr("**Customers who had bought only once by the calibration end ({n})**: how many each model believed "
+               "still active, how many it expected to buy again in the holdout, and how many did. BG/NBD counts them "
+               "all as active by assumption; MBG/NBD and Pareto/NBD let them have left.", n=n))
+        _show(_table(one, [("model", tr("Model"), "text"), ("mean_p_alive", tr("Predicted share active"), "pct"),
+                           ("predicted_buyers_share", tr("Predicted share buying in the holdout"), "pct"),
+                           ("actual_buyers_share", tr("Actual share who bought in the holdout"), "pct")]))
+    _md(tr("Spend check: the spend model's predicted spend per purchase for the customers who bought in the holdout, "
+           "against what they actually spent per purchase."))
+    sc = nc.spend_check_table(bt)
+    _show(_table(sc, [("customers", tr("Customers"), "int"), ("predicted", tr("Predicted"), "money"),
+                      ("actual", tr("Actual"), "money"), ("note", tr("Note"), "text")], res.currency))
+
+
+def _contractual_backtest(res: ValueResult) -> None:
+    bt = res.rbacktest
+    chosen = bt.metrics[bt.metrics["chosen"]].iloc[0]
+    _md(tr("Calibration up to {cal}, holdout to {end}: of the {n} subscribers active at the calibration date, {actual} "
+           "were still subscribed at the end; {model} predicted {predicted} ({error}).",
+           cal=fmt_date(bt.calibration_end), end=fmt_date(bt.holdout_end),
+           n=fmt_int(bt.curve["actual"].iloc[0]), actual=fmt_int(chosen["actual_survivors"]), model=chosen["model"],
+           predicted=fmt_int(chosen["predicted_survivors"]), error=fmt_pct(chosen["error_pct"], 1, signed=True)))
+    _md(tr("Model choice: the highest log-likelihood of what each subscriber did in the holdout (renewed or cancelled, "
+           "and when): it scores the whole predicted distribution of how long subscribers stay, which is what their "
+           "value is built on."))
+    _show(_table(bt.metrics, [("model", tr("Model"), "text"),
+                              ("holdout_loglik", tr("Holdout log-likelihood"), "float1"),
+                              ("predicted_survivors", tr("Predicted still subscribed"), "int"),
+                              ("actual_survivors", tr("Actually still subscribed"), "int"),
+                              ("error_pct", tr("Error"), "signed_pct"),
+                              ("cohort_fits", tr("Cohorts with their own fit"), "int"),
+                              ("chosen", tr("Chosen"), "yes")]))
+    if not bt.beats_baseline:
+        _md(tr("**The chosen model predicted the holdout worse than one churn rate for everybody.** Read the value "
+               "below as a rough guide."))
+    _show(fg.survivors_chart(bt.curve))
+    _show(_table(bt.by_cohort, [("cohort", tr("Acquisition cohort"), "text"),
+                                ("active_at_calibration", tr("Active at the calibration date"), "int"),
+                                ("actual_survivors", tr("Actually still subscribed"), "int"),
+                                ("predicted_survivors", tr("Predicted still subscribed"), "float1"),
+                                ("error_pct", tr("Error"), "signed_pct")]))
+
+
+#: Parameters shown by their usual symbols (the same in every language).
+SYMBOLS = {"alpha": "α", "beta": "β", "gamma": "γ", "theta": "θ"}
+
+
+def _display_params(t: pd.DataFrame) -> pd.DataFrame:
+    """A fit's parameter table with symbols for the parameters and the page's words for the spend model."""
+    names = {"common spend": tr("common spend"), "geometric": tr("geometric")}
+    return t.assign(parameter=t["parameter"].map(lambda p: SYMBOLS.get(p, tr("mean") if p == "mean" else p)),
+                    model=t["model"].map(lambda m: names.get(m, m)))
+
+
+def _param_spec() -> list[tuple[str, str, str]]:
+    return [("model", tr("Model"), "text"), ("parameter", tr("Parameter"), "text"),
+            ("estimate", tr("Estimate"), "float3"), ("std_error", tr("Standard error"), "float3"),
+            ("ci_low", tr("95% interval, low"), "float3"), ("ci_high", tr("95% interval, high"), "float3")]
+
+
+def show_forecast(res: ValueResult) -> None:
+    """The forecast model refitted on all history (parameters with standard errors) and the value in words."""
+    if _not_here(res):
+        return
+    if res.contractual:
+        fw = res.rforward
+        _md(tr("The {model} model refitted on every subscriber's history, overall and for each acquisition cohort with "
+               "at least {n} subscribers and {k} cancellations; a cohort keeps its own parameters when they fit it "
+               "significantly better than the overall ones (likelihood-ratio test at 5%), else it uses the overall "
+               "fit. Retention after one {period} and after 12 months are what the model expects of a newly acquired "
+               "subscriber of the cohort.",
+               model=res.model, n=fmt_int(res.settings.min_cohort_customers),
+               k=fmt_int(res.settings.min_cancellations), period=_period_words(res.period_months)))
+        spec = [("cohort", tr("Acquisition cohort"), "text"), ("subscribers", tr("Subscribers"), "int"),
+                ("active", tr("Active"), "int"), ("cancelled", tr("Cancelled"), "int"),
+                ("fit", tr("Fit"), "text")]
+        for p in fw.fit.params:
+            sym = SYMBOLS.get(p, p)
+            spec += [(p, sym, "float3"), (f"{p}_se", tr("{p} standard error", p=sym), "float3")]
+        spec += [("retention_1", tr("Retention after one period"), "pct"),
+                 ("retention_12", tr("Retention after 12 months"), "pct")]
+        cohorts = fw.cohorts.assign(fit=fw.cohorts["fit"].map({"own": tr("own"), "overall": tr("overall")}))
+        _show(_table(cohorts, spec))
+        for note in fw.notes:
+            _md(note)
+        _show(fg.retention_curves_chart(fw.curves, _period_words(res.period_months)))
+        _show(_table(_display_params(fw.fit.table()), _param_spec(),
+                     caption=tr("All subscribers together")))
     else:
-        missing = tr("the spend model could not be fitted on the repeat buyers' spend")
-        remedy = _remedy_history(settings)
-    return NotAvailable("clv.value", missing,
-                        tr("the value of a customer is their expected purchases times their expected spend per "
-                           "purchase; the purchase forecast is still shown, the value is not"),
-                        remedy, tr("Customer lifetime value (spend model)"))
+        fw = res.forward
+        _md(tr("Parameter estimates with standard errors and 95% intervals (time in {unit}).",
+               unit=nc.time_unit_words(res.settings.unit_days)))
+        _show(_table(_display_params(nc.parameter_table(fw)), _param_spec()))
+        if fw.spend_fit is not None and fw.spend_fit.model == "common spend":
+            _md(tr("Customers' average spend per purchase does not differ beyond chance, so every customer's expected "
+                   "spend per purchase is the overall mean ({mean}): the limit of Gamma-Gamma when its spread between "
+                   "customers vanishes.", mean=fmt_money(fw.spend_fit.params["mean"], res.currency, 2)))
+        if fw.spend_fit is None:
+            _na(res.unavailable)
+            _md(tr("Purchase forecast without value: {n} purchases expected from the {customers} customers over the "
+                   "next {months} months.", n=fmt_int(fw.scores["expected_purchases"].sum()),
+                   customers=fmt_int(len(fw.scores)), months=res.settings.horizon_months))
+            return
+    _md(value_sentences(res))
 
 
-def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: int,
-            groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000,
-            model: str | None = None, summary: pd.DataFrame | None = None,
-            start: np.ndarray | None = None) -> Forward:
-    """Refit on all history to ``as_of``; P(alive), expected purchases, CLV with intervals per customer.
+def value_sentences(res: ValueResult) -> str:
+    """Headline numbers of the forecast in words (markdown bullets)."""
+    t = res.totals
+    s_ = res.settings
+    cur = res.currency
+    share = nc.top_share(res.scores["clv"])
+    lines = [tr("Predicted value of the customer base over the next {months} months: **{total}** ({interval} interval "
+                "{low} to {high}), discounted at {discount} a year.", months=s_.horizon_months,
+                total=fmt_money(t["clv_total"], cur), interval=fmt_pct(s_.interval),
+                low=fmt_money(t["clv_total_low"], cur), high=fmt_money(t["clv_total_high"], cur),
+                discount=fmt_pct(s_.annual_discount))]
+    if res.contractual:
+        lines.append(tr("{active} active subscribers pay {pay} per {period} together.",
+                        active=fmt_int(t["active_subscribers"]), pay=fmt_money(t["payment_per_period_total"], cur),
+                        period=_period_words(res.period_months)))
+        if "residual_value_total" in t:
+            lines.append(tr("Over their whole expected remaining lifetime (discounted expected residual lifetime, "
+                            "Fader & Hardie 2010) they are worth {total} ({low} to {high}).",
+                            total=fmt_money(t["residual_value_total"], cur),
+                            low=fmt_money(t["residual_value_low"], cur), high=fmt_money(t["residual_value_high"], cur)))
+        lines.append(tr("The top 10% of subscribers hold {share} of the next {months} months' value.",
+                        share=fmt_pct(share), months=s_.horizon_months))
+    else:
+        lines.append(tr("The top 10% of customers hold {share} of that value.", share=fmt_pct(share)))
+    return "\n".join(f"- {x}" for x in lines)
 
-    Parameters
-    ----------
-    orders : DataFrame, PurchaseDays, Ibis table or Parquet path
-        The clean orders, or their :func:`purchase_days` (see :data:`Orders`).
-    groupings : dict of name -> Series, optional
-        Customer id -> group label (e.g. RFM segment, cluster). For each grouping the group
-        totals and their intervals are computed draw by draw (``totals["by_<name>"]``), which is
-        what an interval of a total means (summing per-customer bounds would overstate it).
-    model : str, optional
-        The purchase model's key (the backtest's choice); default ``settings.model`` (``auto`` ->
-        BG/NBD).
-    summary : DataFrame, optional
-        The all-history summary when already built.
-    start : array, optional
-        Log-parameters to start the fit from (the backtest's estimate of the same model).
 
-    Raises
-    ------
-    clv.CLVFitError
-        The purchase model cannot be fitted on all history. A spend model that cannot be fitted is
-        not an error: ``spend_fit`` is ``None`` and ``failures["gammagamma"]`` says why.
+def show_activity(res: ValueResult) -> None:
+    """Who is still active (customers who buy when they like) or likely to stay (subscribers)."""
+    if _not_here(res):
+        return
+    if res.contractual:
+        fw = res.rforward
+        k = ct.horizon_periods(res.settings, res.period_months)
+        _md(ct.active_share_sentence(fw, res.settings, res.period_months))
+        active = fw.scores["expected_spend"] > 0
+        _show(fg.subscribed_chart(fw.scores.loc[active, "p_alive"], k))
+        return
+    fw = res.forward
+    a = activity(res)
+    _md(tr("{buy} of customers are expected to buy at least once in the next {days} days; among the {n} customers "
+           "who have bought only once, {one_buy} are.", buy=fmt_pct(a["buy_share"]), days=fmt_int(a["days"]),
+           n=fmt_int(a["one_time_customers"]), one_buy=fmt_pct(a["one_time_buy_share"]))
+        + (" " + tr("The backtest checked exactly this over a holdout of the same length: for customers who had bought "
+                    "only once, {model} predicted {pred} would buy again and {act} did.", model=res.model,
+                    pred=fmt_pct(a["backtest_predicted"]), act=fmt_pct(a["backtest_actual"]))
+           if a.get("backtest_predicted") is not None else ""))
+    _md(tr("{share} of customers are more likely active than not (P(alive) at least 0.5); among those who have "
+           "bought only once, {one_share} are.", share=fmt_pct(a["alive_share"]),
+           one_share=fmt_pct(a["one_time_alive_share"]))
+        + (" " + tr("BG/NBD assumes that a customer can stop only right after a repeat purchase, so it counts every "
+                    "customer who bought once only as active, however long ago that was; for them the chance of "
+                    "buying again above is the number to act on.")
+           if res.model_key in nc.ASSUMES_ONE_TIME_ALIVE else ""))
+    one = (fw.summary["x"] == 0).to_numpy()
+    _show(fg.buy_chart(pd.Series(a["p_buy"]), pd.Series(one), a["days"]))
+    matrix = nc.p_alive_matrix(fw.summary, fw.scores["p_alive"].to_numpy(), res.settings.unit_days)
+    _show(fg.p_alive_matrix_chart(matrix))
+
+
+def activity(res: ValueResult) -> dict:
+    """Who is still active, in numbers that history can check (customers who buy when they like).
+
+    ``p_buy``: each customer's probability of at least one purchase in the next ``holdout_days`` days (the
+    quantity the backtest checks for one-time buyers); ``buy_share``, ``one_time_buy_share``: their means;
+    ``alive_share``, ``one_time_alive_share``: shares with P(alive) >= 0.5; ``backtest_predicted``,
+    ``backtest_actual``: the chosen model's one-time-buyer check on the holdout.
     """
-    stage("clv: refitting on all history")
-    if summary is not None:
-        s = summary
-    elif _on_engine(orders):
-        s = clv_data.calibration_summary_engine(orders, as_of, None, settings.unit_days)
-    else:
-        s = clv_data.calibration_summary(_days(orders, as_of), as_of, None, settings.unit_days)
-    key = model or (settings.model if settings.model != "auto" else "bgnbd")
-    _name, fn = clv.MODELS[key]
-    fit = fn(s["x"], s["t_x"], s["T"], start=start)
-    failures, error = {}, None
-    try:
-        gg = clv.fit_spend(s["x"], s["m_x"])
-    except clv.CLVFitError as e:
-        gg, error, failures["gammagamma"] = None, e, str(e)
-    out = score(s, fit, gg, settings, seed, groupings, chunk)
-    out.summary = s
-    out.failures = failures
-    out.spend_error = error
+    if res._activity is not None:
+        return res._activity
+    fw = res.forward
+    s = fw.summary
+    days = res.settings.holdout_days
+    h = days / res.settings.unit_days
+    p_buy = 1.0 - clv.p_no_purchase(fw.fit.model, fw.fit.params, h, s["x"], s["t_x"], s["T"])
+    one = (s["x"] == 0).to_numpy()
+    pa = fw.scores["p_alive"].to_numpy()
+    out = {"days": days, "p_buy": p_buy, "buy_share": float(p_buy.mean()),
+           "one_time_customers": int(one.sum()),
+           "one_time_buy_share": float(p_buy[one].mean()) if one.any() else None,
+           "alive_share": float((pa >= 0.5).mean()),
+           "one_time_alive_share": float((pa[one] >= 0.5).mean()) if one.any() else None}
+    bt = res.backtest
+    if bt is not None and bt.one_time is not None:
+        row = bt.one_time[bt.one_time["model"] == res.model]
+        if len(row):
+            out["backtest_predicted"] = float(row["predicted_buyers_share"].iloc[0])
+            out["backtest_actual"] = float(row["actual_buyers_share"].iloc[0])
+    res._activity = out
     return out
 
 
-def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult | None, settings: ClvSettings, seed: int,
-          groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000) -> Forward:
-    """Score customers ``s`` (``customer_id``, ``x``, ``t_x``, ``T``, ``m_x``) with fitted models.
+def _group_spec() -> list[tuple[str, str, str]]:
+    return [("customers", tr("Customers"), "int"), ("clv_total", tr("Predicted value"), "money"),
+            ("clv_low", tr("Interval, low"), "money"), ("clv_high", tr("Interval, high"), "money"),
+            ("clv_mean", tr("Per customer"), "money"), ("share_of_clv", tr("Share of the value"), "pct")]
 
-    Discounted expected transactions are computed once per unique (x, t_x, T) history and draw;
-    spend and the per-customer quantiles are computed in chunks of ``chunk`` customers, so memory
-    stays at ``n_draws x chunk`` values. Without a spend model (``gg=None``) only P(alive) and the
-    expected purchases are returned.
+
+def show_groups(res: ValueResult) -> None:
+    """Value by RFM segment and cluster (and acquisition cohort for subscriptions), with intervals."""
+    if _not_here(res):
+        return
+    if not res.value_available:
+        _md(tr("Value by segment is not available: the value itself is not (see above)."))
+        return
+    headers = {"rfm_segment": tr("RFM segment"), "cluster": tr("Cluster"), "cohort": tr("Acquisition cohort")}
+    shown = False
+    for g in ("rfm_segment", "cluster", "cohort"):
+        t = res.totals.get(f"by_{g}")
+        if t is None:
+            continue
+        shown = True
+        _show(_table(t, [(g, headers[g], "text"), *_group_spec()], res.currency))
+        if g != "cluster":
+            _show(fg.clv_by_group_chart(t, g, res.currency, res.settings.horizon_months))
+    if "by_rfm_segment" not in res.totals:
+        _md(tr("Value by segment and cluster is not available: the segments step (20_rfm_clustering) did not run."))
+    elif not shown:
+        _md(tr("No groups to show."))
+
+
+# ---------------------------------------------------------------- clv.json
+
+
+def _fit_dict(f: clv.FitResult) -> dict:
+    return {"model": f.model, "params": f.params, "se": f.se, "loglik": f.loglik, "aic": f.aic,
+            "n": f.n, "n_unique": f.n_unique}
+
+
+def _records(df: pd.DataFrame | None) -> list[dict] | None:
+    return None if df is None else df.to_dict(orient="records")
+
+
+def summary(res: ValueResult) -> dict:
+    """The ``clv.json`` artifact.
+
+    Always: ``available``, ``reason``, ``unavailable`` (:func:`helpers.frame.outcome.summary_fields`),
+    ``mode`` (``contractual`` / ``non_contractual``), ``mode_reason``, ``model`` (the forecast's model,
+    ``null`` when none), ``model_reason``, ``description`` (the methods in a sentence),
+    ``horizon_months`` (the horizon of ``value_scores``' ``clv`` and ``expected_purchases``),
+    ``annual_discount``, ``unit_days``, ``period_months``. When there is a forecast: ``backtest``
+    (``verdict`` always), ``final``, ``totals``, ``top10_share`` and ``by_rfm_segment`` / ``by_cluster``
+    (``by_cohort`` for subscriptions). Non-contractual backtests add ``choice`` and ``one_time_buyers``.
     """
-    horizon = settings.horizon_months * 365.25 / 12 / settings.unit_days
-    pa = clv.p_alive(fit.model, fit.params, s["x"], s["t_x"], s["T"])
-    exp_h = clv.expected_purchases(fit.model, fit.params, horizon, s["x"], s["t_x"], s["T"])
-    if gg is None:
-        scores = pd.DataFrame({"customer_id": s["customer_id"].astype(str), "p_alive": pa,
-                               "expected_purchases": exp_h})
-        return Forward(scores, fit, None, {"customers": int(len(s))})
-    ux, utx, uT, _, inv = clv.unique_histories(s["x"], s["t_x"], s["T"])
-    index = clv.history_index(ux, utx, uT)
-
-    def det(params):  # discounted expected transactions per unique history
-        return clv.discounted_expected_transactions(fit.model, params, ux, utx, uT, settings.horizon_months,
-                                                    settings.annual_discount, settings.unit_days, index=index)
-
-    spend = clv.expected_spend(gg.params, s["x"], s["m_x"])
-    value = det(fit.params)[inv] * spend
-
-    names = list(fit.params)
-    stage(f"clv: scoring {len(s):,} customers with {settings.n_draws} parameter draws")
-    draws_p = fit.draws(settings.n_draws, seed)
-    draws_g = gg.draws(settings.n_draws, seed + 1)
-    # draws are independent: two threads (the special functions release the GIL), each fills its column of a
-    # (unique histories x draws) array in Fortran order (a column is contiguous; no copy to stack them)
-    det_draws = np.empty((len(ux), settings.n_draws), order="F")
-
-    def fill(j: int) -> None:
-        det_draws[:, j] = det(dict(zip(names, draws_p[j], strict=True)))
-
-    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        list(pool.map(fill, range(settings.n_draws)))
-    bad = ~np.isfinite(det_draws).all(axis=0)
-    if bad.any() or not np.isfinite(value).all():
-        shown = {k: round(float(v), 4) for k, v in fit.params.items()}
-        # a weakly identified fit (e.g. Pareto/NBD's s and beta far beyond the data) has draws where its special
-        # functions overflow: no interval can be computed from them, so this model cannot value the base
-        raise clv.CLVFitError(
-            f"{fit.model}: the expected purchases cannot be computed for {int(bad.sum())} of {settings.n_draws} "
-            f"parameter draws (the data hardly bound its parameters: {shown}), so it gives no interval")
-    lo_q, hi_q = (1 - settings.interval) / 2, 1 - (1 - settings.interval) / 2
-    low = np.empty(len(s))
-    high = np.empty(len(s))
-    totals = np.zeros(settings.n_draws)
-    x = s["x"].to_numpy(float)
-    m = np.nan_to_num(s["m_x"].to_numpy(float))
-    codes = _group_codes(s["customer_id"], groupings)
-    group_draws = {g: np.zeros((settings.n_draws, len(c[1]))) for g, c in codes.items()}
-    for i in range(0, len(s), chunk):
-        sl = slice(i, i + chunk)
-        xs, ms = x[sl][:, None], m[sl][:, None]
-        if gg.model == "common spend":
-            sp = draws_g[None, :, 0]
+    s_ = res.settings
+    value_part = res.unavailable if (res.unavailable is not None and res.unavailable.part != "clv") else None
+    step_na = res.unavailable
+    out = {
+        **summary_fields(step_na, [p for p in res.parts if p is not step_na]),
+        "mode": "contractual" if res.contractual else "non_contractual", "mode_reason": res.why_mode,
+        "model": res.model, "model_reason": res.model_reason, "description": mode_sentence(res),
+        "horizon_months": s_.horizon_months, "annual_discount": s_.annual_discount, "unit_days": s_.unit_days,
+        "period_months": res.period_months,
+    }
+    if not res.contractual:
+        out["subscription_like_share"] = res.subscription_share
+    if res.failures:
+        out["failures"] = res.failures
+    if res.forward is None and res.rforward is None:
+        return out
+    bt_na = next((p for p in res.parts if p.part == "clv.backtest"), None)
+    if res.contractual:
+        fw, bt = res.rforward, res.rbacktest
+        out["backtest"] = ({"available": False, "verdict": bt_na.reason} if bt is None else {
+            "available": True, "calibration_end": bt.calibration_end.date().isoformat(),
+            "holdout_end": bt.holdout_end.date().isoformat(), "criterion": "holdout log-likelihood",
+            "chosen": ct.RETENTION_NAMES.get(bt.chosen, bt.chosen), "reason": bt.reason,
+            "beats_baseline": bt.beats_baseline, "fits": {k: _fit_dict(f) for k, f in bt.fits.items()},
+            "failures": bt.failures, "metrics": _records(bt.metrics), "survivors": _records(
+                bt.curve.assign(date=bt.curve["date"].map(lambda d: pd.Timestamp(d).date().isoformat()))),
+            "by_cohort": _records(bt.by_cohort), "subscribers_at_calibration": bt.subscribers,
+            "verdict": tr("{model}: {error} error on the subscribers still subscribed at the end of the holdout.",
+                          model=bt.metrics.loc[bt.metrics["chosen"], "model"].iloc[0],
+                          error=fmt_pct(bt.metrics.loc[bt.metrics["chosen"], "error_pct"].iloc[0], 1, signed=True))})
+        out["final"] = {"retention": _fit_dict(fw.fit), "cohorts": _records(fw.cohorts),
+                        "label_used": res.subs.label_used}
+        out["one_time_buyers"] = None
+    else:
+        fw, bt = res.forward, res.backtest
+        if bt is None:
+            out["backtest"] = {"available": False, "verdict": bt_na.reason if bt_na else ""}
         else:
-            p_, q_, g_ = draws_g[None, :, 0], draws_g[None, :, 1], draws_g[None, :, 2]
-            sp = np.where(xs > 0, (g_ + ms * xs) * p_ / (p_ * xs + q_ - 1.0), p_ * g_ / (q_ - 1.0))
-        v = det_draws[inv[sl]] * sp                    # (customers, draws), C order
-        low[sl], high[sl] = row_quantiles(v, (lo_q, hi_q))
-        totals += v.sum(axis=0)
-        for g, (cds, labels) in codes.items():
-            onehot = np.zeros((len(labels), len(cds[sl])))
-            onehot[cds[sl], np.arange(len(cds[sl]))] = 1.0
-            group_draws[g] += (onehot @ v).T
-    scores = pd.DataFrame({
-        "customer_id": s["customer_id"].astype(str), "p_alive": pa,
-        "expected_purchases": exp_h, "expected_spend": spend,
-        "clv": value, "clv_low": low, "clv_high": high,
-    })
-    total = float(value.sum())
-    tl, th = np.quantile(totals, [lo_q, hi_q])
-    out = {"clv_total": total, "clv_total_low": float(tl), "clv_total_high": float(th),
-           "customers": int(len(s)), "n_unique_histories": int(len(ux)),
-           "draws": settings.n_draws, "interval": settings.interval}
-    out.update(group_totals(value, codes, group_draws, settings.interval))
-    return Forward(scores, fit, gg, out)
-
-
-def row_quantiles(v: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
-    """Quantiles ``qs`` of each row of ``v`` (linear interpolation, as ``np.quantile``'s default).
-
-    A partial sort of each contiguous row at the few positions needed, instead of ``np.quantile``
-    along the first axis (which sorts strided columns); the same numbers (tested).
-    """
-    n = v.shape[1]
-    pos = [q * (n - 1) for q in qs]
-    lo = [int(np.floor(h)) for h in pos]
-    kth = sorted({k for lk in lo for k in (lk, min(lk + 1, n - 1))})
-    part = np.partition(v, kth, axis=1)
-    return [part[:, lk] + (h - lk) * (part[:, min(lk + 1, n - 1)] - part[:, lk]) for h, lk in zip(pos, lo, strict=True)]
-
-
-def _group_codes(customer_id: pd.Series, groupings: dict[str, pd.Series] | None) -> dict[str, tuple]:
-    """Per grouping: each customer's group code and the group labels (sorted; ``(none)`` for customers without)."""
-    codes = {}
-    for gname, ser in (groupings or {}).items():
-        lab = ser.astype(str).reindex(customer_id.astype(str)).fillna("(none)")
-        codes[gname] = pd.factorize(lab, sort=True)
-    return codes
-
-
-def group_totals(value: np.ndarray, codes: dict[str, tuple], group_draws: dict[str, np.ndarray],
-                 interval: float) -> dict[str, pd.DataFrame]:
-    """``by_<grouping>`` tables: customers, point total, interval from the draw-by-draw group totals, mean, share."""
-    lo_q, hi_q = (1 - interval) / 2, 1 - (1 - interval) / 2
-    total = float(np.sum(value))
-    out = {}
-    for g, (cds, labels) in codes.items():
-        point = pd.Series(value).groupby(cds).sum()
-        lo, hi = np.quantile(group_draws[g], [lo_q, hi_q], axis=0)
-        counts = np.bincount(cds, minlength=len(labels))
-        out[f"by_{g}"] = (
-            pd.DataFrame({g: list(labels), "customers": counts,
-                          "clv_total": point.reindex(range(len(labels))).fillna(0.0).to_numpy(),
-                          "clv_low": lo, "clv_high": hi})
-            .assign(clv_mean=lambda d: d["clv_total"] / d["customers"].clip(lower=1),
-                    share_of_clv=lambda d: d["clv_total"] / max(total, 1e-9))
-            .sort_values("clv_total", ascending=False)
-        )
+            ch = bt.choice
+            out["backtest"] = {
+                "available": True, "calibration_end": bt.calibration_end.date().isoformat(),
+                "holdout_end": bt.holdout_end.date().isoformat(),
+                "fits": {nc.MODEL_NAMES[k]: _fit_dict(f) for k, f in bt.fits.items()},
+                "failures": bt.failures, "metrics": _records(bt.metrics), "by_frequency": _records(bt.by_frequency),
+                "spend_check": bt.spend_check, "verdict": nc.fit_verdict(bt),
+                "choice": {"criterion": "holdout RMSE of each customer's predicted purchases; a model without the "
+                                        "one-time-buyer assumption preferred within two standard errors",
+                           "chosen": nc.MODEL_NAMES[ch.chosen], "how": ch.how, "beats_baseline": ch.beats_baseline,
+                           "reason": ch.reason,
+                           "table": _records(ch.table.assign(model=ch.table["model"].map(
+                               lambda k: nc.MODEL_NAMES.get(k, k))))},
+            }
+            out["one_time_buyers"] = _records(bt.one_time)
+        out["final"] = {"purchases": _fit_dict(fw.fit),
+                        "spend": _fit_dict(fw.spend_fit) if fw.spend_fit is not None else None}
+        out["activity"] = {k: v for k, v in activity(res).items() if k != "p_buy"}
+        if value_part is not None:
+            out["final"]["expected_purchases_total"] = float(fw.scores["expected_purchases"].sum())
+    t = res.totals
+    out["totals"] = {k: v for k, v in t.items() if not k.startswith("by_")}
+    if res.value_available:
+        out["top10_share"] = nc.top_share(res.scores["clv"])
+        out.update({k: _records(v) for k, v in t.items() if k.startswith("by_")})
     return out
 
 
-def top_share(values: pd.Series, top: float = 0.10) -> float:
-    """Share of total value held by the top ``top`` share of customers."""
-    v = np.sort(np.asarray(values, float))[::-1]
-    k = max(int(np.ceil(top * len(v))), 1)
-    return float(v[:k].sum() / v.sum()) if v.sum() > 0 else float("nan")
+def save(cat, res: ValueResult) -> None:
+    """Write ``clv.json``, and ``value_scores`` when every customer has a value."""
+    if res.scores is not None:
+        cat.save("value_scores", res.scores)
+    cat.save("clv", summary(res))
 
 
-def p_alive_matrix(summary: pd.DataFrame, p: np.ndarray, unit_days: float = 7.0) -> pd.DataFrame:
-    """Mean P(alive) by repeat purchases (rows, 0..9 and 10+) and weeks since the last purchase (columns)."""
-    x = summary["x"].clip(upper=10).map(lambda v: "10+" if v >= 10 else str(int(v)))
-    since = (summary["T"] - summary["t_x"]).to_numpy() * unit_days / 7.0
-    bins = [-0.01, 4, 13, 26, 52, 104, np.inf]
-    labels = ["0-4", "4-13", "13-26", "26-52", "52-104", "104+"]
-    rec = pd.cut(since, bins=bins, labels=labels)
-    t = pd.DataFrame({"x": x, "rec": rec, "p": p}).pivot_table(index="x", columns="rec", values="p", aggfunc="mean",
-                                                              observed=False)
-    order = [str(i) for i in range(10)] + ["10+"]
-    t = t.reindex([o for o in order if o in t.index])
-    t.index.name, t.columns.name = tr("Repeat purchases so far"), tr("Weeks since the last purchase")
-    return t
+def check_saved(cat, res: ValueResult) -> None:
+    """Invariants of what :func:`save` wrote (a broken step fails here instead of publishing nonsense).
 
-
-def spend_check_table(bt: Backtest) -> pd.DataFrame:
-    """Gamma-Gamma's holdout spend check as a one-row table (or a row saying why there is none)."""
-    c = bt.spend_check
-    if not c or c.get("customers", 0) == 0:
-        note = (tr("spend model not identified on the calibration period") if "gammagamma" in bt.failures
-                else tr("no customer bought in the holdout"))
-        return pd.DataFrame([{"customers": 0, "predicted": None, "actual": None, "note": note}])
-    return pd.DataFrame([{"customers": c["customers"], "predicted": c["predicted_mean_spend"],
-                          "actual": c["actual_mean_spend"], "note": tr("mean spend per purchase")}])
-
-
-def groupings(scores: pd.DataFrame | None) -> dict[str, pd.Series]:
-    """Segment and cluster of each customer from step 20's ``segment_scores`` (none when it did not run)."""
-    if scores is None:
-        return {}
-    ids = scores["customer_id"].astype(str)
-    return {c: pd.Series(scores[c].astype(str).to_numpy(), index=ids) for c in ("rfm_segment", "cluster")
-            if c in scores.columns}
-
-
-def group_table(fw: Forward, name: str) -> pd.DataFrame | None:
-    """CLV by group (``by_<name>`` of the forward totals); ``None`` when the grouping is not there."""
-    t = fw.totals.get(f"by_{name}")
-    if t is None:
-        return None
-    return t[[name, "customers", "clv_total", "clv_low", "clv_high", "clv_mean", "share_of_clv"]]
-
-
-def parameter_table(fw: Forward) -> pd.DataFrame:
-    """Final parameters of the purchase and spend models used for the forecast, with standard errors."""
-    parts = [fw.fit.table()] + ([fw.spend_fit.table()] if fw.spend_fit is not None else [])
-    return pd.concat(parts, ignore_index=True)
-
-
-def looks_like_subscription(days: clv_data.PurchaseDays | pd.DataFrame) -> float:
-    """Share of repeat buyers whose purchases come at regular monthly intervals (a subscription's payments).
-
-    A repeat buyer counts when they bought on at least three days, the mean gap between purchase days is
-    27 to 35 days and the gaps vary by less than a fifth of it (coefficient of variation < 0.2).
-    ``days``: the purchase days (the numpy reference), or the per-customer gap counts and sums of
-    :func:`helpers.value.data.purchase_day_gaps_engine` (what the step computes on the engine).
+    Raises
+    ------
+    AssertionError
+        Duplicate or missing customers, values below their interval, probabilities outside [0, 1],
+        a summary that disagrees with the result.
     """
-    g = days if isinstance(days, pd.DataFrame) else clv_data.purchase_day_gaps(days)
-    n = g["n"].to_numpy(float)
-    s1 = g["s1"].to_numpy(float)
-    s2 = g["s2"].to_numpy(float)
-    many = n >= 2
-    if not many.any():
-        return 0.0
-    mean = s1[many] / n[many]
-    sd = np.sqrt(np.maximum(s2[many] / n[many] - mean ** 2, 0.0) * n[many] / (n[many] - 1))
-    regular = (mean >= 27) & (mean <= 35) & (sd < 0.2 * mean)
-    return float(regular.mean())
+    s = cat.load("clv")
+    assert s["available"] == (res.unavailable is None), "clv.json available flag disagrees with the result"
+    if res.scores is None:
+        return
+    out = cat.load("value_scores")
+    assert out["customer_id"].is_unique and out["clv"].notna().all()
+    assert (out["clv_low"] <= out["clv_high"] + 1e-6).all() and (out["clv"] >= 0).all()
+    assert out["p_alive"].between(0, 1).all()
+    assert abs(out["clv"].sum() - s["totals"]["clv_total"]) <= 1e-6 * max(1.0, abs(s["totals"]["clv_total"]))
+
