@@ -46,7 +46,7 @@ from helpers.frame.outcome import NotAvailable, summary_fields
 from helpers.frame.progress import stage
 from helpers.frame.settings import BusinessSettings, ChurnSettings, RfmSettings
 from helpers.ingest.attributes import AttributeNote
-from helpers.locale import N_, fmt_date, fmt_int, fmt_number, fmt_p, fmt_pct, fmt_quarter, ntr, tr
+from helpers.locale import N_, currency_unit, fmt_date, fmt_int, fmt_number, fmt_p, fmt_pct, fmt_quarter, ntr, tr
 from helpers.page.tables import styled_table
 from helpers.page.text import bullet_list, money
 from helpers.segments import data as rfm
@@ -857,7 +857,7 @@ def value_at_risk_view(var: pd.DataFrame, currency: str):
     h = {"segment": tr("Segment"), "action_group": tr("Action group"), "active_customers": tr("Scored customers"),
          "high_risk": tr("High risk"), "share_high_risk": tr("Share at high risk"),
          "mean_churn_probability": tr("Mean churn probability"),
-         "value_at_risk": tr("Value at risk ({currency})", currency=currency),
+         "value_at_risk": tr("Value at risk ({currency})", currency=currency_unit(currency)),
          "retention_priority": tr("Retention priority")}
     v = var.rename(columns=h)
     return styled_table(v, int_cols=[h["active_customers"], h["high_risk"], h["retention_priority"]],

@@ -16,7 +16,7 @@ def forest_chart(data: pd.DataFrame, experiment: str, metric: str, alpha: float,
 
     ``alpha`` is ``ab.alpha``: the intervals in ``data`` were computed at that level, and the label says so.
     """
-    from helpers.locale import fmt_pct, tr
+    from helpers.locale import currency_unit, fmt_pct, tr
     pts = 100 if metric == "conversion" else 1
     d = data.iloc[::-1].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(d) + 1.6))
@@ -36,7 +36,7 @@ def forest_chart(data: pd.DataFrame, experiment: str, metric: str, alpha: float,
     if metric == "conversion":
         ax.set_xlabel(tr("Effect on conversion (percentage points), {level} CI", level=fmt_pct(1 - alpha)))
     else:
-        ax.set_xlabel(tr("Effect on revenue per customer ({currency}), {level} CI", currency=currency,
+        ax.set_xlabel(tr("Effect on revenue per customer ({currency}), {level} CI", currency=currency_unit(currency),
                          level=fmt_pct(1 - alpha)))
     ax.set_title(tr("{experiment}: effect overall and by segment (filled = significant)", experiment=experiment))
     return fig

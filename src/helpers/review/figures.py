@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.locale import fmt_quarter, tr
+from helpers.locale import currency_unit, fmt_quarter, tr
 from helpers.review.step import _value_words, segment_overview
 
 __all__ = ['churn_figure', 'segment_share_figure', 'value_figure', 'migration_figure', 'trend_figure',
@@ -73,7 +73,7 @@ def trend_figure(history, currency: str):
     a = axes[0, 0]
     a.bar(x, k["revenue"], color=PALETTE[0])
     money_axis(a, currency)
-    a.set_title(tr("Revenue ({currency}, net of refunds)", currency=currency), fontsize=11)
+    a.set_title(tr("Revenue ({currency}, net of refunds)", currency=currency_unit(currency)), fontsize=11)
     a = axes[0, 1]
     a.bar(x, k["returning_customers"], color=PALETTE[2], label=tr("returning"))
     a.bar(x, k["new_customers"], bottom=k["returning_customers"], color=PALETTE[9], label=tr("new"))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers.locale import fmt_date, tr
+from helpers.locale import currency_unit, fmt_date, tr
 from helpers.page.figures import PALETTE, money_axis, segment_color
 
 __all__ = ['backtest_frequency_chart', 'tracking_chart', 'p_alive_matrix_chart', 'clv_by_group_chart',
@@ -80,7 +80,7 @@ def clv_by_group_chart(table: pd.DataFrame, group: str, currency: str, months: i
     ax.barh(t[group].astype(str), t["clv_total"], xerr=err, color=colors, capsize=3)
     money_axis(ax, currency, axis="x")
     ax.set_xlabel(tr("Predicted value over the next {months} months ({currency}, discounted)", months=months,
-                     currency=currency))
+                     currency=currency_unit(currency)))
     title = {"rfm_segment": tr("Where the next {months} months' value sits, by RFM segment", months=months),
              "cluster": tr("Where the next {months} months' value sits, by cluster", months=months),
              "cohort": tr("Where the next {months} months' value sits, by acquisition cohort", months=months)}
