@@ -338,3 +338,16 @@ def test_generated_demo_export_with_more_dirt(tmp_path):
     a, b = run_both(d.orders, cols, S, tmp_path, customers["customer_id"])
     assert a[0] == "ok"
     assert_same(a, b)
+
+
+def test_findings_are_the_references_in_chinese_too(ci_export, tmp_path):
+    """Checks, column labels and examples are recorded in the run's language, exactly as the reference's."""
+    from helpers.locale import set_language
+    folder, known = ci_export
+    set_language("zh-CN")
+    try:
+        res = compare_export(folder / "orders.parquet", known, tmp_path)
+    finally:
+        set_language("en")
+    checks = {f.check for f in res.findings}
+    assert "orders refunded in full" not in checks and any("退" in c for c in checks)

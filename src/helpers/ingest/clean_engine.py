@@ -62,7 +62,8 @@ from helpers.frame.errors import InputDataError
 from helpers.frame.progress import stage
 from helpers.frame.settings import IngestSettings, OrdersColumns
 from helpers.ingest import texts as T
-from helpers.ingest.rules import Finding, parse_amount, parse_dates
+from helpers.ingest.rules import Finding, field_label, parse_amount, parse_dates
+from helpers.locale import tr
 
 __all__ = [
     "ROW",
@@ -334,7 +335,8 @@ class _Acc:
         if rows == 0:
             return
         ex = examples() if callable(examples) else examples
-        self.findings.append(Finding("orders", check, column, int(rows), rows / self.n, ex, action))
+        # checks in the run's language, as the reference records them (a formatted check is already)
+        self.findings.append(Finding("orders", tr(check), column, int(rows), rows / self.n, ex, action))
         if counts and action.startswith("dropped"):
             self.dropped += int(rows)
 
@@ -392,7 +394,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
     backend = _backend_name(raw)
     con = raw._find_backend(use_default=True)
     mapping = {canon: src for canon, src in cols.model_dump().items() if src}
-    label = lambda c: f"{c} ({mapping[c]})" if mapping[c] != c else c  # noqa: E731
+    label = lambda c: field_label(c, mapping[c])  # noqa: E731
     missing = [src for src in mapping.values() if src not in raw.columns]
     if missing:
         raise KeyError(f"the raw orders lack mapped column(s) {missing}; have {list(raw.columns)}")
@@ -564,7 +566,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
                 v = raw_values("order_id", s2.cid.isnull())
             else:
                 v = pd.Series(first_rows(s2.cid.isnull())[ROW].to_numpy())
-            return T.format_examples(v.astype("string").radd("order "), k)
+            return T.format_examples(v.astype("string").radd(tr("order {id}", id="")), k)
 
         acc.add(T.BLANK_CUSTOMER, label("customer_id"), counts["blank"], blank_examples, T.DROPPED)
         acc.add(T.DATE_UNPARSEABLE, label("order_ts"), counts["bad_ts"],
@@ -572,7 +574,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         acc.add(T.DATE_MISSING, label("order_ts"), counts["missing_ts"],
                 lambda: ex_values(s2.ts.isnull() & ~s2.bad_ts, "cid"), T.DROPPED)
         if counts["mixed"]:
-            acc.findings.append(Finding("orders", T.DATES_MIXED, label("order_ts"), counts["mixed"],
+            acc.findings.append(Finding("orders", tr(T.DATES_MIXED), label("order_ts"), counts["mixed"],
                                         counts["mixed"] / acc.n,
                                         T.format_examples(raw_values("order_ts", ~s2.bad_ts & s2.ts.notnull()), k),
                                         T.PARSED))

@@ -3,8 +3,10 @@
 Both cleaning paths build their findings from here: the pandas reference
 (:func:`helpers.ingest.rules.clean_orders`) and the engine version
 (:mod:`helpers.ingest.clean_engine`), so the data-quality table reads the same whichever ran.
-The ``check`` and ``action`` texts are data (the findings table, ``ingest.json``); when they are
-translated, the translation wraps these templates (``helpers.locale.tr``) here and nowhere else.
+The ``check`` constants are English message ids: the engine translates them when it records a
+finding (``helpers.locale.tr``, as the reference does), so ``ingest.json`` and the page hold the
+checks in the run's language; the ``action`` texts stay English (data) and are translated for
+display (:func:`helpers.ingest.rules.action_label`).
 
 :func:`format_examples` writes the examples of a finding exactly as the reference does: the first
 ``k`` values in file order, ``<null>`` for missing values, timestamps as pandas formats them.
@@ -16,6 +18,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+
+from helpers.locale import fmt_date, fmt_number, tr
 
 __all__ = [
     "BLANK_CUSTOMER",
@@ -79,18 +83,18 @@ KEPT_NO_ATTRIBUTES = "kept (no attributes)"
 
 
 def date_before(min_valid_date: dt.date) -> str:
-    """Check text of rule 4 (dates before ``ingest.min_valid_date``)."""
-    return f"date before {min_valid_date} (impossible)"
+    """Check text of rule 4 (dates before ``ingest.min_valid_date``), in the run's language."""
+    return tr("date before {date} (impossible)", date=fmt_date(min_valid_date))
 
 
 def date_after(as_of: pd.Timestamp) -> str:
-    """Check text of rule 5 (dates after the as-of date)."""
-    return f"date after the as-of date {as_of.date()}"
+    """Check text of rule 5 (dates after the as-of date), in the run's language."""
+    return tr("date after the as-of date {date}", date=fmt_date(as_of))
 
 
 def amount_above(factor: float, median: float) -> str:
-    """Check text of rule 10 (outliers against the median order)."""
-    return f"amount above {factor:g}x the median order ({median:,.2f})"
+    """Check text of rule 10 (outliers against the median order), in the run's language."""
+    return tr("amount above {factor}x the median order ({median})", factor=f"{factor:g}", median=fmt_number(median, 2))
 
 
 def duplicates_refused(source: str, column: str, rows: int, examples: str) -> str:
@@ -122,5 +126,6 @@ def format_examples(values: pd.Series, k: int) -> str:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         values = values.astype("string")  # formatted here, for the k examples only
     vals = values.tolist()
-    return "; ".join("<null>" if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
+    null = tr("<null>")
+    return "; ".join(null if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
                      else str(v) for v in vals)
