@@ -220,7 +220,10 @@ def test_churn_artifacts_page_and_review(ci_run):
         len(page.find_all("img")) == 5 and "Snapshot mode" in text and "log-rank" in text
     )  # calibration, capture, drivers, partial dependence, retention
     review = BeautifulSoup((ci_run / "index.html").read_text(), "html.parser").get_text(" ")
-    assert "Churn risk: who may stop buying" in review and f"{c['tier_counts']['high']:,} active customers" in review
+    assert "Churn risk: who may stop buying" in review
+    # tiers are shares: the headline leads with the expected churners, then the riskiest tier
+    assert f"Of {c['scored_customers']:,} active customers, about {round(c['expected_churners']):,} " in review
+    assert f"the riskiest {c['tier_counts']['high']:,} (" in review
 
 
 def test_ab_artifacts_and_decisions(ci_run, ci_rendered):
