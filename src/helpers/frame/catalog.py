@@ -214,10 +214,7 @@ class Catalog:
         RunError
             When this catalog serves a step that does not write ``name`` (one writer per artifact).
         """
-        p = self.run_dir / self._file(name)
-        if self.step is not None and ARTIFACTS[name].writer != self.step:
-            raise RunError(f"{self.step} may not write artifact {name!r}: {ARTIFACTS[name].writer} writes it")
-        p.parent.mkdir(parents=True, exist_ok=True)
+        p = self.target(name)
         tmp = p.with_name(f".{p.name}.tmp")
         if p.suffix == ".parquet":
             obj.to_parquet(tmp, index=False)

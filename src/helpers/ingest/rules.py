@@ -42,6 +42,7 @@ from helpers.frame.settings import (
     IngestSettings,
     OrdersColumns,
 )
+from helpers.ingest.texts import format_examples
 from helpers.locale import N_, NC_, fmt_date, fmt_number, tr, trc
 
 __all__ = [
@@ -123,13 +124,7 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
 
 
 def _examples(values: pd.Series, k: int) -> str:
-    values = values.head(k)
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        values = values.astype("string")  # formatted here, for the k examples only
-    vals = values.tolist()
-    null = tr("<null>")
-    return "; ".join(null if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
-                     else str(v) for v in vals)
+    return format_examples(values, k)   # one formatter for the pandas and the engine rules
 
 
 _CURRENCY = re.compile(r"(?i)[¥￥$€£]|\b(?:CNY|RMB|USD|EUR|GBP|HKD)\b|元|\s|\u00a0")
