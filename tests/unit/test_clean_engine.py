@@ -29,6 +29,8 @@ from helpers.ingest.clean_engine import (
     parse_dates_expr,
     raw_table,
     strip_text,
+    _duckdb_trim,
+    _WS_CHARS,
 )
 from helpers.ingest.rules import clean_customers, clean_orders, parse_amount, parse_dates
 from helpers.ingest.scan import scan_orders, streams
@@ -292,6 +294,20 @@ def test_strip_removes_exactly_what_pandas_strips():
     t = raw_table(pd.DataFrame({"s": values}))
     got = t.select(ROW, s=strip_text(t.s, "duckdb")).order_by(ROW).to_pyarrow().to_pandas()["s"].tolist()
     assert got == pd.Series(values, dtype="string").str.strip().tolist()
+
+
+_strip_parts = st.sampled_from(["a", "中", "\u0301", "x y", "", *WS, "\u2028", "\x85", "\r\n", "\ufeff"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.lists(_strip_parts, max_size=5).map("".join)), min_size=1, max_size=30))
+def test_guarded_strip_is_the_plain_trim_and_pandas_strip(values):
+    """The fast guard (trim only when an end is whitespace) changes nothing: same as trim(s, chars) and pandas."""
+    t = raw_table(pd.DataFrame({"s": pd.Series(values, dtype=object)}))
+    plain = _duckdb_trim(t.s, _WS_CHARS)
+    got = t.select(ROW, g=strip_text(t.s, "duckdb"), p=plain).order_by(ROW).to_pyarrow().to_pandas()
+    ref = pd.Series(values, dtype="string").str.strip()
+    assert got["g"].fillna("<NA>").tolist() == got["p"].fillna("<NA>").tolist() == ref.fillna("<NA>").tolist()
 
 
 # ---- generated dirty tables -------------------------------------------------------------------

@@ -110,9 +110,18 @@ def _backend_name(t: ibis.Table) -> str:
 
 
 def strip_text(col: ibis.StringValue, backend: str) -> ibis.StringValue:
-    """``col`` without the leading and trailing whitespace pandas' ``str.strip`` removes."""
-    fn = _spark_trim if backend == "pyspark" else _duckdb_trim
-    return fn(col, _WS_CHARS)
+    """``col`` without the leading and trailing whitespace pandas' ``str.strip`` removes.
+
+    On DuckDB, ``trim(s, characters)`` with this 30-character set costs about 0.7 µs per value
+    (5 s for four columns of 1.9M lines), so it runs only where the first or the last character
+    (code point) is one of them; every other value is returned as it is, which is what ``trim``
+    would give. The guard is exact: ``trim`` removes nothing when neither end is in the set.
+    """
+    if backend == "pyspark":
+        return _spark_trim(col, _WS_CHARS)
+    ws = ibis.literal(_WS_CHARS)
+    edge = ws.contains(col.substr(0, 1)) | ws.contains(col.right(1))
+    return ibis.cases((edge, _duckdb_trim(col, _WS_CHARS)), else_=col)
 
 
 def _as_text(col: ibis.Value) -> ibis.StringValue:
