@@ -169,3 +169,35 @@ def test_value_step_on_the_engine_equals_the_step_on_numpy_purchase_days(clean_o
                     start=bt.fits[res.model_key].log_params)
     pd.testing.assert_frame_equal(res.forward.scores, fw.scores, rtol=1e-9)
     assert res.forward.totals["clv_total"] == pytest.approx(fw.totals["clv_total"], rel=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=orders_strategy, cut=st.integers(1, 100), end=st.integers(101, 125))
+def test_purchase_days_computed_once_give_what_the_order_log_gives(rows, cut, end):
+    """EngineDays (the days materialized once) in place of the orders: every engine function, the same bits."""
+    base = pd.Timestamp("2025-01-01")
+    o = pd.DataFrame({"customer_id": [f"c{c}" for c, *_ in rows],
+                      "order_ts": [base + pd.Timedelta(days=d, hours=h) for _, d, h, _ in rows],
+                      "amount": [a / 100 for *_, a in rows]})
+    stop = base + pd.Timedelta(days=end)
+    obs_end = stop - pd.Timedelta(days=1)
+    cal_end = base + pd.Timedelta(days=cut)
+    days = clv_data.engine_purchase_days(o, stop)
+    try:
+        pd.testing.assert_frame_equal(clv_data.purchase_day_gaps_engine(o, stop),
+                                      clv_data.purchase_day_gaps_engine(days, stop), check_exact=True)
+        for ce, oe in ((cal_end, obs_end), (obs_end, None)):
+            try:
+                ref = clv_data.calibration_summary_engine(o, ce, oe, 7.0)
+            except clv.CLVFitError:
+                with pytest.raises(clv.CLVFitError):
+                    clv_data.calibration_summary_engine(days, ce, oe, 7.0)
+                continue
+            pd.testing.assert_frame_equal(ref, clv_data.calibration_summary_engine(days, ce, oe, 7.0),
+                                          check_exact=True)
+        pd.testing.assert_series_equal(clv_data.repeat_purchase_days(o, cal_end, obs_end),
+                                       clv_data.repeat_purchase_days(days, cal_end, obs_end), check_exact=True)
+        with pytest.raises(ValueError, match="purchase days end on"):
+            clv_data.purchase_day_gaps_engine(days, stop + pd.Timedelta(days=1))
+    finally:
+        days.release()

@@ -9,6 +9,9 @@ Two constructions of the same per-customer summaries:
   expressions on Spark) over an Ibis table or the clean orders' Parquet file, returning one row per
   customer (or per day). Money is summed exactly in decimals (``engine.money_sum``), so two runs
   give the same bits; against numpy's sequential float sums the summaries agree to 1e-12.
+  :func:`engine_purchase_days` computes the purchase days once on the engine (:class:`EngineDays`,
+  materialized); each of these functions accepts it in place of the orders and then reads it
+  instead of grouping the order log again.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import pandas as pd
 
 from helpers.value.model import CLVFitError
 
-__all__ = ['PurchaseDays', 'calibration_summary', 'purchase_days', 'calibration_summary_engine',
-           'repeat_purchase_days', 'weekly_repeat_purchases', 'purchase_day_gaps', 'purchase_day_gaps_engine']
+__all__ = ['PurchaseDays', 'EngineDays', 'engine_purchase_days', 'calibration_summary', 'purchase_days',
+           'calibration_summary_engine', 'repeat_purchase_days', 'weekly_repeat_purchases', 'purchase_day_gaps',
+           'purchase_day_gaps_engine']
 
 
 @dataclass
@@ -151,11 +155,57 @@ def purchase_days(orders: pd.DataFrame, end: pd.Timestamp, customer_col: str = "
     return PurchaseDays(ids, uk // span, uk % span + d0, total, end)
 
 
-def _engine_days(orders: pd.DataFrame | str | Path | ibis.Table, end: pd.Timestamp, customer_col: str,
+@dataclass
+class EngineDays:
+    """The purchase days of the clean orders, computed once and kept on the engine.
+
+    ``table``: one row per customer and calendar day before ``end`` (``cid`` text, ``day`` date,
+    ``amount`` the day's spend as an exact decimal), materialized (a DuckDB temporary table,
+    spilled to disk past the memory limit; a cached view on Spark). Every engine function of this
+    module accepts it in place of the orders, for any end up to ``end``: the summaries, the gaps
+    and the tracking counts then read this table instead of grouping the order log again (the
+    engine counterpart of :class:`PurchaseDays`). Free it with :meth:`release`.
+    """
+
+    table: ibis.Table
+    end: pd.Timestamp
+
+    def upto(self, end: pd.Timestamp) -> ibis.Table:
+        """The purchase days before ``end`` (normalized to midnight); ``end`` must not pass :attr:`end`."""
+        end = pd.Timestamp(end).normalize()
+        if end > self.end:
+            raise ValueError(f"the purchase days end on {self.end.date()}; asked up to {end.date()}")
+        t = self.table
+        return t if end == self.end else t.filter(t.day < ibis.date(end.date()))
+
+    def release(self) -> None:
+        """Drop the materialized table."""
+        from helpers.frame.engine import release
+        release(self.table)
+
+
+def engine_purchase_days(orders: pd.DataFrame | str | Path | ibis.Table, end: pd.Timestamp,
+                         customer_col: str = "customer_id", ts_col: str = "order_ts",
+                         amount_col: str = "amount") -> EngineDays:
+    """The purchase days before ``end`` (midnight of its day), computed once on the orders' engine.
+
+    One pass over the order log instead of one per summary (the CLV step asks for the gaps, the
+    all-history summary, the backtest summary and the tracking counts of the same days).
+    """
+    from helpers.frame.engine import as_table, materialize
+    end = pd.Timestamp(end).normalize()
+    t = as_table(orders, (customer_col, ts_col, amount_col))
+    days = _engine_days(t, end, customer_col, ts_col, amount_col)
+    return EngineDays(materialize(days, t._find_backend(use_default=True)), end)
+
+
+def _engine_days(orders: pd.DataFrame | str | Path | ibis.Table | EngineDays, end: pd.Timestamp, customer_col: str,
                  ts_col: str, amount_col: str) -> ibis.Table:
     """Purchase days on the engine: one row per customer and calendar day before ``end`` (``cid``,
     ``day``, ``amount``: the day's spend as an exact decimal)."""
     from helpers.frame.engine import as_table
+    if isinstance(orders, EngineDays):
+        return orders.upto(end)
     t = as_table(orders, (customer_col, ts_col, amount_col))
     f = t.filter(t[ts_col] < ibis.timestamp(pd.Timestamp(end).normalize()))
     return f.group_by(cid=f[customer_col].cast("string"), day=f[ts_col].date()).aggregate(
@@ -180,7 +230,8 @@ def _first_day_amount(days: ibis.Table) -> ibis.Scalar:
     return days.amount.argmin(days.day)
 
 
-def calibration_summary_engine(orders: pd.DataFrame | str | Path | ibis.Table, calibration_end: pd.Timestamp,
+def calibration_summary_engine(orders: pd.DataFrame | str | Path | ibis.Table | EngineDays,
+                               calibration_end: pd.Timestamp,
                                observation_end: pd.Timestamp | None = None, unit_days: float = 7.0,
                                customer_col: str = "customer_id", ts_col: str = "order_ts",
                                amount_col: str = "amount") -> pd.DataFrame:
@@ -244,7 +295,19 @@ def calibration_summary_engine(orders: pd.DataFrame | str | Path | ibis.Table, c
     return res
 
 
-def repeat_purchase_days(orders: pd.DataFrame | str | Path | ibis.Table, calibration_end: pd.Timestamp,
+def _engine_day_keys(orders: pd.DataFrame | str | Path | ibis.Table | EngineDays, end: pd.Timestamp,
+                     customer_col: str, ts_col: str) -> ibis.Table:
+    """The distinct (``cid``, ``day``) purchase days before ``end`` (midnight of its day)."""
+    from helpers.frame.engine import as_table
+    if isinstance(orders, EngineDays):
+        return orders.upto(end).select("cid", "day")
+    t = as_table(orders, (customer_col, ts_col))
+    f = t.filter(t[ts_col] < ibis.timestamp(pd.Timestamp(end).normalize()))
+    return f.select(cid=f[customer_col].cast("string"), day=f[ts_col].date()).distinct()
+
+
+def repeat_purchase_days(orders: pd.DataFrame | str | Path | ibis.Table | EngineDays,
+                         calibration_end: pd.Timestamp,
                          holdout_end: pd.Timestamp, customer_col: str = "customer_id",
                          ts_col: str = "order_ts") -> pd.Series:
     """Repeat purchase days per calendar day of the customers who bought by ``calibration_end``.
@@ -254,10 +317,9 @@ def repeat_purchase_days(orders: pd.DataFrame | str | Path | ibis.Table, calibra
     (the population of the backtest). One engine query; a Series indexed by day (datetime64[us]),
     sorted, one row per day with at least one repeat purchase.
     """
-    from helpers.frame.engine import as_table, to_pandas
-    t = as_table(orders, (customer_col, ts_col))
-    f = t.filter(t[ts_col] < ibis.timestamp(pd.Timestamp(holdout_end).normalize() + pd.Timedelta(days=1)))
-    days = f.select(cid=f[customer_col].cast("string"), day=f[ts_col].date()).distinct()
+    from helpers.frame.engine import to_pandas
+    days = _engine_day_keys(orders, pd.Timestamp(holdout_end).normalize() + pd.Timedelta(days=1), customer_col,
+                            ts_col)
     first = days.group_by(f_cid=days.cid).aggregate(first_day=days.day.min())
     first = first.filter(first.first_day <= ibis.date(pd.Timestamp(calibration_end).date()))
     j = days.join(first, (days.cid == first.f_cid) & (days.day > first.first_day))
@@ -266,7 +328,7 @@ def repeat_purchase_days(orders: pd.DataFrame | str | Path | ibis.Table, calibra
                      name="repeat_purchase_days")
 
 
-def weekly_repeat_purchases(orders: pd.DataFrame | str | Path | ibis.Table, calibration_end: pd.Timestamp,
+def weekly_repeat_purchases(orders: pd.DataFrame | str | Path | ibis.Table | EngineDays, calibration_end: pd.Timestamp,
                             holdout_end: pd.Timestamp, week_ends: pd.DatetimeIndex) -> np.ndarray:
     """Cumulative repeat purchase days up to each of ``week_ends`` (the tracking chart's "actual").
 
@@ -301,17 +363,15 @@ def purchase_day_gaps(days: PurchaseDays) -> pd.DataFrame:
                         ).astype({"customer_id": "str"})
 
 
-def purchase_day_gaps_engine(orders: pd.DataFrame | str | Path | ibis.Table, end: pd.Timestamp,
+def purchase_day_gaps_engine(orders: pd.DataFrame | str | Path | ibis.Table | EngineDays, end: pd.Timestamp,
                              customer_col: str = "customer_id", ts_col: str = "order_ts") -> pd.DataFrame:
     """:func:`purchase_day_gaps` of the purchase days before ``end``, as one engine query.
 
     The gaps between a customer's consecutive purchase days come from a window (the previous
     purchase day); one row per repeat buyer comes back (same columns and order as the reference).
     """
-    from helpers.frame.engine import as_table, to_pandas
-    t = as_table(orders, (customer_col, ts_col))
-    f = t.filter(t[ts_col] < ibis.timestamp(pd.Timestamp(end).normalize()))
-    days = f.select(cid=f[customer_col].cast("string"), day=f[ts_col].date()).distinct()
+    from helpers.frame.engine import to_pandas
+    days = _engine_day_keys(orders, end, customer_col, ts_col)
     prev = days.day.lag().over(ibis.window(group_by=days.cid, order_by=days.day))
     g = days.mutate(gap=days.day.delta(prev, unit="day").cast("int64"))
     g = g.filter(g.gap.notnull())

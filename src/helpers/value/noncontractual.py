@@ -168,8 +168,9 @@ def _days(orders: Orders, as_of: pd.Timestamp) -> clv_data.PurchaseDays:
 
 
 def _on_engine(orders) -> bool:
-    """Whether ``orders`` stay on the engine (an Ibis table, or the clean orders' Parquet path)."""
-    return isinstance(orders, ibis.Table | str | Path)
+    """Whether ``orders`` stay on the engine (an Ibis table, the clean orders' Parquet path, or their
+    purchase days computed once on the engine, :class:`helpers.value.data.EngineDays`)."""
+    return isinstance(orders, ibis.Table | str | Path | clv_data.EngineDays)
 
 
 def _remedy_history(settings: ClvSettings) -> str:

@@ -144,11 +144,19 @@ def _orders_on_engine(orders):
 
 
 def _run_non_contractual(res: ValueResult, orders, groupings) -> None:
+    # the order log stays on the engine: per-customer summaries and gap counts come back, one row each;
+    # the purchase days are computed once (one pass over the order log) and every summary reads them
+    stage("clv: purchase days per customer on the engine")
+    days = clv_data.engine_purchase_days(_orders_on_engine(orders), res.as_of + pd.Timedelta(days=1))
+    try:
+        _non_contractual_parts(res, days, groupings)
+    finally:
+        days.release()
+
+
+def _non_contractual_parts(res: ValueResult, t: clv_data.EngineDays, groupings) -> None:
     s_ = res.settings
     title = tr(TITLE)
-    # the order log stays on the engine: per-customer summaries and gap counts come back, one row each
-    t = _orders_on_engine(orders)
-    stage("clv: purchase days per customer on the engine")
     res.subscription_share = nc.looks_like_subscription(
         clv_data.purchase_day_gaps_engine(t, res.as_of + pd.Timedelta(days=1)))
     try:
