@@ -23,14 +23,14 @@ from helpers.frame.errors import InputDataError
 from helpers.frame.settings import CustomersColumns, OrdersColumns, SourceSpec, defaults
 from helpers.ingest import texts as T
 from helpers.ingest.clean_engine import (
+    _WS_CHARS,
     ROW,
+    _duckdb_trim,
     clean_orders_engine,
     parse_amount_expr,
     parse_dates_expr,
     raw_table,
     strip_text,
-    _duckdb_trim,
-    _WS_CHARS,
 )
 from helpers.ingest.rules import clean_customers, clean_orders, parse_amount, parse_dates
 from helpers.ingest.scan import scan_orders, streams

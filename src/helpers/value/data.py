@@ -256,7 +256,6 @@ def calibration_summary_engine(orders: pd.DataFrame | str | Path | ibis.Table | 
     CLVFitError
         No purchase before the end of the calibration period.
     """
-    from helpers.frame.engine import to_pandas
     cal_end = pd.Timestamp(calibration_end).normalize()
     end = cal_end + pd.Timedelta(days=1)
     oend = pd.Timestamp(observation_end).normalize() + pd.Timedelta(days=1) if observation_end is not None else end
@@ -271,7 +270,8 @@ def calibration_summary_engine(orders: pd.DataFrame | str | Path | ibis.Table | 
         h = hold.group_by(h_cid=hold.cid).aggregate(x_holdout=hold.count(),
                                                     holdout_spend=hold.amount.sum().cast("float64"))
         out = out.left_join(h, out.cid == h.h_cid).drop("h_cid")
-    df = to_pandas(out.order_by("cid"))
+    # dates as datetime64, not as one Python date object per customer (1 s of 4.7 s at 1M customers)
+    df = out.order_by("cid").to_pyarrow().to_pandas(date_as_object=False)
     if df.empty:
         raise CLVFitError(f"no orders before the end of the calibration period {cal_end.date()}")
     first_d = df["first_day"].to_numpy("datetime64[D]").astype("int64")
