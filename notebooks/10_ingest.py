@@ -29,6 +29,7 @@ seed = None
 currency = None
 engine = None
 spark = None
+duckdb = None
 sources = None
 columns = None
 pii_columns = None

@@ -30,6 +30,7 @@ seed = None
 currency = None
 engine = None
 spark = None
+duckdb = None
 rfm = None
 clustering = None
 review = None

@@ -31,6 +31,7 @@ seed = None
 currency = None
 engine = None
 spark = None
+duckdb = None
 business = None
 rfm = None
 clv = None

@@ -29,6 +29,7 @@ currency = None
 business = None
 engine = None
 spark = None
+duckdb = None
 columns = None
 rfm = None
 churn = None

@@ -28,6 +28,7 @@ seed = None
 currency = None
 engine = None
 spark = None
+duckdb = None
 rfm = None
 ab = None
 

@@ -45,3 +45,45 @@ def test_empty_frames_without_types_aggregate_to_nothing():
     k = quarter_kpis(empty, "2026Q3")
     assert k["active_customers"] == 0 and k["revenue"] == 0 and np.isnan(k["average_order_value"])
     assert period_revenue(empty, pd.Timestamp("2026-07-01"), pd.Timestamp("2026-09-30")).empty
+
+
+def test_duckdb_limits_reach_the_process_connection_and_are_validated():
+    """``duckdb.memory_limit`` / ``duckdb.threads`` (params) set the process's one DuckDB; bad values are refused."""
+    before = engine.duckdb_settings()
+    try:
+        engine.configure_duckdb(defaults().duckdb.replace(memory_limit="512MB", threads=1))
+        limit, threads = engine.duckdb_settings()
+        assert threads == 1 and limit in ("488.2 MiB", "512.0 MiB", "488.2MiB")  # DuckDB reports MiB
+        engine.configure_duckdb(defaults().duckdb.replace(memory_limit=None, threads=None))
+        assert engine.duckdb_settings() == (limit, threads)  # null: the limits already set stay
+    finally:
+        _reset_duckdb()
+    assert engine.duckdb_settings()[1] == before[1]
+    for bad in ({"memory_limit": "lots"}, {"memory_limit": "4 parsecs"}, {"threads": 0}):
+        with pytest.raises(ValidationError):
+            defaults().duckdb.replace(**bad)
+    with pytest.raises(ParameterError, match="not a size"):
+        engine.duckdb_backend("4 parsecs")
+    assert defaults().duckdb.memory_limit == "4GB"  # base.yaml's default: two kernels stay under 24 GB
+
+
+def test_begin_sets_the_kernels_duckdb_limits(repo, monkeypatch):
+    """A notebook's ``frame.begin`` applies its ``duckdb`` parameters to the kernel's connection."""
+    from helpers import frame
+    from helpers.frame.registry import STEP_MODELS
+    before = engine.duckdb_settings()
+    monkeypatch.setenv("SEGREVIEW_ROOT", str(repo))
+    ns = {k: None for k in STEP_MODELS["30_clv"].model_fields}
+    ns.update(run_dir="", quarter="2026Q3", duckdb={"memory_limit": "700MB", "threads": 1})
+    try:
+        frame.begin("30_clv", ns)
+        limit, threads = engine.duckdb_settings()
+        assert threads == 1 and limit.startswith("667")  # 700 MB = 667.5 MiB
+    finally:
+        _reset_duckdb()
+
+
+def _reset_duckdb() -> None:
+    con = engine.duckdb_backend()
+    con.raw_sql("RESET memory_limit")
+    con.raw_sql("RESET threads")

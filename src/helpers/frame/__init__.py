@@ -65,6 +65,9 @@ def begin(step: str, namespace: dict[str, Any]) -> StepRun:
     setup_style()
     if getattr(p, "rfm", None) is not None:
         set_segment_order(p.rfm.segment_order)
+    if getattr(p, "duckdb", None) is not None:  # also under engine: spark (DuckDB still reads small files)
+        from helpers.frame.engine import configure_duckdb
+        configure_duckdb(p.duckdb)  # this kernel's DuckDB: memory limit and threads (params duckdb:)
     q_start, as_of = quarter_bounds(p.quarter)
     prev = previous_quarter(p.quarter)
     export = getattr(p, "export", None)

@@ -21,7 +21,7 @@ import ibis
 import pandas as pd
 
 from helpers.frame.errors import ParameterError
-from helpers.frame.settings import SparkSettings, defaults
+from helpers.frame.settings import DuckDBSettings, SparkSettings, defaults
 
 __all__ = [
     "ORDER_COLUMNS",
@@ -33,6 +33,8 @@ __all__ = [
     "to_pandas",
     "money_sum",
     "duckdb_backend",
+    "configure_duckdb",
+    "duckdb_settings",
     "materialize",
     "release",
     "parquet_glob",
@@ -198,7 +200,7 @@ _DUCKDB: ibis.BaseBackend | None = None
 _DUCKDB_PID: int | None = None
 
 
-def duckdb_backend(memory_limit: str | None = None) -> ibis.BaseBackend:
+def duckdb_backend(memory_limit: str | None = None, threads: int | None = None) -> ibis.BaseBackend:
     """The process's one in-memory DuckDB connection (Ibis backend), created on first use.
 
     One connection per process instead of one per Parquet file: tables read through it can be
@@ -211,7 +213,10 @@ def duckdb_backend(memory_limit: str | None = None) -> ibis.BaseBackend:
     ----------
     memory_limit : str, optional
         DuckDB's ``memory_limit`` (e.g. ``"4GB"``), set on the shared connection when given;
-        without it DuckDB's own default (80% of the machine's memory) holds.
+        without it the limit set before holds (at first, DuckDB's own default: 80% of the
+        machine's memory).
+    threads : int, optional
+        DuckDB's ``threads`` (worker threads), set when given.
     """
     global _DUCKDB, _DUCKDB_PID
     if _DUCKDB is None or _DUCKDB_PID != os.getpid():  # a forked child needs its own
@@ -222,7 +227,29 @@ def duckdb_backend(memory_limit: str | None = None) -> ibis.BaseBackend:
         _DUCKDB, _DUCKDB_PID = con, os.getpid()
     if memory_limit is not None:
         _DUCKDB.raw_sql(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+    if threads is not None:
+        if not (isinstance(threads, int) and threads >= 1):
+            raise ParameterError(f"duckdb.threads {threads!r} must be a whole number of at least 1")
+        _DUCKDB.raw_sql(f"SET threads = {int(threads)}")
     return _DUCKDB
+
+
+def configure_duckdb(settings: DuckDBSettings) -> None:
+    """Apply the ``duckdb:`` parameters to this process's DuckDB connection (every later use shares it).
+
+    ``frame.begin`` calls it for every step that has the parameters, so each notebook kernel's
+    DuckDB is bounded by ``duckdb.memory_limit`` and ``duckdb.threads``; a limit left at ``null``
+    keeps DuckDB's own default.
+    """
+    duckdb_backend(settings.memory_limit, settings.threads)
+
+
+def duckdb_settings() -> tuple[str, int]:
+    """The memory limit and threads of this process's DuckDB connection, as DuckDB reports them."""
+    con = duckdb_backend()
+    limit = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+    threads = con.raw_sql("SELECT current_setting('threads')").fetchone()[0]
+    return str(limit), int(threads)
 
 
 def _checked_size(size: str) -> str:

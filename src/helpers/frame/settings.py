@@ -50,6 +50,7 @@ __all__ = [
     "ReviewSettings",
     "BusinessSettings",
     "SparkSettings",
+    "DuckDBSettings",
     "RunConfig",
     "StepParams",
     "IngestParams",
@@ -583,6 +584,20 @@ class SparkSettings(_Strict):
         return v
 
 
+class DuckDBSettings(_Strict):
+    """Limits of the DuckDB connection of each notebook process when ``engine: duckdb``.
+
+    Notebooks that do not need each other run side by side (two kernels), each with its own
+    DuckDB: ``memory_limit`` bounds each one's buffer (beyond it DuckDB spills to a temporary
+    folder), so the kernels together stay within the machine; ``null`` leaves DuckDB's own
+    default (80% of the machine's memory, for each kernel). ``threads``: DuckDB's worker threads
+    per kernel (``null``: one per core).
+    """
+
+    memory_limit: str | None = Field(pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    threads: int | None = Field(ge=1, le=1024)
+
+
 #: Languages of the pages (see :mod:`helpers.locale`).
 LANGUAGES = ("en", "zh-CN")
 Language = Literal["en", "zh-CN"]
@@ -601,6 +616,7 @@ class RunConfig(_Strict):
     sources: Sources
     engine: Literal["duckdb", "spark"]
     spark: SparkSettings
+    duckdb: DuckDBSettings
     columns: Columns
     pii_columns: list[str]
     business: BusinessSettings
@@ -707,6 +723,7 @@ class IngestParams(StepParams):
     currency: str
     engine: Literal["duckdb", "spark"]
     spark: SparkSettings
+    duckdb: DuckDBSettings
     sources: Sources
     columns: Columns
     pii_columns: list[str]
@@ -720,6 +737,7 @@ class RfmParams(StepParams):
     currency: str
     engine: Literal["duckdb", "spark"]
     spark: SparkSettings
+    duckdb: DuckDBSettings
     rfm: RfmSettings
     clustering: ClusteringSettings
     review: ReviewSettings
@@ -732,6 +750,7 @@ class ClvParams(StepParams):
     currency: str
     engine: Literal["duckdb", "spark"]
     spark: SparkSettings
+    duckdb: DuckDBSettings
     business: BusinessSettings
     rfm: RfmSettings
     clv: ClvSettings
@@ -745,6 +764,7 @@ class ChurnParams(StepParams):
     business: BusinessSettings
     engine: Literal["duckdb", "spark"]
     spark: SparkSettings
+    duckdb: DuckDBSettings
     columns: Columns
     rfm: RfmSettings
     churn: ChurnSettings
@@ -757,6 +777,7 @@ class AbParams(StepParams):
     currency: str
     engine: Literal["duckdb", "spark"]
     spark: SparkSettings
+    duckdb: DuckDBSettings
     rfm: RfmSettings
     ab: AbSettings
 
