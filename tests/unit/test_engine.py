@@ -71,7 +71,6 @@ def test_begin_sets_the_kernels_duckdb_limits(repo, monkeypatch):
     """A notebook's ``frame.begin`` applies its ``duckdb`` parameters to the kernel's connection."""
     from helpers import frame
     from helpers.frame.registry import STEP_MODELS
-    before = engine.duckdb_settings()
     monkeypatch.setenv("SEGREVIEW_ROOT", str(repo))
     ns = {k: None for k in STEP_MODELS["30_clv"].model_fields}
     ns.update(run_dir="", quarter="2026Q3", duckdb={"memory_limit": "700MB", "threads": 1})
