@@ -2,7 +2,7 @@
 
 Usage (what `make bench` runs):
     .venv/bin/python benchmarks/bench_review.py [--sizes 20000 200000 1000000] [--no-demo]
-                                                [--export DIR ...] [--ratio]
+                                                [--export DIR ...] [--ratio] [--duckdb-memory-limit 2GB]
 
 For each size N the seeded demo generator (`helpers.demo.generator`, the same CRM export as the demo:
 customers, experiments, dropout, seasonality, dirty rows) writes N customers with about ten orders
@@ -56,11 +56,19 @@ def make_data(n: int) -> Path:
     return out
 
 
+#: ``--duckdb-memory-limit``: overrides base.yaml's ``duckdb.memory_limit`` in the benchmark's copy
+DUCKDB_MEMORY_LIMIT: str | None = None
+
+
 def params_file(name: str, data: Path | None) -> Path:
     """A quarter's parameters over the project's base.yaml, reporting into benchmarks/reports/<name>/."""
     pdir = BENCH / "params"
     pdir.mkdir(exist_ok=True)
     shutil.copy(ROOT / "params" / "base.yaml", pdir / "base.yaml")
+    if DUCKDB_MEMORY_LIMIT is not None:
+        base = yaml.safe_load((pdir / "base.yaml").read_text())
+        base["duckdb"]["memory_limit"] = DUCKDB_MEMORY_LIMIT
+        (pdir / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False, allow_unicode=True))
     p = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())
     p["reports_dir"] = f"benchmarks/reports/{name}"
     if data is not None:
@@ -203,7 +211,11 @@ def main() -> None:
     ap.add_argument("--no-demo", action="store_true")
     ap.add_argument("--export", type=Path, nargs="*", default=[], help="render these export folders too")
     ap.add_argument("--ratio", action="store_true", help="Ibis / hand-written SQL ratio after each run")
+    ap.add_argument("--duckdb-memory-limit", default=None,
+                    help="each kernel's DuckDB memory limit (default: base.yaml's duckdb.memory_limit)")
     a = ap.parse_args()
+    global DUCKDB_MEMORY_LIMIT
+    DUCKDB_MEMORY_LIMIT = a.duckdb_memory_limit
     if not Path("/usr/bin/time").exists():
         sys.exit("/usr/bin/time is needed for peak memory (Debian package `time`)")
     speed = [speed_check()]
