@@ -207,7 +207,7 @@ def speed_check() -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000, 1_000_000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[20_000, 200_000, 1_000_000])
     ap.add_argument("--no-demo", action="store_true")
     ap.add_argument("--export", type=Path, nargs="*", default=[], help="render these export folders too")
     ap.add_argument("--ratio", action="store_true", help="Ibis / hand-written SQL ratio after each run")
