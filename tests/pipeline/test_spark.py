@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +151,12 @@ def test_quarter_rendered_on_spark_equals_the_duckdb_run(project):
         assert "log4j" not in text and "WARN " not in text and "SparkSession" not in text
     java = subprocess.run(["pgrep", "-f", "org.apache.spark.deploy.SparkSubmit"], capture_output=True, text=True)
     ours = os.getpid()   # this test process's own session (the fixtures above) is not the run's
-    left = [p for p in java.stdout.split() if int(Path(f"/proc/{p}/stat").read_text().split()[3]) != ours]
+    # only this checkout's Spark (its pyspark is on the Java class path): other checkouts' suites on a
+    # shared machine run their own Spark sessions at the same time
+    mine = str(Path(sys.prefix).resolve())
+    left = [p for p in java.stdout.split() if Path(f"/proc/{p}").exists()
+            and int(Path(f"/proc/{p}/stat").read_text().split()[3]) != ours
+            and mine in Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")]
     assert left == []
 
 
