@@ -469,3 +469,21 @@ def test_churn_headline_with_tiers_by_share_leads_with_the_expected_churners():
     text = rs.churn_headline(c, "CNY")
     assert text.startswith("Of 80 active customers, about 31 (39%) are expected to place no order in the next 90 days; "
                            "the riskiest 20 (25%) hold CNY 2,500 of predicted 12-month value")
+
+
+def test_methods_line_names_the_churn_and_value_models_actually_chosen():
+    from helpers.review.step import methods_appendix
+    base = {"available": True, "horizon_days": 180, "criterion": "brier",
+            "candidates": ["gradient_boosting", "logistic", "blend", "bgnbd"]}
+    for chosen, words in (("bgnbd", "BG/NBD purchase model"), ("logistic", "scored by logistic regression"),
+                          ("gradient_boosting", "scored by gradient boosting")):
+        text = methods_appendix({"churn": {**base, "mode": "snapshot", "chosen_model": chosen}})
+        assert words in text, text
+        assert "Brier score" in text
+        if chosen != "gradient_boosting":
+            assert "scored by gradient boosting" not in text
+    sub = methods_appendix({"churn": {**base, "mode": "contractual", "chosen_model": "blend",
+                                      "candidates": ["gradient_boosting", "logistic", "blend"]},
+                            "clv": {"available": True, "mode": "contractual", "model": "sBG"}})
+    assert "scored by the average of gradient boosting and logistic regression" in sub
+    assert "sBG retention model" in sub and "Gamma-Gamma" not in sub

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import previous_quarter
-from helpers.locale import fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, fmt_quarter, tr
+from helpers.locale import N_, fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, fmt_quarter, tr
 from helpers.page.text import money
 from helpers.page.text import or_list as _or_list
 from helpers.review import inputs
@@ -476,6 +476,41 @@ def churn_by_segment(churn: dict | None, currency: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The churn step's candidate models (``chosen_model`` / ``candidates`` of ``churn.json``) in words.
+CHURN_MODEL_WORDS = {"gradient_boosting": N_("gradient boosting"), "logistic": N_("logistic regression"),
+                     "blend": N_("the average of gradient boosting and logistic regression"),
+                     "bgnbd": N_("the BG/NBD purchase model's probability of no purchase")}
+CHURN_CRITERIA = {"brier": N_("Brier score"), "log_loss": N_("log loss")}
+
+
+def _churn_model_words(key: str) -> str:
+    return tr(CHURN_MODEL_WORDS[key]) if key in CHURN_MODEL_WORDS else str(key)
+
+
+def churn_method_line(churn: dict, page: str) -> str:
+    """The methods line of the churn step naming the model that actually scores the customers
+    (``chosen_model`` of ``churn.json``) and the candidates it was chosen from, never a fixed model name."""
+    chosen = _churn_model_words(churn.get("chosen_model", ""))
+    others = [_churn_model_words(k) for k in churn.get("candidates", []) if k != churn.get("chosen_model")]
+    criterion = churn.get("criterion", "")
+    criterion = tr(CHURN_CRITERIA[criterion]) if criterion in CHURN_CRITERIA else criterion
+    against = _and_list(others) if others else tr("no other candidate")
+    if churn.get("mode") == "snapshot":
+        return tr("**Churn risk** ([{page}](40_churn.html)): no order within {days} days = churn; customers are "
+                  "scored by {model}, chosen by {criterion} against {others}, trained on one snapshot and tested on "
+                  "a later one, probabilities calibrated; drivers, tiers and retention curves.", page=page,
+                  days=churn["horizon_days"], model=chosen, criterion=criterion, others=against)
+    return tr("**Churn risk** ([{page}](40_churn.html)): the contractual churn label; customers are scored by "
+              "{model}, chosen by {criterion} in cross-validation on customer attributes against {others}.",
+              page=page, model=chosen, criterion=criterion, others=against)
+
+
+def _and_list(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return tr("{items} and {last}", items=tr(", ").join(names[:-1]), last=names[-1])
+
+
 def methods_appendix(artifacts: dict) -> str:
     """Short methods notes with links to the analyst pages that ran."""
     page = tr("page")
@@ -485,19 +520,18 @@ def methods_appendix(artifacts: dict) -> str:
         lines.append("- " + tr("**Segments** ([{page}](20_rfm_clustering.html)): recency, frequency and spend scored "
                                "1-5 in fifths, named segments from score patterns, k-means clusters, migration since "
                                "last quarter.", page=page))
-    if inputs.available(artifacts.get("clv")):
-        lines.append("- " + tr("**Customer value** ([{page}](30_clv.html)): {model} and Gamma-Gamma by maximum "
-                               "likelihood, backtested on a holdout every quarter; intervals from parameter "
-                               "uncertainty.", page=page, model=artifacts["clv"].get("model", "")))
+    v = artifacts.get("clv")
+    if inputs.available(v):
+        lines.append("- " + (tr("**Customer value** ([{page}](30_clv.html)): the {model} retention model of "
+                                "subscribers and each subscriber's revenue per period, backtested on a holdout every "
+                                "quarter; intervals from parameter uncertainty.", page=page, model=v.get("model", ""))
+                             if v.get("mode") == "contractual" else
+                             tr("**Customer value** ([{page}](30_clv.html)): {model} and Gamma-Gamma by maximum "
+                                "likelihood, backtested on a holdout every quarter; intervals from parameter "
+                                "uncertainty.", page=page, model=v.get("model", ""))))
     c = artifacts.get("churn")
     if inputs.available(c):
-        lines.append("- " + (tr("**Churn risk** ([{page}](40_churn.html)): no order within {days} days = churn; "
-                                "gradient boosting against a logistic baseline, trained on one snapshot and tested on "
-                                "a later one, probabilities calibrated; drivers, tiers and retention curves.",
-                                page=page, days=c["horizon_days"]) if c.get("mode") == "snapshot" else
-                             tr("**Churn risk** ([{page}](40_churn.html)): no order within {days} days = churn; "
-                                "contractual label, cross-validated on customer attributes.", page=page,
-                                days=c["horizon_days"])))
+        lines.append("- " + churn_method_line(c, page))
     if artifacts.get("ab") is not None:
         lines.append("- " + tr("**Experiments** ([{page}](50_ab_evaluation.html)): trust checks first, then effects "
                                "with multiple-comparison adjustment and a decision per experiment, naming segments "
