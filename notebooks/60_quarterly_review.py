@@ -51,7 +51,7 @@ kpis = rv.kpi_table_from_history(parts.history)
 
 # %%
 display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifacts["clv"], artifacts["ab"], P.currency,
-                                                artifacts["churn"]))))
+                                                artifacts["churn"], parts.history))))
 
 # %% [markdown]
 # ## The plan for this quarter, per action group

@@ -143,7 +143,7 @@ def test_available_sections_lists_every_unavailable_section_and_part():
 def test_experiment_decisions_name_the_segments_with_guardrails_and_net_value():
     t = rs.experiment_decisions(AB, "CNY").set_index("Experiment")
     assert t.loc["EXP-2", "Decision"] == "Ship to Win back only"
-    assert t.loc["EXP-2", "Net value per treated customer"] == "CNY 1.50 (CNY -0.50 to CNY 3.50)"
+    assert t.loc["EXP-2", "Net value per treated customer"] == "CNY 1.50 (\u2212CNY 0.50 to CNY 3.50)"
     assert t.loc["EXP-1", "Net value per treated customer"] == "no cost given"
     assert t.loc["EXP-1", "Guardrails"] == "discount given: within margin"
     assert t.loc["EXP-1", "Why"] == "EXP-1 detail."
@@ -487,3 +487,27 @@ def test_methods_line_names_the_churn_and_value_models_actually_chosen():
                             "clv": {"available": True, "mode": "contractual", "model": "sBG"}})
     assert "scored by the average of gradient boosting and logistic regression" in sub
     assert "sBG retention model" in sub and "Gamma-Gamma" not in sub
+
+
+def test_a_cohort_export_is_named_and_its_trend_starts_with_its_first_quarter(history):
+    """CDNOW-like: every customer first bought in one quarter. The review says so in a sentence, and the trend
+    starts at that quarter, not with empty quarters; an ordinary export gets neither."""
+    from helpers.review.data import quarter_panel
+    from helpers.review.history import build_history
+    from helpers.review.step import cohort_sentence
+    rng = np.random.default_rng(3)
+    n = 300
+    first = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 90, n), unit="D")
+    rows = [(f"c{i}", first[i], 20.0) for i in range(n)]
+    rows += [(f"c{i}", first[i] + pd.Timedelta(days=int(d)), 15.0)
+             for i in range(n) for d in rng.integers(100, 600, rng.integers(0, 4))]
+    orders = pd.DataFrame(rows, columns=["customer_id", "order_ts", "amount"])
+    orders = orders[orders["order_ts"] <= pd.Timestamp("2026-09-30")]
+    h = build_history(quarter_panel(orders, "2026Q3", 8), "2026Q3", 8, D.rfm, D.review.lifecycle)
+    assert h.cohort == "2025Q1" and h.customers == n
+    assert h.quarters[0] == "2025Q1" and list(h.kpis.index) == h.quarters == list(h.lifecycle.index)
+    assert h.kpis.loc["2025Q1", "new_customers"] == n and (h.kpis["new_customers"].iloc[1:] == 0).all()
+    s = cohort_sentence(h)
+    assert s.startswith("All 300 customers joined in 2025Q1") and "no new customers" in s
+    _, ordinary = history
+    assert ordinary.cohort is None and cohort_sentence(ordinary) == ""

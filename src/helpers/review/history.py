@@ -147,6 +147,14 @@ class History:
         The quarter under review, one row per customer: ``customer_id``, ``stage``, ``previous_stage``,
         ``rfm_segment`` and ``action_group`` at the previous quarter's end (``None`` for new customers),
         ``bought_this_quarter`` and ``revenue_to_date``.
+    cohort : str or None
+        The quarter in which every customer of the export first bought, when they all did in one quarter
+        (a cohort export such as CDNOW's: no new customers to count afterwards); ``None`` otherwise.
+    customers : int
+        Customers who had bought by the end of the quarter under review.
+
+    The quarters start at the first one in which anybody had bought (leading quarters without any
+    customer carry nothing to show), keeping at least the quarter under review and the one before.
     """
 
     quarters: list[str]
@@ -156,6 +164,8 @@ class History:
     groups: pd.DataFrame
     transitions: pd.DataFrame
     current: pd.DataFrame
+    cohort: str | None = None
+    customers: int = 0
 
 
 def build_history(panel: pd.DataFrame, quarter: str, n: int, rfm: RfmSettings,
@@ -220,6 +230,12 @@ def build_history(panel: pd.DataFrame, quarter: str, n: int, rfm: RfmSettings,
     trans = pd.crosstab(pd.Categorical(cur["previous_stage"], categories=[NOT_YET, *STAGES]),
                         pd.Categorical(cur["stage"].astype(str), categories=list(STAGES)), dropna=False)
     trans.index.name, trans.columns.name = "previous", "now"
-    return History(quarters, pd.DataFrame(kpi_rows).set_index("quarter"),
-                   pd.DataFrame(life_rows).set_index("quarter"), pd.DataFrame(seg_rows).set_index("quarter"),
-                   pd.DataFrame(grp_rows).set_index("quarter"), trans, cur)
+    life = pd.DataFrame(life_rows).set_index("quarter")
+    # the trend starts at the first quarter with any customer (never later than the previous quarter)
+    with_customers = np.flatnonzero(life.sum(axis=1).to_numpy() > 0)
+    start = min(int(with_customers[0]) if len(with_customers) else 0, max(len(quarters) - 2, 0))
+    firsts = np.unique(cum.first_bucket)
+    cohort = quarters[int(firsts[0])] if len(firsts) == 1 and 0 <= firsts[0] < len(quarters) else None
+    return History(quarters[start:], pd.DataFrame(kpi_rows).set_index("quarter").iloc[start:], life.iloc[start:],
+                   pd.DataFrame(seg_rows).set_index("quarter").iloc[start:],
+                   pd.DataFrame(grp_rows).set_index("quarter").iloc[start:], trans, cur, cohort, n_cust)

@@ -24,6 +24,7 @@ from helpers.review.data import quarter_kpis
 
 __all__ = [
     "customer_scores_table",
+    "cohort_sentence",
     "KPI_LABELS",
     "kpi_table",
     "kpi_table_from_history",
@@ -365,11 +366,29 @@ def _decision_counts(ab: dict) -> str:
               bad=fmt_int(dec.count("Do not trust")))
 
 
+def cohort_sentence(history) -> str:
+    """A sentence when every customer of the export first bought in one quarter (a cohort export, as CDNOW):
+    the reader must know why there are no new customers and nobody "not yet a customer"; empty otherwise.
+
+    Parameters
+    ----------
+    history : History
+        From :func:`helpers.review.history.build_history` (its ``cohort`` and ``customers``).
+    """
+    if history is None or getattr(history, "cohort", None) is None:
+        return ""
+    return tr("All {n} customers joined in {quarter}: this export is one cohort, so there are no new customers "
+              "after {quarter} to count, and the trend follows that cohort as it ages.",
+              n=fmt_int(history.customers), quarter=fmt_quarter(history.cohort))
+
+
 def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab: dict | None,
-                      currency: str, churn: dict | None = None) -> list[str]:
-    """Four to seven findings, each a sentence with its figure, generated from the artifacts."""
+                      currency: str, churn: dict | None = None, history=None) -> list[str]:
+    """Four to seven findings, each a sentence with its figure, generated from the artifacts (with ``history``,
+    first the sentence of :func:`cohort_sentence` when the export is one cohort)."""
     k = kpis["this_quarter"]
     ch = kpis.loc["revenue", "change_pct"]
+    cohort = [c for c in [cohort_sentence(history)] if c]
     if pd.isna(ch):
         out = [tr("Revenue was {revenue}, from {buyers} buyers ({new} new customers).",
                   revenue=money(k["revenue"], currency), buyers=fmt_int(k["active_customers"]),
@@ -404,7 +423,7 @@ def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab
         out.append(churn_headline(churn, currency))
     if inputs.ab_experiments(ab):
         out.append(_decision_counts(ab))
-    return out[:7]
+    return (cohort + out)[:7]
 
 
 def _value_words(churn: dict) -> str:
