@@ -511,3 +511,15 @@ def test_a_cohort_export_is_named_and_its_trend_starts_with_its_first_quarter(hi
     assert s.startswith("All 300 customers joined in 2025Q1") and "no new customers" in s
     _, ordinary = history
     assert ordinary.cohort is None and cohort_sentence(ordinary) == ""
+
+
+def test_active_has_one_meaning_in_the_glossary_and_the_lifecycle_labels():
+    from helpers.review.figures import _stage_label as stage_label
+    from helpers.review.glossary import glossary
+    g = glossary(D.review.lifecycle, 90, 12, ["At Risk", "Hibernating"])
+    terms = list(g.iloc[:, 0])
+    assert [t for t in terms if "active" in t.lower()] == ["Active customer"]
+    meaning = dict(zip(g.iloc[:, 0], g.iloc[:, 1], strict=True))
+    assert "new and established" in meaning["Active customer"]
+    assert "Established customer" in terms and "Still a customer (P(alive))" in terms
+    assert rs._stage_name("active") == stage_label("active") == "established"

@@ -25,9 +25,12 @@ def glossary(lifecycle: LifecycleSettings, churn_horizon: int | None, clv_horizo
                                 "new).")),
         (tr("Returning customer"), tr("A buyer of the quarter who had bought before it.")),
         (tr("Active customer"), tr("A customer whose last completed order is in the last {days} days (lifecycle "
-                                   "stages new and active together). The churn page scores exactly these "
+                                   "stages new and established together). The churn page scores exactly these "
                                    "customers.", days=a)),
-        (tr("Lifecycle stage active"), tr("Bought in the last {days} days and not new this quarter.", days=a)),
+        (tr("Established customer"), tr("Lifecycle stage: bought in the last {days} days and not new this quarter "
+                                      "(with the new customers, the active customers).", days=a)),
+        (tr("Still a customer (P(alive))"), tr("The value page's model chance that a customer who buys when they "
+                                               "like has not silently left; not a lifecycle stage.")),
         (tr("Dormant"), tr("Last order {active} to {lost} days ago.", active=a, lost=lost)),
         (tr("Lost"), tr("No order for {lost} days or more (a lifecycle stage, not a segment).", lost=lost)),
         (tr("Segment"), tr("A group of customers with similar recency, frequency and spend scores (RFM), named by "

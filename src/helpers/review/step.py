@@ -621,7 +621,7 @@ def segment_value_table(rfm: dict | None, clv: dict | None, churn: dict | None, 
 
 
 def _stage_name(s: str) -> str:
-    return {"new": tr("new"), "active": tr("active"), "dormant": tr("dormant"), "lost": tr("lost"),
+    return {"new": tr("new"), "active": tr("established"), "dormant": tr("dormant"), "lost": tr("lost"),
             "not yet a customer": tr("not yet a customer")}.get(s, s)
 
 
