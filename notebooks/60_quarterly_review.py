@@ -44,7 +44,7 @@ ingest_summary = cat.load("ingest")
 artifacts = rv.load_step_summaries(cat)
 previous = rv.load_step_summaries(frame.Catalog.published(S.previous_quarter, P.reports_dir))
 parts = rv.gather(cat, P, artifacts)
-kpis = rv.kpi_table_from_history(parts.history)
+kpis = rv.kpi_table_from_history(parts.history, rv.is_contractual(artifacts["clv"]))
 
 # %% [markdown]
 # ## Executive summary

@@ -523,3 +523,23 @@ def test_active_has_one_meaning_in_the_glossary_and_the_lifecycle_labels():
     assert "new and established" in meaning["Active customer"]
     assert "Established customer" in terms and "Still a customer (P(alive))" in terms
     assert rs._stage_name("active") == stage_label("active") == "established"
+
+
+def test_a_subscription_business_reads_in_subscription_words():
+    """When the value step found a contractual business, the KPIs, the summary and the glossary speak of
+    subscribers and payments, and predicted value is remaining subscription revenue; a retailer keeps its words."""
+    from helpers.review.glossary import glossary
+    clv = {"available": True, "mode": "contractual", "model": "sBG"}
+    assert rs.is_contractual(clv) and not rs.is_contractual({"available": True, "mode": "non_contractual"})
+    assert not rs.is_contractual(None)
+    kpis = pd.DataFrame({"kpi": list(rs._kpi_labels(True).values()), "this_quarter": [900, 50, 850, 2600, 1e5, 38, .9],
+                         "previous_quarter": [950, 60, 890, 2700, 1.1e5, 40, .9], "change_pct": [0.0] * 4 + [-0.09] + [0] * 2},
+                        index=list(rs._kpi_labels(True)))
+    first = rs.executive_summary(kpis, None, clv, None, "CNY")[0]
+    assert "900 paying subscribers (50 new subscribers)" in first and "buyers" not in first
+    terms = glossary(D.review.lifecycle, 90, 12, ["Hibernating"], contractual=True)
+    meaning = dict(zip(terms.iloc[:, 0], terms.iloc[:, 1], strict=True))
+    assert meaning["Predicted value"].startswith("Expected remaining subscription revenue")
+    assert "Buyers" not in meaning and "Repeat-purchase rate" not in meaning and "Paying subscribers" in meaning
+    retail = dict(zip(*glossary(D.review.lifecycle, 90, 12, ["Hibernating"]).T.values, strict=True))
+    assert "Buyers" in retail and retail["Predicted value"].startswith("What a customer is expected to spend")

@@ -25,6 +25,7 @@ from helpers.review.data import quarter_kpis
 __all__ = [
     "customer_scores_table",
     "cohort_sentence",
+    "is_contractual",
     "KPI_LABELS",
     "kpi_table",
     "kpi_table_from_history",
@@ -62,7 +63,23 @@ __all__ = [
 ]
 
 
-def _kpi_labels() -> dict[str, str]:
+def is_contractual(clv: dict | None) -> bool:
+    """True when the business is contractual (subscriptions: the value step's ``mode`` in ``clv.json``): the pages
+    then speak of subscribers, payments and renewals rather than buyers and repeat purchases."""
+    return bool(clv) and clv.get("mode") == "contractual"
+
+
+def _kpi_labels(contractual: bool = False) -> dict[str, str]:
+    if contractual:
+        return {
+            "active_customers": tr("Paying subscribers (paid in the quarter)"),
+            "new_customers": tr("New subscribers"),
+            "returning_customers": tr("Renewing subscribers"),
+            "orders": tr("Payments"),
+            "revenue": tr("Revenue"),
+            "average_order_value": tr("Average payment"),
+            "repeat_purchase_rate": tr("Share paying in two or more months"),
+        }
     return {
         "active_customers": tr("Buyers (bought in the quarter)"),
         "new_customers": tr("New customers"),
@@ -126,15 +143,15 @@ def kpi_table(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str) -> p
     return pd.DataFrame(rows).set_index("key")
 
 
-def kpi_table_from_history(history) -> pd.DataFrame:
+def kpi_table_from_history(history, contractual: bool = False) -> pd.DataFrame:
     """:func:`kpi_table` from the history's last two quarters (the same numbers, without scanning the orders
-    again; tested equal)."""
+    again; tested equal); with ``contractual`` (see :func:`is_contractual`) labelled in subscription words."""
     if len(history.quarters) < 2:
         raise ValueError("the history needs at least two quarters for the KPI table")
     k = history.kpis.rename(columns={"buyers": "active_customers"})
     now, prev = k.iloc[-1], k.iloc[-2]
     rows = []
-    for key, label in _kpi_labels().items():
+    for key, label in _kpi_labels(contractual).items():
         a, b = float(now[key]), float(prev[key])
         rows.append({"key": key, "kpi": label, "this_quarter": a, "previous_quarter": b,
                      "change": a - b, "change_pct": (a - b) / b if b and not np.isnan(b) else np.nan})
@@ -389,7 +406,15 @@ def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab
     k = kpis["this_quarter"]
     ch = kpis.loc["revenue", "change_pct"]
     cohort = [c for c in [cohort_sentence(history)] if c]
-    if pd.isna(ch):
+    if is_contractual(clv):
+        out = [(tr("Revenue was {revenue}, from {buyers} paying subscribers ({new} new subscribers).") if pd.isna(ch)
+                else tr("Revenue was {revenue}, up {change} on the previous quarter, from {buyers} paying subscribers "
+                        "({new} new subscribers).") if ch >= 0 else
+                tr("Revenue was {revenue}, down {change} on the previous quarter, from {buyers} paying subscribers "
+                   "({new} new subscribers).")).format(
+            revenue=money(k["revenue"], currency), change=fmt_pct(abs(ch), 1) if not pd.isna(ch) else "",
+            buyers=fmt_int(k["active_customers"]), new=fmt_int(k["new_customers"]))]
+    elif pd.isna(ch):
         out = [tr("Revenue was {revenue}, from {buyers} buyers ({new} new customers).",
                   revenue=money(k["revenue"], currency), buyers=fmt_int(k["active_customers"]),
                   new=fmt_int(k["new_customers"]))]
@@ -749,7 +774,7 @@ def glossary_table(params, artifacts: dict[str, dict | None]) -> pd.DataFrame:
     rfm = artifacts.get("rfm") or {}
     lapsed = (rfm.get("migration") or {}).get("lapsed_segments") or [s.name for s in params.rfm.segments if s.lapsed]
     return glossary(params.review.lifecycle, inputs.churn_horizon(artifacts.get("churn")),
-                    inputs.clv_horizon(artifacts.get("clv")), lapsed)
+                    inputs.clv_horizon(artifacts.get("clv")), lapsed, contractual=is_contractual(artifacts.get("clv")))
 
 
 def show_channels(parts, params, artifacts: dict[str, dict | None]) -> None:
