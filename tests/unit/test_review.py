@@ -532,9 +532,10 @@ def test_a_subscription_business_reads_in_subscription_words():
     clv = {"available": True, "mode": "contractual", "model": "sBG"}
     assert rs.is_contractual(clv) and not rs.is_contractual({"available": True, "mode": "non_contractual"})
     assert not rs.is_contractual(None)
-    kpis = pd.DataFrame({"kpi": list(rs._kpi_labels(True).values()), "this_quarter": [900, 50, 850, 2600, 1e5, 38, .9],
-                         "previous_quarter": [950, 60, 890, 2700, 1.1e5, 40, .9], "change_pct": [0.0] * 4 + [-0.09] + [0] * 2},
-                        index=list(rs._kpi_labels(True)))
+    kpis = pd.DataFrame({"kpi": list(rs._kpi_labels(True).values()),
+                         "this_quarter": [900, 50, 850, 2600, 1e5, 38, .9],
+                         "previous_quarter": [950, 60, 890, 2700, 1.1e5, 40, .9],
+                         "change_pct": [0.0] * 4 + [-0.09] + [0] * 2}, index=list(rs._kpi_labels(True)))
     first = rs.executive_summary(kpis, None, clv, None, "CNY")[0]
     assert "900 paying subscribers (50 new subscribers)" in first and "buyers" not in first
     terms = glossary(D.review.lifecycle, 90, 12, ["Hibernating"], contractual=True)
