@@ -511,6 +511,11 @@ def test_a_cohort_export_is_named_and_its_trend_starts_with_its_first_quarter(hi
     assert s.startswith("All 300 customers joined in 2025Q1") and "no new customers" in s
     _, ordinary = history
     assert ordinary.cohort is None and cohort_sentence(ordinary) == ""
+    # as on CDNOW: one customer's first order came later (cleaned away): still one cohort, said so
+    late = pd.DataFrame([("late", pd.Timestamp("2025-11-02"), 30.0)], columns=["customer_id", "order_ts", "amount"])
+    h = build_history(quarter_panel(pd.concat([orders, late]), "2026Q3", 8), "2026Q3", 8, D.rfm, D.review.lifecycle)
+    assert (h.cohort, h.customers, h.cohort_customers) == ("2025Q1", n + 1, n)
+    assert cohort_sentence(h).startswith("300 of the 301 customers joined in 2025Q1")
 
 
 def test_active_has_one_meaning_in_the_glossary_and_the_lifecycle_labels():

@@ -394,8 +394,13 @@ def cohort_sentence(history) -> str:
     """
     if history is None or getattr(history, "cohort", None) is None:
         return ""
-    return tr("All {n} customers joined in {quarter}: this export is one cohort, so there are no new customers "
-              "after {quarter} to count, and the trend follows that cohort as it ages.",
+    if history.cohort_customers >= history.customers:
+        return tr("All {n} customers joined in {quarter}: this export is one cohort, so there are no new customers "
+                  "after {quarter} to count, and the trend follows that cohort as it ages.",
+                  n=fmt_int(history.customers), quarter=fmt_quarter(history.cohort))
+    return tr("{k} of the {n} customers joined in {quarter} (the others' first order kept by the cleaning rules is "
+              "later): this export is one cohort, so there are almost no new customers after "
+              "{quarter} to count, and the trend follows that cohort as it ages.", k=fmt_int(history.cohort_customers),
               n=fmt_int(history.customers), quarter=fmt_quarter(history.cohort))
 
 
