@@ -104,7 +104,7 @@ fig = rv.trend_figure(parts.history, P.currency)
 rv.text_table(rv.trend_table(parts.history, P.currency, parts.earlier), caption=rv.trend_caption())
 
 # %% [markdown]
-# ## Lifecycle: new, active, dormant, lost
+# ## Lifecycle: new, established, dormant, lost
 
 # %%
 display(Markdown(rv.lifecycle_sentences(parts.history, P.review.lifecycle, S.previous_quarter)))

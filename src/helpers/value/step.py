@@ -418,8 +418,8 @@ def _purchase_backtest(res: ValueResult) -> None:
     if one is not None:
         n = fmt_int(one["customers"].iloc[0])
         _md(tr("**Customers who had bought only once by the calibration end ({n})**: how many each model believed "
-               "still active, how many it expected to buy again in the holdout, and how many did. BG/NBD counts them "
-               "all as active by assumption; MBG/NBD and Pareto/NBD let them have left.", n=n))
+               "still customers, how many it expected to buy again in the holdout, and how many did. BG/NBD counts "
+               "them all as still customers by assumption; MBG/NBD and Pareto/NBD let them have left.", n=n))
         _show(_table(one, [("model", tr("Model"), "text"),
                            ("mean_p_alive", tr("Predicted share still customers"), "pct"),
                            ("predicted_buyers_share", tr("Predicted share buying in the holdout"), "pct"),
