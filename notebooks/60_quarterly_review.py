@@ -84,8 +84,9 @@ display(Markdown(rv.readout_table(parts.readouts, S.previous_quarter, P.ab, P.rf
 
 # %% [markdown]
 # ## Key numbers against the previous quarter
-# Revenue is net of refunds; the repeat-purchase rate is the share of the quarter's buyers who bought
-# on two or more different days.
+
+# %%
+display(Markdown(rv.kpi_note(rv.is_contractual(artifacts["clv"]))))
 
 # %%
 page.kpi_cards_table(kpis, P.currency)

@@ -157,7 +157,8 @@ def kpi_cards_table(kpis: pd.DataFrame, currency: str):
         if pd.isna(ch):
             change = tr("n/a")
         elif key in rate_keys:
-            change = tr("{value} pts", value=("+" if ch >= 0 else "") + fmt_number(100 * ch, 1))
+            change = tr("{value} pts", value=("±" if round(100 * ch, 1) == 0 else "+" if ch > 0 else "")
+                        + fmt_number(abs(100 * ch) if round(100 * ch, 1) == 0 else 100 * ch, 1))
         elif key in money_keys:
             change = fmt_money(ch, currency, signed=True)
         else:

@@ -26,6 +26,7 @@ __all__ = [
     "customer_scores_table",
     "cohort_sentence",
     "is_contractual",
+    "kpi_note",
     "KPI_LABELS",
     "kpi_table",
     "kpi_table_from_history",
@@ -67,6 +68,15 @@ def is_contractual(clv: dict | None) -> bool:
     """True when the business is contractual (subscriptions: the value step's ``mode`` in ``clv.json``): the pages
     then speak of subscribers, payments and renewals rather than buyers and repeat purchases."""
     return bool(clv) and clv.get("mode") == "contractual"
+
+
+def kpi_note(contractual: bool = False) -> str:
+    """The sentence under the KPI table's heading: what revenue and the last row mean, in the business's words."""
+    if contractual:
+        return tr("Revenue is subscription payments net of refunds; the last row is the share of the quarter's paying "
+                  "subscribers who paid on two or more different days (renewed within the quarter).")
+    return tr("Revenue is net of refunds; the repeat-purchase rate is the share of the quarter's buyers who bought on "
+              "two or more different days.")
 
 
 def _kpi_labels(contractual: bool = False) -> dict[str, str]:
