@@ -102,7 +102,8 @@ rv.text_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], artifact
 fig = rv.trend_figure(parts.history, P.currency)
 
 # %%
-rv.text_table(rv.trend_table(parts.history, P.currency, parts.earlier), caption=rv.trend_caption())
+rv.text_table(rv.trend_table(parts.history, P.currency, parts.earlier, rv.is_contractual(artifacts["clv"])),
+              caption=rv.trend_caption())
 
 # %% [markdown]
 # ## Lifecycle: new, established, dormant, lost

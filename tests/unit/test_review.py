@@ -549,3 +549,12 @@ def test_a_subscription_business_reads_in_subscription_words():
     assert "Buyers" not in meaning and "Repeat-purchase rate" not in meaning and "Paying subscribers" in meaning
     retail = dict(zip(*glossary(D.review.lifecycle, 90, 12, ["Hibernating"]).T.values, strict=True))
     assert "Buyers" in retail and retail["Predicted value"].startswith("What a customer is expected to spend")
+
+
+def test_the_trend_table_of_a_subscription_business_names_subscribers(history):
+    _, h = history
+    sub = rs.trend_table(h, "CNY", {}, contractual=True)
+    assert {"Paying subscribers", "New subscribers", "Share paying in two or more months"} <= set(sub.columns)
+    assert "Buyers" not in sub.columns and "Repeat-purchase rate" not in sub.columns
+    retail = rs.trend_table(h, "CNY", {})
+    assert list(retail["Buyers"]) == list(sub["Paying subscribers"])

@@ -720,16 +720,20 @@ def trend_caption() -> str:
               "not rendered with this tool.")
 
 
-def trend_table(history, currency: str, earlier: dict[str, dict]) -> pd.DataFrame:
+def trend_table(history, currency: str, earlier: dict[str, dict], contractual: bool = False) -> pd.DataFrame:
     """The trend as a table: one row per quarter (KPIs, lifecycle, and predicted value and high churn risk where
-    a rendered quarter holds them)."""
+    a rendered quarter holds them); with ``contractual`` the KPI columns in subscription words."""
+    sub = _kpi_labels(True) if contractual else {}
+    buyers_h = tr("Paying subscribers") if contractual else tr("Buyers")
+    new_h = sub.get("new_customers") or tr("New customers")
+    rate_h = sub.get("repeat_purchase_rate") or tr("Repeat-purchase rate")
     rows = []
     for q in history.quarters:
         k, life = history.kpis.loc[q], history.lifecycle.loc[q]
         e = earlier.get(q) or {}
         rows.append({tr("Quarter"): fmt_quarter(q), tr("Revenue"): money(k["revenue"], currency),
-                     tr("Buyers"): fmt_int(k["buyers"]), tr("New customers"): fmt_int(k["new_customers"]),
-                     tr("Repeat-purchase rate"): fmt_pct(k["repeat_purchase_rate"], 1),
+                     buyers_h: fmt_int(k["buyers"]), new_h: fmt_int(k["new_customers"]),
+                     rate_h: fmt_pct(k["repeat_purchase_rate"], 1),
                      tr("Active customers"): fmt_int(life["new"] + life["active"]),
                      tr("Dormant"): fmt_int(life["dormant"]), tr("Lost"): fmt_int(life["lost"]),
                      tr("Predicted value of the base"): (money(e["clv_total"], currency)
