@@ -479,7 +479,7 @@ def test_methods_line_names_the_churn_and_value_models_actually_chosen():
                           ("gradient_boosting", "scored by gradient boosting")):
         text = methods_appendix({"churn": {**base, "mode": "snapshot", "chosen_model": chosen}})
         assert words in text, text
-        assert "Brier score" in text
+        assert "mean squared error of the probabilities (Brier score)" in text
         if chosen != "gradient_boosting":
             assert "scored by gradient boosting" not in text
     sub = methods_appendix({"churn": {**base, "mode": "contractual", "chosen_model": "blend",

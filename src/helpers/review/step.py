@@ -539,7 +539,7 @@ def churn_by_segment(churn: dict | None, currency: str) -> pd.DataFrame:
 CHURN_MODEL_WORDS = {"gradient_boosting": N_("gradient boosting"), "logistic": N_("logistic regression"),
                      "blend": N_("the average of gradient boosting and logistic regression"),
                      "bgnbd": N_("the BG/NBD purchase model's probability of no purchase")}
-CHURN_CRITERIA = {"brier": N_("Brier score"), "log_loss": N_("log loss")}
+CHURN_CRITERIA = {"brier": N_("the mean squared error of the probabilities (Brier score)"), "log_loss": N_("log loss")}
 
 
 def _churn_model_words(key: str) -> str:
