@@ -88,7 +88,8 @@ fig = sg.rf_heatmap_chart(counts, spend, P.currency)
 # How each score was cut (the value range behind every score that occurs):
 
 # %%
-page.styled_table(sg.scoring_table(scored), int_cols=["customers"], float_cols=["from", "to"])
+score_cuts = sg.scoring_table(scored, P.currency)
+page.styled_table(score_cuts[["score", "measure", "customers", "values"]], int_cols=["customers"])
 
 # %% [markdown]
 # ## Data-driven clusters

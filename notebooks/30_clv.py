@@ -69,7 +69,7 @@ vl.show_backtest(res)
 vl.show_forecast(res)
 
 # %% [markdown]
-# ## Who is still active?
+# ## Who is still a customer?
 
 # %%
 vl.show_activity(res)

@@ -44,14 +44,14 @@ ingest_summary = cat.load("ingest")
 artifacts = rv.load_step_summaries(cat)
 previous = rv.load_step_summaries(frame.Catalog.published(S.previous_quarter, P.reports_dir))
 parts = rv.gather(cat, P, artifacts)
-kpis = rv.kpi_table_from_history(parts.history)
+kpis = rv.kpi_table_from_history(parts.history, rv.is_contractual(artifacts["clv"]))
 
 # %% [markdown]
 # ## Executive summary
 
 # %%
 display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifacts["clv"], artifacts["ab"], P.currency,
-                                                artifacts["churn"]))))
+                                                artifacts["churn"], parts.history))))
 
 # %% [markdown]
 # ## The plan for this quarter, per action group
@@ -84,8 +84,9 @@ display(Markdown(rv.readout_table(parts.readouts, S.previous_quarter, P.ab, P.rf
 
 # %% [markdown]
 # ## Key numbers against the previous quarter
-# Revenue is net of refunds; the repeat-purchase rate is the share of the quarter's buyers who bought
-# on two or more different days.
+
+# %%
+display(Markdown(rv.kpi_note(rv.is_contractual(artifacts["clv"]))))
 
 # %%
 page.kpi_cards_table(kpis, P.currency)
@@ -101,10 +102,11 @@ rv.text_table(rv.extended_kpis(kpis, artifacts["clv"], previous["clv"], artifact
 fig = rv.trend_figure(parts.history, P.currency)
 
 # %%
-rv.text_table(rv.trend_table(parts.history, P.currency, parts.earlier), caption=rv.trend_caption())
+rv.text_table(rv.trend_table(parts.history, P.currency, parts.earlier, rv.is_contractual(artifacts["clv"])),
+              caption=rv.trend_caption())
 
 # %% [markdown]
-# ## Lifecycle: new, active, dormant, lost
+# ## Lifecycle: new, established, dormant, lost
 
 # %%
 display(Markdown(rv.lifecycle_sentences(parts.history, P.review.lifecycle, S.previous_quarter)))

@@ -61,6 +61,10 @@ def test_the_same_term_has_the_same_number_on_every_page(q):
     assert f"{everyone:,} customers" in _text(q / "10_ingest.html")
     # the glossary is on the review and in review.json, each term once
     assert "Glossary" in review_text and "Active customer" in review["glossary"]
+    # "active" has that one meaning: the stage of the customers who are not new reads "established", and the value
+    # page's P(alive) reads "still a customer"
+    assert "Established customer" in review["glossary"] and "Lifecycle stage active" not in review_text
+    assert "likely active" not in _text(q / "30_clv.html")
     # the review lists every unavailable section and part (none on the CI sample)
     assert review["available"] is True and review["unavailable"] == []
 

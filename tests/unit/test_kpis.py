@@ -70,3 +70,18 @@ def test_parquet_file_gives_the_same_table_as_the_frame(tmp_path):
     ORDERS.to_parquet(path, index=False)
     for q in ("2026Q3", "2026Q2", "2025Q1"):
         pd.testing.assert_frame_equal(kpi_table(path, q), kpi_table(ORDERS, q))
+
+
+def test_kpi_cards_show_a_change_that_rounds_to_nothing_as_no_change():
+    import pandas as pd
+
+    from helpers.page import kpi_cards_table
+    kpis = pd.DataFrame({"kpi": ["Revenue", "Average order value", "Orders", "Repeat-purchase rate"],
+                         "this_quarter": [1000.2, 50.0, 10, 0.9351], "previous_quarter": [1000.0, 51.0, 10, 0.9349],
+                         "change": [0.2, -1.0, 0, 0.0002], "change_pct": [0.0002, -1 / 51, 0.0, 0.0002]},
+                        index=["revenue", "average_order_value", "orders", "repeat_purchase_rate"])
+    shown = kpi_cards_table(kpis, "CNY").data.set_index("KPI")["Change"]
+    assert shown["Revenue"].startswith("■ ±CNY 0")
+    assert shown["Average order value"].startswith("▼ \u2212CNY 1")
+    assert shown["Orders"].startswith("■ 0")
+    assert shown["Repeat-purchase rate"].startswith("■ ±0.0 pts")

@@ -21,6 +21,7 @@ from helpers.locale import (
     fmt_pct,
     fmt_points,
     fmt_quarter,
+    fmt_range,
     language,
     ntr,
     set_language,
@@ -55,7 +56,7 @@ def test_money_in_chinese(zh):
     # rounded before the unit is chosen: never "¥10000万"
     assert fmt_money(99_999_999, "CNY") == "¥1亿"
     assert fmt_money(9_999.6, "CNY") == "¥1万"
-    assert fmt_money(-45_678, "CNY") == "-¥4.6万"
+    assert fmt_money(-45_678, "CNY") == "−¥4.6万"
     assert fmt_money(1234.5, "CNY", decimals=2) == "¥1,234.50"
     assert fmt_money(None, "CNY") == "暂无"
     assert fmt_money(3_416_406, "USD") == "US$341.6万"
@@ -65,6 +66,54 @@ def test_money_in_english_unchanged(en):
     assert fmt_money(3_416_406, "CNY") == "CNY 3,416,406"
     assert fmt_money(1234.5, "USD", decimals=2) == "USD 1,234.50"
     assert fmt_money(None, "CNY") == "n/a"
+
+
+def test_negative_money_has_one_style(en):
+    # a loss reads as a finance reader writes it: the minus sign before the currency, on every page
+    assert fmt_money(-43_302, "CNY") == "\u2212CNY 43,302"
+    assert fmt_money(-49_493.4, "USD") == "\u2212USD 49,493"
+    assert fmt_money(-0.4, "CNY") == "CNY 0"  # rounds to nothing: no sign
+    assert fmt_money(-1.256, "CNY", decimals=2) == "\u2212CNY 1.26"
+
+
+def test_signed_money_says_no_change(en):
+    assert fmt_money(1234, "CNY", signed=True) == "+CNY 1,234"
+    assert fmt_money(-1234, "CNY", signed=True) == "\u2212CNY 1,234"
+    assert fmt_money(0.3, "CNY", signed=True) == "±CNY 0"
+    assert fmt_money(-0.3, "CNY", signed=True) == "±CNY 0"
+
+
+def test_negative_and_signed_money_in_chinese(zh):
+    assert fmt_money(-1234, "CNY") == "\u2212¥1,234"
+    assert fmt_money(-123_456, "CNY", signed=True) == "\u2212¥12.3万"
+    assert fmt_money(0.2, "CNY", signed=True) == "±¥0"
+    assert fmt_money(-0.004, "CNY", compact=True) == "¥0"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False))
+def test_money_sign_follows_the_value_as_shown(x):
+    for lang in ("en", "zh-CN"):
+        set_language(lang)
+        try:
+            s, signed = fmt_money(x, "CNY"), fmt_money(x, "CNY", signed=True)
+        finally:
+            set_language("en")
+        assert "-" not in s  # never a hyphen: one minus sign everywhere
+        assert s.startswith("\u2212") == (x < 0 and round(-x) > 0 and not s.endswith(("¥0", "CNY 0")))
+        assert signed[0] in "+\u2212±"
+
+
+def test_ranges_of_whole_numbers_and_points(en):
+    assert fmt_range(431.0, 995.0) == "431 to 995"
+    assert fmt_range(1.0, 1.0) == "1"
+    assert fmt_range(0.6, 1.4) == "1"  # both ends show as 1: one value
+    assert fmt_range(12.5, 40, lambda v: fmt_money(v, "USD")) == "USD 12 to USD 40"
+    set_language("zh-CN")
+    try:
+        assert fmt_range(431.0, 995.0) == "431 至 995"
+    finally:
+        set_language("en")
 
 
 @settings(max_examples=200, deadline=None)

@@ -126,6 +126,6 @@ def test_review_figures_name_their_units(tmp_path):
     assert ax.get_xlabel() == "Customers" and ax.get_ylabel() == "Stage at the end of 2026Q2"
     assert ax.get_title() == "Lifecycle moves, 2026Q2 to 2026Q3"
     assert ax.get_legend().get_title().get_text() == "Stage at the end of 2026Q3"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["new", "active", "dormant", "lost"][
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["new", "established", "dormant", "lost"][
         :len(ax.get_legend().get_texts())]
     plt.close(fig)

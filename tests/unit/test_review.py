@@ -143,7 +143,7 @@ def test_available_sections_lists_every_unavailable_section_and_part():
 def test_experiment_decisions_name_the_segments_with_guardrails_and_net_value():
     t = rs.experiment_decisions(AB, "CNY").set_index("Experiment")
     assert t.loc["EXP-2", "Decision"] == "Ship to Win back only"
-    assert t.loc["EXP-2", "Net value per treated customer"] == "CNY 1.50 (CNY -0.50 to CNY 3.50)"
+    assert t.loc["EXP-2", "Net value per treated customer"] == "CNY 1.50 (\u2212CNY 0.50 to CNY 3.50)"
     assert t.loc["EXP-1", "Net value per treated customer"] == "no cost given"
     assert t.loc["EXP-1", "Guardrails"] == "discount given: within margin"
     assert t.loc["EXP-1", "Why"] == "EXP-1 detail."
@@ -469,3 +469,92 @@ def test_churn_headline_with_tiers_by_share_leads_with_the_expected_churners():
     text = rs.churn_headline(c, "CNY")
     assert text.startswith("Of 80 active customers, about 31 (39%) are expected to place no order in the next 90 days; "
                            "the riskiest 20 (25%) hold CNY 2,500 of predicted 12-month value")
+
+
+def test_methods_line_names_the_churn_and_value_models_actually_chosen():
+    from helpers.review.step import methods_appendix
+    base = {"available": True, "horizon_days": 180, "criterion": "brier",
+            "candidates": ["gradient_boosting", "logistic", "blend", "bgnbd"]}
+    for chosen, words in (("bgnbd", "BG/NBD purchase model"), ("logistic", "scored by logistic regression"),
+                          ("gradient_boosting", "scored by gradient boosting")):
+        text = methods_appendix({"churn": {**base, "mode": "snapshot", "chosen_model": chosen}})
+        assert words in text, text
+        assert "mean squared error of the probabilities (Brier score)" in text
+        if chosen != "gradient_boosting":
+            assert "scored by gradient boosting" not in text
+    sub = methods_appendix({"churn": {**base, "mode": "contractual", "chosen_model": "blend",
+                                      "candidates": ["gradient_boosting", "logistic", "blend"]},
+                            "clv": {"available": True, "mode": "contractual", "model": "sBG"}})
+    assert "scored by the average of gradient boosting and logistic regression" in sub
+    assert "sBG retention model" in sub and "Gamma-Gamma" not in sub
+
+
+def test_a_cohort_export_is_named_and_its_trend_starts_with_its_first_quarter(history):
+    """CDNOW-like: every customer first bought in one quarter. The review says so in a sentence, and the trend
+    starts at that quarter, not with empty quarters; an ordinary export gets neither."""
+    from helpers.review.data import quarter_panel
+    from helpers.review.history import build_history
+    from helpers.review.step import cohort_sentence
+    rng = np.random.default_rng(3)
+    n = 300
+    first = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 90, n), unit="D")
+    rows = [(f"c{i}", first[i], 20.0) for i in range(n)]
+    rows += [(f"c{i}", first[i] + pd.Timedelta(days=int(d)), 15.0)
+             for i in range(n) for d in rng.integers(100, 600, rng.integers(0, 4))]
+    orders = pd.DataFrame(rows, columns=["customer_id", "order_ts", "amount"])
+    orders = orders[orders["order_ts"] <= pd.Timestamp("2026-09-30")]
+    h = build_history(quarter_panel(orders, "2026Q3", 8), "2026Q3", 8, D.rfm, D.review.lifecycle)
+    assert h.cohort == "2025Q1" and h.customers == n
+    assert h.quarters[0] == "2025Q1" and list(h.kpis.index) == h.quarters == list(h.lifecycle.index)
+    assert h.kpis.loc["2025Q1", "new_customers"] == n and (h.kpis["new_customers"].iloc[1:] == 0).all()
+    s = cohort_sentence(h)
+    assert s.startswith("All 300 customers joined in 2025Q1") and "no new customers" in s
+    _, ordinary = history
+    assert ordinary.cohort is None and cohort_sentence(ordinary) == ""
+    # as on CDNOW: one customer's first order came later (cleaned away): still one cohort, said so
+    late = pd.DataFrame([("late", pd.Timestamp("2025-11-02"), 30.0)], columns=["customer_id", "order_ts", "amount"])
+    h = build_history(quarter_panel(pd.concat([orders, late]), "2026Q3", 8), "2026Q3", 8, D.rfm, D.review.lifecycle)
+    assert (h.cohort, h.customers, h.cohort_customers) == ("2025Q1", n + 1, n)
+    assert cohort_sentence(h).startswith("300 of the 301 customers joined in 2025Q1")
+
+
+def test_active_has_one_meaning_in_the_glossary_and_the_lifecycle_labels():
+    from helpers.review.figures import _stage_label as stage_label
+    from helpers.review.glossary import glossary
+    g = glossary(D.review.lifecycle, 90, 12, ["At Risk", "Hibernating"])
+    terms = list(g.iloc[:, 0])
+    assert [t for t in terms if "active" in t.lower()] == ["Active customer"]
+    meaning = dict(zip(g.iloc[:, 0], g.iloc[:, 1], strict=True))
+    assert "new and established" in meaning["Active customer"]
+    assert "Established customer" in terms and "Still a customer (P(alive))" in terms
+    assert rs._stage_name("active") == stage_label("active") == "established"
+
+
+def test_a_subscription_business_reads_in_subscription_words():
+    """When the value step found a contractual business, the KPIs, the summary and the glossary speak of
+    subscribers and payments, and predicted value is remaining subscription revenue; a retailer keeps its words."""
+    from helpers.review.glossary import glossary
+    clv = {"available": True, "mode": "contractual", "model": "sBG"}
+    assert rs.is_contractual(clv) and not rs.is_contractual({"available": True, "mode": "non_contractual"})
+    assert not rs.is_contractual(None)
+    kpis = pd.DataFrame({"kpi": list(rs._kpi_labels(True).values()),
+                         "this_quarter": [900, 50, 850, 2600, 1e5, 38, .9],
+                         "previous_quarter": [950, 60, 890, 2700, 1.1e5, 40, .9],
+                         "change_pct": [0.0] * 4 + [-0.09] + [0] * 2}, index=list(rs._kpi_labels(True)))
+    first = rs.executive_summary(kpis, None, clv, None, "CNY")[0]
+    assert "900 paying subscribers (50 new subscribers)" in first and "buyers" not in first
+    terms = glossary(D.review.lifecycle, 90, 12, ["Hibernating"], contractual=True)
+    meaning = dict(zip(terms.iloc[:, 0], terms.iloc[:, 1], strict=True))
+    assert meaning["Predicted value"].startswith("Expected remaining subscription revenue")
+    assert "Buyers" not in meaning and "Repeat-purchase rate" not in meaning and "Paying subscribers" in meaning
+    retail = dict(zip(*glossary(D.review.lifecycle, 90, 12, ["Hibernating"]).T.values, strict=True))
+    assert "Buyers" in retail and retail["Predicted value"].startswith("What a customer is expected to spend")
+
+
+def test_the_trend_table_of_a_subscription_business_names_subscribers(history):
+    _, h = history
+    sub = rs.trend_table(h, "CNY", {}, contractual=True)
+    assert {"Paying subscribers", "New subscribers", "Share paying in two or more months"} <= set(sub.columns)
+    assert "Buyers" not in sub.columns and "Repeat-purchase rate" not in sub.columns
+    retail = rs.trend_table(h, "CNY", {})
+    assert list(retail["Buyers"]) == list(sub["Paying subscribers"])

@@ -113,6 +113,13 @@ def test_scoring_table_ranges():
     t = scoring_table(segment_of(hand_twelve(), S))
     f1 = t[t["score"] == "F = 1"].iloc[0]
     assert (f1["customers"], f1["from"], f1["to"]) == (4, 1, 1)
+    # as the page shows it: days and purchases whole, a point as one value, spend as money
+    assert f1["values"] == "1"
+    for _, r in t[t["score"].str.startswith(("R", "F"))].iterrows():
+        lo, hi = round(r["from"]), round(r["to"])
+        assert r["values"] == (f"{lo:,}" if lo == hi else f"{lo:,} to {hi:,}")
+    t = scoring_table(segment_of(hand_twelve(), S), "USD")
+    assert t[t["score"].str.startswith("M")]["values"].str.startswith("USD ").all()
 
 
 def test_segment_map_must_cover_every_cell():

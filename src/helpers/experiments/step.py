@@ -361,7 +361,7 @@ def _effect_words(metric: str, x: float, currency: str = "") -> str:
     """A difference in the metric's unit: points for a rate, money for revenue."""
     if metric == "conversion":
         return fmt_points(x)
-    return ("+" if x > 0 else "") + fmt_money(x, currency, 2) if currency else fmt_number(x, 2)
+    return fmt_money(x, currency, 2, signed=True) if currency else ("+" if x > 0 else "") + fmt_number(x, 2)
 
 
 def _interval_words(metric: str, lo: float, hi: float, currency: str = "") -> str:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 __all__ = ["LANGUAGES", "set_language", "language", "tr", "ntr", "N_", "NC_", "trc", "translate_name", "catalog",
            "babel_locale", "currency_unit", "fmt_money", "fmt_number", "fmt_int", "fmt_pct", "fmt_points", "fmt_date",
-           "fmt_month", "fmt_quarter", "fmt_p", "fmt_compact"]
+           "fmt_month", "fmt_quarter", "fmt_p", "fmt_compact", "fmt_range", "MINUS"]
 
 #: Languages with a catalog (``en`` needs none: its messages are the ids).
 LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
@@ -202,12 +202,18 @@ def fmt_p(p: float | None) -> str:
     return f"{p:.2g}" if p < 0.1 else f"{p:.2f}"
 
 
-def fmt_money(x: float | None, currency: str, decimals: int = 0, compact: bool | None = None) -> str:
-    """An amount of money in the locale's way.
+MINUS = "\u2212"  # the minus sign of money and changes: "−CNY 43,302", "−¥4.3万"
 
-    English: ``CNY 3,416,406`` (the ISO code, so that no reader confuses yuan with yen or dollars).
-    Chinese: ``¥3,416`` and, from 10,000 on, ``¥341.6万`` / ``¥3.42亿`` (CLDR's compact forms, rounded
-    before the unit is chosen, so 99,999,999 is ``¥1亿`` and not ``¥10000万``).
+
+def fmt_money(x: float | None, currency: str, decimals: int = 0, compact: bool | None = None,
+              signed: bool = False) -> str:
+    """An amount of money in the locale's way, negative amounts in one style on every page.
+
+    English: ``CNY 3,416,406`` (the ISO code, so that no reader confuses yuan with yen or dollars), a loss
+    ``−CNY 43,302`` (the minus sign before the currency, as a finance reader writes it).
+    Chinese: ``¥3,416``, ``−¥3,416`` and, from 10,000 on, ``¥341.6万`` / ``¥3.42亿`` (CLDR's compact
+    forms, rounded before the unit is chosen, so 99,999,999 is ``¥1亿`` and not ``¥10000万``).
+    An amount that rounds to zero never carries a minus sign.
 
     Parameters
     ----------
@@ -218,6 +224,8 @@ def fmt_money(x: float | None, currency: str, decimals: int = 0, compact: bool |
         Decimals of a plain (not compact) amount.
     compact : bool, optional
         Force or forbid 万/亿 (K/M); by default compact in Chinese from 10,000 on, never in English.
+    signed : bool
+        A change: ``+CNY 1,234``, ``−CNY 1,234``, and ``±CNY 0`` when it rounds to no change.
     """
     from babel.numbers import format_currency, format_decimal
     if _nan(x):
@@ -227,11 +235,37 @@ def fmt_money(x: float | None, currency: str, decimals: int = 0, compact: bool |
     if compact is None:
         compact = _current != "en" and abs(round(x, decimals)) >= 10_000
     if compact:
-        return fmt_compact(x, currency)
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    if _current == "en":
-        return f"{currency} {format_decimal(x, format=pattern, locale=loc)}"
-    return format_currency(x, currency, locale=loc, format="¤" + pattern, currency_digits=False)
+        digits = 1 if abs(x) < (1e9 if _current == "en" else 1e8) else 2
+        zero = _round_to_shown(abs(x), digits, loc) == 0
+        body = fmt_compact(abs(x), currency)
+    else:
+        zero = round(abs(x), decimals) == 0
+        pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+        if _current == "en":
+            body = f"{currency} {format_decimal(abs(x), format=pattern, locale=loc)}"
+        else:
+            body = format_currency(abs(x), currency, locale=loc, format="¤" + pattern, currency_digits=False)
+    if zero:
+        return ("±" + body) if signed else body
+    if x < 0:
+        return MINUS + body
+    return ("+" + body) if signed else body
+
+
+def fmt_range(low: float | None, high: float | None, fmt=None) -> str:
+    """A range of values as a reader expects it: ``431 to 995``; one value when both ends show the same
+    (``1``, never ``1 to 1``).
+
+    Parameters
+    ----------
+    low, high : float
+    fmt : callable, optional
+        How one end is written (default :func:`fmt_int`: days and counts are whole numbers); e.g.
+        ``lambda v: fmt_money(v, "CNY")`` for amounts.
+    """
+    fmt = fmt or fmt_int
+    a, b = fmt(low), fmt(high)
+    return a if a == b else tr("{low} to {high}", low=a, high=b)
 
 
 def fmt_compact(x: float | None, currency: str | None = None, digits: int | None = None) -> str:

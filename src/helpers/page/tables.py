@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from helpers.locale import N_, currency_unit, fmt_int, fmt_number, fmt_pct, tr
+from helpers.locale import N_, currency_unit, fmt_int, fmt_money, fmt_number, fmt_pct, tr
 from helpers.page.text import money
 
 __all__ = ['COLUMN_LABELS', 'humanize', 'column_label', 'styled_table', 'kpi_cards_table']
@@ -72,6 +72,7 @@ COLUMN_LABELS: dict[str, str] = {
     "examples": N_("Examples"),
     "action": N_("Action"),
     "kpi": N_("KPI"),
+    "values": N_("Values"),
 }
 
 
@@ -156,13 +157,16 @@ def kpi_cards_table(kpis: pd.DataFrame, currency: str):
         if pd.isna(ch):
             change = tr("n/a")
         elif key in rate_keys:
-            change = tr("{value} pts", value=("+" if ch >= 0 else "") + fmt_number(100 * ch, 1))
+            change = tr("{value} pts", value=("±" if round(100 * ch, 1) == 0 else "+" if ch > 0 else "")
+                        + fmt_number(abs(100 * ch) if round(100 * ch, 1) == 0 else 100 * ch, 1))
         elif key in money_keys:
-            change = ("+" if ch >= 0 else "−") + money(abs(ch), currency)
+            change = fmt_money(ch, currency, signed=True)
         else:
             change = ("+" if ch > 0 else "") + fmt_int(ch)
         pct = "" if pd.isna(r["change_pct"]) else tr(" ({pct})", pct=fmt_pct(r["change_pct"], 1, signed=True))
-        arrow = "▲" if (not pd.isna(ch) and ch > 0) else ("▼" if (not pd.isna(ch) and ch < 0) else "■")
+        # the arrow follows the change as shown: a change that rounds to nothing is "no change" (■)
+        shown = (round(100 * ch, 1) if key in rate_keys else round(ch)) if not pd.isna(ch) else 0
+        arrow = "▲" if shown > 0 else ("▼" if shown < 0 else "■")
         rows.append({tr("KPI"): r["kpi"], this: f(r["this_quarter"]), prev: f(r["previous_quarter"]),
                      change_h: f"{arrow} {change}{pct}"})
     out = pd.DataFrame(rows)

@@ -55,7 +55,7 @@ _STAGE_COLORS = {"new": "#56B4E9", "active": "#009E73", "dormant": "#E69F00", "l
 
 def _stage_label(stage: str) -> str:
     from helpers.locale import tr
-    return {"new": tr("new"), "active": tr("active"), "dormant": tr("dormant"), "lost": tr("lost"),
+    return {"new": tr("new"), "active": tr("established"), "dormant": tr("dormant"), "lost": tr("lost"),
             "not yet a customer": tr("not yet a customer")}[stage]
 
 

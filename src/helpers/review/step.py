@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import previous_quarter
-from helpers.locale import fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, fmt_quarter, tr
+from helpers.locale import N_, fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, fmt_quarter, tr
 from helpers.page.text import money
 from helpers.page.text import or_list as _or_list
 from helpers.review import inputs
@@ -24,6 +24,9 @@ from helpers.review.data import quarter_kpis
 
 __all__ = [
     "customer_scores_table",
+    "cohort_sentence",
+    "is_contractual",
+    "kpi_note",
     "KPI_LABELS",
     "kpi_table",
     "kpi_table_from_history",
@@ -61,7 +64,32 @@ __all__ = [
 ]
 
 
-def _kpi_labels() -> dict[str, str]:
+def is_contractual(clv: dict | None) -> bool:
+    """True when the business is contractual (subscriptions: the value step's ``mode`` in ``clv.json``): the pages
+    then speak of subscribers, payments and renewals rather than buyers and repeat purchases."""
+    return bool(clv) and clv.get("mode") == "contractual"
+
+
+def kpi_note(contractual: bool = False) -> str:
+    """The sentence under the KPI table's heading: what revenue and the last row mean, in the business's words."""
+    if contractual:
+        return tr("Revenue is subscription payments net of refunds; the last row is the share of the quarter's paying "
+                  "subscribers who paid on two or more different days (renewed within the quarter).")
+    return tr("Revenue is net of refunds; the repeat-purchase rate is the share of the quarter's buyers who bought on "
+              "two or more different days.")
+
+
+def _kpi_labels(contractual: bool = False) -> dict[str, str]:
+    if contractual:
+        return {
+            "active_customers": tr("Paying subscribers (paid in the quarter)"),
+            "new_customers": tr("New subscribers"),
+            "returning_customers": tr("Renewing subscribers"),
+            "orders": tr("Payments"),
+            "revenue": tr("Revenue"),
+            "average_order_value": tr("Average payment"),
+            "repeat_purchase_rate": tr("Share paying in two or more months"),
+        }
     return {
         "active_customers": tr("Buyers (bought in the quarter)"),
         "new_customers": tr("New customers"),
@@ -125,15 +153,15 @@ def kpi_table(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str) -> p
     return pd.DataFrame(rows).set_index("key")
 
 
-def kpi_table_from_history(history) -> pd.DataFrame:
+def kpi_table_from_history(history, contractual: bool = False) -> pd.DataFrame:
     """:func:`kpi_table` from the history's last two quarters (the same numbers, without scanning the orders
-    again; tested equal)."""
+    again; tested equal); with ``contractual`` (see :func:`is_contractual`) labelled in subscription words."""
     if len(history.quarters) < 2:
         raise ValueError("the history needs at least two quarters for the KPI table")
     k = history.kpis.rename(columns={"buyers": "active_customers"})
     now, prev = k.iloc[-1], k.iloc[-2]
     rows = []
-    for key, label in _kpi_labels().items():
+    for key, label in _kpi_labels(contractual).items():
         a, b = float(now[key]), float(prev[key])
         rows.append({"key": key, "kpi": label, "this_quarter": a, "previous_quarter": b,
                      "change": a - b, "change_pct": (a - b) / b if b and not np.isnan(b) else np.nan})
@@ -365,12 +393,43 @@ def _decision_counts(ab: dict) -> str:
               bad=fmt_int(dec.count("Do not trust")))
 
 
+def cohort_sentence(history) -> str:
+    """A sentence when every customer of the export first bought in one quarter (a cohort export, as CDNOW):
+    the reader must know why there are no new customers and nobody "not yet a customer"; empty otherwise.
+
+    Parameters
+    ----------
+    history : History
+        From :func:`helpers.review.history.build_history` (its ``cohort`` and ``customers``).
+    """
+    if history is None or getattr(history, "cohort", None) is None:
+        return ""
+    if history.cohort_customers >= history.customers:
+        return tr("All {n} customers joined in {quarter}: this export is one cohort, so there are no new customers "
+                  "after {quarter} to count, and the trend follows that cohort as it ages.",
+                  n=fmt_int(history.customers), quarter=fmt_quarter(history.cohort))
+    return tr("{k} of the {n} customers joined in {quarter} (the others' first order kept by the cleaning rules is "
+              "later): this export is one cohort, so there are almost no new customers after "
+              "{quarter} to count, and the trend follows that cohort as it ages.", k=fmt_int(history.cohort_customers),
+              n=fmt_int(history.customers), quarter=fmt_quarter(history.cohort))
+
+
 def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab: dict | None,
-                      currency: str, churn: dict | None = None) -> list[str]:
-    """Four to seven findings, each a sentence with its figure, generated from the artifacts."""
+                      currency: str, churn: dict | None = None, history=None) -> list[str]:
+    """Four to seven findings, each a sentence with its figure, generated from the artifacts (with ``history``,
+    first the sentence of :func:`cohort_sentence` when the export is one cohort)."""
     k = kpis["this_quarter"]
     ch = kpis.loc["revenue", "change_pct"]
-    if pd.isna(ch):
+    cohort = [c for c in [cohort_sentence(history)] if c]
+    if is_contractual(clv):
+        out = [(tr("Revenue was {revenue}, from {buyers} paying subscribers ({new} new subscribers).") if pd.isna(ch)
+                else tr("Revenue was {revenue}, up {change} on the previous quarter, from {buyers} paying subscribers "
+                        "({new} new subscribers).") if ch >= 0 else
+                tr("Revenue was {revenue}, down {change} on the previous quarter, from {buyers} paying subscribers "
+                   "({new} new subscribers).")).format(
+            revenue=money(k["revenue"], currency), change=fmt_pct(abs(ch), 1) if not pd.isna(ch) else "",
+            buyers=fmt_int(k["active_customers"]), new=fmt_int(k["new_customers"]))]
+    elif pd.isna(ch):
         out = [tr("Revenue was {revenue}, from {buyers} buyers ({new} new customers).",
                   revenue=money(k["revenue"], currency), buyers=fmt_int(k["active_customers"]),
                   new=fmt_int(k["new_customers"]))]
@@ -404,7 +463,7 @@ def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab
         out.append(churn_headline(churn, currency))
     if inputs.ab_experiments(ab):
         out.append(_decision_counts(ab))
-    return out[:7]
+    return (cohort + out)[:7]
 
 
 def _value_words(churn: dict) -> str:
@@ -476,6 +535,41 @@ def churn_by_segment(churn: dict | None, currency: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The churn step's candidate models (``chosen_model`` / ``candidates`` of ``churn.json``) in words.
+CHURN_MODEL_WORDS = {"gradient_boosting": N_("gradient boosting"), "logistic": N_("logistic regression"),
+                     "blend": N_("the average of gradient boosting and logistic regression"),
+                     "bgnbd": N_("the BG/NBD purchase model's probability of no purchase")}
+CHURN_CRITERIA = {"brier": N_("the mean squared error of the probabilities (Brier score)"), "log_loss": N_("log loss")}
+
+
+def _churn_model_words(key: str) -> str:
+    return tr(CHURN_MODEL_WORDS[key]) if key in CHURN_MODEL_WORDS else str(key)
+
+
+def churn_method_line(churn: dict, page: str) -> str:
+    """The methods line of the churn step naming the model that actually scores the customers
+    (``chosen_model`` of ``churn.json``) and the candidates it was chosen from, never a fixed model name."""
+    chosen = _churn_model_words(churn.get("chosen_model", ""))
+    others = [_churn_model_words(k) for k in churn.get("candidates", []) if k != churn.get("chosen_model")]
+    criterion = churn.get("criterion", "")
+    criterion = tr(CHURN_CRITERIA[criterion]) if criterion in CHURN_CRITERIA else criterion
+    against = _and_list(others) if others else tr("no other candidate")
+    if churn.get("mode") == "snapshot":
+        return tr("**Churn risk** ([{page}](40_churn.html)): no order within {days} days = churn; customers are "
+                  "scored by {model}, chosen by {criterion} against {others}, trained on one snapshot and tested on "
+                  "a later one, probabilities calibrated; drivers, tiers and retention curves.", page=page,
+                  days=churn["horizon_days"], model=chosen, criterion=criterion, others=against)
+    return tr("**Churn risk** ([{page}](40_churn.html)): the contractual churn label; customers are scored by "
+              "{model}, chosen by {criterion} in cross-validation on customer attributes against {others}.",
+              page=page, model=chosen, criterion=criterion, others=against)
+
+
+def _and_list(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return tr("{items} and {last}", items=tr(", ").join(names[:-1]), last=names[-1])
+
+
 def methods_appendix(artifacts: dict) -> str:
     """Short methods notes with links to the analyst pages that ran."""
     page = tr("page")
@@ -485,19 +579,18 @@ def methods_appendix(artifacts: dict) -> str:
         lines.append("- " + tr("**Segments** ([{page}](20_rfm_clustering.html)): recency, frequency and spend scored "
                                "1-5 in fifths, named segments from score patterns, k-means clusters, migration since "
                                "last quarter.", page=page))
-    if inputs.available(artifacts.get("clv")):
-        lines.append("- " + tr("**Customer value** ([{page}](30_clv.html)): {model} and Gamma-Gamma by maximum "
-                               "likelihood, backtested on a holdout every quarter; intervals from parameter "
-                               "uncertainty.", page=page, model=artifacts["clv"].get("model", "")))
+    v = artifacts.get("clv")
+    if inputs.available(v):
+        lines.append("- " + (tr("**Customer value** ([{page}](30_clv.html)): the {model} retention model of "
+                                "subscribers and each subscriber's revenue per period, backtested on a holdout every "
+                                "quarter; intervals from parameter uncertainty.", page=page, model=v.get("model", ""))
+                             if v.get("mode") == "contractual" else
+                             tr("**Customer value** ([{page}](30_clv.html)): {model} and Gamma-Gamma by maximum "
+                                "likelihood, backtested on a holdout every quarter; intervals from parameter "
+                                "uncertainty.", page=page, model=v.get("model", ""))))
     c = artifacts.get("churn")
     if inputs.available(c):
-        lines.append("- " + (tr("**Churn risk** ([{page}](40_churn.html)): no order within {days} days = churn; "
-                                "gradient boosting against a logistic baseline, trained on one snapshot and tested on "
-                                "a later one, probabilities calibrated; drivers, tiers and retention curves.",
-                                page=page, days=c["horizon_days"]) if c.get("mode") == "snapshot" else
-                             tr("**Churn risk** ([{page}](40_churn.html)): no order within {days} days = churn; "
-                                "contractual label, cross-validated on customer attributes.", page=page,
-                                days=c["horizon_days"])))
+        lines.append("- " + churn_method_line(c, page))
     if artifacts.get("ab") is not None:
         lines.append("- " + tr("**Experiments** ([{page}](50_ab_evaluation.html)): trust checks first, then effects "
                                "with multiple-comparison adjustment and a decision per experiment, naming segments "
@@ -568,7 +661,7 @@ def segment_value_table(rfm: dict | None, clv: dict | None, churn: dict | None, 
 
 
 def _stage_name(s: str) -> str:
-    return {"new": tr("new"), "active": tr("active"), "dormant": tr("dormant"), "lost": tr("lost"),
+    return {"new": tr("new"), "active": tr("established"), "dormant": tr("dormant"), "lost": tr("lost"),
             "not yet a customer": tr("not yet a customer")}.get(s, s)
 
 
@@ -627,16 +720,20 @@ def trend_caption() -> str:
               "not rendered with this tool.")
 
 
-def trend_table(history, currency: str, earlier: dict[str, dict]) -> pd.DataFrame:
+def trend_table(history, currency: str, earlier: dict[str, dict], contractual: bool = False) -> pd.DataFrame:
     """The trend as a table: one row per quarter (KPIs, lifecycle, and predicted value and high churn risk where
-    a rendered quarter holds them)."""
+    a rendered quarter holds them); with ``contractual`` the KPI columns in subscription words."""
+    sub = _kpi_labels(True) if contractual else {}
+    buyers_h = tr("Paying subscribers") if contractual else tr("Buyers")
+    new_h = sub.get("new_customers") or tr("New customers")
+    rate_h = sub.get("repeat_purchase_rate") or tr("Repeat-purchase rate")
     rows = []
     for q in history.quarters:
         k, life = history.kpis.loc[q], history.lifecycle.loc[q]
         e = earlier.get(q) or {}
         rows.append({tr("Quarter"): fmt_quarter(q), tr("Revenue"): money(k["revenue"], currency),
-                     tr("Buyers"): fmt_int(k["buyers"]), tr("New customers"): fmt_int(k["new_customers"]),
-                     tr("Repeat-purchase rate"): fmt_pct(k["repeat_purchase_rate"], 1),
+                     buyers_h: fmt_int(k["buyers"]), new_h: fmt_int(k["new_customers"]),
+                     rate_h: fmt_pct(k["repeat_purchase_rate"], 1),
                      tr("Active customers"): fmt_int(life["new"] + life["active"]),
                      tr("Dormant"): fmt_int(life["dormant"]), tr("Lost"): fmt_int(life["lost"]),
                      tr("Predicted value of the base"): (money(e["clv_total"], currency)
@@ -696,7 +793,7 @@ def glossary_table(params, artifacts: dict[str, dict | None]) -> pd.DataFrame:
     rfm = artifacts.get("rfm") or {}
     lapsed = (rfm.get("migration") or {}).get("lapsed_segments") or [s.name for s in params.rfm.segments if s.lapsed]
     return glossary(params.review.lifecycle, inputs.churn_horizon(artifacts.get("churn")),
-                    inputs.clv_horizon(artifacts.get("clv")), lapsed)
+                    inputs.clv_horizon(artifacts.get("clv")), lapsed, contractual=is_contractual(artifacts.get("clv")))
 
 
 def show_channels(parts, params, artifacts: dict[str, dict | None]) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 from helpers.frame.engine import as_table, money_sum, to_pandas
 from helpers.frame.outcome import summary_fields
 from helpers.frame.settings import RfmSettings
-from helpers.locale import N_, fmt_date, fmt_int, ntr, tr
+from helpers.locale import N_, fmt_date, fmt_int, fmt_money, fmt_number, fmt_range, ntr, tr
 from helpers.page.text import money, or_list
 from helpers.segments.data import _validate_cols
 from helpers.segments.model import NEW, Migration
@@ -40,15 +40,24 @@ def intro_sentence(scored: pd.DataFrame, as_of: pd.Timestamp) -> str:
               frequency_method=scored.attrs.get("frequency_method", ""))
 
 
-def scoring_table(scored: pd.DataFrame) -> pd.DataFrame:
-    """For each of R, F, M and each score that occurs: customers and the value range."""
+def scoring_table(scored: pd.DataFrame, currency: str | None = None) -> pd.DataFrame:
+    """For each of R, F, M and each score that occurs: customers and the value range.
+
+    ``from`` / ``to`` are the numbers; ``values`` is the range as the page shows it: days and purchases
+    as whole numbers (``431 to 995``), spend as money in ``currency``, one value when the range is a point
+    (``1``, not ``1 to 1``).
+    """
     rows = []
-    for letter, col, unit in (("R", "recency", N_("days since last purchase")), ("F", "frequency", N_("purchases")),
-                              ("M", "monetary", N_("spend"))):
+    whole = fmt_int
+    spend = (lambda v: fmt_money(v, currency)) if currency else (lambda v: fmt_number(v, 0))
+    for letter, col, unit, fmt in (("R", "recency", N_("days since last purchase"), whole),
+                                   ("F", "frequency", N_("purchases"), whole),
+                                   ("M", "monetary", N_("spend"), spend)):
         g = scored.groupby(f"{letter.lower()}_score")[col]
         for s, vals in g:
+            lo, hi = float(vals.min()), float(vals.max())
             rows.append({"score": f"{letter} = {s}", "measure": tr(unit), "customers": len(vals),
-                         "from": float(vals.min()), "to": float(vals.max())})
+                         "from": lo, "to": hi, "values": fmt_range(lo, hi, fmt)})
     return pd.DataFrame(rows)
 
 

@@ -426,9 +426,10 @@ def _purchase_backtest(res: ValueResult) -> None:
     if one is not None:
         n = fmt_int(one["customers"].iloc[0])
         _md(tr("**Customers who had bought only once by the calibration end ({n})**: how many each model believed "
-               "still active, how many it expected to buy again in the holdout, and how many did. BG/NBD counts them "
-               "all as active by assumption; MBG/NBD and Pareto/NBD let them have left.", n=n))
-        _show(_table(one, [("model", tr("Model"), "text"), ("mean_p_alive", tr("Predicted share active"), "pct"),
+               "still customers, how many it expected to buy again in the holdout, and how many did. BG/NBD counts "
+               "them all as still customers by assumption; MBG/NBD and Pareto/NBD let them have left.", n=n))
+        _show(_table(one, [("model", tr("Model"), "text"),
+                           ("mean_p_alive", tr("Predicted share still customers"), "pct"),
                            ("predicted_buyers_share", tr("Predicted share buying in the holdout"), "pct"),
                            ("actual_buyers_share", tr("Actual share who bought in the holdout"), "pct")]))
     _md(tr("Spend check: the spend model's predicted spend per purchase for the customers who bought in the holdout, "
@@ -577,12 +578,13 @@ def show_activity(res: ValueResult) -> None:
                     "only once, {model} predicted {pred} would buy again and {act} did.", model=res.model,
                     pred=fmt_pct(a["backtest_predicted"]), act=fmt_pct(a["backtest_actual"]))
            if a.get("backtest_predicted") is not None else ""))
-    _md(tr("{share} of customers are more likely active than not (P(alive) at least 0.5); among those who have "
-           "bought only once, {one_share} are.", share=fmt_pct(a["alive_share"]),
+    _md(tr("{share} of customers are more likely still customers than not (P(alive), the model's chance that a "
+           "customer has not silently left, at least 0.5); among those who have bought only once, {one_share} are.",
+           share=fmt_pct(a["alive_share"]),
            one_share=fmt_pct(a["one_time_alive_share"]))
         + (" " + tr("BG/NBD assumes that a customer can stop only right after a repeat purchase, so it counts every "
-                    "customer who bought once only as active, however long ago that was; for them the chance of "
-                    "buying again above is the number to act on.")
+                    "customer who bought once only as still a customer, however long ago that was; for them the "
+                    "chance of buying again above is the number to act on.")
            if res.model_key in nc.ASSUMES_ONE_TIME_ALIVE else ""))
     one = (fw.summary["x"] == 0).to_numpy()
     _show(fg.buy_chart(pd.Series(a["p_buy"]), pd.Series(one), a["days"]))
