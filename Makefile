@@ -41,13 +41,9 @@ report: $(STAMP) $(DEMO_DATA) ## Render the demo quarter's review (PARAMS=... fo
 	$(BIN)/segreview run --params $(PARAMS) --force
 	@echo "Open: $$(pwd)/$$($(BIN)/python -c "from helpers.frame.settings import load_config; c = load_config('$(PARAMS)'); print(f'{c.reports_dir}/{c.quarter}')")/index.html"
 
-# pytest-xdist workers for `make test` (TEST_JOBS=0: one process). Each test file stays on one worker
-# (tests/conftest.py groups them), in the order collected: the end-to-end tests first, the unit tests fill in.
-TEST_JOBS ?= 2
-
-test: $(STAMP) ## Lint (ruff) and run the whole test suite (unit, end-to-end) on TEST_JOBS workers (2)
+test: $(STAMP) ## Lint (ruff) and run the whole test suite (unit, end-to-end)
 	$(BIN)/ruff check src tests notebooks benchmarks
-	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadgroup --no-loadscope-reorder)
+	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## Run the unit tests only (no papermill runs)
 	$(BIN)/python -m pytest -m "not pipeline"

@@ -77,20 +77,3 @@ def root_env(tmp_path, monkeypatch) -> Path:
 def pytest_configure(config):
     os.environ.setdefault("MPLBACKEND", "Agg")
 
-
-# Test files that share one worker under pytest-xdist (`make test` runs `pytest -n 2 --dist loadgroup`):
-# the Spark tests, because the parity test checks that no Spark JVM but its own module's is alive.
-XDIST_GROUPS = {"test_spark.py": "spark", "test_spark_cleaning.py": "spark"}
-# Files whose tests are spread over the workers one by one: each renders its own quarter, nothing shared.
-XDIST_SPREAD = {"test_limitations.py"}
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under xdist, keep each test file on one worker (its module fixtures, e.g. a rendered quarter or a
-    database server, are then built once), except the independent renders of XDIST_SPREAD."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        name = item.path.name
-        if name not in XDIST_SPREAD:
-            item.add_marker(pytest.mark.xdist_group(XDIST_GROUPS.get(name, str(item.path.relative_to(REPO)))))
