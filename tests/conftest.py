@@ -51,9 +51,10 @@ def project(tmp_path, ci_data, monkeypatch) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ci_rendered(tmp_path_factory, ci_data) -> Path:
-    """One rendered CI quarter shared by the read-only end-to-end tests of a module."""
+    """One rendered CI quarter shared by the read-only end-to-end tests (of every module, once per session
+    or test worker): tests that change a quarter render their own in ``project``."""
     from helpers.run.cli import main
     root = make_project(tmp_path_factory.mktemp("shared") / "proj", ci_data)
     with pytest.MonkeyPatch.context() as mp:
@@ -75,3 +76,4 @@ def root_env(tmp_path, monkeypatch) -> Path:
 
 def pytest_configure(config):
     os.environ.setdefault("MPLBACKEND", "Agg")
+
