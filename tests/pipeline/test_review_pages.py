@@ -73,15 +73,21 @@ def test_contact_lists_open_from_the_review_and_hold_no_personal_data(q, ci_rend
     review = _json(q, "review")
     soup = BeautifulSoup((q / "index.html").read_text(encoding="utf-8"), "html.parser")
     links = sorted({a["href"] for a in soup.find_all("a") if a["href"].startswith("exports/")})
-    assert links == sorted(e["contact_list"] for e in review["plan"])          # relative: they work when mailed
+    # relative: they work when mailed; the holdout in its own list, so it cannot be messaged by mistake
+    assert links == sorted([e["contact_list"] for e in review["plan"]] +
+                           [e["holdout_list"] for e in review["plan"] if e["holdout_list"]])
     customers = pd.read_parquet(ci_rendered / "data" / "ci" / "customers.parquet")
     pii = {*customers["name"], *customers["email"], *customers["phone"]}
     total = 0
     for e in review["plan"]:
-        path = q / e["contact_list"]
-        raw = path.read_text(encoding="utf-8-sig")
-        c = pd.read_csv(path, encoding="utf-8-sig", dtype={"customer_id": str})
-        assert len(c) == e["customers"] and int(c["in_holdout"].sum()) == e["holdout"]["size"]
+        paths = [q / e["contact_list"]] + ([q / e["holdout_list"]] if e["holdout_list"] else [])
+        raw = "".join(p.read_text(encoding="utf-8-sig") for p in paths)
+        contact, *held = [pd.read_csv(p, encoding="utf-8-sig", dtype={"customer_id": str}) for p in paths]
+        assert not contact["in_holdout"].any() and all(h["in_holdout"].all() for h in held)
+        assert sum(len(h) for h in held) == e["holdout"]["size"]
+        assert (contact["offer"] == "offer").sum() == e["expected_value"]["treated"]
+        c = pd.concat([contact, *held])
+        assert len(c) == e["customers"]
         assert set(c["segment"]) <= set(e["segments"])
         assert {"customer_id", "segment", "churn_risk", "in_holdout"} <= set(c.columns)
         assert not [v for v in pii if v in raw]

@@ -313,8 +313,9 @@ def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
         "EXP-2", "Ship to segments", ship_to=["Win back"],
         segments=[{"segment": "Win back", "diff": 0.131, "ci_low": 0.109, "ci_high": 0.153, "significant": True},
                   {"segment": "Protect", "diff": -0.05, "ci_low": -0.08, "ci_high": -0.02, "significant": True}])}}
+    ab_s = D.ab.replace(cost_per_treated={"EXP-2": 8.0})
     res = build_plan(scores, h, {"action_groups": [{"name": g.name, "action": g.action} for g in D.rfm.action_groups]},
-                     CLV, CHURN, ab, D.rfm, D.review.plan, D.ab, 42, "2026Q3", "CNY")
+                     CLV, CHURN, ab, D.rfm, D.review.plan, ab_s, 42, "2026Q3", "CNY")
     by = {e["group"]: e for e in res.entries}
     assert set(by) == {g.name for g in D.rfm.action_groups}
     assert sum(e["customers"] for e in res.entries) == len(scores)
@@ -322,38 +323,53 @@ def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
     # rule 2: the targeted experiment is recommended in its group, ruled out where it did harm
     assert any("Use the treatment of EXP-2 (Ship to Win back only)" in r for r in wb["rules"])
     assert any("Do not use the treatment of EXP-2 here" in r for r in by["Protect"]["rules"])
-    # rule 3: no costly offer where the predicted value per customer is below the offer's cost (50)
-    assert wb["no_costly_offer"] == ["Cannot Lose"] and any("No costly offer for Cannot Lose" in r for r in wb["rules"])
-    c = res.contacts["win-back.csv"]
+    # the offer is EXP-2's treatment: charged EXP-2's own cost (ab.cost_per_treated), not the group's offer
+    P = D.review.plan
+    m = P.gross_margin
+    # rule 3, per customer: no costly offer where the predicted value at the gross margin is below its cost
+    # (hand-made values: 20 in "Cannot Lose", 200 elsewhere; the cost 8 is above 20 x 0.3, below 200 x 0.3 and
+    # below the break-even, about 0.131 x CNY 240 x 0.3)
+    assert wb["offer_from"] == "EXP-2" and wb["offer_cost"] == 8.0
+    assert wb["no_costly_offer"] == ["Cannot Lose"]
+    assert wb["below_cost"]["Cannot Lose"] == int((scores["rfm_segment"].astype(str) == "Cannot Lose").sum())
+    assert any("No costly offer to the" in r and "Cannot Lose" in r for r in wb["rules"])
+    c = pd.concat([res.contacts["win-back.csv"], res.contacts["win-back-holdout.csv"]]).sort_values("customer_id")
     assert (c.loc[c["segment"] == "Cannot Lose", "offer"] == "low-cost only").all()
     assert not c.loc[c["segment"] == "Cannot Lose", "in_holdout"].any()
+    # the holdout in its own file, never in the list to contact
+    assert not res.contacts["win-back.csv"]["in_holdout"].any()
+    assert res.contacts["win-back-holdout.csv"]["in_holdout"].all()
+    assert wb["holdout_list"] == "exports/win-back-holdout.csv"
     # the holdout: the size computed, drawn from the customers who get the offer, detecting what it says
     hd = wb["holdout"]
     assert int(c["in_holdout"].sum()) == hd["size"] and hd["pool"] == int((c["offer"] == "offer").sum())
-    assert (hd["size"], hd["powered"]) == holdout_size(hd["pool"], hd["baseline_rate"], D.review.plan.mde_points,
-                                                      D.review.plan.alpha, D.review.plan.power,
-                                                      D.review.plan.min_holdout, D.review.plan.max_holdout_share)
+    assert (hd["size"], hd["powered"]) == holdout_size(hd["pool"], hd["baseline_rate"], P.mde_points, P.alpha,
+                                                      P.power, P.min_holdout, P.max_holdout_share)
     # the baseline: the share of last quarter's group who bought this quarter, from the history
     prev = h.current[h.current["previous_group"] == "Win back"]
     assert hd["baseline_rate"] == pytest.approx(prev["bought_this_quarter"].mean())
-    # expected value by hand: treated x measured lift x average order - treated x cost
+    # expected profit by hand: treated x measured lift x average order of the offered x margin - treated x cost
     ev = wb["expected_value"]
     treated = hd["pool"] - hd["size"]
-    aov = scores.loc[scores["action_group"].astype(str) == "Win back", "average_order_value"].mean()
+    g = scores[scores["action_group"].astype(str) == "Win back"]
+    aov = g.loc[g["rfm_segment"].astype(str) != "Cannot Lose", "average_order_value"].mean()
     assert ev["treated"] == treated and ev["lift"] == 0.131 and ev["lift_from"] == "EXP-2"
-    assert ev["net"] == pytest.approx(treated * 0.131 * aov - treated * 50.0)
+    assert ev["net"] == pytest.approx(treated * 0.131 * aov * m - treated * 8.0)
+    assert ev["breakeven_cost"] == pytest.approx(0.131 * aov * m) and ev["pays"]
     assert "x +13.1 points lift (measured by EXP-2 in this group)" in wb["expected_value_sentence"]
-    # without an experiment the lift is the planned one, said to be an assumption
+    # without an experiment the lift is the planned one, said to be an assumption, at the group's own offer cost
     gr = by["Grow"]["expected_value"]
-    assert gr["lift"] == D.review.plan.mde_points and gr["lift_from"] is None
+    assert gr["lift"] == P.mde_points and gr["lift_from"] is None and gr["offer_cost"] == P.offer_cost["Grow"]
     assert "an assumption" in by["Grow"]["expected_value_sentence"]
+    # at the defaults (CNY 10, 5 points, margin 30%) the assumed lift does not pay: not sent, the sum shown
+    assert not gr["pays"] and gr["treated"] == 0 and "So it is not sent." in by["Grow"]["expected_value_sentence"]
     # the contact lists: ids, segment, value, risk, holdout; never personal data
     assert list(c.columns) == ["customer_id", "segment", "lifecycle_stage", "predicted_value_12m", "churn_risk",
                                "churn_tier", "offer", "in_holdout"]
     assert by["Win back"]["contact_list"] == "exports/win-back.csv"
     # the same seed draws the same holdout
-    again = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan, D.ab, 42, "2026Q3", "CNY")
-    assert again.contacts["win-back.csv"]["in_holdout"].equals(c["in_holdout"])
+    again = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan, ab_s, 42, "2026Q3", "CNY")
+    assert again.contacts["win-back-holdout.csv"].equals(res.contacts["win-back-holdout.csv"])
 
 
 def test_plan_without_value_or_segments(scores, history):
@@ -558,3 +574,28 @@ def test_the_trend_table_of_a_subscription_business_names_subscribers(history):
     assert "Buyers" not in sub.columns and "Repeat-purchase rate" not in sub.columns
     retail = rs.trend_table(h, "CNY", {})
     assert list(retail["Buyers"]) == list(sub["Paying subscribers"])
+
+
+def test_plan_an_offer_that_does_not_pay_is_not_sent_and_an_unpriced_one_is_said(scores, history):
+    """Break-even = lift x average order x gross margin: above it the offer goes to nobody (low-cost contact
+    only, no holdout); a recommended treatment without a cost is recommended, its profit said unknown."""
+    from helpers.review.plan import build_plan
+    _, h = history
+    ab = {**AB, "experiments": {"EXP-2 | t vs c": _ab_entry(
+        "EXP-2", "Ship to segments", ship_to=["Win back"],
+        segments=[{"segment": "Win back", "diff": 0.131, "ci_low": 0.109, "ci_high": 0.153, "significant": True}])}}
+    dear = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan,
+                      D.ab.replace(cost_per_treated={"EXP-2": 60.0}), 42, "2026Q3", "CNY")
+    wb = next(e for e in dear.entries if e["group"] == "Win back")
+    ev = wb["expected_value"]
+    g = scores[(scores["action_group"].astype(str) == "Win back")
+               & (scores["rfm_segment"].astype(str) != "Cannot Lose")]
+    assert ev["breakeven_cost"] == pytest.approx(0.131 * g["average_order_value"].mean() * D.review.plan.gross_margin)
+    assert ev["breakeven_cost"] < 60 and not ev["pays"] and ev["treated"] == 0 and wb["holdout"]["size"] == 0
+    assert (dear.contacts["win-back.csv"]["offer"] == "low-cost only").all()
+    assert "win-back-holdout.csv" not in dear.contacts
+    assert any("does not pay for itself" in r and "Do not send it" in r for r in wb["rules"])
+    unpriced = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan, D.ab, 42, "2026Q3", "CNY")
+    wb = next(e for e in unpriced.entries if e["group"] == "Win back")
+    assert wb["offer_cost"] is None and wb["expected_value"]["net"] is None
+    assert any("ab.cost_per_treated" in r for r in wb["rules"]) and "unknown" in wb["expected_value_sentence"]

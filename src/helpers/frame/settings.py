@@ -515,6 +515,7 @@ class PlanSettings(_Strict):
     """The plan per action group (README "The plan"): offer costs, holdout sizing."""
 
     offer_cost: dict[str, float]
+    gross_margin: float = Field(gt=0, le=1)
     mde_points: float = Field(gt=0, lt=1)
     alpha: float = Field(gt=0, lt=0.5)
     power: float = Field(gt=0.5, lt=1)

@@ -71,9 +71,10 @@ def save_contact_lists(cat, contacts: dict[str, pd.DataFrame], settings: ExportS
 
     Columns: ``customer_id`` (hashed as in ``segments_export.csv`` when ``export.hash_customer_ids``),
     ``segment``, ``lifecycle_stage``, the predicted value, ``churn_risk`` and ``churn_tier`` (when those
-    steps ran), ``offer`` (``offer`` or ``low-cost only``) and ``in_holdout``; never personal data. The
-    folder is written whole under a temporary name and renamed, like every artifact. UTF-8 with a
-    byte-order mark, so that Excel opens Chinese segment names correctly.
+    steps ran), ``offer`` (``offer`` or ``low-cost only``) and ``in_holdout``; the holdout is in its own file
+    (``<group>-holdout.csv``, not to be contacted). Never personal data. The folder is written whole under
+    a temporary name and renamed, like every artifact. UTF-8 with a byte-order mark, so that Excel opens
+    Chinese segment names correctly.
 
     Returns
     -------

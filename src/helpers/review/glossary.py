@@ -55,6 +55,8 @@ def glossary(lifecycle: LifecycleSettings, churn_horizon: int | None, clv_horizo
     rows += [
         (tr("Holdout"), tr("Customers picked at random who do not get the action, so that its effect can be "
                            "measured next quarter.")),
+        (tr("Expected profit"), tr("The plan's estimate of what an offer earns: the customers who get it x the lift x "
+                                   "their average order x the gross margin, minus the offer's cost.")),
         (tr("Percentage points"), tr("The difference between two percentages: 5% to 8% is +3 points.")),
         (tr("Smallest detectable effect"), tr("The smallest true effect a test of this size finds with the stated "
                                               "power; planned from the design, not from the result.")),
@@ -96,6 +98,8 @@ def _subscription_glossary(lifecycle: LifecycleSettings, churn_horizon: int | No
     rows += [
         (tr("Holdout"), tr("Customers picked at random who do not get the action, so that its effect can be "
                            "measured next quarter.")),
+        (tr("Expected profit"), tr("The plan's estimate of what an offer earns: the customers who get it x the lift x "
+                                   "their average order x the gross margin, minus the offer's cost.")),
         (tr("Percentage points"), tr("The difference between two percentages: 5% to 8% is +3 points.")),
         (tr("Smallest detectable effect"), tr("The smallest true effect a test of this size finds with the stated "
                                               "power; planned from the design, not from the result.")),

@@ -5,24 +5,27 @@ the history of :mod:`helpers.review.history`). The rules that turn the evidence 
 applied in this order (README "The plan"):
 
 1. **Start** from the action group's action in the parameters (``rfm.action_groups``).
-2. **Experiments**: a treatment whose decision ships it to this group (to everyone, or a targeted
-   decision naming the group) and whose effect in the group is positive is recommended there; a
-   treatment that significantly lowered the primary metric in this group is ruled out there.
-3. **Cost**: no costly offer to a segment whose predicted value per customer (over the CLV horizon) is
-   below the offer's cost (``review.plan.offer_cost`` per group): those customers get low-cost contact only.
-   Without predicted value the rule cannot be checked, and the page says so.
-4. **Urgency**: when more than ``review.plan.high_risk_share`` of the group is at high churn risk, the
-   plan says to act this quarter.
-5. **Holdout**: every plan keeps a random control group (seeded by ``seed``), the smallest that detects
-   a lift of ``review.plan.mde_points`` in the share of the group buying next quarter with
-   ``review.plan.power`` at ``review.plan.alpha`` (baseline: the share of the group, as it stood at the
-   previous quarter's end, that bought this quarter). Next quarter's experiments table brings it back as
-   experiment ``<ab.plan_prefix>-<quarter>-<group>`` and the review reads it out.
+2. **The offer**: a treatment whose decision ships it to this group (to everyone, or a targeted
+   decision naming the group) and whose effect in the group is positive is recommended there, at its own
+   cost per treated customer (``ab.cost_per_treated``; unknown when not set, and the page says so); else
+   the group's own offer at ``review.plan.offer_cost`` with an assumed lift (``mde_points``). A treatment
+   that significantly lowered the primary metric in this group is ruled out there.
+3. **Cost, per customer**: no costly offer to a customer whose predicted value (over the CLV horizon) at the
+   gross margin (``review.plan.gross_margin``) is below the offer's cost: low-cost contact only. Without
+   predicted value the rule cannot be checked, and the page says so.
+4. **Break-even**: the offer pays when lift x the offered customers' average order x gross margin covers its
+   cost; when it does not, nobody gets it this quarter and the break-even cost is given.
+5. **Urgency**: when more than ``review.plan.high_risk_share`` of the group's active customers are at high
+   churn risk, the plan says to act this quarter.
+6. **Holdout**: every plan keeps a random control group (seeded by ``seed``) among the customers who get the
+   offer, the smallest that detects a lift of ``review.plan.mde_points`` in the share of the group buying
+   next quarter with ``review.plan.power`` at ``review.plan.alpha`` (baseline: the share of the group, as it
+   stood at the previous quarter's end, that bought this quarter). It is written to its own file
+   (``exports/<group>-holdout.csv``, not to be contacted). Next quarter's experiments table brings it back
+   as experiment ``<ab.plan_prefix>-<quarter>-<group>`` and the review reads it out.
 
-**Expected value** (stated in a sentence with its assumptions): treated customers x lift x average
-order value - treated customers x offer cost, where the lift is the measured effect of a recommended
-experiment in this group, else the lift the holdout is sized to detect (``mde_points``), labelled as
-an assumption.
+**Expected profit** (stated in a sentence with its assumptions): customers who get the offer x lift x their
+average order x gross margin - those customers x the offer's cost.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ from helpers.review import inputs
 from helpers.review.history import History
 from helpers.review.model import detectable_lift, holdout_size
 
-__all__ = ["PlanResult", "build_plan", "contact_list_name", "plan_table", "plan_markdown", "readouts",
-           "readout_table"]
+__all__ = ["PlanResult", "build_plan", "contact_list_name", "holdout_list_name", "plan_table", "plan_markdown",
+           "readouts", "readout_table"]
 
 
 def contact_list_name(group: str) -> str:
@@ -48,6 +51,11 @@ def contact_list_name(group: str) -> str:
     (``Win back`` -> ``win-back.csv``); letters of any script are kept, other signs dropped."""
     slug = re.sub(r"[^\w]+", "-", group.strip().lower(), flags=re.UNICODE).strip("-")
     return f"{slug or 'group'}.csv"
+
+
+def holdout_list_name(group: str) -> str:
+    """The holdout's file name inside ``exports/``: ``Win back`` -> ``win-back-holdout.csv`` (do not contact)."""
+    return contact_list_name(group)[:-4] + "-holdout.csv"
 
 
 @dataclass
@@ -141,7 +149,7 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         rec = [e for e in exps if e["recommended"]]
         out_ = [e for e in exps if e["ruled_out"]]
         rec = sorted(rec, key=lambda e: -e["lift"])
-        for e in rec:
+        for e in rec[:1]:
             if e["decision"] == "Ship":
                 rules.append(tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
                                 "({low} to {high}) overall, similarly in every segment; in {where} {seg} ({slow} to "
@@ -159,27 +167,60 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                             "{where}.",
                             experiment=e["experiment"], metric=tr("conversion"), effect=fmt_points(e["diff"]),
                             where=e["where"]))
-        cheap = []
-        if cost is None:
-            rules.append(tr("No offer cost is set for {group} (review.plan.offer_cost), so the value of the offer "
-                            "cannot be checked against it.", group=g.name))
-        elif vcol is None:
+        # the offer: a recommended experiment's treatment (its measured lift, its own cost per treated customer
+        # from ab.cost_per_treated), else the group's own offer (review.plan.offer_cost, an assumed lift)
+        margin = plan.gross_margin
+        if rec:
+            lift, lift_from = rec[0]["lift"], rec[0]["experiment"]
+            cost = ab_settings.cost_per_treated.get(lift_from)
+            if cost is None:
+                rules.append(tr("The cost of treating a customer with {experiment}'s treatment is not set "
+                                "(ab.cost_per_treated), so its profit cannot be checked; set it before sending it to "
+                                "the whole group.", experiment=lift_from))
+        else:
+            lift, lift_from = plan.mde_points, None
+            if cost is None:
+                rules.append(tr("No offer cost is set for {group} (review.plan.offer_cost), so the value of the offer "
+                                "cannot be checked against it.", group=g.name))
+        # no costly offer to a customer whose predicted value, at the gross margin, is below the offer's cost
+        vals = mine[vcol].to_numpy(dtype=float) if vcol else None
+        if cost is not None and vals is None:
             rules.append(tr("The predicted value is not available, so the offer's cost ({cost}) cannot be checked "
                             "against what these customers are worth.", cost=fmt_money(cost, currency)))
-        else:
-            cheap = [s for s in segs if value_per[s] is not None and value_per[s] < cost]
-            for s in cheap:
-                rules.append(tr("No costly offer for {segment}: their predicted {h}-month value is {value} per "
-                                "customer, below the offer's cost of {cost}; automated low-cost contact only.",
-                                segment=s, h=h_months, value=fmt_money(value_per[s], currency),
-                                cost=fmt_money(cost, currency)))
+        worth = (vals * margin >= cost) if (cost is not None and vals is not None) else np.ones(n, bool)
+        below = {s: int(((mine_seg == s) & ~worth).sum()) for s in segs}
+        cheap = [s for s in segs if below[s] and below[s] == int((mine_seg == s).sum())]
+        if cost is not None and vals is not None and (~worth).any():
+            rules.append(tr("No costly offer to the {k} customers ({detail}) whose predicted {h}-month value at a "
+                            "{margin} gross margin is below the offer's cost of {cost} (a predicted value under "
+                            "{floor}); they get low-cost contact only.", k=fmt_int(int((~worth).sum())),
+                            detail=", ".join(f"{s} {fmt_int(c)}" for s, c in below.items() if c), h=h_months,
+                            margin=fmt_pct(margin), cost=fmt_money(cost, currency, 2),
+                            floor=fmt_money(cost / margin, currency, 2)))
+        aov_all = mine["average_order_value"].to_numpy(dtype=float) if "average_order_value" in mine else None
+        aov = (float(np.nanmean(aov_all[worth])) if aov_all is not None and worth.any() else
+               float(np.nanmean(aov_all)) if aov_all is not None else float("nan"))
+        # gross profit an offered customer brings: the lift x one average order x the gross margin
+        per_customer = lift * aov * margin
+        pays = cost is None or not np.isfinite(per_customer) or per_customer >= cost
+        if not pays:
+            rules.append(tr("At {cost} per customer the offer does not pay for itself on the lift {source}: it breaks "
+                            "even at {breakeven} per customer (lift x average order x gross margin). Do not send it "
+                            "this quarter; low-cost contact only, and look for an offer that costs less than "
+                            "{breakeven}.", cost=fmt_money(cost, currency, 2),
+                            source=(tr("measured by {experiment}", experiment=lift_from) if lift_from else
+                                    tr("assumed below")),
+                            breakeven=fmt_money(per_customer, currency, 2)))
+        eligible = int(worth.sum())
+        if not pays:
+            worth = np.zeros(n, bool)
         # a share of the group's active (scored) customers, as on the churn page: one meaning of "at high risk"
         scored = mine["churn_tier"].astype(str).isin(["high", "medium", "low"]) if hi is not None else None
         high_share = float(hi.sum() / scored.sum()) if hi is not None and scored.sum() else None
         if high_share is not None and high_share > plan.high_risk_share:
             rules.append(tr("Act this quarter: {share} of the group's active customers are at high risk of not buying "
                             "in the next {days} days.", share=fmt_pct(high_share), days=inputs.churn_horizon(churn)))
-        offered = ~pd.Series(mine_seg).isin(cheap).to_numpy()
+        offered = worth
         treated_pool = int(offered.sum())
         p0 = baseline if np.isfinite(baseline) else 0.5
         h_size, powered = holdout_size(treated_pool, p0, plan.mde_points, plan.alpha, plan.power, plan.min_holdout,
@@ -195,42 +236,43 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         if h_size:
             hold[pool[rng.choice(len(pool), size=min(h_size, len(pool)), replace=False)]] = True
         treated = treated_pool - int(hold.sum())
-        lift, lift_from = (rec[0]["lift"], rec[0]["experiment"]) if rec else (plan.mde_points, None)
-        ev_cost = treated * (cost or 0.0)
-        ev_gross = treated * lift * aov
+        ev_cost = treated * cost if cost is not None else None
+        ev_gross = treated * per_customer
         ev = {"treated": treated, "lift": lift, "lift_from": lift_from, "average_order_value": aov,
-              "offer_cost": cost, "gross": ev_gross, "cost": ev_cost, "net": ev_gross - ev_cost}
+              "gross_margin": margin, "offer_cost": cost, "gross": ev_gross, "cost": ev_cost,
+              "net": ev_gross - ev_cost if ev_cost is not None else None, "pays": bool(pays),
+              "breakeven_cost": per_customer, "low_cost_contacts": int(n - treated_pool)}
         cur_code = currency
-        if cost and ev["net"] < 0 and treated > 0:
-            rules.append(tr("At {cost} per contacted customer the offer does not pay for itself on the lift "
-                            "{source}: it breaks even at {breakeven} per customer (lift x average order). Use a "
-                            "cheaper offer.", cost=fmt_money(cost, currency, 2),
-                            source=(tr("measured by {experiment}", experiment=lift_from) if lift_from else
-                                    tr("assumed below")),
-                            breakeven=fmt_money(lift * aov, currency, 2)))
         pooled = bool(rec) and rec[0]["decision"] == "Ship"
-        if lift_from and pooled:
-            ev_sentence = tr("Expected value: {treated} contacted customers x {lift} lift (measured by {experiment} "
-                             "over all its customers: it works alike across segments and ships to everyone) x {aov} "
-                             "average order = {gross}, minus the offer's cost {cost} = {net}. Assumes the measured "
-                             "lift repeats and each extra buyer places one average order.",
-                             treated=fmt_int(treated), lift=fmt_points(lift), experiment=lift_from,
-                             aov=fmt_money(aov, cur_code), gross=fmt_money(ev_gross, cur_code),
-                             cost=fmt_money(ev_cost, cur_code), net=fmt_money(ev["net"], cur_code))
-        elif lift_from:
-            ev_sentence = tr("Expected value: {treated} contacted customers x {lift} lift (measured by {experiment} in "
-                             "this group) x {aov} average order = {gross}, minus the offer's cost {cost} = {net}. "
-                             "Assumes the measured lift repeats and each extra buyer places one average order.",
-                             treated=fmt_int(treated), lift=fmt_points(lift), experiment=lift_from,
-                             aov=fmt_money(aov, cur_code), gross=fmt_money(ev_gross, cur_code),
-                             cost=fmt_money(ev_cost, cur_code), net=fmt_money(ev["net"], cur_code))
+        how = (tr("measured by {experiment} over all its customers: it works alike across segments and ships to "
+                  "everyone", experiment=lift_from) if lift_from and pooled else
+               tr("measured by {experiment} in this group", experiment=lift_from) if lift_from else
+               tr("an assumption: the smallest effect the holdout is sized to detect; no experiment has measured it "
+                  "here"))
+        if not pays:
+            ev_sentence = tr("Expected profit if the offer were sent to the {k} customers worth it: {k} x {lift} lift "
+                             "({how}) x {aov} average order x {margin} gross margin = {gross}, minus the offer's cost "
+                             "{cost} = {net}. So it is not sent.", k=fmt_int(eligible), lift=fmt_points(lift), how=how,
+                             aov=fmt_money(aov, cur_code), margin=fmt_pct(margin),
+                             gross=fmt_money(eligible * per_customer, cur_code),
+                             cost=fmt_money(eligible * cost, cur_code),
+                             net=fmt_money(eligible * (per_customer - cost), cur_code))
+        elif treated == 0:
+            ev_sentence = tr("Expected profit: none this quarter; no customer of this group gets the offer.")
+        elif cost is None:
+            ev_sentence = tr("Expected gross profit: {treated} customers get the offer x {lift} lift ({how}) x {aov} "
+                             "average order x {margin} gross margin = {gross}; its cost is not set, so its profit is "
+                             "unknown.", treated=fmt_int(treated), lift=fmt_points(lift), how=how,
+                             aov=fmt_money(aov, cur_code), margin=fmt_pct(margin),
+                             gross=fmt_money(ev_gross, cur_code))
         else:
-            ev_sentence = tr("Expected value: if the action lifts the share buying by {lift} (an assumption: the "
-                             "smallest effect the holdout is sized to detect; no experiment has measured it here), "
-                             "{treated} contacted customers x {lift} x {aov} average order = {gross}, minus the "
-                             "offer's cost {cost} = {net}.", lift=fmt_points(lift), treated=fmt_int(treated),
-                             aov=fmt_money(aov, cur_code), gross=fmt_money(ev_gross, cur_code),
-                             cost=fmt_money(ev_cost, cur_code), net=fmt_money(ev["net"], cur_code))
+            ev_sentence = tr("Expected profit: {treated} customers get the offer x {lift} lift ({how}) x {aov} average "
+                             "order x {margin} gross margin = {gross}, minus the offer's cost {cost} = {net}. Assumes "
+                             "the lift repeats and each extra buyer places one average order.",
+                             treated=fmt_int(treated), lift=fmt_points(lift), how=how,
+                             aov=fmt_money(aov, cur_code), margin=fmt_pct(margin),
+                             gross=fmt_money(ev_gross, cur_code), cost=fmt_money(ev_cost, cur_code),
+                             net=fmt_money(ev["net"], cur_code))
         reach = detectable_lift(treated_pool, h_size, p0, plan.alpha, plan.power)
         hold_sentence = (tr("No customer of this group gets the offer, so there is no holdout.")
                          if treated_pool == 0 else
@@ -258,12 +300,14 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             "trend": [int(x) for x in groups_trend[g.name]] if g.name in groups_trend else [],
             "bought_this_quarter_share": baseline if np.isfinite(baseline) else None,
             "experiments": exps, "offer_cost": cost, "action_template": actions.get(g.name, g.action),
-            "action": action, "rules": rules, "no_costly_offer": cheap,
+            "action": action, "rules": rules, "no_costly_offer": cheap, "below_cost": below,
+            "offer_from": lift_from, "offered": treated_pool,
             "expected_value": ev, "expected_value_sentence": ev_sentence,
             "holdout": {"size": h_size, "powered": powered, "baseline_rate": p0, "mde_points": plan.mde_points,
                         "alpha": plan.alpha, "power": plan.power, "pool": treated_pool, "detectable_lift": reach,
                         "experiment_id": f"{ab_settings.plan_prefix}-{quarter}-{g.name}"},
             "holdout_sentence": hold_sentence, "contact_list": f"exports/{fname}",
+            "holdout_list": f"exports/{holdout_list_name(g.name)}" if h_size else None,
         }
         entries.append(entry)
         c = pd.DataFrame({"customer_id": ids[in_group], "segment": mine_seg})
@@ -275,7 +319,11 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             c["churn_tier"] = mine["churn_tier"].astype(str).fillna("not active").to_numpy()
         c["offer"] = np.where(offered, "offer", "low-cost only")
         c["in_holdout"] = hold
-        contacts[fname] = c.sort_values("customer_id", kind="stable").reset_index(drop=True)
+        c = c.sort_values("customer_id", kind="stable").reset_index(drop=True)
+        # the holdout in its own file: whoever sends the contact list cannot message it by mistake
+        contacts[fname] = c[~c["in_holdout"]].reset_index(drop=True)
+        if h_size:
+            contacts[holdout_list_name(g.name)] = c[c["in_holdout"]].reset_index(drop=True)
     return PlanResult(entries, contacts, notes)
 
 
@@ -292,10 +340,15 @@ def plan_table(result: PlanResult, currency: str) -> pd.DataFrame:
             tr("Predicted value per customer"): fmt_money(e["value_per_customer"], currency),
             tr("Active customers at high churn risk"): (fmt_pct(e["high_risk_share"])
                                                         if e["high_risk_share"] is not None else tr("n/a")),
+            tr("Offer"): e["offer_from"] or tr("the group's own offer"),
             tr("Offer cost per customer"): fmt_money(e["offer_cost"], currency, 2) if e["offer_cost"] is not None
             else tr("not set"),
+            tr("Get the offer"): fmt_int(e["expected_value"]["treated"]),
+            tr("Expected profit"): (fmt_money(e["expected_value"]["net"], currency)
+                                    if e["expected_value"]["net"] is not None else tr("cost not set")),
             tr("Holdout"): fmt_int(e["holdout"]["size"]),
-            tr("Contact list"): f'<a href="{e["contact_list"]}">{e["contact_list"].split("/")[-1]}</a>',
+            tr("Contact list"): " ".join(f'<a href="{x}">{x.split("/")[-1]}</a>'
+                                         for x in (e["contact_list"], e["holdout_list"]) if x),
         })
     return pd.DataFrame(rows)
 
@@ -338,9 +391,12 @@ def plan_markdown(result: PlanResult, currency: str) -> str:
         out.append("")
         out.append(e["expected_value_sentence"])
         out.append("")
-        out.append(e["holdout_sentence"] + " " + tr("Contact list: [{name}]({link}) (customer id, segment, predicted "
-                                                     "value, churn risk, whether in the holdout).",
-                                                     name=e["contact_list"].split("/")[-1], link=e["contact_list"]))
+        links = tr("Contact list: [{name}]({link}) (customer id, segment, predicted value, churn risk, whether "
+                   "they get the offer).", name=e["contact_list"].split("/")[-1], link=e["contact_list"])
+        if e["holdout_list"]:
+            links += " " + tr("Holdout: [{name}]({link}), do not contact (next quarter's control group).",
+                              name=e["holdout_list"].split("/")[-1], link=e["holdout_list"])
+        out.append(e["holdout_sentence"] + " " + links)
         out.append("")
     return "\n".join(out)
 

@@ -596,7 +596,8 @@ def methods_appendix(artifacts: dict) -> str:
                                "with multiple-comparison adjustment and a decision per experiment, naming segments "
                                "when the effect is confined to them.", page=page))
     lines.append("- " + tr("**Plan**: the rules that turn this quarter's evidence into an action per group, the "
-                           "holdout sizes and the expected value are described in the README (\"The plan\")."))
+                           "holdout sizes and the expected profit (at the gross margin) are described in the README "
+                           "(\"The plan\")."))
     return "\n".join(lines)
 
 
