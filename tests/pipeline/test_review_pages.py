@@ -74,8 +74,13 @@ def test_contact_lists_open_from_the_review_and_hold_no_personal_data(q, ci_rend
     soup = BeautifulSoup((q / "index.html").read_text(encoding="utf-8"), "html.parser")
     links = sorted({a["href"] for a in soup.find_all("a") if a["href"].startswith("exports/")})
     # relative: they work when mailed; the holdout in its own list, so it cannot be messaged by mistake
-    assert links == sorted([e["contact_list"] for e in review["plan"]] +
+    retention = ["exports/retention-priority.csv"] if any(e["retention_list"] for e in review["plan"]) else []
+    assert links == sorted([e["contact_list"] for e in review["plan"]] + retention +
                            [e["holdout_list"] for e in review["plan"] if e["holdout_list"]])
+    if retention:   # the retention team's list: nobody of a holdout, no personal data (checked below with the rest)
+        rl = pd.read_csv(q / retention[0], encoding="utf-8-sig", dtype={"customer_id": str})
+        assert len(rl) == sum(e["retention_list"]["customers"] - e["retention_list"]["in_holdout"]
+                              for e in review["plan"] if e["retention_list"])
     customers = pd.read_parquet(ci_rendered / "data" / "ci" / "customers.parquet")
     pii = {*customers["name"], *customers["email"], *customers["phone"]}
     total = 0

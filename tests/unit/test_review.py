@@ -599,3 +599,28 @@ def test_plan_an_offer_that_does_not_pay_is_not_sent_and_an_unpriced_one_is_said
     wb = next(e for e in unpriced.entries if e["group"] == "Win back")
     assert wb["offer_cost"] is None and wb["expected_value"]["net"] is None
     assert any("ab.cost_per_treated" in r for r in wb["rules"]) and "unknown" in wb["expected_value_sentence"]
+
+
+def test_plan_the_retention_list_follows_the_offer_rule_and_never_holds_a_holdout_customer(scores, history):
+    """The churn page's retention priority inside the plan: every one is accounted for (offer, call only,
+    holdout), and the retention team's list is linked and holds no holdout customer."""
+    from helpers.review.plan import RETENTION_LIST, build_plan, plan_markdown
+    _, h = history
+    sc = scores.copy()
+    sc["retention_priority"] = (sc["churn_tier"] == "high") & (sc["revenue"] >= sc["revenue"].quantile(0.7))
+    res = build_plan(sc, h, None, CLV, CHURN, AB, D.rfm, D.review.plan, D.ab, 42, "2026Q3", "CNY")
+    rl = res.contacts[RETENTION_LIST]
+    held = pd.concat([c for k, c in res.contacts.items() if k.endswith("-holdout.csv")])
+    assert not set(rl["customer_id"]) & set(held["customer_id"])
+    listed = 0
+    for e in res.entries:
+        r = e["retention_list"]
+        if r is None:
+            continue
+        mine = sc[sc["action_group"].astype(str) == e["group"]]
+        assert r["customers"] == int(mine["retention_priority"].sum())
+        assert r["offer"] + r["no_offer"] + r["in_holdout"] == r["customers"]
+        assert any("retention list" in x and f"{r['no_offer']:,} are predicted" in x for x in e["rules"])
+        listed += r["customers"] - r["in_holdout"]
+    assert listed == len(rl) == int(sc["retention_priority"].sum()) - int(held["retention_priority"].sum())
+    assert f"](exports/{RETENTION_LIST})" in plan_markdown(res, "CNY")

@@ -53,6 +53,9 @@ def contact_list_name(group: str) -> str:
     return f"{slug or 'group'}.csv"
 
 
+RETENTION_LIST = "retention-priority.csv"
+
+
 def holdout_list_name(group: str) -> str:
     """The holdout's file name inside ``exports/``: ``Win back`` -> ``win-back-holdout.csv`` (do not contact)."""
     return contact_list_name(group)[:-4] + "-holdout.csv"
@@ -127,6 +130,7 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
     segment_col = scores["rfm_segment"].astype(str).to_numpy()
     groups_trend = history.groups
     entries, contacts = [], {}
+    retention_rows: list[pd.DataFrame] = []
     for gi, g in enumerate(rfm.action_groups):
         in_group = group_col == g.name
         mine = scores[in_group]
@@ -288,6 +292,20 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                             "read-out can detect {reach} or more.", h=fmt_int(h_size),
                             share=fmt_pct(h_size / max(treated_pool, 1)), mde=fmt_points(plan.mde_points),
                             power=fmt_pct(plan.power), reach=fmt_points(reach).lstrip("+")))
+        # the churn page's retention list (high risk, top spend to date) inside this group: the same offer rule,
+        # and the retention team calls every one of them who is not in the holdout
+        rp = (mine["retention_priority"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+              if "retention_priority" in mine else None)
+        rlist = None
+        if rp is not None and rp.any():
+            rlist = {"customers": int(rp.sum()), "offer": int((rp & offered & ~hold).sum()),
+                         "no_offer": int((rp & ~offered).sum()), "in_holdout": int((rp & hold).sum())}
+            rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn risk, "
+                            "top spend to date): the retention team calls them personally; {offer} of them also get "
+                            "the offer, {no_offer} are predicted to be worth less than its cost and get the call only, "
+                            "and {held} are in the holdout (no call, no offer).", n=fmt_int(rlist["customers"]),
+                            offer=fmt_int(rlist["offer"]), no_offer=fmt_int(rlist["no_offer"]),
+                            held=fmt_int(rlist["in_holdout"])))
         fname = contact_list_name(g.name)
         entry = {
             "group": g.name, "segments": segs, "customers": n,
@@ -308,6 +326,7 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                         "experiment_id": f"{ab_settings.plan_prefix}-{quarter}-{g.name}"},
             "holdout_sentence": hold_sentence, "contact_list": f"exports/{fname}",
             "holdout_list": f"exports/{holdout_list_name(g.name)}" if h_size else None,
+            "retention_list": rlist,
         }
         entries.append(entry)
         c = pd.DataFrame({"customer_id": ids[in_group], "segment": mine_seg})
@@ -317,6 +336,8 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         if "churn_probability" in mine:
             c["churn_risk"] = mine["churn_probability"].round(4).to_numpy()
             c["churn_tier"] = mine["churn_tier"].astype(str).fillna("not active").to_numpy()
+        if rp is not None:
+            c["retention_priority"] = rp
         c["offer"] = np.where(offered, "offer", "low-cost only")
         c["in_holdout"] = hold
         c = c.sort_values("customer_id", kind="stable").reset_index(drop=True)
@@ -324,6 +345,16 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         contacts[fname] = c[~c["in_holdout"]].reset_index(drop=True)
         if h_size:
             contacts[holdout_list_name(g.name)] = c[c["in_holdout"]].reset_index(drop=True)
+        if rp is not None:
+            retention_rows.append(c[c["retention_priority"] & ~c["in_holdout"]].assign(action_group=g.name))
+    if retention_rows:
+        rl = pd.concat(retention_rows).sort_values("customer_id", kind="stable").reset_index(drop=True)
+        if len(rl):
+            contacts[RETENTION_LIST] = rl.drop(columns=["retention_priority", "in_holdout"])
+            notes.append(tr("Retention list for the retention team: [{name}](exports/{name}), {n} customers at high "
+                            "churn risk with the highest spend to date (the churn page's retention priority), without "
+                            "those in a holdout; the column offer says who also gets the group's offer.",
+                            name=RETENTION_LIST, n=fmt_int(len(rl))))
     return PlanResult(entries, contacts, notes)
 
 
@@ -398,6 +429,7 @@ def plan_markdown(result: PlanResult, currency: str) -> str:
                               name=e["holdout_list"].split("/")[-1], link=e["holdout_list"])
         out.append(e["holdout_sentence"] + " " + links)
         out.append("")
+    out += result.notes
     return "\n".join(out)
 
 
