@@ -624,3 +624,19 @@ def test_plan_the_retention_list_follows_the_offer_rule_and_never_holds_a_holdou
         listed += r["customers"] - r["in_holdout"]
     assert listed == len(rl) == int(sc["retention_priority"].sum()) - int(held["retention_priority"].sum())
     assert f"](exports/{RETENTION_LIST})" in plan_markdown(res, "CNY")
+
+
+def test_plan_picks_the_recommended_treatment_with_the_highest_profit_not_the_highest_lift(scores, history):
+    from helpers.review.plan import build_plan
+    _, h = history
+    ab = {**AB, "experiments": {
+        "EXP-2 | t vs c": _ab_entry("EXP-2", "Ship to segments", ship_to=["Win back"], segments=[
+            {"segment": "Win back", "diff": 0.131, "ci_low": 0.109, "ci_high": 0.153, "significant": True}]),
+        "EXP-3 | t vs c": _ab_entry("EXP-3", "Ship to segments", ship_to=["Win back"], segments=[
+            {"segment": "Win back", "diff": 0.06, "ci_low": 0.03, "ci_high": 0.09, "significant": True}])}}
+    costs = {"EXP-2": 60.0, "EXP-3": 1.0}   # the bigger lift costs more than it brings; the smaller pays
+    res = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan, D.ab.replace(cost_per_treated=costs),
+                     42, "2026Q3", "CNY")
+    wb = next(e for e in res.entries if e["group"] == "Win back")
+    assert wb["offer_from"] == "EXP-3" and wb["offer_cost"] == 1.0 and wb["expected_value"]["pays"]
+    assert wb["expected_value"]["treated"] > 0

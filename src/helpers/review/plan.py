@@ -152,7 +152,13 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         action = actions.get(g.name, g.action)
         rec = [e for e in exps if e["recommended"]]
         out_ = [e for e in exps if e["ruled_out"]]
-        rec = sorted(rec, key=lambda e: -e["lift"])
+        # of the treatments recommended here, the one with the highest expected profit per customer (lift x the
+        # group's average order x gross margin - its cost); treatments without a cost after those with one
+        def _profit(e: dict, aov: float = aov) -> tuple[int, float]:
+            c = ab_settings.cost_per_treated.get(e["experiment"])
+            gain = e["lift"] * aov * plan.gross_margin if np.isfinite(aov) else e["lift"]
+            return (0, -(gain - c)) if c is not None else (1, -e["lift"])
+        rec = sorted(rec, key=_profit)
         for e in rec[:1]:
             if e["decision"] == "Ship":
                 rules.append(tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
