@@ -36,11 +36,7 @@ def glossary(lifecycle: LifecycleSettings, churn_horizon: int | None, clv_horizo
                                                "like has not silently left; not a lifecycle stage.")),
         (tr("Dormant"), tr("Last order {active} to {lost} days ago.", active=a, lost=lost)),
         (tr("Lost"), tr("No order for {lost} days or more (a lifecycle stage, not a segment).", lost=lost)),
-        (tr("Segment"), tr("A group of customers with similar recency, frequency and spend scores (RFM), named by "
-                           "the segment map of the parameters.")),
-        (tr("Lapsed"), tr("In a segment of customers who have slipped away: {segments}.",
-                          segments=", ".join(lapsed))),
-        (tr("Action group"), tr("Segments that get the same kind of action; the plan is per action group.")),
+        *_segment_rows(lapsed),
         (tr("Revenue"), tr("Completed orders net of refunds, in the report's currency.")),
         (tr("Repeat-purchase rate"), tr("Share of the quarter's buyers who bought on two or more different days in "
                                         "it.")),
@@ -52,15 +48,7 @@ def glossary(lifecycle: LifecycleSettings, churn_horizon: int | None, clv_horizo
         rows.append((tr("High churn risk"), tr("An active customer whose predicted chance of no order in the next "
                                                "{days} days is in the high tier of the churn page.",
                                                days=churn_horizon)))
-    rows += [
-        (tr("Holdout"), tr("Customers picked at random who do not get the action, so that its effect can be "
-                           "measured next quarter.")),
-        (tr("Expected profit"), tr("The plan's estimate of what an offer earns: the customers who get it x the lift x "
-                                   "their average order x the gross margin, minus the offer's cost.")),
-        (tr("Percentage points"), tr("The difference between two percentages: 5% to 8% is +3 points.")),
-        (tr("Smallest detectable effect"), tr("The smallest true effect a test of this size finds with the stated "
-                                              "power; planned from the design, not from the result.")),
-    ]
+    rows += _plan_rows()
     return pd.DataFrame(rows, columns=[tr("Term"), tr("Meaning")])
 
 
@@ -78,11 +66,7 @@ def _subscription_glossary(lifecycle: LifecycleSettings, churn_horizon: int | No
                                         days=a)),
         (tr("Dormant"), tr("Last payment {active} to {lost} days ago.", active=a, lost=lost)),
         (tr("Lost"), tr("No payment for {lost} days or more (a lifecycle stage, not a segment).", lost=lost)),
-        (tr("Segment"), tr("A group of customers with similar recency, frequency and spend scores (RFM), named by "
-                           "the segment map of the parameters.")),
-        (tr("Lapsed"), tr("In a segment of customers who have slipped away: {segments}.",
-                          segments=", ".join(lapsed))),
-        (tr("Action group"), tr("Segments that get the same kind of action; the plan is per action group.")),
+        *_segment_rows(lapsed),
         (tr("Revenue"), tr("Subscription payments net of refunds, in the report's currency.")),
         (tr("Share paying in two or more months"), tr("Share of the quarter's paying subscribers who paid on two or "
                                                       "more different days in it (renewed within the quarter).")),
@@ -95,7 +79,24 @@ def _subscription_glossary(lifecycle: LifecycleSettings, churn_horizon: int | No
     if churn_horizon:
         rows.append((tr("High churn risk"), tr("A subscriber whose predicted chance of cancelling is in the high tier "
                                                "of the churn page.")))
-    rows += [
+    rows += _plan_rows()
+    return pd.DataFrame(rows, columns=[tr("Term"), tr("Meaning")])
+
+
+def _segment_rows(lapsed: list[str]) -> list[tuple[str, str]]:
+    """The segment map's terms, the same for every kind of business."""
+    return [
+        (tr("Segment"), tr("A group of customers with similar recency, frequency and spend scores (RFM), named by "
+                           "the segment map of the parameters.")),
+        (tr("Lapsed"), tr("In a segment of customers who have slipped away: {segments}.",
+                          segments=", ".join(lapsed))),
+        (tr("Action group"), tr("Segments that get the same kind of action; the plan is per action group.")),
+    ]
+
+
+def _plan_rows() -> list[tuple[str, str]]:
+    """The plan's and the experiments' terms, the same for every kind of business."""
+    return [
         (tr("Holdout"), tr("Customers picked at random who do not get the action, so that its effect can be "
                            "measured next quarter.")),
         (tr("Expected profit"), tr("The plan's estimate of what an offer earns: the customers who get it x the lift x "
@@ -104,4 +105,3 @@ def _subscription_glossary(lifecycle: LifecycleSettings, churn_horizon: int | No
         (tr("Smallest detectable effect"), tr("The smallest true effect a test of this size finds with the stated "
                                               "power; planned from the design, not from the result.")),
     ]
-    return pd.DataFrame(rows, columns=[tr("Term"), tr("Meaning")])
