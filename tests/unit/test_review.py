@@ -414,19 +414,21 @@ def test_value_by_channel_by_hand():
     scores = pd.DataFrame({"customer_id": ids, "clv": value})
     stages = pd.DataFrame({"customer_id": ids, "stage": ["active"] * 50 + ["lost"] * 50 + ["new"] * 100})
     s = D.review.channels.replace(acquisition_cost={"acquisition_channel": {"ads": 60.0}})
-    t = value_by_attribute(customers, scores, stages, "acquisition_channel", "clv", 12, 0.9, s).set_index("value")
+    t = value_by_attribute(customers, scores, stages, "acquisition_channel", "clv", 12, 0.9, s,
+                           0.25).set_index("value")
     assert list(t.index) == ["app", "ads", "other"]          # "fair" (10 < 30 customers) pooled into "other"
     assert t.loc["app", "share_active"] == 0.5 and t.loc["ads", "share_active"] == 1.0
     assert t.loc["ads", "value_per_customer"] == pytest.approx(20.0)
     half = 1.6448536269514722 * np.std(np.linspace(10, 30, 90), ddof=1) / np.sqrt(90)
     assert t.loc["ads", "value_low"] == pytest.approx(20.0 - half) and t.loc["ads", "value_high"] == \
         pytest.approx(20.0 + half)
-    assert t.loc["ads", "payback_months"] == pytest.approx(60.0 / (20.0 / 12))       # 36 months
+    # payback on gross profit: CNY 60 / (CNY 20 x 25% margin / 12 months) = 144 months
+    assert t.loc["ads", "payback_months"] == pytest.approx(60.0 / (20.0 * 0.25 / 12))
     assert bool(t.loc["ads", "below_average"]) and not bool(t.loc["other", "below_average"])
     words = channel_sentence(t.reset_index(), "acquisition_channel", "CNY", 12)
     assert words.startswith("Least value by acquisition channel: ads (CNY 20)")
     table = channel_table(t.reset_index(), "acquisition_channel", "CNY", 12, 0.9)
-    assert table.iloc[1]["Payback"] == "36.0 months" and table.iloc[0]["Acquisition cost"] == "not set"
+    assert table.iloc[1]["Payback"] == "144.0 months" and table.iloc[0]["Acquisition cost"] == "not set"
 
 
 # --- glossary and exports -------------------------------------------------------------------------

@@ -5,7 +5,8 @@ quarter, predicted value per customer with its interval (the mean over the chann
 normal approximation: the sampling uncertainty that matters when channels are compared), the share
 still active (lifecycle stage new or active) and, with an acquisition cost per customer
 (``review.channels.acquisition_cost``), the value-to-cost ratio and the payback in months (cost /
-predicted value per month of the horizon). Values with fewer than ``min_customers`` customers are pooled
+predicted gross profit per month of the horizon: the predicted value x ``review.plan.gross_margin``, the
+margin the plan uses). Values with fewer than ``min_customers`` customers are pooled
 into "other". The channels that bring the least value are those whose interval lies entirely below
 the average of all customers; when none does, the lowest one is named as lowest, not as significantly low.
 """
@@ -27,7 +28,7 @@ OTHER = "other"
 
 def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame | None, stages: pd.DataFrame, attribute: str,
                        value_col: str | None, horizon_months: int | None, level: float,
-                       settings: ChannelSettings) -> pd.DataFrame:
+                       settings: ChannelSettings, gross_margin: float) -> pd.DataFrame:
     """One row per value of ``attribute`` (see the module docstring), largest value per customer first.
 
     Parameters
@@ -62,7 +63,7 @@ def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame | None, sta
         if cost is not None and value_col is not None and horizon_months:
             row["acquisition_cost"] = cost
             row["value_to_cost"] = row["value_per_customer"] / cost if cost > 0 else float("inf")
-            monthly = row["value_per_customer"] / horizon_months
+            monthly = row["value_per_customer"] * gross_margin / horizon_months
             row["payback_months"] = cost / monthly if monthly > 0 else float("inf")
         rows.append(row)
     out = pd.DataFrame(rows)

@@ -101,7 +101,7 @@ def gather(cat, params, artifacts: dict[str, dict | None]) -> ReviewParts:
             channels[a] = value_by_attribute(
                 customers, None, history.current, a, "predicted_value" if vcol else None,
                 inputs.clv_horizon(artifacts.get("clv")), inputs.clv_interval(artifacts.get("clv")),
-                P.review.channels)
+                P.review.channels, P.review.plan.gross_margin)
     from helpers.frame.settings import previous_quarter
     ro = readouts(artifacts.get("ab"), P.ab, previous_quarter(P.quarter))
     earlier = earlier_values(history.quarters, P.reports_dir, artifacts)
