@@ -77,3 +77,13 @@ def root_env(tmp_path, monkeypatch) -> Path:
 def pytest_configure(config):
     os.environ.setdefault("MPLBACKEND", "Agg")
 
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Every test starts in English, whatever an earlier test of the session rendered (an in-process run of a
+    Chinese quarter sets the page language for the process); tests that want another language set it."""
+    from helpers.locale import set_language
+    set_language("en")
+    yield
+    set_language("en")

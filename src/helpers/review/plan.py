@@ -185,8 +185,9 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             cost = ab_settings.cost_per_treated.get(lift_from)
             if cost is None:
                 rules.append(tr("The cost of treating a customer with {experiment}'s treatment is not set "
-                                "(ab.cost_per_treated), so its profit cannot be checked; set it before sending it to "
-                                "the whole group.", experiment=lift_from))
+                                "({param}), so its profit cannot be checked; set it before sending it to the whole "
+                                "group.",
+                                experiment=lift_from, param="ab.cost_per_treated"))
         else:
             lift, lift_from = plan.mde_points, None
             if cost is None:
@@ -357,10 +358,10 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         rl = pd.concat(retention_rows).sort_values("customer_id", kind="stable").reset_index(drop=True)
         if len(rl):
             contacts[RETENTION_LIST] = rl.drop(columns=["retention_priority", "in_holdout"])
-            notes.append(tr("Retention list for the retention team: [{name}](exports/{name}), {n} customers at high "
+            notes.append(tr("Retention list for the retention team: [{name}]({link}), {n} customers at high "
                             "churn risk with the highest spend to date (the churn page's retention priority), without "
                             "those in a holdout; the column offer says who also gets the group's offer.",
-                            name=RETENTION_LIST, n=fmt_int(len(rl))))
+                            name=RETENTION_LIST, link=f"exports/{RETENTION_LIST}", n=fmt_int(len(rl))))
     return PlanResult(entries, contacts, notes)
 
 
