@@ -93,6 +93,25 @@ def _tree_rss(proc) -> int:
     return total
 
 
+def _rss_by_role(proc) -> dict[str, int]:
+    """Resident bytes of a run's processes by role: each notebook kernel under the step it was
+    started for (its progress file, ``SEGREVIEW_PROGRESS``, names the step; a kernel started ahead
+    counts under its step before its notebook starts), ``runner`` for the rest (the runner, /usr/bin/time)."""
+    import psutil
+    out: dict[str, int] = {}
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            rss = p.memory_info().rss
+            role = "runner"
+            if "ipykernel_launcher" in " ".join(p.cmdline()):
+                prog = p.environ().get("SEGREVIEW_PROGRESS", "")
+                role = Path(prog).stem if prog else "kernel"
+        except psutil.Error:
+            continue
+        out[role] = out.get(role, 0) + rss
+    return out
+
+
 def run_review(name: str, pfile: Path) -> dict:
     """`/usr/bin/time -v segreview run` of one quarter: run.json seconds, wall time, peak RSS of the
     largest process and of all processes together."""
@@ -105,12 +124,19 @@ def run_review(name: str, pfile: Path) -> dict:
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak_sum = [0]
+    at_peak: list[dict[str, float]] = [{}]
+    by_step: dict[str, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
         p = psutil.Process(proc.pid)
         while not stop.wait(0.2):
-            peak_sum[0] = max(peak_sum[0], _tree_rss(p))
+            parts = _rss_by_role(p)
+            total = sum(parts.values())
+            for role, rss in parts.items():
+                by_step[role] = max(by_step.get(role, 0.0), rss)
+            if total > peak_sum[0]:
+                peak_sum[0], at_peak[0] = total, parts
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -126,7 +152,9 @@ def run_review(name: str, pfile: Path) -> dict:
     ingest = json.loads((reports / "2026Q3" / "artifacts" / "ingest.json").read_text())
     return {"name": name, "orders": ingest["orders"], "customers": ingest["customers_with_orders"],
             "seconds": run["seconds"], "timeline": run["timeline"]["steps"], "wall": wall, "peak_mb": peak,
-            "peak_sum_mb": peak_sum[0] / 2**20}
+            "peak_sum_mb": peak_sum[0] / 2**20,
+            "peak_by_process_mb": {k: v / 2**20 for k, v in by_step.items()},
+            "at_peak_mb": {k: v / 2**20 for k, v in at_peak[0].items()}}
 
 
 OVERHEAD_NB = '''# %% tags=["parameters"]
@@ -252,6 +280,11 @@ def main() -> None:
     print("| wall time of the command (s) | " + " | ".join(f"{r['wall']:.1f}" for r in rows) + " |")
     print("| peak RSS, largest process (MB) | " + " | ".join(f"{r['peak_mb']:,.0f}" for r in rows) + " |")
     print("| peak RSS, all processes together (MB) | " + " | ".join(f"{r['peak_sum_mb']:,.0f}" for r in rows) + " |")
+    for r in rows:
+        print(f"peak RSS of each process at {r['name']} (MB): "
+              + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r["peak_by_process_mb"].items())))
+        print(f"the processes at the moment of the all-processes peak at {r['name']} (MB): "
+              + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r["at_peak_mb"].items())))
     if a.ratio:
         print("| per-customer summary, Ibis, best of 3 (s) | "
               + " | ".join(f"{r['ratio']['seconds']:.1f}" for r in rows if "ratio" in r) + " |")

@@ -43,9 +43,6 @@ from helpers import frame, page
 S = frame.begin("40_churn", globals())
 P, cat = S.params, S.catalog
 customers = cat.load_optional("customers")
-scores = cat.customer_scores(("segment_scores", "value_scores"))
-clv_summary = cat.load_optional("clv")
-value_col, value_label = ch.value_column(scores, clv_summary)
 orders_t = ch.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %% [markdown]
@@ -103,6 +100,12 @@ fig = ch.partial_dependence_chart(res)
 
 # %% [markdown]
 # ## Risk tiers and value at risk by segment
+
+# %% tags=["remove"]
+# segments and value: read here, after the model (the runner runs this step beside 20 and 30)
+scores = cat.customer_scores(("segment_scores", "value_scores"))
+clv_summary = cat.load_optional("clv")
+value_col, value_label = ch.value_column(scores, clv_summary)
 
 # %%
 scored = ch.scored_customers(res, scores, value_col, P.churn.high_value_share)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -110,3 +111,23 @@ def test_ab_alpha_reaches_the_forest_plot(alpha):
                          "ci_low": [-0.01, 0.05], "ci_high": [0.05, 0.15], "significant": [False, True]})
     fig = forest_chart(data, "EXP", "conversion", alpha)
     assert f"{1 - alpha:.0%} CI" in fig.axes[0].get_xlabel()
+
+
+def test_late_reads_let_churn_run_beside_segments_and_value_and_bad_declarations_fail():
+    """40_churn waits only for ingestion; it reads segments and value late (beside 20 and 30)."""
+    assert registry.needs("40_churn") == ("10_ingest",)
+    assert registry.awaits("40_churn") == {"segment_scores": "20_rfm_clustering", "value_scores": "30_clv",
+                                           "clv": "30_clv"}
+    assert registry.awaits("40_churn", ["10_ingest", "40_churn"]) == {}      # --only: read what is there
+    assert registry.needs("60_quarterly_review") == tuple(p for p in registry.PIPELINE if p != registry.REVIEW_STEP)
+    assert registry._artifacts(registry.STEPS) == registry.ARTIFACTS
+
+    def changed(name: str, **kw) -> tuple[registry.Step, ...]:
+        return tuple(replace(s, **kw) if s.name == name else s for s in registry.STEPS)
+
+    bad = {"not among its optional reads": changed("40_churn", reads_late=("orders",)),
+           "at or after it": changed("10_ingest", reads_optional=("churn",)),
+           "which no step writes": changed("30_clv", reads_optional=("nothing",))}
+    for words, steps in bad.items():
+        with pytest.raises(RuntimeError, match=words):
+            registry._artifacts(steps)

@@ -1,19 +1,24 @@
 """The scheduler of notebooks, with simulated notebooks and kernels (the real ones: tests/pipeline).
 
 What it must do: start a task only after what it waits for, never more than `jobs` at once, earlier
-tasks first; a failure stops the running tasks of its group at once and drops the group's pending
-ones, other groups go on; each group ends once (published or failed) and only then counts as
-settled; a kernel that ran a step is kept for the same step of a later task.
+tasks first; a task that reads a step's artifacts late starts once that step has started, runs
+beside it and reads them only after it ended; a failure stops the running tasks of its group at
+once and drops the group's pending ones, other groups go on; each group ends once (published or
+failed) and only then counts as settled; a kernel that ran a step is kept for the same step of a
+later task.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from helpers.frame.catalog import AWAIT_ENV, await_artifact
 from helpers.run import execute
 from helpers.run.execute import SETTLED, Scheduler, Task
 
@@ -58,6 +63,16 @@ class Sim(Scheduler):
             if kernel.killed.is_set():
                 raise RuntimeError(f"{task.key} killed")
             time.sleep(0.005)
+        for artifact, done in task.await_files:   # then it reads what it reads late, as a notebook's catalog does
+            waiter = threading.Thread(target=await_artifact, args=(artifact, 0.01, dict(task.await_files)),
+                                      daemon=True)
+            waiter.start()
+            while waiter.is_alive():
+                if kernel.killed.is_set():
+                    raise RuntimeError(f"{task.key} killed while waiting for {artifact}")
+                waiter.join(0.005)
+            with self.lock:
+                self.events.append(("read", task.key, time.perf_counter()))
         with self.lock:
             self.events.append(("end", task.key, time.perf_counter()))
         if task.key in self.failing:
@@ -168,3 +183,70 @@ def test_thread_limit_divides_the_cores_among_the_jobs(monkeypatch):
     assert all(env[v] == "4" for v in execute.THREAD_VARIABLES) and env["SEGREVIEW_PROGRESS"] == "p.log"
     monkeypatch.setenv("OMP_NUM_THREADS", "3")       # what the user sets wins
     assert pool.environment(task("Q1", "a"))["OMP_NUM_THREADS"] == "3"
+
+
+def late_quarter(tmp_path: Path, order: str = "abc", writer_fails: bool = False) -> list[Task]:
+    """a -> b; c needs a and reads b's artifact ``value_scores`` late (it runs beside b and waits for b's done file)."""
+    done_b = tmp_path / "b.done"
+    made = {
+        "a": task("Q1", "a"),
+        "b": replace(task("Q1", "b", {("Q1", "a")}), done_file=done_b),
+        "c": replace(task("Q1", "c", {("Q1", "a")}), awaits=frozenset({("Q1", "b")}),
+                     await_files=(("value_scores", str(done_b)),)),
+    }
+    return [made[k] for k in order]
+
+
+def test_a_late_reader_runs_beside_its_writer_and_reads_after_it_ended(tmp_path):
+    tasks = late_quarter(tmp_path)
+    sim = Sim(jobs=2, seconds={("Q1", "a"): 0.05, ("Q1", "b"): 0.6, ("Q1", "c"): 0.1})
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
+    spans = sim.spans()
+    read = next(t for e, k, t in sim.events if e == "read" and k == ("Q1", "c"))
+    b0, b1 = spans[("Q1", "b")]
+    assert spans[("Q1", "c")][0] < b1                 # beside b, not after it
+    assert read >= b1 and spans[("Q1", "c")][1] >= b1   # but reads value_scores only once b has ended
+    assert (tmp_path / "b.done").exists()
+
+
+def test_a_late_reader_never_starts_before_its_writer(tmp_path):
+    """Listed first, c still waits for b to start (it would otherwise hold a slot b may need)."""
+    for jobs in (1, 2, 3):
+        (tmp_path / "b.done").unlink(missing_ok=True)
+        sim = Sim(jobs=jobs, seconds={("Q1", "b"): 0.3, ("Q1", "c"): 0.05})
+        sim.run(late_quarter(tmp_path, order="acb"), on_done=lambda f: None, on_group_end=lambda g, f: None)
+        spans = sim.spans()
+        assert spans[("Q1", "c")][0] >= spans[("Q1", "b")][0], jobs
+        if jobs == 1:                                  # one slot: c runs after b
+            assert spans[("Q1", "c")][0] >= spans[("Q1", "b")][1]
+
+
+def test_a_failed_writer_stops_its_late_reader_and_leaves_no_done_file(tmp_path):
+    sim = Sim(jobs=2, seconds={("Q1", "b"): 0.3, ("Q1", "c"): 0.01}, failing={("Q1", "b")})
+    ended: dict[str, object] = {}
+    t0 = time.perf_counter()
+    sim.run(late_quarter(tmp_path), on_done=lambda f: None, on_group_end=lambda g, f: ended.setdefault(g, f))
+    assert time.perf_counter() - t0 < 10
+    assert ended["Q1"].task.key == ("Q1", "b") and not (tmp_path / "b.done").exists()
+    assert sim.kernel_of[("Q1", "c")].killed.is_set()
+    assert not any(e == "read" and k == ("Q1", "c") for e, k, _ in sim.events)
+
+
+def test_the_kernel_environment_names_what_its_notebook_awaits(tmp_path):
+    pool = execute.KernelPool(Path("."), {}, jobs=2)
+    c = late_quarter(tmp_path)[2]
+    assert json.loads(pool.environment(c)[AWAIT_ENV]) == {"value_scores": str(tmp_path / "b.done")}
+    assert json.loads(pool.environment(task("Q1", "a"))[AWAIT_ENV]) == {}   # a kept kernel forgets the last one's
+
+
+def test_await_artifact_waits_for_the_done_file_and_only_under_the_runner(tmp_path, monkeypatch):
+    done = tmp_path / "w.done"
+    monkeypatch.delenv(AWAIT_ENV, raising=False)
+    assert await_artifact("value_scores") == 0.0                  # a hand run: nothing awaited
+    monkeypatch.setenv(AWAIT_ENV, json.dumps({"value_scores": str(done)}))
+    assert await_artifact("clv") == 0.0                           # not one it reads late
+    threading.Timer(0.3, done.touch).start()
+    t = time.perf_counter()
+    waited = await_artifact("value_scores", poll=0.01)
+    assert done.exists() and waited >= 0.25 and time.perf_counter() - t >= 0.25
+    assert await_artifact("value_scores") == 0.0                  # written: no wait

@@ -14,6 +14,10 @@ Where the files are:
 
 JSON is written with sorted keys and plain Python numbers so two runs with the same inputs produce
 the same bytes. Every file is written to a temporary name, then renamed.
+
+An artifact a step reads late (:attr:`helpers.frame.registry.Step.reads_late`) may still be being
+computed by a step running beside it: under the runner, the catalog then waits for that step to end
+before it reads the artifact (:data:`AWAIT_ENV`).
 """
 
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,13 +35,42 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.errors import RunError
+from helpers.frame.progress import stage
 from helpers.frame.registry import ARTIFACTS, SCORE_TABLES
 from helpers.frame.settings import project_root
 
-__all__ = ["ARTIFACTS", "SCRATCH", "to_jsonable", "Catalog", "write_csv", "CSV_ENCODINGS", "csv_encoding_of"]
+__all__ = ["ARTIFACTS", "SCRATCH", "AWAIT_ENV", "await_artifact", "to_jsonable", "Catalog", "write_csv",
+           "CSV_ENCODINGS", "csv_encoding_of"]
 
 #: Folder (under ``reports_dir``) of hand runs: ``<reports_dir>/.scratch/<quarter>/``.
 SCRATCH = ".scratch"
+
+#: Environment variable the runner sets in each kernel: JSON ``{artifact: done file}`` for the
+#: artifacts its notebook reads late whose writer runs beside it (:func:`helpers.frame.registry.awaits`).
+#: The done file appears when that writer has ended without error; if it fails, the runner stops this
+#: notebook too. Absent (a hand run in JupyterLab), nothing is awaited.
+AWAIT_ENV = "SEGREVIEW_AWAIT"
+
+
+def await_artifact(name: str, poll: float = 0.2, files: dict[str, str] | None = None) -> float:
+    """Wait until the step writing artifact ``name`` has ended, when the runner said this notebook
+    reads it late from a step running beside it (:data:`AWAIT_ENV`); the seconds waited (0 otherwise).
+
+    The wait is a progress line ("waiting for 30_clv, which writes value_scores"), so a run does not
+    look stuck. ``files``: artifact -> done file, instead of :data:`AWAIT_ENV` (tests).
+    """
+    if files is None:
+        files = json.loads(os.environ.get(AWAIT_ENV) or "{}")
+    done = files.get(name)
+    if done is None or Path(done).exists():
+        return 0.0
+    t = time.perf_counter()
+    stage(f"waiting for {ARTIFACTS[name].writer}, which writes {name}")
+    while not Path(done).exists():
+        time.sleep(poll)
+    waited = time.perf_counter() - t
+    stage(f"{name} is ready after {waited:.1f} s of waiting")
+    return waited
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -111,7 +145,12 @@ class Catalog:
         return ARTIFACTS[name].path
 
     def path(self, name: str) -> Path:
-        """Where artifact ``name`` is read from: the run folder's file, else the fallback's when it exists."""
+        """Where artifact ``name`` is read from: the run folder's file, else the fallback's when it exists.
+
+        Under the runner, an artifact this step reads late from a step running beside it is awaited
+        first (:func:`await_artifact`): its file may be an earlier quarter's until that step ends.
+        """
+        await_artifact(name)
         own = self.run_dir / self._file(name)
         if not own.exists() and self.fallback is not None and (self.fallback / self._file(name)).exists():
             return self.fallback / self._file(name)

@@ -7,7 +7,8 @@ else is derived from :data:`STEPS`:
 - the pipeline order (:data:`PIPELINE`) and each step's parameters model (:data:`STEP_MODELS`);
 - the artifacts and their single writer (:data:`ARTIFACTS`, :func:`writer_of`): an artifact written
   by two steps is refused when this module is imported;
-- which steps a step waits for (:func:`needs`): the writers of what it reads;
+- which steps a step waits for (:func:`needs`): the writers of what it reads, except what it reads
+  late (:func:`awaits`): those it may run beside, the notebook waiting for them where it reads them;
 - the navigation of the pages and the review's list of sections.
 
 Adding a step: write ``notebooks/NN_<name>.py`` and ``helpers/<package>/``, add its parameters
@@ -30,7 +31,7 @@ from helpers.frame.settings import (
     StepParams,
 )
 
-__all__ = ["Artifact", "Step", "STEPS", "ARTIFACTS", "PIPELINE", "STEP_MODELS", "step", "needs",
+__all__ = ["Artifact", "Step", "STEPS", "ARTIFACTS", "PIPELINE", "STEP_MODELS", "step", "needs", "awaits",
            "writer_of", "SCORE_TABLES", "REVIEW_STEP"]
 
 
@@ -77,6 +78,12 @@ class Step:
         Artifact name -> path relative to the run folder.
     summary : str or None
         The artifact holding the step's JSON summary (``available``, ``reason``, ``unavailable``).
+    reads_late : tuple of str
+        Of ``reads_optional``, the artifacts its notebook reads only after its own models have run
+        (e.g. churn reads the value scores to price the risk it has just modelled). The step does not
+        wait for their writers to *finish* before it starts, only for them to have started: it runs
+        beside them, and the catalog waits for each such artifact where the notebook reads it
+        (:meth:`helpers.frame.catalog.Catalog.path`).
     """
 
     name: str
@@ -88,6 +95,7 @@ class Step:
     reads_optional: tuple[str, ...]
     writes: dict[str, str]
     summary: str | None
+    reads_late: tuple[str, ...] = ()
 
     @property
     def notebook(self) -> PurePosixPath:
@@ -114,7 +122,10 @@ STEPS: tuple[Step, ...] = (
     Step("40_churn", "helpers.churn", ChurnParams, "Churn risk", "Churn risk",
          reads=("orders",), reads_optional=("customers", "segment_scores", "value_scores", "clv"),
          writes={"churn_scores": "artifacts/churn_scores.parquet", "churn": "artifacts/churn.json"},
-         summary="churn"),
+         summary="churn",
+         # the features, the models and their backtest need only the orders and customers: the churn
+         # model is fitted while 20 and 30 run; segments and value are read afterwards (value at risk)
+         reads_late=("segment_scores", "value_scores", "clv")),
     Step("50_ab_evaluation", "helpers.experiments", AbParams, "Experiments", "Experiments",
          reads=("orders",), reads_optional=("experiments",),
          writes={"ab": "artifacts/ab.json"},
@@ -140,18 +151,27 @@ PIPELINE: tuple[str, ...] = tuple(s.name for s in STEPS)
 STEP_MODELS: dict[str, type[StepParams]] = {s.name: s.params for s in STEPS}
 
 
-def _artifacts() -> dict[str, Artifact]:
+def _artifacts(steps: tuple[Step, ...] = STEPS) -> dict[str, Artifact]:
+    """The artifacts of ``steps`` with their writer; ``RuntimeError`` for a declaration that cannot work
+    (two writers, a read nobody writes, a late read that is not optional, a read of a later step)."""
     out: dict[str, Artifact] = {}
-    for s in STEPS:
+    for s in steps:
         for name, path in s.writes.items():
             if name in out:
                 raise RuntimeError(f"artifact {name!r} is written by {out[name].writer} and {s.name}: "
                                    "each artifact has one writer")
             out[name] = Artifact(name, path, s.name)
-    for s in STEPS:
+    order = {s.name: i for i, s in enumerate(steps)}
+    for s in steps:
         unknown = [a for a in (*s.reads, *s.reads_optional) if a not in out]
         if unknown:
             raise RuntimeError(f"step {s.name} reads {unknown}, which no step writes")
+        late = [a for a in s.reads_late if a not in s.reads_optional]
+        if late:
+            raise RuntimeError(f"step {s.name} reads {late} late, which are not among its optional reads")
+        later = [a for a in (*s.reads, *s.reads_optional) if order[out[a].writer] >= order[s.name]]
+        if later:  # the pipeline order is a topological order: no step waits for a later one
+            raise RuntimeError(f"step {s.name} reads {later}, written by a step at or after it in the pipeline")
     return out
 
 
@@ -173,7 +193,8 @@ def writer_of(artifact: str) -> str:
 
 
 def needs(name: str, among: list[str] | tuple[str, ...] | None = None) -> tuple[str, ...]:
-    """The steps whose artifacts step ``name`` reads (required or optional), in pipeline order.
+    """The steps whose artifacts step ``name`` reads (required or optional), in pipeline order: the
+    steps it waits for before it starts (the writers of what it reads late excepted, see :func:`awaits`).
 
     Parameters
     ----------
@@ -183,6 +204,25 @@ def needs(name: str, among: list[str] | tuple[str, ...] | None = None) -> tuple[
         Only these steps (the ones of a run); by default every step.
     """
     s = step(name)
-    writers = {writer_of(a) for a in (*s.reads, *s.reads_optional)} - {name}
+    early = [a for a in (*s.reads, *s.reads_optional) if a not in s.reads_late]
+    writers = {writer_of(a) for a in early} - {name}
     pool = PIPELINE if among is None else among
     return tuple(p for p in PIPELINE if p in writers and p in pool)
+
+
+def awaits(name: str, among: list[str] | tuple[str, ...] | None = None) -> dict[str, str]:
+    """The artifacts step ``name`` reads late (:attr:`Step.reads_late`) whose writers are among ``among``
+    and not already in :func:`needs`: artifact -> its writer. The step may start once those writers
+    have started; its catalog waits for each of these artifacts where the notebook reads it.
+
+    Parameters
+    ----------
+    name : str
+        The step.
+    among : list of str, optional
+        Only writers among these steps (the ones of a run); by default every step.
+    """
+    s = step(name)
+    pool = PIPELINE if among is None else among
+    first = set(needs(name, among))
+    return {a: writer_of(a) for a in s.reads_late if writer_of(a) in pool and writer_of(a) not in first}

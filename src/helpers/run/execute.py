@@ -24,6 +24,7 @@ Kernels (:class:`KernelPool`):
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import tempfile
@@ -42,6 +43,7 @@ from papermill.engines import NBClientEngine, papermill_engines
 from traitlets import default
 
 from helpers.frame import progress
+from helpers.frame.catalog import AWAIT_ENV
 
 __all__ = [
     "THREAD_VARIABLES",
@@ -53,6 +55,7 @@ __all__ = [
     "WarmKernel",
     "KernelPool",
     "Task",
+    "task_environ",
     "Finished",
     "Scheduler",
 ]
@@ -260,6 +263,14 @@ class Task:
         Its name in the progress lines (``[4/6] 40_churn``, ``2026Q1 [4/6] 40_churn``).
     after : frozenset of (str, str)
         Keys of the tasks it waits for; ``(group, SETTLED)`` waits for a whole group to end.
+    awaits : frozenset of (str, str)
+        Keys of the tasks whose artifacts it reads late (:func:`helpers.frame.registry.awaits`): it
+        starts once they have started and runs beside them; its notebook waits where it reads them.
+    await_files : tuple of (str, str)
+        ``(artifact, done file)`` for those artifacts: the notebook's catalog waits for the done file
+        of the artifact's writer (:data:`helpers.frame.catalog.AWAIT_ENV`).
+    done_file : Path, optional
+        Written by the scheduler when the task has ended without error (what ``await_files`` name).
     """
 
     group: str
@@ -270,11 +281,20 @@ class Task:
     progress_file: Path
     label: str
     after: frozenset[tuple[str, str]] = frozenset()
+    awaits: frozenset[tuple[str, str]] = frozenset()
+    await_files: tuple[tuple[str, str], ...] = ()
+    done_file: Path | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         """``(group, step)``."""
         return (self.group, self.step)
+
+
+def task_environ(task: Task) -> dict[str, str]:
+    """What a kernel's environment says about the task it runs: its progress file and the artifacts
+    its catalog waits for (set when the kernel starts, and again when a kept kernel is reset)."""
+    return {progress.ENV: str(task.progress_file), AWAIT_ENV: json.dumps(dict(task.await_files))}
 
 
 @dataclass
@@ -315,7 +335,7 @@ class KernelPool:
 
     def environment(self, task: Task) -> dict[str, str]:
         """The environment of a kernel started for ``task``."""
-        env = {**os.environ, progress.ENV: str(task.progress_file)}
+        env = {**os.environ, **task_environ(task)}
         threads = str(thread_limit(self.jobs))
         for v in THREAD_VARIABLES:
             env.setdefault(v, threads)
@@ -350,7 +370,7 @@ class KernelPool:
         answer is replaced by a new one."""
         if not kept:
             return kernel
-        if kernel.reuse(self.notebooks[task.step], self.root, {progress.ENV: str(task.progress_file)}):
+        if kernel.reuse(self.notebooks[task.step], self.root, task_environ(task)):
             with self._lock:
                 self.reused += 1
             return kernel
@@ -498,6 +518,9 @@ class Scheduler:
                     if fin.error is not None and task.group not in st.failed:
                         self._fail_group(st, fin, left)
                     elif ok:
+                        if task.done_file is not None:  # the tasks reading its artifacts late may go on
+                            task.done_file.parent.mkdir(parents=True, exist_ok=True)
+                            task.done_file.touch()
                         st.done.add(task.key)
                         self.log(f"{task.label} done in {fin.end - fin.start:.1f} s")
                         on_done(fin)
@@ -514,7 +537,10 @@ class Scheduler:
         for task in list(st.pending):
             if len(st.running) >= self.jobs:
                 return
-            if task.after <= st.done:
+            # what it reads late: those writers need only have started (they run beside it, and
+            # its notebook waits where it reads their artifacts); a waiting task thus always waits
+            # for a running one, never for one that needs its slot
+            if task.after <= st.done and task.awaits <= st.started:
                 st.pending.remove(task)
                 st.started.add(task.key)
                 kernel, kept = self.kernels.assign(task)

@@ -60,6 +60,10 @@ class RunFolder:
         """The progress file of ``step``'s helpers."""
         return self.path / "progress" / f"{step}.log"
 
+    def done_file(self, step: str) -> Path:
+        """Written when ``step`` has ended without error: a notebook reading its artifacts late waits for it."""
+        return self.path / "progress" / f"{step}.done"
+
     def tidy(self) -> None:
         """Remove what only the run needed (the notebooks to execute, the progress files)."""
         shutil.rmtree(self.path / "sources", ignore_errors=True)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from helpers.frame.errors import RunError, SegreviewError
-from helpers.frame.registry import REVIEW_STEP
+from helpers.frame.registry import REVIEW_STEP, awaits
 from helpers.frame.settings import previous_quarter, project_root, step_parameters
 from helpers.run.execute import SETTLED, Finished, Scheduler, Task, imported_modules
 from helpers.run.interrupt import Interrupted, terminate_raises
@@ -85,11 +85,15 @@ class QuarterRun:
         out = []
         for i, s in enumerate(self.plan.steps, 1):
             waits = {(self.plan.quarter, d) for d in self.plan.needs[s]}
+            late = awaits(s, self.plan.steps)
             out.append(Task(group=self.plan.quarter, step=s, source=self.folder.path / "sources" / f"{s}.ipynb",
                             output=self.folder.executed(s),
                             parameters=step_parameters(self.plan.config, s, self.folder.path),
                             progress_file=self.folder.progress_file(s), label=f"{self.prefix}[{i}/{n}] {s}",
-                            after=frozenset(waits) | after))
+                            after=frozenset(waits) | after,
+                            awaits=frozenset((self.plan.quarter, w) for w in late.values()),
+                            await_files=tuple((a, str(self.folder.done_file(w))) for a, w in sorted(late.items())),
+                            done_file=self.folder.done_file(s)))
         return out
 
     def step_done(self, fin: Finished) -> None:
