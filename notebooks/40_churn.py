@@ -102,7 +102,10 @@ fig = ch.partial_dependence_chart(res)
 # ## Risk tiers and value at risk by segment
 
 # %% tags=["remove"]
-# segments and value: read here, after the model (the runner runs this step beside 20 and 30)
+# what needs only the orders first (shown below); then segments and value, read after the model
+# (the runner runs this step beside 30_clv: the value scores may not be written yet)
+ret = ch.retention(orders_t, S.as_of, P.rfm, P.churn)
+coh = ch.cohorts(orders_t, S.as_of, P.churn.cohorts)
 scores = cat.customer_scores(("segment_scores", "value_scores"))
 clv_summary = cat.load_optional("clv")
 value_col, value_label = ch.value_column(scores, clv_summary)
@@ -122,7 +125,6 @@ ch.value_at_risk_view(var, P.currency)
 # until the end of this quarter: the share who had not yet bought again, with 95% confidence bands.
 
 # %%
-ret = ch.retention(orders_t, S.as_of, P.rfm, P.churn)
 page.show_not_available(ret.not_available)
 display(Markdown(ch.retention_sentence(ret, S.as_of)))
 fig = ch.km_chart(ret)
@@ -131,7 +133,6 @@ fig = ch.km_chart(ret)
 # ### Cohorts: share of each first-purchase quarter's customers who bought in each later quarter
 
 # %%
-coh = ch.cohorts(orders_t, S.as_of, P.churn.cohorts)
 page.show_not_available(coh.not_available)
 ch.cohort_view(coh)
 
