@@ -43,14 +43,13 @@ from helpers import value as vl
 S = frame.begin("30_clv", globals())
 P, cat = S.params, S.catalog
 customers = cat.load_optional("customers")
-segments = cat.load_optional("segment_scores")
 orders_t = vl.orders_table(cat.path("orders"), P.engine, P.spark)
 
 # %% [markdown]
 # ## Which model, and why
 
 # %%
-res = vl.run(orders_t, customers, S.as_of, P.business, P.clv, P.seed, vl.groupings(segments), P.currency)
+res = vl.run(orders_t, customers, S.as_of, P.business, P.clv, P.seed, vl.segments_when_scoring(cat), P.currency)
 vl.show_overview(res)
 
 # %% [markdown]

@@ -331,27 +331,26 @@ def test_a_failing_step_stops_the_step_running_beside_it(project, capsys):
 
 def test_steps_run_side_by_side_only_after_what_they_need(ci_run):
     """run.json's timeline: every step starts after the steps it reads have ended (those it reads late:
-    after they started, and it ends after them), never more than two at once, 50_ab_evaluation
-    overlaps 20_rfm_clustering (it needs only 10_ingest) and 40_churn overlaps 30_clv."""
+    after they started, and it ends after them), never more than two at once; 30_clv runs beside
+    20_rfm_clustering and 40_churn beside 30_clv (they read segments and value late)."""
     from helpers.frame.registry import PIPELINE, awaits, needs
     tl = json.loads((ci_run / "run.json").read_text())["timeline"]
     assert tl["jobs"] == 2
     steps = tl["steps"]
     assert set(steps) == set(PIPELINE)
-    assert needs("40_churn") == ("10_ingest",) and needs("50_ab_evaluation") == ("10_ingest",)
+    assert needs("40_churn") == needs("30_clv") == needs("50_ab_evaluation") == ("10_ingest",)
     assert set(awaits("40_churn").values()) == {"20_rfm_clustering", "30_clv"}
+    assert set(awaits("30_clv").values()) == {"20_rfm_clustering"}
     for s, t in steps.items():
         assert t["start"] < t["end"]
         for d in needs(s):
             assert steps[d]["end"] <= t["start"], (s, d)
         for d in awaits(s).values():
             assert steps[d]["start"] <= t["start"] and steps[d]["end"] <= t["end"], (s, d)
-    churn, clv = steps["40_churn"], steps["30_clv"]
-    assert churn["start"] < clv["end"]
+    rfm, clv, churn = steps["20_rfm_clustering"], steps["30_clv"], steps["40_churn"]
+    assert clv["start"] < rfm["end"] and churn["start"] < clv["end"]
     moments = sorted({t["start"] for t in steps.values()})
     assert max(sum(t["start"] <= m < t["end"] for t in steps.values()) for m in moments) <= 2
-    ab, rfm = steps["50_ab_evaluation"], steps["20_rfm_clustering"]
-    assert ab["start"] < rfm["end"] and rfm["start"] < ab["end"]
 
 
 def _content(folder: Path) -> dict:

@@ -255,3 +255,30 @@ def test_a_model_whose_draws_cannot_be_scored_gives_way_to_the_next(tmp_path):
     res = _run(o, settings=CFG.clv.replace(model="paretonbd"))
     assert res.model_key != "paretonbd" and "paretonbd" in res.failures
     assert res.scores["clv_high"].notna().all() and (res.scores["clv_low"] <= res.scores["clv_high"]).all()
+
+
+def test_segments_given_as_a_function_are_read_once_after_the_fits_with_the_same_totals(monkeypatch):
+    """The notebook passes the segments as a function (the step runs beside 20_rfm_clustering and reads
+    them late): it is called once, after the models are fitted, and gives what a dict gives."""
+    from helpers.frame import progress
+    o = _orders(800, seed=9)
+    ids = sorted(o["customer_id"].unique())
+    seg = {"rfm_segment": pd.Series(["A" if i % 3 else "B" for i in range(len(ids))], index=ids)}
+    stages: list[str] = []
+    monkeypatch.setattr(progress, "stage", lambda s: stages.append(s))
+    monkeypatch.setattr(vp, "stage", lambda s: stages.append(s))
+    monkeypatch.setattr(vp.nc, "stage", lambda s: stages.append(s), raising=False)
+    calls: list[int] = []
+
+    def later():
+        calls.append(len(stages))
+        return seg
+    lazy = vp.run(o, None, AS_OF, CFG.business, SETTINGS, seed=1, groupings=later, currency="CNY")
+    plain = vp.run(o, None, AS_OF, CFG.business, SETTINGS, seed=1, groupings=seg, currency="CNY")
+    assert len(calls) == 1
+    before = stages[:calls[0]]
+    assert any(s.startswith("clv: refitting") for s in before)                 # after the fits
+    assert not any(s.startswith("clv: scoring") for s in before)               # before the scoring
+    assert lazy.unavailable is None and plain.unavailable is None
+    assert lazy.totals["by_rfm_segment"].equals(plain.totals["by_rfm_segment"])
+    assert lazy.scores.equals(plain.scores)

@@ -114,11 +114,13 @@ def test_ab_alpha_reaches_the_forest_plot(alpha):
 
 
 def test_late_reads_let_churn_run_beside_segments_and_value_and_bad_declarations_fail():
-    """40_churn waits only for ingestion; it reads segments and value late (beside 20 and 30)."""
+    """30_clv and 40_churn wait only for ingestion: they read segments (and value) late, beside 20 (and 30)."""
     assert registry.needs("40_churn") == ("10_ingest",)
     assert registry.awaits("40_churn") == {"segment_scores": "20_rfm_clustering", "value_scores": "30_clv",
                                            "clv": "30_clv"}
     assert registry.awaits("40_churn", ["10_ingest", "40_churn"]) == {}      # --only: read what is there
+    assert registry.needs("30_clv") == ("10_ingest",)
+    assert registry.awaits("30_clv") == {"segment_scores": "20_rfm_clustering"}
     assert registry.needs("60_quarterly_review") == tuple(p for p in registry.PIPELINE if p != registry.REVIEW_STEP)
     assert registry._artifacts(registry.STEPS) == registry.ARTIFACTS
 

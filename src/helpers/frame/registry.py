@@ -118,7 +118,10 @@ STEPS: tuple[Step, ...] = (
     Step("30_clv", "helpers.value", ClvParams, "Customer value", "Customer lifetime value",
          reads=("orders",), reads_optional=("segment_scores",),
          writes={"value_scores": "artifacts/value_scores.parquet", "clv": "artifacts/clv.json"},
-         summary="clv"),
+         summary="clv",
+         # the backtest and the fits need only the orders; segments are read when the customers are
+         # scored (value by segment, draw by draw): 30 runs beside 20
+         reads_late=("segment_scores",)),
     Step("40_churn", "helpers.churn", ChurnParams, "Churn risk", "Churn risk",
          reads=("orders",), reads_optional=("customers", "segment_scores", "value_scores", "clv"),
          writes={"churn_scores": "artifacts/churn_scores.parquet", "churn": "artifacts/churn.json"},

@@ -484,10 +484,12 @@ def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: in
     ----------
     orders : DataFrame, PurchaseDays, Ibis table or Parquet path
         The clean orders, or their :func:`purchase_days` (see :data:`Orders`).
-    groupings : dict of name -> Series, optional
+    groupings : dict of name -> Series, or a function returning it, optional
         Customer id -> group label (e.g. RFM segment, cluster). For each grouping the group
         totals and their intervals are computed draw by draw (``totals["by_<name>"]``), which is
-        what an interval of a total means (summing per-customer bounds would overstate it).
+        what an interval of a total means (summing per-customer bounds would overstate it). A
+        function is called once the models are fitted, right before the scoring (the step reads
+        the segments late: :func:`helpers.value.step.segments_when_scoring`).
     model : str, optional
         The purchase model's key (the backtest's choice); default ``settings.model`` (``auto`` ->
         BG/NBD).
@@ -517,6 +519,7 @@ def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: in
         gg = clv.fit_spend(s["x"], s["m_x"])
     except clv.CLVFitError as e:
         gg, error, failures["gammagamma"] = None, e, str(e)
+    groupings = groupings() if callable(groupings) else groupings   # read late: once the models are fitted
     out = score(s, fit, gg, settings, seed, groupings, chunk)
     out.summary = s
     out.failures = failures

@@ -12,6 +12,7 @@ there are values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +28,7 @@ from helpers.value import figures as fg
 from helpers.value import model as clv
 from helpers.value import noncontractual as nc
 
-__all__ = ["ValueResult", "run", "activity", "show_overview", "show_backtest", "show_forecast", "show_activity",
+__all__ = ["ValueResult", "run", "segments_when_scoring", "activity", "show_overview", "show_backtest", "show_forecast", "show_activity",
            "show_groups", "summary", "save", "check_saved", "value_sentences", "mode_sentence"]
 
 TITLE = N_("Customer lifetime value")
@@ -107,8 +108,43 @@ def _why_mode(business: BusinessSettings, label: bool, contractual: bool) -> str
     return tr("the customers table has no churn label and business.model is auto")
 
 
+Groupings = dict[str, pd.Series] | Callable[[], dict[str, pd.Series]] | None
+
+
+def _resolved(groupings: Groupings) -> dict[str, pd.Series] | None:
+    """The groupings, read now if they were given as a function (see :func:`run`)."""
+    return groupings() if callable(groupings) else groupings
+
+
+def _once(groupings: Groupings) -> Groupings:
+    """Groupings given as a function: a function that reads them on its first call only (a model that
+    fails to score is followed by the next one, which must not read them again)."""
+    if not callable(groupings):
+        return groupings
+    got: list[dict[str, pd.Series] | None] = []
+
+    def read() -> dict[str, pd.Series] | None:
+        if not got:
+            got.append(groupings())
+        return got[0]
+    return read
+
+
+def segments_when_scoring(catalog) -> Callable[[], dict[str, pd.Series]]:
+    """A function reading step 20's segments and clusters (:func:`helpers.value.noncontractual.groupings`)
+    when it is called: :func:`run` calls it only once the models are fitted, so the catalog's wait
+    for ``segment_scores`` (20_rfm_clustering running beside this step) comes as late as it can.
+
+    Parameters
+    ----------
+    catalog : helpers.frame.catalog.Catalog
+        The notebook's catalog.
+    """
+    return lambda: nc.groupings(catalog.load_optional("segment_scores"))
+
+
 def run(orders, customers: pd.DataFrame | None, as_of: pd.Timestamp, business: BusinessSettings,
-        settings: ClvSettings, seed: int, groupings: dict[str, pd.Series] | None = None,
+        settings: ClvSettings, seed: int, groupings: Groupings = None,
         currency: str = "") -> ValueResult:
     """The whole step: mode, data checks, backtest, forecast; what cannot be computed becomes "not available".
 
@@ -120,8 +156,11 @@ def run(orders, customers: pd.DataFrame | None, as_of: pd.Timestamp, business: B
         on the process's DuckDB): only per-customer tables come back.
     customers : DataFrame, optional
         The clean customers (its ``churned`` column is the churn label of subscriptions).
-    groupings : dict, optional
-        Customer id -> segment / cluster (:func:`helpers.value.noncontractual.groupings`), for value by group.
+    groupings : dict or function, optional
+        Customer id -> segment / cluster (:func:`helpers.value.noncontractual.groupings`), for value by group;
+        or a function returning them, called only when the customers are scored (after the backtest and
+        the fits): the notebook passes :func:`segments_when_scoring`, so
+        this step runs beside 20_rfm_clustering and waits for its segments only there.
     """
     as_of = pd.Timestamp(as_of).normalize()
     label = has_churn_label(customers)
@@ -189,6 +228,7 @@ def _non_contractual_parts(res: ValueResult, t: clv_data.EngineDays, groupings) 
     # the model: the backtest's choice, else (auto) the lowest AIC on all history
     order = _model_order(res, s_all)
     fw, errors = None, {}
+    groupings = _once(groupings)   # read by the forecast right before it scores (after the refit)
     for key in order:
         try:
             start = res.backtest.fits[key].log_params if res.backtest is not None and key in res.backtest.fits else None
@@ -295,6 +335,7 @@ def _run_contractual(res: ValueResult, orders, customers, business: BusinessSett
         res.model_reason = tr("Without a backtest the sBG is used: the standard retention model, which the "
                               "duration-dependent BdW replaces only when a holdout shows it predicts better.")
     errors = {}
+    groupings = _resolved(groupings)
     for key in order:
         try:
             res.rforward = ct.retention_forward(subs, s_, res.seed, groupings, key)
