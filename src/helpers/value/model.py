@@ -59,6 +59,8 @@ __all__ = [
     "p_no_purchase",
     "expected_spend",
     "discounted_expected_transactions",
+    "det_tables",
+    "det_rows",
     "HistoryIndex",
     "history_index",
     "p_alive_indexed",
@@ -600,6 +602,13 @@ class HistoryIndex:
     xtx_x: np.ndarray
     xtx_t: np.ndarray
 
+    def rows(self, idx: np.ndarray) -> HistoryIndex:
+        """The index of rows ``idx`` only, with the same distinct values and pairs (so the tables of
+        :func:`det_tables` built on this index apply to it)."""
+        return HistoryIndex(self.x[idx], self.t_x[idx], self.T[idx], self.pair_idx[idx], self.pair_x, self.pair_T,
+                            self.x_idx[idx], self.x_vals, self.tx_idx[idx], self.tx_vals, self.T_idx[idx],
+                            self.T_vals, self.xtx_idx[idx], self.xtx_x, self.xtx_t)
+
 
 def history_index(x, t_x, T) -> HistoryIndex:
     """The :class:`HistoryIndex` of rows (x, t_x, T), usually the unique histories of a customer base."""
@@ -654,6 +663,59 @@ def discounted_expected_transactions(model: str, params: dict[str, float], x, t_
         det += (cur - prev) / (1.0 + d) ** m
         prev = cur
     return det[h.pair_idx] * p_alive_indexed(model, params, h)
+
+
+def det_tables(model: str, params: dict[str, float], h: HistoryIndex, months: int, annual_discount: float,
+               unit_days: float = 7.0) -> dict[str, np.ndarray]:
+    """The parts of :func:`discounted_expected_transactions` that depend on distinct values only.
+
+    The hypergeometric sums per distinct (x, T) pair (and Pareto/NBD's integral terms per distinct
+    (x, t_x) and (x, T) pair), the logs per distinct x, t_x and T: a few thousand numbers per parameter
+    draw whatever the number of customers. :func:`det_rows` turns them into any rows' values, the
+    same numbers bit for bit as :func:`discounted_expected_transactions` (the same operations on the
+    same operands, element by element; tested), so a caller can keep the tables of every draw and
+    evaluate the rows block by block.
+    """
+    _check_model(model)
+    month = 365.25 / 12 / unit_days
+    d = (1.0 + annual_discount) ** (1 / 12) - 1.0
+    prev = np.zeros(len(h.pair_x))
+    det = np.zeros(len(h.pair_x))
+    for m in range(1, months + 1):
+        cur = _purchase_curve(model, params, m * month, h.pair_x, h.pair_T)
+        det += (cur - prev) / (1.0 + d) ** m
+        prev = cur
+    if model in _SHIFT:
+        r, al, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+        k = h.x_vals + _SHIFT[model]
+        ks = np.maximum(k, 1.0)
+        return {"det": det, "base": np.log(a) - np.log(b + ks - 1), "repeat": k > 0,
+                "log_T": np.log(al + h.T_vals), "log_tx": np.log(al + h.tx_vals)}
+    r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
+    return {"det": det, "l1": _pareto_term(r, al, s, be, h.xtx_x, h.xtx_t),
+            "l2": _pareto_term(r, al, s, be, h.pair_x, h.pair_T)}
+
+
+def det_rows(model: str, params: dict[str, float], h: HistoryIndex, tables: dict[str, np.ndarray]) -> np.ndarray:
+    """Discounted expected purchases of the rows of ``h`` from the :func:`det_tables` of the same
+    model and parameters, built on ``h`` or on the index that ``h`` is :meth:`HistoryIndex.rows` of.
+
+    Equal bit for bit to ``discounted_expected_transactions(model, params, ..., index=full)[rows]``:
+    each row's value is the very sequence of operations of :func:`p_alive_indexed` on the same
+    operands.
+    """
+    if model in _SHIFT:
+        r = params["r"]
+        logodds = tables["base"][h.x_idx] + (r + h.x) * (tables["log_T"][h.T_idx] - tables["log_tx"][h.tx_idx])
+        pa = np.where(tables["repeat"][h.x_idx], expit(-logodds), 1.0)
+    else:
+        r, al, s, be = (params[k] for k in ("r", "alpha", "s", "beta"))
+        l1 = tables["l1"][h.xtx_idx]
+        l2 = tables["l2"][h.pair_idx]
+        lo = np.log(s / (r + s + h.x)) + (r + h.x) * np.log(al + h.T) + s * np.log(be + h.T) + \
+            _pareto_log_a0(r, al, s, be, h.x, h.t_x, h.T, l1, l2)
+        pa = expit(-lo)
+    return tables["det"][h.pair_idx] * pa
 
 
 def discounted_clv(model: str, params: dict[str, float], spend: np.ndarray, x, t_x, T, months: int,

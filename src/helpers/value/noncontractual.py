@@ -72,6 +72,7 @@ __all__ = [
     "fit_verdict",
     "forward",
     "score",
+    "score_reference",
     "top_share",
     "p_alive_matrix",
     "spend_check_table",
@@ -528,13 +529,156 @@ def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: in
 
 
 def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult | None, settings: ClvSettings, seed: int,
-          groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000) -> Forward:
+          groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000,
+          block_values: int = 2 ** 25) -> Forward:
     """Score customers ``s`` (``customer_id``, ``x``, ``t_x``, ``T``, ``m_x``) with fitted models.
 
-    Discounted expected transactions are computed once per unique (x, t_x, T) history and draw;
-    spend and the per-customer quantiles are computed in chunks of ``chunk`` customers, so memory
-    stays at ``n_draws x chunk`` values. Without a spend model (``gg=None``) only P(alive) and the
-    expected purchases are returned.
+    Spend and the per-customer quantiles are computed in chunks of ``chunk`` customers (``n_draws x
+    chunk`` values). The discounted expected transactions of each draw are computed once per unique
+    (x, t_x, T) history within a **block** of consecutive chunks, a block holding at most
+    ``block_values / n_draws`` unique histories (256 MB of draws by default), so memory does not grow
+    with the number of customers: the parts that depend on distinct values only (the hypergeometric
+    sums per (x, T) pair, a few thousand numbers per draw) are computed once per draw for all blocks
+    (:func:`helpers.value.model.det_tables`). The results are those of :func:`score_reference`, bit
+    for bit: each history's value is the same sequence of operations, and the draw totals and group
+    totals add the same chunks in the same order. Without a spend model (``gg=None``) only P(alive)
+    and the expected purchases are returned.
+    """
+    horizon = settings.horizon_months * 365.25 / 12 / settings.unit_days
+    pa = clv.p_alive(fit.model, fit.params, s["x"], s["t_x"], s["T"])
+    exp_h = clv.expected_purchases(fit.model, fit.params, horizon, s["x"], s["t_x"], s["T"])
+    if gg is None:
+        scores = pd.DataFrame({"customer_id": s["customer_id"].astype(str), "p_alive": pa,
+                               "expected_purchases": exp_h})
+        return Forward(scores, fit, None, {"customers": int(len(s))})
+    ux, utx, uT, _, inv = clv.unique_histories(s["x"], s["t_x"], s["T"])
+    index = clv.history_index(ux, utx, uT)
+    months, disc, unit = settings.horizon_months, settings.annual_discount, settings.unit_days
+
+    spend = clv.expected_spend(gg.params, s["x"], s["m_x"])
+    value = clv.discounted_expected_transactions(fit.model, fit.params, ux, utx, uT, months, disc, unit,
+                                                 index=index)[inv] * spend
+
+    names = list(fit.params)
+    n_draws = settings.n_draws
+    stage(f"clv: scoring {len(s):,} customers with {n_draws} parameter draws")
+    draws_p = [dict(zip(names, d, strict=True)) for d in fit.draws(n_draws, seed)]
+    draws_g = gg.draws(n_draws, seed + 1)
+    lo_q, hi_q = (1 - settings.interval) / 2, 1 - (1 - settings.interval) / 2
+    low = np.empty(len(s))
+    high = np.empty(len(s))
+    totals = np.zeros(n_draws)
+    x = s["x"].to_numpy(float)
+    m = np.nan_to_num(s["m_x"].to_numpy(float))
+    codes = _group_codes(s["customer_id"], groupings)
+    group_draws = {g: np.zeros((n_draws, len(c[1]))) for g, c in codes.items()}
+    bad = np.zeros(n_draws, bool)
+    local = np.empty(len(ux), dtype=np.int64)   # unique history -> its row in the block's draws
+    # draws are independent: two threads (the special functions release the GIL)
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        tables = list(pool.map(lambda p: clv.det_tables(fit.model, p, index, months, disc, unit), draws_p))
+        for b0, b1 in _blocks(inv, len(ux), chunk, max(block_values // n_draws, chunk)):
+            rows = np.unique(inv[b0:b1])
+            local[rows] = np.arange(len(rows))
+            sub = index.rows(rows)
+            # (block's unique histories x draws) in Fortran order: each thread fills contiguous columns
+            det_draws = _block_array(len(rows), n_draws)
+
+            def fill(j: int, sub=sub, det_draws=det_draws) -> None:
+                det_draws[:, j] = clv.det_rows(fit.model, draws_p[j], sub, tables[j])
+
+            list(pool.map(fill, range(n_draws)))
+            bad |= ~np.isfinite(det_draws).all(axis=0)
+            if bad.any():
+                continue  # no interval will be given: only count the draws that cannot be scored
+            for i in range(b0, b1, chunk):
+                sl = slice(i, min(i + chunk, b1))
+                v = det_draws[local[inv[sl]]]                    # (customers, draws), C order
+                v *= _spend_draws(gg.model, draws_g, x[sl], m[sl])
+                low[sl], high[sl] = row_quantiles(v, (lo_q, hi_q))
+                totals += v.sum(axis=0)
+                for g, (cds, labels) in codes.items():
+                    onehot = np.zeros((len(labels), len(cds[sl])))
+                    onehot[cds[sl], np.arange(len(cds[sl]))] = 1.0
+                    group_draws[g] += (onehot @ v).T
+            del det_draws
+    if bad.any() or not np.isfinite(value).all():
+        shown = {k: round(float(v), 4) for k, v in fit.params.items()}
+        # a weakly identified fit (e.g. Pareto/NBD's s and beta far beyond the data) has draws where its special
+        # functions overflow: no interval can be computed from them, so this model cannot value the base
+        raise clv.CLVFitError(
+            f"{fit.model}: the expected purchases cannot be computed for {int(bad.sum())} of {n_draws} "
+            f"parameter draws (the data hardly bound its parameters: {shown}), so it gives no interval")
+    scores = pd.DataFrame({
+        "customer_id": s["customer_id"].astype(str), "p_alive": pa,
+        "expected_purchases": exp_h, "expected_spend": spend,
+        "clv": value, "clv_low": low, "clv_high": high,
+    })
+    total = float(value.sum())
+    tl, th = np.quantile(totals, [lo_q, hi_q])
+    out = {"clv_total": total, "clv_total_low": float(tl), "clv_total_high": float(th),
+           "customers": int(len(s)), "n_unique_histories": int(len(ux)),
+           "draws": n_draws, "interval": settings.interval}
+    out.update(group_totals(value, codes, group_draws, settings.interval))
+    return Forward(scores, fit, gg, out)
+
+
+def _block_array(n_rows: int, n_draws: int) -> np.ndarray:
+    """The draws of a block's unique histories, ``(n_rows, n_draws)`` in Fortran order (a draw's column is
+    contiguous, so two threads fill their columns without copies)."""
+    return np.empty((n_rows, n_draws), order="F")
+
+
+def _spend_draws(model: str, draws_g: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Each customer's expected spend per purchase under each spend-model draw, ``(customers, draws)``.
+
+    Gamma-Gamma's conditional mean ``(gamma + m x) p / (p x + q - 1)`` for repeat buyers and the
+    population mean ``p gamma / (q - 1)`` for the others, evaluated only where it applies and in place
+    (the operations of :func:`score_reference`'s ``np.where`` expression, so the same numbers).
+    """
+    if model == "common spend":
+        return draws_g[None, :, 0]
+    p_, q_, g_ = draws_g[None, :, 0], draws_g[None, :, 1], draws_g[None, :, 2]
+    rep = x > 0
+    out = np.empty((len(x), draws_g.shape[0]))
+    out[~rep] = p_ * g_ / (q_ - 1.0)
+    xr, mr = x[rep][:, None], m[rep][:, None]
+    num = np.add(g_, mr * xr)
+    num *= p_
+    den = np.multiply(p_, xr)
+    den += q_
+    den -= 1.0
+    num /= den
+    out[rep] = num
+    return out
+
+
+def _blocks(inv: np.ndarray, n_unique: int, chunk: int, cap: int) -> list[tuple[int, int]]:
+    """Consecutive customer chunks ``[i, i + chunk)`` grouped into blocks ``(start, stop)`` of at most ``cap``
+    distinct histories (``inv``: each customer's history); a block starts at a chunk boundary, so
+    the chunks are those of one pass over all customers."""
+    seen = np.zeros(n_unique, bool)
+    blocks, start, count = [], 0, 0
+    for i in range(0, len(inv), chunk):
+        ids = inv[i:i + chunk]
+        new = np.unique(ids[~seen[ids]])
+        if count + len(new) > cap and i > start:
+            blocks.append((start, i))
+            seen[:] = False
+            start, count = i, 0
+            new = np.unique(ids)
+        seen[new] = True
+        count += len(new)
+    if len(inv):
+        blocks.append((start, len(inv)))
+    return blocks
+
+
+def score_reference(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult | None, settings: ClvSettings, seed: int,
+          groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000) -> Forward:
+    """The reference of :func:`score`: the same results, with every unique history's discounted expected
+    transactions for every draw in memory at once (``unique histories x n_draws`` values: 1 GB at a
+    million customers). Kept to test :func:`score` against.
     """
     horizon = settings.horizon_months * 365.25 / 12 / settings.unit_days
     pa = clv.p_alive(fit.model, fit.params, s["x"], s["t_x"], s["T"])
