@@ -544,3 +544,34 @@ def test_snapshot_set_refuses_unknown_snapshots_and_windows_it_did_not_read():
     base.release()
     with pytest.raises(ValueError, match="need their snapshot"):
         snapshot_set(hand(), [SNAP], 365, {pd.Timestamp("2026-01-01"): 30})
+
+
+@settings(max_examples=40, deadline=None)
+@given(histories(), st.integers(0, 400), st.integers(1, 200), st.lists(st.sampled_from(list("abcdefgh")), max_size=8))
+def test_time_to_next_purchase_equals_a_plain_pandas_reindex(orders, origin_day, follow, population):
+    """The Arrow lookup against the slow, obvious version (pandas reindex on the ids)."""
+    from helpers.churn.data import time_to_next_purchase
+    origin = pd.Timestamp("2025-06-01") + pd.Timedelta(days=origin_day)
+    until = origin + pd.Timedelta(days=follow)
+    pop = pd.Index(list(dict.fromkeys(population)), dtype=str)
+    got = time_to_next_purchase(orders, origin, until, pop)
+    start, stop = origin.normalize() + pd.Timedelta(days=1), until.normalize() + pd.Timedelta(days=1)
+    w = orders[(orders["order_ts"] >= start) & (orders["order_ts"] < stop)]
+    first = w.groupby("customer_id")["order_ts"].min().reindex(pop)
+    days = ((first.dt.normalize() - start).dt.days + 1).to_numpy(float)
+    event = ~np.isnan(days)
+    want = pd.DataFrame({"duration": np.where(event, days, (stop - start).days).astype(float),
+                         "event": event.astype(int)}, index=pop)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_logrank_on_codes_equals_statsmodels_on_the_labels():
+    from statsmodels.duration.survfunc import survdiff
+
+    from helpers.churn.model import logrank
+    rng = np.random.default_rng(3)
+    g = rng.choice(["稳定客户", "at risk", "lost", "Champions"], 5000)
+    t = rng.integers(1, 365, 5000).astype(float)
+    e = (rng.random(5000) < 0.4).astype(int)
+    chi2, p = survdiff(t, e, g.astype(object))
+    assert logrank(t, e, g) == (float(chi2), float(p), 3)

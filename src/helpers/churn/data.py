@@ -25,6 +25,8 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from helpers.ingest.attributes import AttributeNote, model_features
 from helpers.ingest.rules import isin_ids
@@ -270,11 +272,14 @@ def time_to_next_purchase(orders: pd.DataFrame | ibis.Table, origin: pd.Timestam
     stop = pd.Timestamp(until).normalize() + pd.Timedelta(days=1)
     t = as_table(orders, ("customer_id", "order_ts"))
     w = t.filter((t.order_ts >= ibis.timestamp(start)) & (t.order_ts < ibis.timestamp(stop)))
-    f = to_pandas(w.group_by(customer_id=w.customer_id).aggregate(first=w.order_ts.min()))
-    first = pd.Series(f["first"].astype("datetime64[us]").to_numpy(), index=f["customer_id"].astype(str))
-    first = first.reindex(pd.Index(population).astype(str))
-    days = ((first.dt.normalize() - start).dt.days + 1).to_numpy()
-    event = ~np.isnan(days.astype(float))
+    f = w.group_by(customer_id=w.customer_id.cast("string")).aggregate(first=w.order_ts.min()).to_pyarrow()
+    # each customer's first order looked up by Arrow's hash (pandas' reindex on text ids: seconds per million)
+    pos = pc.index_in(pa.array(pd.Index(population).astype(str).to_numpy(object), pa.string()),
+                      value_set=f.column("customer_id").combine_chunks())
+    first = pc.take(f.column("first").combine_chunks().cast(pa.timestamp("us")), pos)
+    event = pos.is_valid().to_numpy(zero_copy_only=False)
+    day = first.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    days = np.where(event, (day - np.datetime64(start.date(), "D")).astype("int64") + 1, 0)
     follow = (stop - start).days
     return pd.DataFrame({"duration": np.where(event, days, follow).astype(float), "event": event.astype(int)},
                         index=population)
