@@ -77,12 +77,12 @@ def main(path: str, rounds: int = 1) -> None:
     same = True
     for _ in range(rounds):
         out = []
-        for name, f in zip(times, (old, new)):
+        for name, f in zip(list(times)[:2], (old, new), strict=True):
             t0 = time.perf_counter()
             out.append(f())
             times[name].append(time.perf_counter() - t0)
         (xa, ha, ya), (xb, hb, yb) = out
-        same &= all(a.equals(b) for a, b in zip(xa + ha + ya, xb + hb + yb))
+        same &= all(a.equals(b) for a, b in zip(xa + ha + ya, xb + hb + yb, strict=True))
         del out, xa, ha, ya, xb, hb, yb
     # retention curves: time to the next purchase (Arrow lookup vs pandas reindex) and the log-rank test
     # (integer codes vs the labels), on the population of the retention origin

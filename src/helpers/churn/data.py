@@ -129,7 +129,8 @@ def snapshot_features(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp,
     return _finish_features(g.to_pyarrow().to_pandas(), cols, day, customers, attributes, max_levels, types)
 
 
-def _finish_features(raw: pd.DataFrame, cols, day: pd.Timestamp, customers, attributes, max_levels, types) -> pd.DataFrame:
+def _finish_features(raw: pd.DataFrame, cols, day: pd.Timestamp, customers, attributes, max_levels,
+                     types) -> pd.DataFrame:
     """The features from the per-customer aggregates (``customer_id``, first, lastd, orders, ...):
     the same pandas steps for the reference query and the one over :class:`SnapshotSet`."""
     f = raw.set_index("customer_id").sort_index()
@@ -267,7 +268,7 @@ def time_to_next_purchase(orders: pd.DataFrame | ibis.Table, origin: pd.Timestam
     Returns ``duration`` (days, 1 = the day after the origin) and ``event`` (1 = bought again,
     0 = censored: no order up to ``until``), indexed like ``population``.
     """
-    from helpers.frame.engine import as_table, to_pandas
+    from helpers.frame.engine import as_table
     start = pd.Timestamp(origin).normalize() + pd.Timedelta(days=1)
     stop = pd.Timestamp(until).normalize() + pd.Timedelta(days=1)
     t = as_table(orders, ("customer_id", "order_ts"))
