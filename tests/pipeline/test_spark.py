@@ -76,6 +76,24 @@ def test_churn_features_and_bgnbd_histories_are_the_same_on_spark(tables):
     assert_same(payment_history(spark, AS_OF, 30.4375), payment_history(duck, AS_OF, 30.4375))
 
 
+def test_churn_snapshot_set_on_spark_equals_the_duckdb_references(tables):
+    """The churn step's one-pass snapshot set (features, BG/NBD histories, labels) on Spark."""
+    from helpers.churn.data import churn_labels, purchase_history, snapshot_features, snapshot_set
+    spark, duck = tables
+    snaps = [pd.Timestamp("2026-04-03"), pd.Timestamp("2026-07-02"), AS_OF]
+    base = snapshot_set(spark, snaps, 365, {snaps[0]: 90, snaps[1]: 90})
+    try:
+        for snap in snaps:
+            want = snapshot_features(duck, snap)
+            assert_same(base.features(snap), want)
+            assert_same(base.history(snap, 7.0), purchase_history(duck, snap, 7.0))
+            if snap != AS_OF:
+                pd.testing.assert_series_equal(base.labels(snap, 90, want.index, AS_OF),
+                                               churn_labels(duck, snap, 90, want.index, AS_OF))
+    finally:
+        base.release()
+
+
 def test_engine_side_aggregations_of_the_notebooks_are_the_same_on_spark(tables):
     import numpy as np
 

@@ -453,3 +453,125 @@ def test_batched_drivers_and_partial_dependence_equal_one_call_per_copy():
         Xv[f] = pd.Categorical([v] * n, dtype=X[f].dtype) if f == "plan" else v
         assert p == pytest.approx(m.predict_proba(Xv)[:, 1].mean(), abs=1e-12)
     assert pdp["feature"].tolist().count("plan") == 3
+
+
+# --- the one-pass snapshot set (issue 21) against the per-snapshot references ---------------------------------
+
+def _same_as_references(orders: pd.DataFrame, snaps: list[pd.Timestamp], horizon: int, active_days: int = 365):
+    """Every snapshot's features, history and labels from :func:`snapshot_set` equal the references exactly."""
+    from helpers.churn.data import purchase_history, snapshot_set
+    windows = {s: horizon for s in snaps[:-1]}
+    base = snapshot_set(orders, snaps, active_days, windows)
+    try:
+        for s in snaps:
+            want = snapshot_features(orders, s, active_days)
+            got = base.features(s)
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+            pd.testing.assert_frame_equal(base.history(s, 7.0), purchase_history(orders, s, 7.0), check_exact=True)
+            if s in windows:
+                pd.testing.assert_series_equal(base.labels(s, horizon, want.index),
+                                               churn_labels(orders, s, horizon, want.index), check_exact=True)
+    finally:
+        base.release()
+
+
+def test_snapshot_set_equals_the_references_bit_for_bit_on_planted_and_hand_data():
+    _same_as_references(hand(), [pd.Timestamp("2026-03-31"), SNAP], 30)
+    _same_as_references(hand().drop(columns=["category", "channel", "discount"]),
+                        [pd.Timestamp("2026-03-31"), SNAP], 30)
+    o = planted(300, seed=3)
+    _same_as_references(o, [pd.Timestamp("2026-01-15"), pd.Timestamp("2026-04-15"), pd.Timestamp("2026-07-14")], 90)
+
+
+def test_snapshot_set_on_the_ci_export_equals_the_references(ci_data, tmp_path):
+    """The CI demo export (completed orders of real dates, read from Parquet on DuckDB as the step does)."""
+    from helpers.frame.engine import orders_table
+    raw = pd.read_parquet(ci_data / "orders.parquet")
+    ok = ((raw["status"] == "completed") & (raw["order_ts"] >= "2020-01-01") & (raw["amount"] > 0)
+          & raw["customer_id"].notna())      # as cleaning leaves them
+    path = tmp_path / "orders.parquet"
+    raw[ok].drop(columns=["status"]).to_parquet(path)
+    t = orders_table(path)
+    as_of = pd.Timestamp("2026-09-30")
+    _same_as_references(t, [as_of - pd.Timedelta(days=180), as_of - pd.Timedelta(days=90), as_of], 90)
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories(), st.lists(st.integers(0, 500), min_size=1, max_size=3, unique=True), st.integers(1, 120),
+       st.integers(1, 400), st.sampled_from([(), ("category",), ("channel",), ("discount",),
+                                             ("category", "channel", "discount")]))
+def test_snapshot_set_equals_the_references_on_any_order_log(orders, days, horizon, active, drop):
+    snaps = sorted(pd.Timestamp("2025-06-01") + pd.Timedelta(days=d) for d in days)
+    o = orders.drop(columns=list(drop))
+    if "category" in o:
+        o["category"] = o["category"].astype(object)
+        o.loc[o.index[::4], "category"] = None      # a missing category is no category (nor a channel: see below)
+    if "channel" in o:
+        o["channel"] = o["channel"].astype(object)
+        o.loc[o.index[1::5], "channel"] = None      # the reference counts missing channels as one channel
+    _same_as_references(o, snaps, horizon, active)
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories(), st.integers(0, 500), st.data())
+def test_snapshot_set_never_reads_an_order_after_its_snapshot(orders, snap_day, data):
+    from helpers.churn.data import snapshot_set
+    snap = pd.Timestamp("2025-06-01") + pd.Timedelta(days=snap_day)
+    later = orders["order_ts"] >= snap.normalize() + pd.Timedelta(days=1)
+    changed = orders.copy()
+    changed.loc[later, "amount"] = changed.loc[later, "amount"] * 3 + 1
+    changed.loc[later, "category"] = "z"
+    changed.loc[later, "order_ts"] = changed.loc[later, "order_ts"] + pd.Timedelta(days=7)
+    drop = data.draw(st.lists(st.booleans(), min_size=len(orders), max_size=len(orders)))
+    changed = changed[~(later & np.array(drop, dtype=bool))]
+    # a later snapshot in the same set must not leak into the earlier one's features or history
+    snaps = [snap, snap + pd.Timedelta(days=60)]
+    a, b = snapshot_set(orders, snaps), snapshot_set(changed, snaps)
+    pd.testing.assert_frame_equal(a.features(snap), b.features(snap))
+    pd.testing.assert_frame_equal(a.history(snap, 7.0), b.history(snap, 7.0))
+    a.release(), b.release()
+
+
+def test_snapshot_set_refuses_unknown_snapshots_and_windows_it_did_not_read():
+    from helpers.churn.data import snapshot_set
+    base = snapshot_set(hand(), [SNAP], 365, {SNAP: 30})
+    with pytest.raises(KeyError, match="is not one of"):
+        base.features(pd.Timestamp("2026-05-01"))
+    with pytest.raises(KeyError, match="no 10-day outcome window"):
+        base.labels(SNAP, 10, base.features(SNAP).index)
+    with pytest.raises(ValueError, match="use an earlier snapshot"):
+        base.labels(SNAP, 30, base.features(SNAP).index, observed_until=pd.Timestamp("2026-07-15"))
+    base.release()
+    with pytest.raises(ValueError, match="need their snapshot"):
+        snapshot_set(hand(), [SNAP], 365, {pd.Timestamp("2026-01-01"): 30})
+
+
+@settings(max_examples=40, deadline=None)
+@given(histories(), st.integers(0, 400), st.integers(1, 200), st.lists(st.sampled_from(list("abcdefgh")), max_size=8))
+def test_time_to_next_purchase_equals_a_plain_pandas_reindex(orders, origin_day, follow, population):
+    """The Arrow lookup against the slow, obvious version (pandas reindex on the ids)."""
+    from helpers.churn.data import time_to_next_purchase
+    origin = pd.Timestamp("2025-06-01") + pd.Timedelta(days=origin_day)
+    until = origin + pd.Timedelta(days=follow)
+    pop = pd.Index(list(dict.fromkeys(population)), dtype=str)
+    got = time_to_next_purchase(orders, origin, until, pop)
+    start, stop = origin.normalize() + pd.Timedelta(days=1), until.normalize() + pd.Timedelta(days=1)
+    w = orders[(orders["order_ts"] >= start) & (orders["order_ts"] < stop)]
+    first = w.groupby("customer_id")["order_ts"].min().reindex(pop)
+    days = ((first.dt.normalize() - start).dt.days + 1).to_numpy(float)
+    event = ~np.isnan(days)
+    want = pd.DataFrame({"duration": np.where(event, days, (stop - start).days).astype(float),
+                         "event": event.astype(int)}, index=pop)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_logrank_on_codes_equals_statsmodels_on_the_labels():
+    from statsmodels.duration.survfunc import survdiff
+
+    from helpers.churn.model import logrank
+    rng = np.random.default_rng(3)
+    g = rng.choice(["稳定客户", "at risk", "lost", "Champions"], 5000)
+    t = rng.integers(1, 365, 5000).astype(float)
+    e = (rng.random(5000) < 0.4).astype(int)
+    chi2, p = survdiff(t, e, g.astype(object))
+    assert logrank(t, e, g) == (float(chi2), float(p), 3)

@@ -25,6 +25,8 @@ from __future__ import annotations
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from helpers.ingest.attributes import AttributeNote, model_features
 from helpers.ingest.rules import isin_ids
@@ -38,6 +40,8 @@ __all__ = [
     "churn_labels",
     "dataset",
     "purchase_history",
+    "SnapshotSet",
+    "snapshot_set",
     "PAYMENT_FEATURES",
     "payment_history",
     "ContractualData",
@@ -122,7 +126,14 @@ def snapshot_features(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp,
         g = g.left_join(top, "customer_id").drop("customer_id_right")
     g = g.mutate(recency_days=d0.delta(g.lastd, unit="day"), tenure_days=d0.delta(g.first, unit="day"),
                  span_days=g.lastd.delta(g.first, unit="day"))
-    f = g.to_pyarrow().to_pandas().set_index("customer_id").sort_index()
+    return _finish_features(g.to_pyarrow().to_pandas(), cols, day, customers, attributes, max_levels, types)
+
+
+def _finish_features(raw: pd.DataFrame, cols, day: pd.Timestamp, customers, attributes, max_levels,
+                     types) -> pd.DataFrame:
+    """The features from the per-customer aggregates (``customer_id``, first, lastd, orders, ...):
+    the same pandas steps for the reference query and the one over :class:`SnapshotSet`."""
+    f = raw.set_index("customer_id").sort_index()
     f.index = f.index.astype(str)
     f.index.name = "customer_id"
     for c in ("recency_days", "tenure_days", "orders", "purchase_days", "orders_last_90", "orders_prev_90"):
@@ -196,11 +207,7 @@ def churn_labels(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, hori
     """
     if not isinstance(orders, ibis.Table):
         _validate_cols(orders, ["customer_id", "order_ts"])
-    end = pd.Timestamp(snapshot).normalize() + pd.Timedelta(days=1)
-    stop = end + pd.Timedelta(days=horizon_days)
-    if observed_until is not None and stop > pd.Timestamp(observed_until).normalize() + pd.Timedelta(days=1):
-        raise ValueError(f"the {horizon_days}-day outcome window after {pd.Timestamp(snapshot).date()} ends after the "
-                         f"last observed day {pd.Timestamp(observed_until).date()}; use an earlier snapshot")
+    end, stop = _label_window(snapshot, horizon_days, observed_until)
     if isinstance(orders, ibis.Table):
         w = orders.filter((orders.order_ts >= ibis.timestamp(end)) & (orders.order_ts < ibis.timestamp(stop)))
         bought = w.select(customer_id=w.customer_id.cast("string")).distinct().to_pyarrow().column(0).to_pandas()
@@ -210,6 +217,17 @@ def churn_labels(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, hori
     # Arrow's hash membership: pandas' isin on Arrow-backed text loops in Python (5 s at 600k customers)
     churned = ~isin_ids(pd.Series(pd.Index(population).astype(str)), bought).to_numpy()
     return pd.Series(churned.astype("int64"), index=population, name="churned")
+
+
+def _label_window(snapshot: pd.Timestamp, horizon_days: int, observed_until: pd.Timestamp | None
+                  ) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The outcome window ``[end, stop)`` after ``snapshot``; refused when it ends after ``observed_until``."""
+    end = pd.Timestamp(snapshot).normalize() + pd.Timedelta(days=1)
+    stop = end + pd.Timedelta(days=horizon_days)
+    if observed_until is not None and stop > pd.Timestamp(observed_until).normalize() + pd.Timedelta(days=1):
+        raise ValueError(f"the {horizon_days}-day outcome window after {pd.Timestamp(snapshot).date()} ends after the "
+                         f"last observed day {pd.Timestamp(observed_until).date()}; use an earlier snapshot")
+    return end, stop
 
 
 def dataset(
@@ -250,16 +268,19 @@ def time_to_next_purchase(orders: pd.DataFrame | ibis.Table, origin: pd.Timestam
     Returns ``duration`` (days, 1 = the day after the origin) and ``event`` (1 = bought again,
     0 = censored: no order up to ``until``), indexed like ``population``.
     """
-    from helpers.frame.engine import as_table, to_pandas
+    from helpers.frame.engine import as_table
     start = pd.Timestamp(origin).normalize() + pd.Timedelta(days=1)
     stop = pd.Timestamp(until).normalize() + pd.Timedelta(days=1)
     t = as_table(orders, ("customer_id", "order_ts"))
     w = t.filter((t.order_ts >= ibis.timestamp(start)) & (t.order_ts < ibis.timestamp(stop)))
-    f = to_pandas(w.group_by(customer_id=w.customer_id).aggregate(first=w.order_ts.min()))
-    first = pd.Series(f["first"].astype("datetime64[us]").to_numpy(), index=f["customer_id"].astype(str))
-    first = first.reindex(pd.Index(population).astype(str))
-    days = ((first.dt.normalize() - start).dt.days + 1).to_numpy()
-    event = ~np.isnan(days.astype(float))
+    f = w.group_by(customer_id=w.customer_id.cast("string")).aggregate(first=w.order_ts.min()).to_pyarrow()
+    # each customer's first order looked up by Arrow's hash (pandas' reindex on text ids: seconds per million)
+    pos = pc.index_in(pa.array(pd.Index(population).astype(str).to_numpy(object), pa.string()),
+                      value_set=f.column("customer_id").combine_chunks())
+    first = pc.take(f.column("first").combine_chunks().cast(pa.timestamp("us")), pos)
+    event = pos.is_valid().to_numpy(zero_copy_only=False)
+    day = first.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    days = np.where(event, (day - np.datetime64(start.date(), "D")).astype("int64") + 1, 0)
     follow = (stop - start).days
     return pd.DataFrame({"duration": np.where(event, days, follow).astype(float), "event": event.astype(int)},
                         index=population)
@@ -324,9 +345,159 @@ def purchase_history(orders: pd.DataFrame | ibis.Table, snapshot: pd.Timestamp, 
     g = h.group_by("customer_id").aggregate(first=h._day.min(), last=h._day.max(), n=h._day.nunique())
     d0 = ibis.date(day.date())
     g = g.mutate(span=g.last.delta(g.first, unit="day"), age=d0.delta(g.first, unit="day"))
-    s = g.select("customer_id", "n", "span", "age").order_by("customer_id").to_pyarrow().to_pandas()
+    return _history_frame(g.select("customer_id", "n", "span", "age").order_by("customer_id").to_pyarrow().to_pandas(),
+                          unit_days)
+
+
+def _history_frame(s: pd.DataFrame, unit_days: float) -> pd.DataFrame:
+    """(x, t_x, T) from purchase days ``n``, ``span`` and ``age`` in days (both paths)."""
     return pd.DataFrame({"x": s["n"].to_numpy() - 1, "t_x": s["span"].to_numpy() / unit_days,
                          "T": s["age"].to_numpy() / unit_days}, index=pd.Index(s["customer_id"].astype(str)))
+
+
+class SnapshotSet:
+    """The churn features, BG/NBD histories and labels of several snapshots from one pass over the orders.
+
+    Built by :func:`snapshot_set`: the orders are grouped once per customer (orders, spend,
+    discount) with one set of aggregates per snapshot, each reading only the orders up to that
+    snapshot (``FILTER`` clauses), and once per customer and day for the purchase days and the
+    outcome windows after the snapshots that get labels. That per-customer table stays on the
+    engine (materialized); each snapshot's features, history and labels are then small queries on it. Same results as
+    :func:`snapshot_features`, :func:`purchase_history` and :func:`churn_labels` (the references,
+    tested against it): the money sums are the same float additions in the same order as the
+    references' (bit-identical on one engine thread; across threads the engine's own order is not
+    fixed, for the references either). Free it with :meth:`release`.
+    """
+
+    def __init__(self, table: ibis.Table, snapshots: list[pd.Timestamp], active_days: int,
+                 windows: dict[pd.Timestamp, int], cols: list[str]):
+        self.table, self.snapshots, self.active_days = table, snapshots, active_days
+        self.windows, self.cols = windows, cols
+
+    def _k(self, snapshot: pd.Timestamp) -> int:
+        day = pd.Timestamp(snapshot).normalize()
+        if day not in self.snapshots:
+            raise KeyError(f"snapshot {day.date()} is not one of {[d.date().isoformat() for d in self.snapshots]}")
+        return self.snapshots.index(day)
+
+    def features(self, snapshot: pd.Timestamp, customers: pd.DataFrame | None = None,
+                 attributes: list[str] | None = None, max_levels: int = 20,
+                 types: dict[str, str] | None = None) -> pd.DataFrame:
+        """:func:`snapshot_features` at ``snapshot`` (one of the set's)."""
+        k = self._k(snapshot)
+        day = self.snapshots[k]
+        g = self.table
+        d0 = ibis.date(day.date())
+        first_active = ibis.date((day - pd.Timedelta(days=self.active_days - 1)).date())
+        last = g[f"last_{k}"]
+        sel = dict(customer_id=g.cid, first=g.first, lastd=last, orders=g[f"orders_{k}"],
+                   purchase_days=g[f"days_{k}"], spend=g[f"spend_{k}"].cast("float64"),
+                   spend_last_90=g[f"spend_last_90_{k}"].cast("float64"),
+                   spend_prev_90=g[f"spend_prev_90_{k}"].cast("float64"),
+                   orders_last_90=g[f"orders_last_90_{k}"], orders_prev_90=g[f"orders_prev_90_{k}"])
+        if "category" in self.cols:
+            sel["category_breadth"] = g[f"categories_{k}"].fill_null(0)
+        if "discount" in self.cols:
+            sel["discount_sum"] = g[f"discount_{k}"].cast("float64")
+        if "channel" in self.cols:
+            sel["top_channel_orders"] = g[f"top_channel_{k}"]
+        sel.update(recency_days=d0.delta(last, unit="day"), tenure_days=d0.delta(g.first, unit="day"),
+                   span_days=last.delta(g.first, unit="day"))
+        raw = g.filter(last >= first_active).select(**sel).to_pyarrow().to_pandas()
+        return _finish_features(raw, self.cols, day, customers, attributes, max_levels, types)
+
+    def history(self, snapshot: pd.Timestamp, unit_days: float) -> pd.DataFrame:
+        """:func:`purchase_history` at ``snapshot``: every customer with an order up to it."""
+        k = self._k(snapshot)
+        g = self.table
+        last = g[f"last_{k}"]
+        d0 = ibis.date(self.snapshots[k].date())
+        q = g.filter(last.notnull()).select(customer_id=g.cid, n=g[f"days_{k}"], span=last.delta(g.first, unit="day"),
+                                            age=d0.delta(g.first, unit="day"))
+        return _history_frame(q.order_by("customer_id").to_pyarrow().to_pandas(), unit_days)
+
+    def labels(self, snapshot: pd.Timestamp, horizon_days: int, population: pd.Index,
+               observed_until: pd.Timestamp | None = None) -> pd.Series:
+        """:func:`churn_labels` at ``snapshot`` (its window must have been asked for in :func:`snapshot_set`)."""
+        k = self._k(snapshot)
+        _label_window(snapshot, horizon_days, observed_until)
+        if self.windows.get(self.snapshots[k]) != horizon_days:
+            raise KeyError(f"the set has no {horizon_days}-day outcome window after {self.snapshots[k].date()}")
+        g = self.table
+        w = g.filter(g[f"bought_{k}"] > 0)
+        bought = w.select(customer_id=w.cid).to_pyarrow().column(0).to_pandas()
+        churned = ~isin_ids(pd.Series(pd.Index(population).astype(str)), bought).to_numpy()
+        return pd.Series(churned.astype("int64"), index=population, name="churned")
+
+    def release(self) -> None:
+        """Drop the materialized per-customer table."""
+        from helpers.frame.engine import release
+        release(self.table)
+
+
+def snapshot_set(orders: pd.DataFrame | ibis.Table, snapshots: list[pd.Timestamp], active_days: int = 365,
+                 windows: dict[pd.Timestamp, int] | None = None) -> SnapshotSet:
+    """Per-customer aggregates of every snapshot in one pass over the orders (:class:`SnapshotSet`).
+
+    Parameters
+    ----------
+    orders : DataFrame or Ibis table
+        Clean orders, as for :func:`snapshot_features`.
+    snapshots : list of Timestamp
+        The snapshot days; for each, only the orders up to the end of that day enter its aggregates.
+    active_days : int
+        Population of each snapshot, as for :func:`snapshot_features`.
+    windows : dict, optional
+        Snapshot -> ``horizon_days`` of the outcome window to read for its labels. The orders read
+        end with the latest snapshot or outcome window.
+    """
+    from helpers.frame.engine import materialize
+    t = ibis_orders(orders)
+    _validate_cols(t, ["customer_id", "order_ts", "amount"])
+    snaps = [pd.Timestamp(d).normalize() for d in snapshots]
+    windows = {pd.Timestamp(d).normalize(): int(v) for d, v in (windows or {}).items()}
+    unknown = [d for d in windows if d not in snaps]
+    if unknown or not snaps:
+        raise ValueError(f"outcome windows {unknown} need their snapshot among {snaps} (at least one)")
+    until = max([*snaps, *(d + pd.Timedelta(days=v) for d, v in windows.items())]) + pd.Timedelta(days=1)
+    cols = list(t.columns)
+    h = t.filter(t.order_ts < ibis.timestamp(until)).mutate(cid=t.customer_id.cast("string"), _day=t.order_ts.date())
+    # money and order counts straight from the orders, as the reference adds them (the same rows in the same
+    # order: a FILTER clause selects what the reference's WHERE keeps), so the sums are the same floats
+    aggs = {"first": h._day.min()}
+    for k, day in enumerate(snaps):
+        upto = h.order_ts < ibis.timestamp(day + pd.Timedelta(days=1))
+        in90 = h._day > ibis.date((day - pd.Timedelta(days=90)).date())
+        last90 = upto & in90
+        prev90 = upto & (h._day > ibis.date((day - pd.Timedelta(days=180)).date())) & ~in90
+        aggs.update({f"last_{k}": h._day.max(where=upto), f"orders_{k}": h.count(where=upto),
+                     f"spend_{k}": h.amount.sum(where=upto), f"spend_last_90_{k}": h.amount.sum(where=last90),
+                     f"spend_prev_90_{k}": h.amount.sum(where=prev90), f"orders_last_90_{k}": h.count(where=last90),
+                     f"orders_prev_90_{k}": h.count(where=prev90)})
+        if "discount" in cols:
+            aggs[f"discount_{k}"] = h.discount.sum(where=upto)
+    g = h.group_by("cid").aggregate(**aggs)
+    # purchase days (the reference's distinct count) and the outcome windows from the distinct customer-days
+    d = h.select("cid", "_day").distinct()
+    per = {}
+    for k, day in enumerate(snaps):
+        per[f"days_{k}"] = d.count(where=d._day <= ibis.date(day.date()))
+        if day in windows:
+            per[f"bought_{k}"] = d.count(where=(d._day > ibis.date(day.date())) & (
+                d._day <= ibis.date((day + pd.Timedelta(days=windows[day])).date())))
+    g = g.inner_join(d.group_by("cid").aggregate(**per), "cid")
+    if "category" in cols:
+        hc = h.filter(h.category.notnull())
+        c = hc.group_by(["cid", "category"]).aggregate(f=hc._day.min())
+        per = c.group_by("cid").aggregate(**{f"categories_{k}": c.count(where=c.f <= ibis.date(day.date()))
+                                            for k, day in enumerate(snaps)})
+        g = g.left_join(per, "cid").drop("cid_right")
+    if "channel" in cols:
+        c = h.group_by(["cid", "channel"]).aggregate(**{f"n_{k}": h.count(where=h._day <= ibis.date(day.date()))
+                                                       for k, day in enumerate(snaps)})
+        per = c.group_by("cid").aggregate(**{f"top_channel_{k}": c[f"n_{k}"].max() for k in range(len(snaps))})
+        g = g.left_join(per, "cid").drop("cid_right")
+    return SnapshotSet(materialize(g, t._find_backend(use_default=True)), snaps, active_days, windows, cols)
 
 
 #: Payment-history features of a subscriber (contractual mode); see :func:`payment_history`.

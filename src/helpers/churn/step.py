@@ -304,9 +304,16 @@ class _BGNBD:
     not_available: NotAvailable | None = None
 
 
-def _fit_bgnbd(t: ibis.Table, snapshot: pd.Timestamp, seed: int, fit_sample: int = BGNBD_FIT_SAMPLE) -> _BGNBD:
-    """BG/NBD on every customer's history up to ``snapshot`` (a seeded sample of ``fit_sample`` beyond)."""
-    hist = churn_data.purchase_history(t, snapshot, BGNBD_UNIT_DAYS)
+def _fit_bgnbd(t: ibis.Table | churn_data.SnapshotSet, snapshot: pd.Timestamp, seed: int,
+               fit_sample: int = BGNBD_FIT_SAMPLE) -> _BGNBD:
+    """BG/NBD on every customer's history up to ``snapshot`` (a seeded sample of ``fit_sample`` beyond).
+
+    ``t``: the orders, or a :class:`helpers.churn.data.SnapshotSet` with ``snapshot`` (the same history).
+    """
+    if isinstance(t, churn_data.SnapshotSet):
+        hist = t.history(snapshot, BGNBD_UNIT_DAYS)
+    else:
+        hist = churn_data.purchase_history(t, snapshot, BGNBD_UNIT_DAYS)
     day = fmt_date(pd.Timestamp(snapshot))
     why = tr("its probability of no purchase is a candidate, and its P(alive) and expected purchases are "
              "features of the learned models")
@@ -338,18 +345,24 @@ def _with_bgnbd(X: pd.DataFrame, params: dict, horizon_days: int) -> pd.DataFram
 
 def snapshot_data(t: ibis.Table | pd.DataFrame, snapshot: pd.Timestamp, settings: ChurnSettings,
                   customers: pd.DataFrame | None, attributes: list[str], types: dict[str, str] | None,
-                  seed: int, bgnbd: bool = True) -> tuple[pd.DataFrame, _BGNBD]:
+                  seed: int, bgnbd: bool = True, base: churn_data.SnapshotSet | None = None
+                  ) -> tuple[pd.DataFrame, _BGNBD]:
     """The features of every customer active at ``snapshot``, from the orders up to it only.
 
     Order-history features and attributes (:func:`helpers.churn.data.snapshot_features`), plus BG/NBD's
     P(alive) and expected purchases in the horizon from a BG/NBD fit on the history up to the snapshot
     (when ``bgnbd`` and the fit succeeds). Nothing after the snapshot is read (a property test holds it).
+    With ``base`` (a :class:`helpers.churn.data.SnapshotSet` holding ``snapshot``, built from ``t``), the
+    features and the history are read from it instead of grouping the orders again (same results).
     """
-    X = churn_data.snapshot_features(t, snapshot, settings.active_days, customers, attributes or None,
-                                     settings.max_levels, types)
+    if base is not None:
+        X = base.features(snapshot, customers, attributes or None, settings.max_levels, types)
+    else:
+        X = churn_data.snapshot_features(t, snapshot, settings.active_days, customers, attributes or None,
+                                         settings.max_levels, types)
     if not bgnbd:
         return X, _BGNBD(None)
-    b = _fit_bgnbd(churn_data.ibis_orders(t), snapshot, seed)
+    b = _fit_bgnbd(base if base is not None else churn_data.ibis_orders(t), snapshot, seed)
     if b.params is not None:
         X = _with_bgnbd(X, b.params, settings.horizon_days)
     return X, b
@@ -464,9 +477,11 @@ def _run_snapshots(t: ibis.Table, customers, as_of, settings: ChurnSettings, see
         attrs = []
     _check_attributes(attrs, customers)
     stage(f"churn: features at the training ({tr_.date()}) and evaluation ({ev.date()}) snapshots, BG/NBD at each")
-    Xtr, btr = snapshot_data(t, tr_, settings, customers, attrs, types, seed)
-    Xev, bev = snapshot_data(t, ev, settings, customers, attrs, types, seed)
-    Xnow, bnow = snapshot_data(t, as_of, settings, customers, attrs, types, seed)
+    # one pass over the orders for the three snapshots and both outcome windows (same results as one query each)
+    base = churn_data.snapshot_set(t, [tr_, ev, as_of], settings.active_days, {tr_: h, ev: h})
+    Xtr, btr = snapshot_data(t, tr_, settings, customers, attrs, types, seed, base=base)
+    Xev, bev = snapshot_data(t, ev, settings, customers, attrs, types, seed, base=base)
+    Xnow, bnow = snapshot_data(t, as_of, settings, customers, attrs, types, seed, base=base)
     failed = next((b.not_available for b in (btr, bev, bnow) if b.not_available is not None), None)
     if failed is not None:
         res.parts.append(failed)
@@ -477,8 +492,9 @@ def _run_snapshots(t: ibis.Table, customers, as_of, settings: ChurnSettings, see
     Xtr = Xtr.loc[:, Xtr.notna().any() | (len(Xtr) == 0)]
     Xev, Xnow = Xev.reindex(columns=Xtr.columns), Xnow.reindex(columns=Xtr.columns)
     Xtr, Xev, Xnow = churn.as_categories(Xtr, Xev, Xnow)
-    ytr = churn_data.churn_labels(t, tr_, h, Xtr.index, as_of)
-    yev = churn_data.churn_labels(t, ev, h, Xev.index, as_of)
+    ytr = base.labels(tr_, h, Xtr.index, as_of)
+    yev = base.labels(ev, h, Xev.index, as_of)
+    base.release()
     if attrs and customers is not None:
         _, res.notes, kinds = churn_data.attribute_features(customers, attrs, as_of, settings.max_levels, types)
         res.kinds.update(kinds)
@@ -493,6 +509,7 @@ def _run_snapshots(t: ibis.Table, customers, as_of, settings: ChurnSettings, see
     res.sampled = max(len(Xtr), len(Xev)) > churn.FIT_SAMPLE
     stage(f"churn: fitting gradient boosting and logistic regression on {len(Xtr):,} customers")
     models = churn.fit_models(Xtr, ytr, seed)
+    del Xtr, ytr   # the training snapshot is no longer read: free its frame (about 0.7 GB at 5M customers)
     probs = churn.predict(models, Xev)
     bg_ev = bg_now = None
     if bev.params is not None and bnow.params is not None:
