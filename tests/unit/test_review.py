@@ -642,3 +642,36 @@ def test_plan_picks_the_recommended_treatment_with_the_highest_profit_not_the_hi
     wb = next(e for e in res.entries if e["group"] == "Win back")
     assert wb["offer_from"] == "EXP-3" and wb["offer_cost"] == 1.0 and wb["expected_value"]["pays"]
     assert wb["expected_value"]["treated"] > 0
+
+
+def test_cumulative_of_a_sorted_panel_equals_the_sort_and_factorize_reference(history):
+    """The panel as quarter_panel returns it (sorted) takes the fast path (codes where the id changes); a
+    shuffled copy takes the reference path (sort, factorize): the same states, codes and history."""
+    from helpers.review.history import Cumulative, _sorted_codes, build_history
+    panel, h = history
+    got = _sorted_codes(panel)
+    assert got is not None
+    codes, uniques = pd.factorize(panel["customer_id"], sort=True)
+    np.testing.assert_array_equal(got[0], codes)
+    np.testing.assert_array_equal(np.asarray(got[1]), np.asarray(uniques))
+    shuffled = panel.sample(frac=1.0, random_state=3)
+    assert _sorted_codes(shuffled) is None
+    assert _sorted_codes(panel.assign(bucket=panel["bucket"].to_numpy()[::-1])) is None  # buckets out of order
+    fast, ref = Cumulative(panel), Cumulative(shuffled)
+    for k in range(8):
+        end = pd.Timestamp("2026-09-30")
+        pd.testing.assert_frame_equal(fast.at(k, end), ref.at(k, end))
+    h2 = build_history(shuffled, "2026Q3", 8, D.rfm, D.review.lifecycle)
+    for name in ("kpis", "lifecycle", "segments", "groups", "transitions", "current"):
+        pd.testing.assert_frame_equal(getattr(h, name), getattr(h2, name))
+
+
+def test_history_previous_segments_equal_the_segments_step_at_the_previous_quarter_end(demo_orders, history):
+    from helpers.segments import customer_summary, segment_of
+    _, h = history
+    prev = segment_of(customer_summary(demo_orders, pd.Timestamp("2026-06-30")), D.rfm)
+    cur = h.current.set_index("customer_id")
+    had = cur.loc[prev["customer_id"]]
+    assert (had["previous_segment"].to_numpy() == prev["rfm_segment"].astype(str).to_numpy()).all()
+    assert (had["previous_group"].to_numpy() == prev["action_group"].astype(str).to_numpy()).all()
+    assert cur.drop(index=prev["customer_id"])["previous_segment"].isna().all()

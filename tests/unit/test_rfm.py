@@ -272,3 +272,25 @@ def test_rfm_cells_and_action_groups_equal_the_text_versions(cells):
                        index=seg.index, name="action_group")
     pd.testing.assert_series_equal(action_group_of(seg, S), want_g)
     pd.testing.assert_series_equal(action_group_of(seg.astype(str), S), want_g)
+
+
+ids_st = st.text(alphabet="ab0é客", min_size=0, max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(ids_st, st.one_of(st.floats(-1e6, 1e6), st.just(float("nan"))), max_size=30),
+       st.lists(ids_st, max_size=40), st.sampled_from([0.0, -1.5]))
+def test_values_by_id_equals_reindex(values, ids, fill):
+    from helpers.segments.data import values_by_id
+    v = pd.Series(list(values.values()), index=pd.Index(list(values.keys()), dtype="str", name="customer_id"),
+                  dtype="float64")
+    got = values_by_id(v, pd.Series(ids, dtype="str"), fill)
+    want = v.reindex(pd.Series(ids, dtype="str")).fillna(fill).to_numpy()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(values_by_id(v, np.array(ids, dtype=object), fill), want)
+
+
+def test_values_by_id_refuses_repeated_ids():
+    from helpers.segments.data import values_by_id
+    with pytest.raises(ValueError, match="repeat"):
+        values_by_id(pd.Series([1.0, 2.0], index=["a", "a"]), pd.Series(["a"]))

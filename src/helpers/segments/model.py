@@ -17,7 +17,7 @@ from helpers.frame.outcome import NotAvailable
 from helpers.frame.progress import stage
 from helpers.frame.settings import ClusteringSettings, RfmSettings
 from helpers.locale import fmt_date, fmt_int, fmt_number, fmt_pct, tr
-from helpers.segments.data import _validate_cols, period_revenue
+from helpers.segments.data import _validate_cols, period_revenue, values_by_id
 
 __all__ = [
     "rank_scores",
@@ -26,6 +26,7 @@ __all__ = [
     "assign_segments",
     "cell_segments",
     "segment_codes",
+    "segment_codes_of",
     "rfm_cells",
     "segment_of",
     "action_group_of",
@@ -186,6 +187,18 @@ def segment_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray, settings: RfmSett
     if (codes < 0).any():  # guarded by RfmSettings' coverage check
         raise ValueError(f"{int((codes < 0).sum())} customers match no segment rule")
     return codes
+
+
+def segment_codes_of(summary: pd.DataFrame, settings: RfmSettings) -> np.ndarray:
+    """Segment of every customer of a summary (:func:`customer_summary`'s columns) as a code into
+    ``settings.segment_order``: the scores of :func:`score_customers` and the segments of
+    :func:`assign_segments` without building the scored table (for counts over many snapshots)."""
+    _validate_cols(summary, ["recency_days", "purchase_days", "orders", "revenue", "average_order_value"],
+                   "customer summary")
+    r = rank_scores(summary["recency_days"].to_numpy(), higher_is_better=False)
+    f, _ = frequency_scores(summary[settings.frequency].to_numpy())
+    m = rank_scores(summary["revenue" if settings.monetary == "total" else "average_order_value"].to_numpy())
+    return segment_codes(r, f, m, settings)
 
 
 def _assign_segments_reference(scored: pd.DataFrame, settings: RfmSettings) -> pd.Series:
@@ -447,7 +460,7 @@ def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame 
     m["from"] = m["from"].astype("object").where(m["from"].notna(), NEW).astype(str)
     end = pd.Timestamp(prev_as_of).normalize()
     spend = period_revenue(orders, end + pd.Timedelta(days=1) - pd.DateOffset(months=12), end)
-    m["value_at_stake"] = spend.reindex(m["customer_id"].astype(str)).fillna(0.0).to_numpy()
+    m["value_at_stake"] = values_by_id(spend, m["customer_id"])
     fr, to = m["from"].map(rank), m["to"].map(rank)
     m["move"] = "stayed"
     m.loc[m["from"] == NEW, "move"] = "new"
