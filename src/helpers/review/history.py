@@ -256,7 +256,7 @@ def build_history(panel: pd.DataFrame, quarter: str, n: int, rfm: RfmSettings,
     labels = np.array([*STAGES, NOT_YET], dtype=object)
     seg_arr = np.array([*seg_names, None], dtype=object)
     grp_arr = np.array([*[group_of.get(s) for s in seg_names], None], dtype=object)
-    cur = pd.DataFrame({"customer_id": np.asarray(cum.ids),
+    cur = pd.DataFrame({"customer_id": pd.array(cum.ids, dtype="str"),
                         "stage": pd.Categorical.from_codes(now_stage, categories=list(STAGES)),
                         "previous_stage": labels[np.where(prev_stage < 0, len(STAGES), prev_stage)],
                         "previous_segment": seg_arr[np.where(prev_segment < 0, len(seg_names), prev_segment)],
