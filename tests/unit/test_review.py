@@ -675,3 +675,43 @@ def test_history_previous_segments_equal_the_segments_step_at_the_previous_quart
     assert (had["previous_segment"].to_numpy() == prev["rfm_segment"].astype(str).to_numpy()).all()
     assert (had["previous_group"].to_numpy() == prev["action_group"].astype(str).to_numpy()).all()
     assert cur.drop(index=prev["customer_id"])["previous_segment"].isna().all()
+
+
+def test_joined_scores_equal_the_catalogs_outer_join(tmp_path):
+    """Side by side when the tables hold the same sorted customers; the catalog's join otherwise (missing
+    customers, another order, a shared column): always the same table as ``Catalog.customer_scores``."""
+    from helpers.frame.catalog import Catalog
+    from helpers.review.quarter import joined_scores
+    rng = np.random.default_rng(5)
+    ids = sorted(f"C{i:04d}" for i in rng.choice(5000, 300, replace=False))
+    seg = pd.DataFrame({"customer_id": ids, "revenue": rng.gamma(2, 50, 300), "orders": rng.integers(1, 9, 300),
+                        "rfm_segment": rng.choice(["Champions", "Lost"], 300)})
+    seg.attrs["frequency_method"] = "quintiles"
+    val = pd.DataFrame({"customer_id": ids, "clv": rng.gamma(2, 30, 300), "p_alive": rng.uniform(size=300)})
+    tiers = pd.array(rng.choice(["high", "low", None], 300), dtype="str")
+    churn = pd.DataFrame({"customer_id": ids, "churn_tier": tiers,
+                          "retention_priority": rng.uniform(size=300) < 0.1})
+    cases = {
+        "same sorted customers": (seg, val, churn),
+        "one table missing": (seg, val, None),
+        "fewer customers in one table": (seg, val.iloc[::2], churn),
+        "another order": (seg, val.iloc[::-1], churn),
+        "a shared column": (seg, val.assign(revenue=1.0), churn),
+        "only one table": (None, val, None),
+    }
+    for name, tables in cases.items():
+        cat = Catalog(tmp_path / name.replace(" ", "_"), None, None)
+        (cat.run_dir / "artifacts").mkdir(parents=True)
+        for art, t in zip(("segment_scores", "value_scores", "churn_scores"), tables, strict=True):
+            if t is not None:
+                cat.save(art, t)
+        got, want = joined_scores(cat), cat.customer_scores()
+        pd.testing.assert_frame_equal(got, want, check_exact=True, obj=name)
+        assert got.attrs == want.attrs, name
+    # the common case really skips the join
+    from unittest import mock
+    with mock.patch.object(Catalog, "customer_scores", side_effect=AssertionError("joined")):
+        assert len(joined_scores(Catalog(tmp_path / "same_sorted_customers", None, None))) == 300
+    empty = Catalog(tmp_path / "none", None, None)
+    (empty.run_dir / "artifacts").mkdir(parents=True)
+    assert joined_scores(empty) is None
