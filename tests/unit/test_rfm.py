@@ -208,3 +208,89 @@ def test_summary_is_monotone_in_the_as_of_date(rows, day1, extra):
     assert (s2.loc[common, "recency_days"] <= s1.loc[common, "recency_days"] + extra).all()
     assert (s1["recency_days"] >= 0).all() and (s1["recency_days"] <= s1["tenure_days"]).all()
     assert np.isclose(s2["revenue"].sum(), o.loc[o["order_ts"] < a2 + pd.Timedelta(days=1), "amount"].sum())
+
+
+# --- fast paths against their slow references (issue 21) ---
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(-3, 40).map(float), st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+                          st.just(0.0), st.just(-0.0)), max_size=300),
+       st.integers(1, 7), st.booleans(), st.integers(1, 3))
+def test_rank_scores_equal_pandas_rank(values, n_scores, higher, offset):
+    from helpers.segments.model import _rank_scores_reference
+    got = rank_scores(np.array(values, dtype=float), n_scores, higher, offset)
+    want = _rank_scores_reference(np.array(values, dtype=float), n_scores, higher, offset)
+    assert got.dtype == want.dtype == np.int64
+    np.testing.assert_array_equal(got, want)
+
+
+def test_rank_scores_refuses_missing_values():
+    with pytest.raises(ValueError, match="missing"):
+        rank_scores(np.array([1.0, np.nan]))
+
+
+scores_1_5 = st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5)), min_size=0, max_size=200)
+
+
+@settings(max_examples=100, deadline=None)
+@given(scores_1_5)
+def test_assign_segments_equals_rule_by_rule_reference(cells):
+    from helpers.segments.model import _assign_segments_reference, assign_segments
+    sc = pd.DataFrame(cells, columns=["r_score", "f_score", "m_score"], dtype="int64",
+                      index=pd.RangeIndex(len(cells)) * 3 + 7)  # an index that is not 0..n-1
+    pd.testing.assert_series_equal(assign_segments(sc, S), _assign_segments_reference(sc, S))
+
+
+def test_assign_segments_equals_reference_on_every_cell_of_every_shipped_map():
+    from pathlib import Path
+
+    from helpers.frame.settings import load_config
+    from helpers.segments.model import _assign_segments_reference, assign_segments, segment_codes
+    root = Path(__file__).resolve().parents[2]
+    every = pd.DataFrame([(r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)],
+                         columns=["r_score", "f_score", "m_score"])
+    maps = [S] + [load_config(p).rfm for p in sorted((root / "params" / "presets").glob("rfm_*.yaml"))]
+    for rfm in maps:
+        pd.testing.assert_series_equal(assign_segments(every, rfm), _assign_segments_reference(every, rfm))
+        codes = segment_codes(every["r_score"], every["f_score"], every["m_score"], rfm)
+        assert [rfm.segment_order[c] for c in codes] == list(_assign_segments_reference(every, rfm).astype(str))
+    with pytest.raises(ValueError, match="1..5"):
+        segment_codes(np.array([0]), np.array([1]), np.array([1]), S)
+
+
+@settings(max_examples=100, deadline=None)
+@given(scores_1_5)
+def test_rfm_cells_and_action_groups_equal_the_text_versions(cells):
+    from helpers.segments.model import action_group_of, assign_segments, rfm_cells
+    sc = pd.DataFrame(cells, columns=["r_score", "f_score", "m_score"], dtype="int64")
+    got = pd.Series(rfm_cells(sc["r_score"].to_numpy(), sc["f_score"].to_numpy(), sc["m_score"].to_numpy()))
+    want = sc["r_score"].astype(str) + sc["f_score"].astype(str) + sc["m_score"].astype(str)
+    pd.testing.assert_series_equal(got, want, check_names=False)
+    seg = assign_segments(sc, S)
+    lookup = {s: g.name for g in S.action_groups for s in g.segments}
+    want_g = pd.Series(pd.Categorical(seg.astype(str).map(lookup), categories=[g.name for g in S.action_groups]),
+                       index=seg.index, name="action_group")
+    pd.testing.assert_series_equal(action_group_of(seg, S), want_g)
+    pd.testing.assert_series_equal(action_group_of(seg.astype(str), S), want_g)
+
+
+ids_st = st.text(alphabet="ab0é客", min_size=0, max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(ids_st, st.one_of(st.floats(-1e6, 1e6), st.just(float("nan"))), max_size=30),
+       st.lists(ids_st, max_size=40), st.sampled_from([0.0, -1.5]))
+def test_values_by_id_equals_reindex(values, ids, fill):
+    from helpers.segments.data import values_by_id
+    v = pd.Series(list(values.values()), index=pd.Index(list(values.keys()), dtype="str", name="customer_id"),
+                  dtype="float64")
+    got = values_by_id(v, pd.Series(ids, dtype="str"), fill)
+    want = v.reindex(pd.Series(ids, dtype="str")).fillna(fill).to_numpy()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(values_by_id(v, np.array(ids, dtype=object), fill), want)
+
+
+def test_values_by_id_refuses_repeated_ids():
+    from helpers.segments.data import values_by_id
+    with pytest.raises(ValueError, match="repeat"):
+        values_by_id(pd.Series([1.0, 2.0], index=["a", "a"]), pd.Series(["a"]))

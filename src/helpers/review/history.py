@@ -67,8 +67,13 @@ class Cumulative:
     """
 
     def __init__(self, panel: pd.DataFrame):
-        p = panel.sort_values(["customer_id", "bucket"], kind="stable").reset_index(drop=True)
-        codes, self.ids = pd.factorize(p["customer_id"], sort=True)
+        sorted_codes = _sorted_codes(panel)
+        if sorted_codes is not None:  # as quarter_panel returns it: codes from where the id changes
+            p = panel.reset_index(drop=True)
+            codes, self.ids = sorted_codes
+        else:
+            p = panel.sort_values(["customer_id", "bucket"], kind="stable").reset_index(drop=True)
+            codes, self.ids = pd.factorize(p["customer_id"], sort=True)
         self.codes = codes
         self.bucket = p["bucket"].to_numpy()
         self.raw_orders = p["orders"].to_numpy()
@@ -107,6 +112,31 @@ class Cumulative:
         out["tenure_days"] = day - self.first_day[rows]
         out["average_order_value"] = out["revenue"] / out["orders"]
         return out
+
+
+def _sorted_codes(panel: pd.DataFrame) -> tuple[np.ndarray, pd.api.extensions.ExtensionArray] | None:
+    """Customer codes and ids (``pd.factorize(ids, sort=True)``, tested equal) of a panel already sorted by
+    customer id and bucket, found where the id changes (Arrow compares the strings); ``None`` when the panel
+    is not sorted so."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    n = len(panel)
+    if n < 2:
+        return None
+    ids = panel["customer_id"].astype("str")
+    a = pa.Array.from_pandas(ids).cast(pa.large_string())
+    if a.null_count:
+        return None
+    head, tail = a.slice(0, n - 1), a.slice(1)
+    if pc.any(pc.less(tail, head)).as_py():
+        return None
+    change = pc.not_equal(tail, head).to_numpy(zero_copy_only=False)
+    b = panel["bucket"].to_numpy()
+    if not (change | (b[1:] > b[:-1])).all():  # within a customer, buckets strictly increase
+        return None
+    codes = np.concatenate(([0], np.cumsum(change))).astype(np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], change)))
+    return codes, ids.array.take(starts)
 
 
 def _cumsum(x: np.ndarray, group_start: np.ndarray) -> np.ndarray:
@@ -189,6 +219,7 @@ def build_history(panel: pd.DataFrame, quarter: str, n: int, rfm: RfmSettings,
     seg_names = [s.name for s in rfm.segments]
     grp_names = [g.name for g in rfm.action_groups]
     group_of = {s: g.name for g in rfm.action_groups for s in g.segments}
+    to_rule_order = np.array([seg_names.index(s) for s in rfm.segment_order], dtype=np.int16)
     kpi_rows, life_rows, seg_rows, grp_rows = [], [], [], []
     prev_stage = np.full(n_cust, -1, np.int8)
     prev_segment = np.full(n_cust, -1, np.int16)
@@ -206,19 +237,16 @@ def build_history(panel: pd.DataFrame, quarter: str, n: int, rfm: RfmSettings,
         stages = lifecycle_stage(st["first_order"], st["last_order"], start, end, lifecycle.active_days,
                                  lifecycle.lost_days)
         life_rows.append({"quarter": q, **{s: int((stages == s).sum()) for s in STAGES}})
-        if len(st):
-            scored, _ = seg_model.score_customers(st, rfm)
-            seg = seg_model.assign_segments(scored, rfm)
-            counts = seg.value_counts()
-        else:
-            seg, counts = pd.Series([], dtype=object), pd.Series(dtype=int)
+        # segments as codes into seg_names (the segments step's scoring and rules, one look-up per customer)
+        seg = to_rule_order[seg_model.segment_codes_of(st, rfm)] if len(st) else np.zeros(0, np.int16)
+        counts = dict(zip(seg_names, np.bincount(seg, minlength=len(seg_names)).tolist(), strict=True))
         seg_rows.append({"quarter": q, **{s: int(counts.get(s, 0)) for s in seg_names}})
         grp_rows.append({"quarter": q, **{g: int(sum(counts.get(s, 0) for s in seg_names if group_of.get(s) == g))
                                           for g in grp_names}})
         codes = st["customer_id"].to_numpy()
         if k == len(quarters) - 2:
             prev_stage[codes] = stages.cat.codes.to_numpy()
-            prev_segment[codes] = pd.Categorical(seg, categories=seg_names).codes
+            prev_segment[codes] = seg
         if k == len(quarters) - 1:
             now_stage[codes] = stages.cat.codes.to_numpy()
             revenue_to_date = np.zeros(n_cust)
@@ -228,7 +256,7 @@ def build_history(panel: pd.DataFrame, quarter: str, n: int, rfm: RfmSettings,
     labels = np.array([*STAGES, NOT_YET], dtype=object)
     seg_arr = np.array([*seg_names, None], dtype=object)
     grp_arr = np.array([*[group_of.get(s) for s in seg_names], None], dtype=object)
-    cur = pd.DataFrame({"customer_id": np.asarray(cum.ids),
+    cur = pd.DataFrame({"customer_id": pd.array(cum.ids, dtype="str"),
                         "stage": pd.Categorical.from_codes(now_stage, categories=list(STAGES)),
                         "previous_stage": labels[np.where(prev_stage < 0, len(STAGES), prev_stage)],
                         "previous_segment": seg_arr[np.where(prev_segment < 0, len(seg_names), prev_segment)],

@@ -61,6 +61,17 @@ def holdout_list_name(group: str) -> str:
     return contact_list_name(group)[:-4] + "-holdout.csv"
 
 
+def _same_ids(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two id columns hold the same ids in the same order (compared as text, by Arrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    if len(a) != len(b):
+        return False
+    x, y = (pa.Array.from_pandas(v.astype(str)).cast(pa.large_string()) for v in (a, b))
+    return bool(pc.all(pc.equal(x, y)).as_py()) if len(a) and not (x.null_count or y.null_count) else \
+        np.array_equal(a.astype(str).to_numpy(), b.astype(str).to_numpy())
+
+
 @dataclass
 class PlanResult:
     """The plan: one entry per action group (``entries``, for ``review.json``) and the contact lists."""
@@ -120,20 +131,28 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
     cur = history.current
     # the stage of each scored customer: both tables are sorted by customer id (one join when they differ)
     ids = scores["customer_id"].astype(str).to_numpy()
-    if len(ids) == len(cur) and np.array_equal(ids, cur["customer_id"].to_numpy()):
+    if len(ids) == len(cur) and _same_ids(scores["customer_id"], cur["customer_id"]):
         stage_of = cur["stage"].astype(str).to_numpy()
     else:
         stage_of = (pd.DataFrame({"customer_id": ids}).merge(cur[["customer_id", "stage"]], on="customer_id",
                                                              how="left")["stage"].astype(str).to_numpy())
     retention = cur.groupby("previous_group")["bought_this_quarter"].mean()
-    group_col = scores["action_group"].astype(str).to_numpy()
+    group_codes, group_names = pd.factorize(scores["action_group"].astype(str))
+    group_names = list(group_names)
     segment_col = scores["rfm_segment"].astype(str).to_numpy()
+    # the columns the plan reads, selected once (each group's rows are then taken from these only), and the
+    # contact lists' text columns as Arrow-backed text (taken per group without converting millions of strings)
+    used = scores[[c for c in dict.fromkeys((vcol, "churn_tier", "average_order_value", "retention_priority",
+                                             "churn_probability", "revenue")) if c is not None and c in scores]]
+    id_text = scores["customer_id"].astype(str).array
+    segment_text = scores["rfm_segment"].astype(str).array
+    stage_text = pd.array(stage_of, dtype="str")
     groups_trend = history.groups
     entries, contacts = [], {}
     retention_rows: list[pd.DataFrame] = []
     for gi, g in enumerate(rfm.action_groups):
-        in_group = group_col == g.name
-        mine = scores[in_group]
+        in_group = group_codes == (group_names.index(g.name) if g.name in group_names else -2)
+        mine = used[in_group]
         mine_seg = segment_col[in_group]
         n = len(mine)
         if n == 0:
@@ -336,8 +355,8 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             "retention_list": rlist,
         }
         entries.append(entry)
-        c = pd.DataFrame({"customer_id": ids[in_group], "segment": mine_seg})
-        c["lifecycle_stage"] = stage_of[in_group]
+        c = pd.DataFrame({"customer_id": id_text[in_group], "segment": segment_text[in_group]})
+        c["lifecycle_stage"] = stage_text[in_group]
         if vcol:
             c[f"predicted_value_{h_months}m" if h_months else "predicted_value"] = mine[vcol].round(2).to_numpy()
         if "churn_probability" in mine:
@@ -347,7 +366,8 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             c["retention_priority"] = rp
         c["offer"] = np.where(offered, "offer", "low-cost only")
         c["in_holdout"] = hold
-        c = c.sort_values("customer_id", kind="stable").reset_index(drop=True)
+        if not c["customer_id"].is_monotonic_increasing:  # sorted already when the joined tables are
+            c = c.sort_values("customer_id", kind="stable").reset_index(drop=True)
         # the holdout in its own file: whoever sends the contact list cannot message it by mistake
         contacts[fname] = c[~c["in_holdout"]].reset_index(drop=True)
         if h_size:

@@ -18,7 +18,8 @@ from helpers.review.data import quarter_panel
 from helpers.review.history import History, build_history
 from helpers.review.plan import PlanResult, build_plan, readouts
 
-__all__ = ["ReviewParts", "gather", "earlier_values", "json_sections", "aligned", "plan_covers_every_customer"]
+__all__ = ["ReviewParts", "gather", "joined_scores", "earlier_values", "json_sections", "aligned",
+           "plan_covers_every_customer"]
 
 
 @dataclass
@@ -49,6 +50,35 @@ def aligned(scores: pd.DataFrame, column: str, current: pd.DataFrame) -> pd.Seri
     return pd.Series(m["_v"].to_numpy(), index=current.index)
 
 
+def joined_scores(cat) -> pd.DataFrame | None:
+    """``cat.customer_scores()`` (the per-step customer tables joined on ``customer_id``, tested equal), without
+    the join when the tables hold the same customers in the same sorted order (as the steps write them): their
+    columns side by side. Otherwise, or when two tables share a column, the catalog's outer join.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from helpers.frame.registry import SCORE_TABLES
+    frames = [t for t in (cat.load_optional(name) for name in SCORE_TABLES) if t is not None]
+    if not frames:
+        return None
+    frames = [t.assign(customer_id=t["customer_id"].astype(str)) for t in frames]
+    ids = [pa.Array.from_pandas(t["customer_id"]).cast(pa.large_string()) for t in frames]
+    cols = [c for t in frames for c in t.columns if c != "customer_id"]
+    n = len(ids[0])
+    strictly_sorted = n < 2 or not pc.any(pc.less_equal(ids[0].slice(1), ids[0].slice(0, n - 1))).as_py()
+    same = (len(cols) == len(set(cols)) and all(len(x) == n for x in ids) and not any(x.null_count for x in ids)
+            and strictly_sorted and all(n == 0 or pc.all(pc.equal(x, ids[0])).as_py() for x in ids[1:]))
+    if not same:
+        return cat.customer_scores()
+    out = frames[0]
+    for t in frames[1:]:
+        attrs = out.attrs if out.attrs == t.attrs else {}
+        out = pd.concat([out.reset_index(drop=True), t.drop(columns="customer_id").reset_index(drop=True)], axis=1)
+        out.attrs = attrs
+    return out.reset_index(drop=True)
+
+
 def earlier_values(quarters: list[str], reports_dir: str, current: dict[str, dict | None]) -> dict[str, dict]:
     """Predicted value of the base and customers at high churn risk per quarter: this quarter's from its
     summaries, earlier ones from their rendered reports (absent when a quarter was not rendered)."""
@@ -68,7 +98,7 @@ def earlier_values(quarters: list[str], reports_dir: str, current: dict[str, dic
 def gather(cat, params, artifacts: dict[str, dict | None]) -> ReviewParts:
     """Compute the review's own sections from the run's artifacts and the parameters (``ReviewParams``)."""
     P = params
-    scores = cat.customer_scores()
+    scores = joined_scores(cat)
     panel = quarter_panel(cat.path("orders"), P.quarter, P.review.trend_quarters)
     history = build_history(panel, P.quarter, P.review.trend_quarters, P.rfm, P.review.lifecycle)
     vcol = inputs.value_column(scores)

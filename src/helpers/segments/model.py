@@ -17,13 +17,17 @@ from helpers.frame.outcome import NotAvailable
 from helpers.frame.progress import stage
 from helpers.frame.settings import ClusteringSettings, RfmSettings
 from helpers.locale import fmt_date, fmt_int, fmt_number, fmt_pct, tr
-from helpers.segments.data import _validate_cols, period_revenue
+from helpers.segments.data import _validate_cols, period_revenue, values_by_id
 
 __all__ = [
     "rank_scores",
     "frequency_scores",
     "score_customers",
     "assign_segments",
+    "cell_segments",
+    "segment_codes",
+    "segment_codes_of",
+    "rfm_cells",
     "segment_of",
     "action_group_of",
     "FIT_SAMPLE",
@@ -57,6 +61,26 @@ def rank_scores(values: pd.Series | np.ndarray, n_scores: int = 5, higher_is_bet
         ``offset + floor(n_scores * (position - 1) / n)``, ``position`` being the 1-based rank
         from worst to best with ties at their first position (``method="min"``).
     """
+    v = np.asarray(values, dtype="float64")
+    if np.isnan(v).any():
+        raise ValueError("cannot score missing values")
+    n = len(v)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    pos = _min_rank(v if higher_is_better else -v)
+    return (offset + np.floor(n_scores * (pos - 1) / n)).astype(np.int64)
+
+
+def _min_rank(v: np.ndarray) -> np.ndarray:
+    """1-based rank of each value with ties at their first position (pandas' ``rank(method="min")``, tested
+    equal): one plus the number of values below it, from the distinct values and their counts (one sort)."""
+    uniq, inverse, counts = np.unique(v, return_inverse=True, return_counts=True)
+    below = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return (below + 1).astype("float64")[inverse.reshape(-1)]
+
+
+def _rank_scores_reference(values, n_scores: int = 5, higher_is_better: bool = True, offset: int = 1) -> np.ndarray:
+    """The slow, obvious :func:`rank_scores` (pandas' rank), kept to test the fast one against."""
     v = pd.Series(np.asarray(values, dtype="float64"))
     if v.isna().any():
         raise ValueError("cannot score missing values")
@@ -117,13 +141,68 @@ def score_customers(summary: pd.DataFrame, settings: RfmSettings) -> tuple[pd.Da
     out["r_score"] = rank_scores(out["recency"], higher_is_better=False)
     out["f_score"], how = frequency_scores(out["frequency"])
     out["m_score"] = rank_scores(out["monetary"])
-    out["rfm_cell"] = (out["r_score"].astype(str) + out["f_score"].astype(str) + out["m_score"].astype(str))
+    out["rfm_cell"] = rfm_cells(out["r_score"].to_numpy(), out["f_score"].to_numpy(), out["m_score"].to_numpy())
     return out, how
+
+
+def rfm_cells(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The cell label ``"RFM"`` of each customer (``"545"``), as text: one of the 125 labels taken per customer
+    (instead of formatting millions of numbers); the same values and dtype as concatenating the scores as text."""
+    labels = np.array([f"{a}{b}{c}" for a in range(1, 6) for b in range(1, 6) for c in range(1, 6)], dtype=object)
+    code = (np.asarray(r) - 1) * 25 + (np.asarray(f) - 1) * 5 + (np.asarray(m) - 1)
+    return pd.array(labels[code], dtype="str")
 
 
 def assign_segments(scored: pd.DataFrame, settings: RfmSettings) -> pd.Series:
     """Named segment of every customer: the first matching rule (every cell is covered)."""
     _validate_cols(scored, ["r_score", "f_score", "m_score"], "scored customers")
+    codes = segment_codes(*(scored[c].to_numpy() for c in ("r_score", "f_score", "m_score")), settings)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=settings.segment_order), index=scored.index,
+                     name="rfm_segment")
+
+
+def cell_segments(settings: RfmSettings) -> np.ndarray:
+    """Segment of each of the 125 cells (index ``25 (r - 1) + 5 (f - 1) + (m - 1)``) as a code into
+    ``settings.segment_order``: the first rule whose ranges contain the cell (every cell is covered)."""
+    order = {name: i for i, name in enumerate(settings.segment_order)}
+    out = np.full(125, -1, dtype=np.int16)
+    for r in range(1, 6):
+        for f in range(1, 6):
+            for m in range(1, 6):
+                rule = next((x for x in settings.segments if x.r[0] <= r <= x.r[1] and x.f[0] <= f <= x.f[1]
+                             and x.m[0] <= m <= x.m[1]), None)
+                if rule is not None:
+                    out[(r - 1) * 25 + (f - 1) * 5 + (m - 1)] = order[rule.name]
+    return out
+
+
+def segment_codes(r: np.ndarray, f: np.ndarray, m: np.ndarray, settings: RfmSettings) -> np.ndarray:
+    """Segment of every customer as a code into ``settings.segment_order``, from the scores 1-5: one look-up
+    in the 125-cell table of :func:`cell_segments` (the rules of :func:`assign_segments`, tested equal)."""
+    r, f, m = (np.asarray(x, dtype=np.int64) for x in (r, f, m))
+    for name, x in (("r_score", r), ("f_score", f), ("m_score", m)):
+        if len(x) and (x.min() < 1 or x.max() > 5):
+            raise ValueError(f"{name} must lie in 1..5; found {int(x.min())}..{int(x.max())}")
+    codes = cell_segments(settings)[(r - 1) * 25 + (f - 1) * 5 + (m - 1)]
+    if (codes < 0).any():  # guarded by RfmSettings' coverage check
+        raise ValueError(f"{int((codes < 0).sum())} customers match no segment rule")
+    return codes
+
+
+def segment_codes_of(summary: pd.DataFrame, settings: RfmSettings) -> np.ndarray:
+    """Segment of every customer of a summary (:func:`customer_summary`'s columns) as a code into
+    ``settings.segment_order``: the scores of :func:`score_customers` and the segments of
+    :func:`assign_segments` without building the scored table (for counts over many snapshots)."""
+    _validate_cols(summary, ["recency_days", "purchase_days", "orders", "revenue", "average_order_value"],
+                   "customer summary")
+    r = rank_scores(summary["recency_days"].to_numpy(), higher_is_better=False)
+    f, _ = frequency_scores(summary[settings.frequency].to_numpy())
+    m = rank_scores(summary["revenue" if settings.monetary == "total" else "average_order_value"].to_numpy())
+    return segment_codes(r, f, m, settings)
+
+
+def _assign_segments_reference(scored: pd.DataFrame, settings: RfmSettings) -> pd.Series:
+    """The slow, obvious :func:`assign_segments` (rule by rule over the customers), kept to test the fast one."""
     seg = pd.Series(pd.NA, index=scored.index, dtype="object")
     r, f, m = (scored[c].to_numpy() for c in ("r_score", "f_score", "m_score"))
     for rule in settings.segments:
@@ -147,9 +226,16 @@ def segment_of(summary: pd.DataFrame, settings: RfmSettings) -> pd.DataFrame:
 
 def action_group_of(segments: pd.Series, settings: RfmSettings) -> pd.Series:
     """The action group of each segment (categorical, in the parameters' order)."""
+    groups = [g.name for g in settings.action_groups]
     lookup = {s: g.name for g in settings.action_groups for s in g.segments}
-    return pd.Series(pd.Categorical(segments.astype(str).map(lookup),
-                                    categories=[g.name for g in settings.action_groups]),
+    if isinstance(segments.dtype, pd.CategoricalDtype):
+        # one look-up per category, then the codes: the same as mapping every customer's segment name
+        cat_group = np.array([groups.index(lookup[c]) if c in lookup else -1 for c in map(str, segments.cat.categories)]
+                             + [-1], dtype=np.int16)
+        codes = cat_group[segments.cat.codes.to_numpy()]
+        return pd.Series(pd.Categorical.from_codes(codes, categories=groups), index=segments.index,
+                         name="action_group")
+    return pd.Series(pd.Categorical(segments.astype(str).map(lookup), categories=groups),
                      index=segments.index, name="action_group")
 
 
@@ -374,7 +460,7 @@ def migrate(previous: pd.DataFrame, current: pd.DataFrame, orders: pd.DataFrame 
     m["from"] = m["from"].astype("object").where(m["from"].notna(), NEW).astype(str)
     end = pd.Timestamp(prev_as_of).normalize()
     spend = period_revenue(orders, end + pd.Timedelta(days=1) - pd.DateOffset(months=12), end)
-    m["value_at_stake"] = spend.reindex(m["customer_id"].astype(str)).fillna(0.0).to_numpy()
+    m["value_at_stake"] = values_by_id(spend, m["customer_id"])
     fr, to = m["from"].map(rank), m["to"].map(rank)
     m["move"] = "stayed"
     m.loc[m["from"] == NEW, "move"] = "new"

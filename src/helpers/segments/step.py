@@ -11,7 +11,7 @@ from helpers.frame.outcome import summary_fields
 from helpers.frame.settings import RfmSettings
 from helpers.locale import N_, fmt_date, fmt_int, fmt_money, fmt_number, fmt_range, ntr, tr
 from helpers.page.text import money, or_list
-from helpers.segments.data import _validate_cols
+from helpers.segments.data import _validate_cols, values_by_id
 from helpers.segments.model import NEW, Migration
 
 __all__ = [
@@ -84,7 +84,7 @@ def segment_table(scored: pd.DataFrame, settings: RfmSettings, period_revenue: p
     t["share_of_revenue"] = t["revenue"] / (scored["revenue"].sum() or 1.0)
     t["average_order_value"] = t["revenue"] / t["orders"].where(t["orders"] > 0)
     if period_revenue is not None:
-        q = period_revenue.reindex(scored["customer_id"].astype(str)).fillna(0.0).set_axis(scored.index)
+        q = pd.Series(values_by_id(period_revenue, scored["customer_id"]), index=scored.index)
         t["quarter_revenue"] = q.groupby(scored["rfm_segment"], observed=False).sum()
     group_of = {s: g.name for g in settings.action_groups for s in g.segments}
     t = t.reset_index().rename(columns={"rfm_segment": "segment"})
