@@ -63,7 +63,7 @@ class Sim(Scheduler):
             if kernel.killed.is_set():
                 raise RuntimeError(f"{task.key} killed")
             time.sleep(0.005)
-        for artifact, done in task.await_files:   # then it reads what it reads late, as a notebook's catalog does
+        for artifact, _done in task.await_files:   # then it reads what it reads late, as a notebook's catalog does
             waiter = threading.Thread(target=await_artifact, args=(artifact, 0.01, dict(task.await_files)),
                                       daemon=True)
             waiter.start()

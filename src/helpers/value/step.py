@@ -28,7 +28,8 @@ from helpers.value import figures as fg
 from helpers.value import model as clv
 from helpers.value import noncontractual as nc
 
-__all__ = ["ValueResult", "run", "segments_when_scoring", "activity", "show_overview", "show_backtest", "show_forecast", "show_activity",
+__all__ = ["ValueResult", "run", "segments_when_scoring", "activity", "show_overview", "show_backtest",
+           "show_forecast", "show_activity",
            "show_groups", "summary", "save", "check_saved", "value_sentences", "mode_sentence"]
 
 TITLE = N_("Customer lifetime value")
