@@ -228,6 +228,9 @@ def _non_contractual_parts(res: ValueResult, t: clv_data.EngineDays, groupings) 
         res.tracking = nc.tracking(t, res.backtest, s_)
     # the model: the backtest's choice, else (auto) the lowest AIC on all history
     order = _model_order(res, s_all)
+    # the forecast reads the all-history summary only: free the purchase days now, not when the step
+    # ends (at 5M customers the engine's copy is a gigabyte, held while the customers are scored)
+    t.release()
     fw, errors = None, {}
     groupings = _once(groupings)   # read by the forecast right before it scores (after the refit)
     for key in order:
