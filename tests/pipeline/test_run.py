@@ -299,25 +299,26 @@ def test_failed_run_keeps_previous_report_and_the_failed_notebook(ci_run, ci_ren
 
 
 def test_a_failing_step_stops_the_step_running_beside_it(project, capsys):
-    """50_ab_evaluation runs beside 20_rfm_clustering; when it fails, the runner stops the other
-    notebook at once (its kernel is shut down, not waited for), keeps the failed notebook, publishes
-    nothing and leaves no kernel behind."""
+    """30_clv runs beside 20_rfm_clustering (it reads the segments late) and would wait for them for
+    ever, then sleep ten minutes; when 20 fails, the runner stops 30 at once (its kernel is shut down,
+    not waited for), keeps the failed notebook, starts nothing else, publishes nothing and leaves no
+    kernel behind."""
     import time
 
     import psutil
     with open(project / "notebooks" / "20_rfm_clustering.py", "a") as f:
+        f.write("\n# %%\nraise RuntimeError(\"boom in the segments step\")\n")
+    with open(project / "notebooks" / "30_clv.py", "a") as f:
         f.write("\n# %%\nimport time\n\ntime.sleep(600)\n")
-    with open(project / "notebooks" / "50_ab_evaluation.py", "a") as f:
-        f.write("\n# %%\nraise RuntimeError(\"boom in the A/B step\")\n")
     before = {p.pid for p in psutil.Process().children(recursive=True)}  # e.g. a JVM of an earlier Spark test
     t0 = time.perf_counter()
     assert main(["run", "--params", "params/ci.yaml"]) == 1
-    assert time.perf_counter() - t0 < 120  # not the ten minutes 20_rfm_clustering would sleep
+    assert time.perf_counter() - t0 < 120  # not the ten minutes 30_clv would sleep, nor its wait for ever
     captured = capsys.readouterr()
-    assert "50_ab_evaluation failed in cell" in captured.err and "boom in the A/B step" in captured.err
-    assert re.search(r"^\[5/6\] 50_ab_evaluation \.\.\.$", captured.out, re.M)
-    assert "20_rfm_clustering done" not in captured.out and "30_clv ..." not in captured.out
-    assert list((project / "reports" / ".failed").rglob("50_ab_evaluation.ipynb"))
+    assert "20_rfm_clustering failed in cell" in captured.err and "boom in the segments step" in captured.err
+    assert re.search(r"^\[3/6\] 30_clv \.\.\.$", captured.out, re.M)
+    assert "30_clv done" not in captured.out and "40_churn ..." not in captured.out
+    assert list((project / "reports" / ".failed").rglob("20_rfm_clustering.ipynb"))
     assert not (project / "reports" / "2026Q3").exists()
     assert not [x for x in (project / "reports").iterdir() if x.name.startswith((".run-", ".old-"))]
 
