@@ -3,6 +3,7 @@
 Usage (what `make bench` runs):
     .venv/bin/python benchmarks/bench_review.py [--sizes 20000 200000 1000000] [--no-demo]
                                                 [--export DIR ...] [--ratio] [--duckdb-memory-limit 2GB]
+                                                [--memory-budget 4000MiB]
 
 For each size N the seeded demo generator (`helpers.demo.generator`, the same CRM export as the demo:
 customers, experiments, dropout, seasonality, dirty rows) writes N customers with about ten orders
@@ -55,6 +56,9 @@ def make_data(n: int) -> Path:
         print(f"generated {out.relative_to(ROOT)} in {time.perf_counter() - t:.0f} s", flush=True)
     return out
 
+
+#: ``--memory-budget``: passed to ``segreview run``
+MEMORY_BUDGET: str | None = None
 
 #: ``--duckdb-memory-limit``: overrides base.yaml's ``duckdb.memory_limit`` in the benchmark's copy
 DUCKDB_MEMORY_LIMIT: str | None = None
@@ -121,11 +125,14 @@ def run_review(name: str, pfile: Path) -> dict:
     reports = BENCH / "reports" / name
     reports.mkdir(parents=True, exist_ok=True)
     cmd = ["/usr/bin/time", "-v", str(ROOT / ".venv/bin/segreview"), "run", "--params", str(pfile), "--force"]
+    if MEMORY_BUDGET is not None:
+        cmd += ["--memory-budget", MEMORY_BUDGET]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak_sum = [0]
     at_peak: list[dict[str, float]] = [{}]
     by_step: dict[str, float] = {}
+    by_phase: dict[str, float] = {}  # the processes alive (by role) -> peak of their sum
     stop = threading.Event()
 
     def sample() -> None:
@@ -137,6 +144,8 @@ def run_review(name: str, pfile: Path) -> dict:
                 by_step[role] = max(by_step.get(role, 0.0), rss)
             if total > peak_sum[0]:
                 peak_sum[0], at_peak[0] = total, parts
+            phase = " + ".join(sorted(r for r in parts if r != "runner"))
+            by_phase[phase] = max(by_phase.get(phase, 0.0), total)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -154,7 +163,8 @@ def run_review(name: str, pfile: Path) -> dict:
             "seconds": run["seconds"], "timeline": run["timeline"]["steps"], "wall": wall, "peak_mb": peak,
             "peak_sum_mb": peak_sum[0] / 2**20,
             "peak_by_process_mb": {k: v / 2**20 for k, v in by_step.items()},
-            "at_peak_mb": {k: v / 2**20 for k, v in at_peak[0].items()}}
+            "at_peak_mb": {k: v / 2**20 for k, v in at_peak[0].items()},
+            "peak_by_phase_mb": {k: v / 2**20 for k, v in by_phase.items()}}
 
 
 OVERHEAD_NB = '''# %% tags=["parameters"]
@@ -241,9 +251,12 @@ def main() -> None:
     ap.add_argument("--ratio", action="store_true", help="Ibis / hand-written SQL ratio after each run")
     ap.add_argument("--duckdb-memory-limit", default=None,
                     help="each kernel's DuckDB memory limit (default: base.yaml's duckdb.memory_limit)")
+    ap.add_argument("--memory-budget", default=None, metavar="SIZE",
+                    help="`segreview run --memory-budget SIZE` (kernels started ahead only within it)")
     a = ap.parse_args()
-    global DUCKDB_MEMORY_LIMIT
+    global DUCKDB_MEMORY_LIMIT, MEMORY_BUDGET
     DUCKDB_MEMORY_LIMIT = a.duckdb_memory_limit
+    MEMORY_BUDGET = a.memory_budget
     if not Path("/usr/bin/time").exists():
         sys.exit("/usr/bin/time is needed for peak memory (Debian package `time`)")
     speed = [speed_check()]
@@ -285,6 +298,8 @@ def main() -> None:
               + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r["peak_by_process_mb"].items())))
         print(f"the processes at the moment of the all-processes peak at {r['name']} (MB): "
               + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r["at_peak_mb"].items())))
+        print(f"peak of all processes while these kernels were alive at {r['name']} (MB; runner included): "
+              + "; ".join(f"{k or 'runner only'}: {v:,.0f}" for k, v in r["peak_by_phase_mb"].items()))
     if a.ratio:
         print("| per-customer summary, Ibis, best of 3 (s) | "
               + " | ".join(f"{r['ratio']['seconds']:.1f}" for r in rows if "ratio" in r) + " |")
