@@ -367,3 +367,45 @@ def test_findings_are_the_references_in_chinese_too(ci_export, tmp_path):
         set_language("en")
     checks = {f.check for f in res.findings}
     assert "orders refunded in full" not in checks and any("退" in c for c in checks)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 2), st.sampled_from(["A", "B", "C", "龙"]),
+                          st.floats(0.01, 1e4)), min_size=1, max_size=60),
+       st.integers(1, 25))
+def test_writing_in_ranges_of_seconds_gives_the_one_sort(tmp_path, rows, sort_rows):
+    """The clean orders written range by range (each range of whole seconds sorted on its own) are the
+    rows the one ordered query writes, in the same order, with the same types; ties of time and
+    customer within one second (sub-second times) and at range boundaries included."""
+    import ibis
+
+    from helpers.frame.engine import duckdb_backend
+    from helpers.ingest import clean_engine as ce
+    con = duckdb_backend()
+    base = pd.Timestamp("2026-07-01 10:00:00")
+    df = pd.DataFrame({ROW: range(len(rows)),
+                       "ts": [base + pd.Timedelta(seconds=s, microseconds=250_000 * f) for s, f, _, _ in rows],
+                       "cid": [c for *_, c, _ in rows], "amount": [a for *_, a in rows]})
+    final = ibis.memtable(df.sample(frac=1, random_state=len(rows)))  # the engine's rows in any order
+    keys = [final.ts, final.cid, final[ROW]]
+    outcols = {"customer_id": final.cid, "order_ts": final.ts.cast("timestamp"), "amount": final.amount}
+    one, ranges = tmp_path / "one.parquet", tmp_path / "ranges.parquet"
+    ce._write_sorted(con, final, keys, outcols, one, len(df), sort_rows=len(df))
+    ce._write_sorted(con, final, keys, outcols, ranges, len(df), sort_rows=sort_rows)
+    a, b = pd.read_parquet(one), pd.read_parquet(ranges)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert list(a.dtypes.astype(str)) == list(b.dtypes.astype(str))
+    expected = df.sort_values(["ts", "cid", ROW])
+    assert a["customer_id"].tolist() == expected["cid"].tolist()
+    assert (a["amount"].to_numpy() == expected["amount"].to_numpy()).all()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_ci_export_written_in_ranges_is_the_reference(ci_export, tmp_path, monkeypatch):
+    """The whole cleaning of the CI export with the clean orders written in ranges of 1,000 rows: the
+    reference's findings and orders (as the one sort gives them)."""
+    from helpers.ingest import clean_engine as ce
+    monkeypatch.setattr(ce, "SORT_ROWS", 1000)
+    folder, known = ci_export
+    compare_export(folder / "orders.parquet", known, tmp_path)

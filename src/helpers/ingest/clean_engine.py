@@ -733,9 +733,8 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
                 outcols[canon] = final[f"{canon}_v"].fill_null(0.0)
             else:
                 outcols[canon] = final[canon].fill_null("unknown")
-        ordered = final.order_by([final.ts, final.cid, final[ROW]]).select(**outcols)
         path = Path(out)
-        _write_parquet(con, ordered, path)
+        _write_sorted(con, final, [final.ts, final.cid, final[ROW]], outcols, path, n_final, SORT_ROWS)
         lap("write")
         facts = final.aggregate(customers=final.cid.nunique(), first=final.ts.min(), last=final.ts.max(),
                                 revenue=money_sum(final.amount)).execute().iloc[0]
@@ -778,6 +777,56 @@ def _exact_median(col: ibis.FloatingValue, n: int) -> float:
     if not (lt <= k2 and le >= k1 + 1):  # the engine's median lies outside the middle pair: a bug
         raise RuntimeError(f"median {m!r} of {n} values is not between the middle ones ({lt} below, {le} at or below)")
     return float(np.median(np.array([at(k1), at(k2)])))
+
+
+#: DuckDB sorts at most about this many clean orders at once when it writes them (:func:`_write_sorted`)
+SORT_ROWS = 2_000_000
+
+
+def _write_sorted(con, final: ibis.Table, keys: list, outcols: dict, path: Path, n_rows: int,
+                  sort_rows: int = SORT_ROWS) -> None:
+    """Write ``final``'s ``outcols`` ordered by ``keys`` (the first one the order time) to ``path``.
+
+    Up to ``sort_rows`` rows (and always on Spark), one ordered query written by the engine
+    (:func:`_write_parquet`, the reference). Past it on DuckDB, the rows are cut into consecutive
+    ranges of whole seconds of order time (at the quantiles of the seconds, about ``sort_rows``
+    rows each), and each range is sorted on its own and appended to one Parquet file: the same rows
+    in the same order, while the sort holds one range instead of the whole log (at 1M customers
+    the one sort added 1.2 GB to the ingest kernel's peak).
+    """
+    if con.name == "pyspark" or n_rows <= sort_rows:
+        _write_parquet(con, final.order_by(keys).select(**outcols), path)
+        return
+    import math
+    import shutil
+
+    import pyarrow.parquet as pq
+    k = math.ceil(n_rows / sort_rows)
+    sec = final.ts.epoch_seconds()
+    q = final.aggregate(**{f"q{i}": sec.quantile(i / k) for i in range(1, k)}).execute().iloc[0]
+    bounds = sorted({math.floor(float(v)) for v in q.to_numpy()})
+    edges: list[int | None] = [None, *bounds, None]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    if tmp.is_dir():
+        shutil.rmtree(tmp)
+    writer = None
+    try:
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            part = final
+            if lo is not None:
+                part = part.filter(sec >= lo)
+            if hi is not None:
+                part = part.filter(sec < hi)
+            rows = part.order_by(keys).select(**outcols).to_pyarrow()
+            if writer is None:
+                writer = pq.ParquetWriter(str(tmp), rows.schema)
+            writer.write_table(rows, row_group_size=1_000_000)
+            del rows
+    finally:
+        if writer is not None:
+            writer.close()
+    tmp.replace(path)
 
 
 def _write_parquet(con, expr: ibis.Table, path: Path) -> None:
