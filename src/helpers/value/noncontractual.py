@@ -476,7 +476,7 @@ def spend_not_available(error: clv.CLVFitError, settings: ClvSettings) -> NotAva
 
 
 def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: int,
-            groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000,
+            groupings: dict[str, pd.Series] | None = None, chunk: int = 25_000,
             model: str | None = None, summary: pd.DataFrame | None = None,
             start: np.ndarray | None = None) -> Forward:
     """Refit on all history to ``as_of``; P(alive), expected purchases, CLV with intervals per customer.
@@ -529,14 +529,15 @@ def forward(orders: Orders, as_of: pd.Timestamp, settings: ClvSettings, seed: in
 
 
 def score(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult | None, settings: ClvSettings, seed: int,
-          groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000,
-          block_values: int = 2 ** 25) -> Forward:
+          groupings: dict[str, pd.Series] | None = None, chunk: int = 25_000,
+          block_values: int = 2 ** 24) -> Forward:
     """Score customers ``s`` (``customer_id``, ``x``, ``t_x``, ``T``, ``m_x``) with fitted models.
 
     Spend and the per-customer quantiles are computed in chunks of ``chunk`` customers (``n_draws x
-    chunk`` values). The discounted expected transactions of each draw are computed once per unique
+    chunk`` values, 40 MB per array by default; a chunk's work holds a few such arrays). The
+    discounted expected transactions of each draw are computed once per unique
     (x, t_x, T) history within a **block** of consecutive chunks, a block holding at most
-    ``block_values / n_draws`` unique histories (256 MB of draws by default), so memory does not grow
+    ``block_values / n_draws`` unique histories (128 MB of draws by default), so memory does not grow
     with the number of customers: the parts that depend on distinct values only (the hypergeometric
     sums per (x, T) pair, a few thousand numbers per draw) are computed once per draw for all blocks
     (:func:`helpers.value.model.det_tables`). The results are those of :func:`score_reference`, bit
@@ -675,7 +676,7 @@ def _blocks(inv: np.ndarray, n_unique: int, chunk: int, cap: int) -> list[tuple[
 
 
 def score_reference(s: pd.DataFrame, fit: clv.FitResult, gg: clv.FitResult | None, settings: ClvSettings, seed: int,
-          groupings: dict[str, pd.Series] | None = None, chunk: int = 50_000) -> Forward:
+          groupings: dict[str, pd.Series] | None = None, chunk: int = 25_000) -> Forward:
     """The reference of :func:`score`: the same results, with every unique history's discounted expected
     transactions for every draw in memory at once (``unique histories x n_draws`` values: 1 GB at a
     million customers). Kept to test :func:`score` against.
