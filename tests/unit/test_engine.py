@@ -86,3 +86,25 @@ def _reset_duckdb() -> None:
     con = engine.duckdb_backend()
     con.raw_sql("RESET memory_limit")
     con.raw_sql("RESET threads")
+
+
+
+def test_freed_duckdb_memory_goes_back_to_the_system():
+    """A table of ~1 GB built and dropped on the process's connection: its memory is returned (the
+    allocator's background threads), not kept by the process until it ends."""
+    import time
+
+    import psutil
+    con = engine.duckdb_backend()
+    assert con.raw_sql("SELECT current_setting('allocator_background_threads')").fetchone()[0] is True
+    me = psutil.Process()
+    before = me.memory_info().rss
+    con.raw_sql("CREATE TEMP TABLE freed_test AS SELECT range AS a, range * 2 AS b, range::VARCHAR AS c "
+                "FROM range(25000000)")
+    grown = me.memory_info().rss
+    assert grown - before > 400 * 2**20
+    con.raw_sql("DROP TABLE freed_test")
+    deadline = time.time() + 20
+    while me.memory_info().rss - before > 150 * 2**20 and time.time() < deadline:
+        time.sleep(0.2)
+    assert me.memory_info().rss - before < 150 * 2**20

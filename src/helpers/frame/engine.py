@@ -224,6 +224,9 @@ def duckdb_backend(memory_limit: str | None = None, threads: int | None = None) 
         spill = Path(tempfile.gettempdir()) / f"segreview-duckdb-{os.getpid()}"
         con.raw_sql("SET TimeZone = 'UTC'")
         con.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
+        # give freed memory back to the system: without the allocator's background threads a kernel
+        # keeps what its largest query or table used (about 0.9 GB after a 1 GB table is dropped)
+        con.raw_sql("SET allocator_background_threads = true")
         _DUCKDB, _DUCKDB_PID = con, os.getpid()
     if memory_limit is not None:
         _DUCKDB.raw_sql(f"SET memory_limit = '{_checked_size(memory_limit)}'")
