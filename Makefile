@@ -63,7 +63,7 @@ lab: $(STAMP) data/demo/orders.parquet ## Open JupyterLab; notebooks/*.py open a
 	$(BIN)/jupyter lab --notebook-dir=.
 
 bench: $(STAMP) data/demo/orders.parquet ## Whole-review benchmark: demo, 20k, 200k, 1M customers (about 20 min; see benchmarks/RESULTS.md)
-	$(BIN)/python benchmarks/bench_review.py $(if $(SIZES),--sizes $(SIZES),)
+	$(BIN)/python benchmarks/bench_review.py --memory-budget 4000MiB $(if $(SIZES),--sizes $(SIZES),)
 
 lock: ## Re-resolve dependencies and rewrite requirements.lock
 	rm -rf /tmp/segreview-lock && $(PYTHON) -m venv /tmp/segreview-lock

@@ -250,3 +250,117 @@ def test_await_artifact_waits_for_the_done_file_and_only_under_the_runner(tmp_pa
     waited = await_artifact("value_scores", poll=0.01)
     assert done.exists() and waited >= 0.25 and time.perf_counter() - t >= 0.25
     assert await_artifact("value_scores") == 0.0                  # written: no wait
+
+
+class Counting(Sim):
+    """A Sim whose run uses `memory()` bytes (a function of the elapsed time) and records the kernels
+    started ahead and closed."""
+
+    def __init__(self, jobs: int, seconds: dict, budget: int | None, memory) -> None:
+        super().__init__(jobs, seconds)
+        self.memory_budget, self.t0 = budget, time.perf_counter()
+        self.memory = lambda: memory(time.perf_counter() - self.t0)
+        self.ahead_started: list[tuple[str, str]] = []
+        self.closed: list[str] = []
+        pool = self.kernels
+        plain_start = pool.start_ahead
+
+        self.most_ahead = 0
+
+        def start_ahead(task):
+            if task.key not in pool.ahead and task.step not in pool.idle:
+                self.ahead_started.append(task.key)
+            plain_start(task)
+            self.most_ahead = max(self.most_ahead, len(pool.ahead))
+        pool.start_ahead = start_ahead
+
+        def new(task):
+            k = FakeKernel(task.step)
+            k.close = lambda k=k: self.closed.append(k.step)
+            return k
+        pool._new = new
+
+
+GB = 10**9
+
+
+def test_without_a_budget_kernels_wait_ahead_of_their_notebooks():
+    tasks = quarter("Q1")
+    sim = Counting(jobs=2, seconds={t.key: 0.3 for t in tasks}, budget=None, memory=lambda t: 100 * GB)
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
+    assert {("Q1", "b"), ("Q1", "d")} <= set(sim.ahead_started)
+
+
+def test_a_memory_budget_starts_no_kernel_ahead_that_does_not_fit_and_every_task_still_runs():
+    tasks = quarter("Q1")
+    budget = 4 * GB
+    # the run uses all but 0.2 GB of the budget: less than one kernel started ahead needs
+    sim = Counting(jobs=2, seconds={t.key: 0.3 for t in tasks}, budget=budget,
+                   memory=lambda t: budget - execute.AHEAD_KERNEL_BYTES + 10)
+    ended = []
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: ended.append((g, f)))
+    assert sim.ahead_started == []
+    assert set(sim.spans()) == {t.key for t in tasks} and ended == [("Q1", None)]
+    # room for exactly one: one kernel ahead at a time, never two
+    sim = Counting(jobs=2, seconds={t.key: 0.3 for t in tasks}, budget=budget,
+                   memory=lambda t: budget - execute.AHEAD_KERNEL_BYTES - 10)
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
+    assert sim.ahead_started[0] == ("Q1", "b") and sim.most_ahead == 1
+
+
+def test_kernels_waiting_ahead_are_closed_when_the_run_outgrows_its_budget_and_not_restarted_at_once():
+    """a runs 1 s and grows from 1 GB to 3.9 GB of a 4 GB budget half-way: the kernels started ahead
+    for b and d are closed then, none is started again while a runs, and b and d still run (cold)."""
+    tasks = quarter("Q1")
+    sim = Counting(jobs=2, seconds={t.key: 0.05 for t in tasks} | {("Q1", "a"): 1.0}, budget=4 * GB,
+                   memory=lambda t: (1 * GB if t < 0.5 else int(3.9 * GB)) if t < 1.05 else 1 * GB)
+    lines: list[str] = []
+    sim.log = lines.append
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
+    assert sim.ahead_started[:2] == [("Q1", "b"), ("Q1", "d")]
+    assert sorted(sim.closed[:2]) == ["b", "d"]
+    assert sum(k == ("Q1", "b") for k in sim.ahead_started) == 1   # not restarted while a ran (hysteresis)
+    assert any(ln.startswith("memory: the run uses 3.9 GB of its 4.0 GB budget: 2 kernel(s)") for ln in lines)
+    assert set(sim.spans()) == {t.key for t in tasks}
+
+
+@pytest.mark.parametrize("text, n", [("4GB", 4 * 10**9), ("512MB", 512 * 10**6), ("3.5GiB", int(3.5 * 2**30)),
+                                     (" 2 TB ", 2 * 10**12)])
+def test_sizes_are_read_as_duckdb_reads_them(text, n):
+    assert execute.parse_size(text) == n
+
+
+@pytest.mark.parametrize("text", ["4", "4 G", "GB", "-1GB", "4gb"])
+def test_a_size_that_is_not_one_says_the_form(text):
+    with pytest.raises(ValueError, match="not a size such as 4GB"):
+        execute.parse_size(text)
+
+
+def test_the_run_memory_counts_this_process_and_its_children():
+    import subprocess
+    import sys
+
+    import psutil
+    alone = execute.run_memory()
+    assert alone >= psutil.Process().memory_info().rss * 0.9
+    child = subprocess.Popen([sys.executable, "-c", "import time; x = bytearray(200 * 2**20); time.sleep(30)"])
+    try:
+        deadline = time.time() + 20
+        while execute.run_memory() < alone + 150 * 2**20 and time.time() < deadline:
+            time.sleep(0.1)
+        assert execute.run_memory() >= alone + 150 * 2**20
+    finally:
+        child.kill()
+
+
+def test_the_command_line_reads_the_budget_and_refuses_a_size_it_cannot_read(capsys):
+    from helpers.run.cli import parser
+    a = parser().parse_args(["run", "--params", "p.yaml", "--memory-budget", "4GB"])
+    assert a.memory_budget == 4 * 10**9
+    b = parser().parse_args(["backfill", "--params", "p.yaml", "--from", "2025Q1", "--to", "2025Q2",
+                             "--memory-budget", "3.5GiB"])
+    assert b.memory_budget == int(3.5 * 2**30)
+    assert parser().parse_args(["run", "--params", "p.yaml"]).memory_budget is None
+    with pytest.raises(SystemExit) as e:
+        parser().parse_args(["run", "--params", "p.yaml", "--memory-budget", "lots"])
+    assert e.value.code == 2 and "'lots' is not a size such as 4GB or 512MB" in capsys.readouterr().err

@@ -90,7 +90,7 @@ def _one_line(message: str) -> str:
 
 def backfill(params_file: str | Path, first: str, last: str, *, force: bool = False, jobs: int = 2,
              reuse_kernels: bool = True, log: Callable[[str], None] = print,
-             status: Callable[[str], None] | None = None) -> list[QuarterOutcome]:
+             status: Callable[[str], None] | None = None, memory_budget: int | None = None) -> list[QuarterOutcome]:
     """Render every quarter from ``first`` to ``last`` with one parameters file.
 
     Parameters
@@ -108,6 +108,9 @@ def backfill(params_file: str | Path, first: str, last: str, *, force: bool = Fa
         kernel per notebook, as ``segreview run``).
     log, status : callable
         Sinks of event lines and of the cell each notebook is on.
+    memory_budget : int, optional
+        Bytes the run's processes together should stay under: kernels are started ahead of their
+        notebooks only within it (:class:`helpers.run.execute.Scheduler`); ``None``: no budget.
 
     Returns
     -------
@@ -145,7 +148,8 @@ def backfill(params_file: str | Path, first: str, last: str, *, force: bool = Fa
         with terminate_raises():
             try:
                 runs = render_quarters(plans, jobs, log, status or log, chain=True,
-                                       prefix=lambda p: f"{p.quarter} ", reuse_kernels=reuse_kernels)
+                                       prefix=lambda p: f"{p.quarter} ", reuse_kernels=reuse_kernels,
+                                       memory_budget=memory_budget)
             except (KeyboardInterrupt, Interrupted):
                 log("interrupted: quarters published so far stay; the others were not changed")
                 raise

@@ -1,8 +1,8 @@
 """The ``segreview`` command line.
 
-``segreview run --params FILE [--quarter Q] [--only STEP | --from STEP] [--force] [--jobs N]``
+``segreview run --params FILE [--quarter Q] [--only STEP | --from STEP] [--force] [--jobs N] [--memory-budget SIZE]``
 ``segreview check --params FILE [--quarter Q]``  (parameters, notebooks and inputs; runs no notebook)
-``segreview backfill --params FILE --from Q --to Q [--force] [--jobs N] [--fresh-kernels]``
+``segreview backfill --params FILE --from Q --to Q [--force] [--jobs N] [--memory-budget SIZE] [--fresh-kernels]``
 ``segreview quarter [--date YYYY-MM-DD] [--lag-days N]``  (the quarter that closed most recently)
 ``segreview demo-data [--out data/demo] [--customers 20000] [--seed N] [--language en|zh-CN] [--force]``
 
@@ -61,7 +61,7 @@ def _cmd_run(a: argparse.Namespace) -> int:
     con = _Console()
     try:
         index = run(a.params, only=a.only, from_step=a.from_step, force=a.force, log=con.log, status=con.status,
-                    jobs=a.jobs, quarter=a.quarter)
+                    jobs=a.jobs, quarter=a.quarter, memory_budget=a.memory_budget)
     finally:
         con.close()
     print(f"report: {index}")
@@ -83,7 +83,8 @@ def _cmd_backfill(a: argparse.Namespace) -> int:
     con = _Console()
     try:
         outcomes = backfill(a.params, a.first, a.last, force=a.force, jobs=a.jobs,
-                            reuse_kernels=not a.fresh_kernels, log=con.log, status=con.status)
+                            reuse_kernels=not a.fresh_kernels, log=con.log, status=con.status,
+                            memory_budget=a.memory_budget)
     finally:
         con.close()
     for o in outcomes:
@@ -129,6 +130,15 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD") from None
 
 
+def _size(text: str) -> int:
+    """``--memory-budget``: a size such as 4GB or 512MB, in bytes (GB = 10**9, GiB = 2**30, as DuckDB counts)."""
+    from helpers.run.execute import parse_size
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser (the README's commands are checked against it)."""
     ap = argparse.ArgumentParser(prog="segreview", description="Quarterly customer-segmentation review")
@@ -145,6 +155,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int, default=2, metavar="N",
                    help="notebooks run side by side when they do not need each other's results (default 2; "
                         "1 runs them one after the other)")
+    r.add_argument("--memory-budget", type=_size, default=None, metavar="SIZE",
+                   help="memory for all of the run's processes together (e.g. 4GB): kernels are started ahead "
+                        "of their notebooks only while they fit in it (a few seconds slower); what a notebook "
+                        "itself uses is bounded by duckdb.memory_limit in the parameters, not by this")
     r.set_defaults(fn=_cmd_run)
 
     c = sub.add_parser("check", help="check the parameters, the notebooks and the inputs; run no notebook")
@@ -158,6 +172,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--to", dest="last", required=True, metavar="Q", help="last quarter, e.g. 2026Q3")
     b.add_argument("--force", action="store_true", help="render quarters already rendered again (else skipped)")
     b.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default 2)")
+    b.add_argument("--memory-budget", type=_size, default=None, metavar="SIZE",
+                   help="as for run: kernels are started ahead of their notebooks only while they fit in SIZE")
     b.add_argument("--fresh-kernels", action="store_true",
                    help="start a fresh kernel for every notebook instead of reusing one per step")
     b.set_defaults(fn=_cmd_backfill)

@@ -307,6 +307,41 @@ class Finished:
     error: BaseException | None = None
 
 
+#: Resident memory of a kernel started ahead, its notebook's imports done (pandas, Ibis, DuckDB,
+#: matplotlib, scikit-learn: 280-320 MB measured, benchmarks/RESULTS.md), with a margin
+AHEAD_KERNEL_BYTES = 350 * 2**20
+
+
+def run_memory() -> int:
+    """Resident bytes of this process and all of its children (the runner and its kernels)."""
+    import psutil
+    me = psutil.Process()
+    total = 0
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:  # ended meanwhile
+            continue
+    return total
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a size such as ``4GB``, ``512MB`` or ``3.5GiB`` (GB = 10**9, GiB = 2**30).
+
+    Raises
+    ------
+    ValueError
+        Not such a size (the message shows the form).
+    """
+    import re
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", text)
+    if not m:
+        raise ValueError(f"{text!r} is not a size such as 4GB or 512MB")
+    unit = m.group(2)
+    scale = 2 ** (10 * ("KMGT".index(unit[0]) + 1)) if unit.endswith("iB") else 10 ** (3 * ("KMGT".index(unit[0]) + 1))
+    return int(float(m.group(1)) * scale)
+
+
 class KernelPool:
     """The kernels of a run: started ahead, used, kept for the same step of a later task, closed.
 
@@ -457,13 +492,26 @@ class Scheduler:
     reuse_kernels : bool
         Keep a kernel that ran a step for a later task of the same step (``False``: a fresh kernel
         for every notebook).
+    memory_budget : int, optional
+        Bytes all of the run's processes together should stay under. Kernels started ahead of their
+        notebooks (about :data:`AHEAD_KERNEL_BYTES` each, their imports done) are a speed-up that
+        yields to it: one is started only while the run's resident memory plus one such kernel
+        stays under the budget, and the waiting ones are closed when the run grows past that (they
+        start again, cold, when their notebooks start; none is started ahead until a notebook
+        starts or ends). ``None``: no budget. The notebooks themselves are not limited by it.
+    memory : callable, optional
+        Resident bytes of the run now (default: this process and its children, :func:`run_memory`).
     """
 
     def __init__(self, root: Path, notebooks: dict[str, nbformat.NotebookNode], jobs: int,
-                 log: Callable[[str], None], status: Callable[[str], None], reuse_kernels: bool = True) -> None:
+                 log: Callable[[str], None], status: Callable[[str], None], reuse_kernels: bool = True,
+                 memory_budget: int | None = None, memory: Callable[[], int] | None = None) -> None:
         self.root, self.jobs, self.log, self.status = root, jobs, log, status
         self.reuse_kernels = reuse_kernels
         self.kernels = KernelPool(root, notebooks, jobs)
+        self.memory_budget = memory_budget
+        self.memory = memory or run_memory
+        self._ahead_held: frozenset | None = None  # the running tasks when kernels ahead were closed
 
     def start_ahead(self, tasks: list[Task]) -> None:
         """Start kernels for the first tasks that wait for nothing (at most ``jobs``), before :meth:`run`."""
@@ -549,13 +597,31 @@ class Scheduler:
 
     def _start_ahead(self, st: _State) -> None:
         """A kernel for each task that can start as soon as the running ones finish, at most ``jobs``
-        waiting, unless a kernel of the same step will be free for it (kept, or running now)."""
+        waiting, unless a kernel of the same step will be free for it (kept, or running now); with a
+        memory budget, only while the run stays under it (:class:`Scheduler`)."""
         running_steps = [t.step for t, _ in st.running.values()]
-        for task in st.pending:
-            if len(self.kernels.ahead) >= self.jobs:
+        room = self.jobs
+        if self.memory_budget is not None:
+            now = frozenset(t.key for t, _ in st.running.values())
+            if self._ahead_held == now:
+                return  # closed for memory: not again until a notebook starts or ends
+            self._ahead_held = None
+            used = self.memory()
+            if used + AHEAD_KERNEL_BYTES > self.memory_budget:
+                if self.kernels.ahead:
+                    self.log(f"memory: the run uses {used / 1e9:.1f} GB of its {self.memory_budget / 1e9:.1f} GB "
+                             f"budget: {len(self.kernels.ahead)} kernel(s) started ahead closed")
+                    self.kernels.drop_ahead(set(self.kernels.ahead))
+                    self._ahead_held = now
                 return
-            if task.after <= st.done | st.started and not (self.reuse_kernels and task.step in running_steps):
+            room = (self.memory_budget - used) // AHEAD_KERNEL_BYTES  # new kernels that fit now
+        for task in st.pending:
+            if len(self.kernels.ahead) >= self.jobs or room <= 0:
+                return
+            if (task.after <= st.done | st.started and not (self.reuse_kernels and task.step in running_steps)
+                    and task.key not in self.kernels.ahead and task.step not in self.kernels.idle):
                 self.kernels.start_ahead(task)
+                room -= 1
 
     def _fail_group(self, st: _State, fin: Finished, left: dict[str, int]) -> None:
         """The group's first failure: stop its running tasks at once, drop its pending ones."""

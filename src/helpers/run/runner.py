@@ -133,7 +133,7 @@ class QuarterRun:
 
 def render_quarters(plans: list[Plan], jobs: int, log: Callable[[str], None], status: Callable[[str], None],
                     chain: bool = False, prefix: Callable[[Plan], str] = lambda p: "",
-                    reuse_kernels: bool = True) -> list[QuarterRun]:
+                    reuse_kernels: bool = True, memory_budget: int | None = None) -> list[QuarterRun]:
     """Execute, render, record and publish each plan's quarter, sharing ``jobs`` kernels among them.
 
     Parameters
@@ -152,6 +152,9 @@ def render_quarters(plans: list[Plan], jobs: int, log: Callable[[str], None], st
         Put before every line of a quarter (e.g. its name).
     reuse_kernels : bool
         Keep a kernel that ran a step for the same step of a later quarter (see :mod:`helpers.run.execute`).
+    memory_budget : int, optional
+        Bytes the run's processes together should stay under: kernels are started ahead of their
+        notebooks only within it (:class:`helpers.run.execute.Scheduler`); ``None``: no budget.
 
     Returns
     -------
@@ -161,7 +164,8 @@ def render_quarters(plans: list[Plan], jobs: int, log: Callable[[str], None], st
     runs = [QuarterRun(p, RunFolder(p), prefix=prefix(p)) for p in plans]
     by_quarter = {r.plan.quarter: r for r in runs}
     notebooks = {s: nb for p in plans for s, nb in p.notebooks.items()}
-    scheduler = Scheduler(plans[0].root, notebooks, jobs, log, status, reuse_kernels=reuse_kernels)
+    scheduler = Scheduler(plans[0].root, notebooks, jobs, log, status, reuse_kernels=reuse_kernels,
+                          memory_budget=memory_budget)
     tasks: list[Task] = []
     for r in runs:
         prev = previous_quarter(r.plan.quarter)
@@ -195,7 +199,8 @@ def render_quarters(plans: list[Plan], jobs: int, log: Callable[[str], None], st
 
 def run(params_file: str | Path, only: str | None = None, from_step: str | None = None,
         force: bool = False, log: Callable[[str], None] = print,
-        status: Callable[[str], None] | None = None, jobs: int = 2, quarter: str | None = None) -> Path:
+        status: Callable[[str], None] | None = None, jobs: int = 2, quarter: str | None = None,
+        memory_budget: int | None = None) -> Path:
     """Run a quarter's pipeline and publish it to ``reports/<quarter>/``.
 
     Parameters
@@ -217,6 +222,9 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
         the other in pipeline order.
     quarter : str, optional
         Render this quarter instead of the parameters file's ``quarter:``.
+    memory_budget : int, optional
+        Bytes the run's processes together should stay under (``segreview run --memory-budget``):
+        kernels are started ahead of their notebooks only within it; ``None``: no budget.
 
     Returns
     -------
@@ -237,7 +245,7 @@ def run(params_file: str | Path, only: str | None = None, from_step: str | None 
     plan = plan_run(params_file, only=only, from_step=from_step, force=force, quarter=quarter)
     with terminate_raises():
         try:
-            (result,) = render_quarters([plan], jobs, log, status or log)
+            (result,) = render_quarters([plan], jobs, log, status or log, memory_budget=memory_budget)
         except (KeyboardInterrupt, Interrupted):
             log(f"interrupted: the temporary run folder was removed; {quarter_folder(plan)}/ was not changed")
             raise
