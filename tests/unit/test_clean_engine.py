@@ -375,9 +375,9 @@ def test_findings_are_the_references_in_chinese_too(ci_export, tmp_path):
                           st.floats(0.01, 1e4)), min_size=1, max_size=60),
        st.integers(1, 25))
 def test_writing_in_ranges_of_seconds_gives_the_one_sort(tmp_path, rows, sort_rows):
-    """The clean orders written range by range (each range of whole seconds sorted on its own) are the
+    """The clean orders written range by range (each range of whole hours sorted on its own) are the
     rows the one ordered query writes, in the same order, with the same types; ties of time and
-    customer within one second (sub-second times) and at range boundaries included."""
+    customer, sub-second times and hours with more rows than a range included."""
     import ibis
 
     from helpers.frame.engine import duckdb_backend
@@ -385,7 +385,7 @@ def test_writing_in_ranges_of_seconds_gives_the_one_sort(tmp_path, rows, sort_ro
     con = duckdb_backend()
     base = pd.Timestamp("2026-07-01 10:00:00")
     df = pd.DataFrame({ROW: range(len(rows)),
-                       "ts": [base + pd.Timedelta(seconds=s, microseconds=250_000 * f) for s, f, _, _ in rows],
+                       "ts": [base + pd.Timedelta(minutes=40 * s, microseconds=250_000 * f) for s, f, _, _ in rows],
                        "cid": [c for *_, c, _ in rows], "amount": [a for *_, a in rows]})
     final = ibis.memtable(df.sample(frac=1, random_state=len(rows)))  # the engine's rows in any order
     keys = [final.ts, final.cid, final[ROW]]
@@ -403,9 +403,11 @@ def test_writing_in_ranges_of_seconds_gives_the_one_sort(tmp_path, rows, sort_ro
 
 
 def test_ci_export_written_in_ranges_is_the_reference(ci_export, tmp_path, monkeypatch):
-    """The whole cleaning of the CI export with the clean orders written in ranges of 1,000 rows: the
-    reference's findings and orders (as the one sort gives them)."""
+    """The whole cleaning of the CI export with the clean orders written in ranges of about 1,000 rows
+    (whole hours): the reference's findings and orders (as the one sort gives them)."""
     from helpers.ingest import clean_engine as ce
     monkeypatch.setattr(ce, "SORT_ROWS", 1000)
+    import pyarrow.parquet as pq
     folder, known = ci_export
-    compare_export(folder / "orders.parquet", known, tmp_path)
+    res = compare_export(folder / "orders.parquet", known, tmp_path)
+    assert pq.ParquetFile(tmp_path / "clean.parquet").num_row_groups >= res.rows // 2000  # one per range
