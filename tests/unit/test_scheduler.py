@@ -309,11 +309,11 @@ def test_a_memory_budget_starts_no_kernel_ahead_that_does_not_fit_and_every_task
 
 
 def test_kernels_waiting_ahead_are_closed_when_the_run_outgrows_its_budget_and_not_restarted_at_once():
-    """a runs 1 s and grows from 1 GB to 3.9 GB of a 4 GB budget half-way: the kernels started ahead
-    for b and d are closed then, none is started again while a runs, and b and d still run (cold)."""
+    """a runs 3 s and grows from 1 GB to 3.9 GB of a 4 GB budget after 0.5 s: the kernels started
+    ahead for b and d are closed then, none is started again while a runs, and b and d still run (cold)."""
     tasks = quarter("Q1")
-    sim = Counting(jobs=2, seconds={t.key: 0.05 for t in tasks} | {("Q1", "a"): 1.0}, budget=4 * GB,
-                   memory=lambda t: (1 * GB if t < 0.5 else int(3.9 * GB)) if t < 1.05 else 1 * GB)
+    sim = Counting(jobs=2, seconds={t.key: 0.05 for t in tasks} | {("Q1", "a"): 3.0}, budget=4 * GB,
+                   memory=lambda t: (1 * GB if t < 0.5 else int(3.9 * GB)) if t < 3.0 else 1 * GB)
     lines: list[str] = []
     sim.log = lines.append
     sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
