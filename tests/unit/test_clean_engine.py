@@ -27,8 +27,8 @@ from helpers.ingest.clean_engine import (
     ROW,
     _duckdb_trim,
     clean_orders_engine,
-    parse_amount_expr,
-    parse_dates_expr,
+    parse_amount_columns,
+    parse_dates_columns,
     raw_table,
     strip_text,
 )
@@ -236,8 +236,8 @@ _amount_parts = st.sampled_from(["¥", "￥", "$", "€", "£", "元", "CNY", "u
 def test_amount_fast_path_agrees_with_pandas(values):
     s = pd.Series(values, dtype=object)
     t = raw_table(pd.DataFrame({"a": s}))
-    v, fast, txt = parse_amount_expr(t.a, "duckdb")
-    got = t.select(ROW, v=v, fast=fast, txt=txt).order_by(ROW).to_pyarrow().to_pandas()
+    p = parse_amount_columns(t, "a", "p", "duckdb")
+    got = p.select(ROW, v=p.p_v, fast=p.p_fast, txt=p.p_txt).order_by(ROW).to_pyarrow().to_pandas()
     ref, _ = parse_amount(s)
     stripped = pd.Series(values, dtype="string").str.strip()
     assert got["txt"].fillna("<NA>").tolist() == stripped.fillna("<NA>").tolist()
@@ -246,12 +246,27 @@ def test_amount_fast_path_agrees_with_pandas(values):
     assert got["v"][hit].notna().all()
 
 
+def test_parsers_compute_each_intermediate_value_once():
+    """One column per intermediate value: the SQL of a parsed column stays small (as one expression, each
+    use of the stripped text repeated its whole expression: 317 KB for an amount, 151 KB for an ISO date,
+    1.4 s to plan, twice the time per row) and the parsers' own columns are gone from the result."""
+    import ibis
+    t = raw_table(pd.DataFrame({"a": ["¥1,200"], "d": ["2026-07-01 10:11"]}))
+    amount = parse_amount_columns(t, "a", "p", "duckdb")
+    dates = parse_dates_columns(t, "d", "q", None, "duckdb")
+    assert len(ibis.to_sql(amount)) < 10_000 and len(ibis.to_sql(dates)) < 15_000
+    assert set(amount.columns) == {ROW, "a", "d", "p_txt", "p_v", "p_fast"}
+    assert set(dates.columns) == {ROW, "a", "d", "q_txt", "q_v", "q_fast"}
+    with pytest.raises(ValueError, match="reserved"):
+        parse_amount_columns(t.mutate(_p__body=t.a), "a", "p", "duckdb")
+
+
 def test_amount_fast_path_covers_the_usual_shapes():
     values = ["1200", "¥1,200.50", "USD 12", "(30.00)", "1,234,567", "￥ 88", "-5", "12元", "RMB 3.5", "12 CNY",
               "\u3000¥1,000\u00a0"]
     t = raw_table(pd.DataFrame({"a": values}))
-    v, fast, _ = parse_amount_expr(t.a, "duckdb")
-    got = t.select(ROW, v=v, fast=fast).order_by(ROW).to_pyarrow().to_pandas()
+    p = parse_amount_columns(t, "a", "p", "duckdb")
+    got = p.select(ROW, v=p.p_v, fast=p.p_fast).order_by(ROW).to_pyarrow().to_pandas()
     assert got["fast"].all()
     assert got["v"].tolist() == parse_amount(pd.Series(values))[0].tolist()
 
@@ -269,8 +284,8 @@ _date_parts = st.sampled_from(["2026", "1999", "0000", "-", "02", "29", "30", "1
 def test_date_fast_path_agrees_with_pandas(values, fmt):
     s = pd.Series(values, dtype=object)
     t = raw_table(pd.DataFrame({"d": s}))
-    v, fast, txt = parse_dates_expr(t.d, fmt, "duckdb")
-    got = t.select(ROW, v=v, fast=fast).order_by(ROW).to_pyarrow().to_pandas()
+    p = parse_dates_columns(t, "d", "p", fmt, "duckdb")
+    got = p.select(ROW, v=p.p_v, fast=p.p_fast).order_by(ROW).to_pyarrow().to_pandas()
     hit = got["v"].notna().to_numpy()
     for value, parsed in zip(s[hit], got["v"][hit], strict=True):
         ref, bad, _ = parse_dates(pd.Series([value], dtype=object), fmt)
@@ -279,12 +294,12 @@ def test_date_fast_path_agrees_with_pandas(values, fmt):
 
 def test_date_fast_path_covers_iso_and_simple_formats():
     t = raw_table(pd.DataFrame({"d": ["2026-07-01", "2026-07-01 10:11", "2026-07-01T10:11:12.5", "2024-02-29"]}))
-    v, fast, _ = parse_dates_expr(t.d, None, "duckdb")
-    got = t.select(ROW, v=v).order_by(ROW).to_pyarrow().to_pandas()["v"]
+    p = parse_dates_columns(t, "d", "p", None, "duckdb")
+    got = p.select(ROW, v=p.p_v).order_by(ROW).to_pyarrow().to_pandas()["v"]
     assert got.notna().all() and got.iloc[2] == pd.Timestamp("2026-07-01 10:11:12.5")
     t = raw_table(pd.DataFrame({"d": ["20260701", "2026071"]}))
-    v, fast, _ = parse_dates_expr(t.d, "%Y%m%d", "duckdb")
-    got = t.select(ROW, v=v, fast=fast).order_by(ROW).to_pyarrow().to_pandas()
+    p = parse_dates_columns(t, "d", "p", "%Y%m%d", "duckdb")
+    got = p.select(ROW, v=p.p_v, fast=p.p_fast).order_by(ROW).to_pyarrow().to_pandas()
     assert got["v"].iloc[0] == pd.Timestamp("2026-07-01") and not got["fast"].iloc[1]  # pandas reads the second
 
 
