@@ -78,20 +78,6 @@ def pytest_configure(config):
     os.environ.setdefault("MPLBACKEND", "Agg")
 
 
-#: Modules whose tests must share one test worker under ``pytest -n`` (pytest-xdist, ``--dist loadgroup``):
-#: the Spark tests check that no Spark JVM of this checkout outlives a run (another worker's session would
-#: count), the PostgreSQL tests share one server fixture.
-XDIST_GROUPS = {"test_spark": "spark", "test_spark_cleaning": "spark",
-                "test_postgres": "postgres", "test_check_postgres": "postgres"}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = XDIST_GROUPS.get(item.module.__name__.rsplit(".", 1)[-1])
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
 
 @pytest.fixture(autouse=True)
 def _english_by_default():
