@@ -622,10 +622,64 @@ def test_plan_the_retention_list_follows_the_offer_rule_and_never_holds_a_holdou
         mine = sc[sc["action_group"].astype(str) == e["group"]]
         assert r["customers"] == int(mine["retention_priority"].sum())
         assert r["offer"] + r["no_offer"] + r["in_holdout"] == r["customers"]
-        assert any("retention list" in x and f"{r['no_offer']:,} are predicted" in x for x in e["rules"])
+        assert r["below_cost"] + r["offer_not_sent"] == r["no_offer"]
+        said = (f"{r['no_offer']:,} are predicted" if e["expected_value"]["pays"] else "not sent this quarter")
+        assert any("retention list" in x and said in x for x in e["rules"])
         listed += r["customers"] - r["in_holdout"]
     assert listed == len(rl) == int(sc["retention_priority"].sum()) - int(held["retention_priority"].sum())
     assert f"](exports/{RETENTION_LIST})" in plan_markdown(res, "CNY")
+
+
+def test_plan_retention_list_says_why_no_offer_when_the_offer_is_not_sent(scores, history):
+    """When the group's offer does not pay for itself nobody gets it: the retention list's customers get the
+    call only because the offer is not sent, not because each is worth less than its cost."""
+    from helpers.review.plan import build_plan
+    _, h = history
+    sc = scores.copy()
+    sc["retention_priority"] = (sc["churn_tier"] == "high") & (sc["revenue"] >= sc["revenue"].quantile(0.7))
+    ab = {**AB, "experiments": {"EXP-2 | t vs c": _ab_entry(
+        "EXP-2", "Ship to segments", ship_to=["Win back"],
+        segments=[{"segment": "Win back", "diff": 0.131, "ci_low": 0.109, "ci_high": 0.153, "significant": True}])}}
+    dear = build_plan(sc, h, None, CLV, CHURN, ab, D.rfm, D.review.plan,
+                      D.ab.replace(cost_per_treated={"EXP-2": 60.0}), 42, "2026Q3", "CNY")
+    wb = next(e for e in dear.entries if e["group"] == "Win back")
+    r = wb["retention_list"]
+    assert not wb["expected_value"]["pays"] and r is not None and r["customers"] > 0
+    assert r["offer"] == r["in_holdout"] == 0 and r["no_offer"] == r["customers"]
+    assert r["below_cost"] + r["offer_not_sent"] == r["no_offer"] and r["offer_not_sent"] > 0
+    said = [x for x in wb["rules"] if "retention list" in x]
+    assert len(said) == 1 and "not sent this quarter" in said[0] and "worth less than its cost" not in said[0]
+    # with an offer that pays, the same customers are split by their own predicted value
+    cheap = build_plan(sc, h, None, CLV, CHURN, ab, D.rfm, D.review.plan,
+                       D.ab.replace(cost_per_treated={"EXP-2": 0.5}), 42, "2026Q3", "CNY")
+    wb = next(e for e in cheap.entries if e["group"] == "Win back")
+    r = wb["retention_list"]
+    assert wb["expected_value"]["pays"] and r["offer_not_sent"] == 0 and r["no_offer"] == r["below_cost"]
+    assert any("retention list" in x and f"{r['no_offer']:,} are predicted" in x for x in wb["rules"])
+
+
+def test_plan_with_an_unknown_average_order_says_its_profit_cannot_be_checked(scores, history):
+    """No average order (no order amounts for the group): the break-even is unknown; the page says so, in
+    the rules, the expected-profit sentence and the table, and no "nan" reaches it."""
+    from helpers.review.plan import build_plan, plan_table
+    _, h = history
+    sc = scores.assign(average_order_value=np.nan)
+    res = build_plan(sc, h, None, CLV, CHURN, AB, D.rfm, D.review.plan.model_copy(
+        update={"offer_cost": {g.name: 5.0 for g in D.rfm.action_groups}}), D.ab, 42, "2026Q3", "CNY")
+    priced = 0
+    for e in res.entries:
+        if e["expected_value"]["treated"] == 0:
+            continue
+        ev = e["expected_value"]
+        assert ev["net"] is None and ev["gross"] is None and ev["pays"]
+        if e["offer_cost"] is not None:
+            priced += 1
+            assert any("average order of these customers is not known" in x for x in e["rules"]), e["group"]
+        assert "unknown" in e["expected_value_sentence"] and "nan" not in e["expected_value_sentence"].lower()
+    assert priced >= 2
+    table = plan_table(res, "CNY")
+    assert not table.astype(str).apply(lambda c: c.str.contains("nan", case=False)).any().any()
+    assert (table["Expected profit"] == "unknown").any()
 
 
 def test_plan_picks_the_recommended_treatment_with_the_highest_profit_not_the_highest_lift(scores, history):

@@ -228,11 +228,18 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                             margin=fmt_pct(margin), cost=fmt_money(cost, currency, 2),
                             floor=fmt_money(cost / margin, currency, 2)))
         aov_all = mine["average_order_value"].to_numpy(dtype=float) if "average_order_value" in mine else None
-        aov = (float(np.nanmean(aov_all[worth])) if aov_all is not None and worth.any() else
-               float(np.nanmean(aov_all)) if aov_all is not None else float("nan"))
+        aov_of = aov_all[worth] if aov_all is not None and worth.any() else aov_all
+        aov = float(np.nanmean(aov_of)) if aov_of is not None and np.isfinite(aov_of).any() else float("nan")
         # gross profit an offered customer brings: the lift x one average order x the gross margin
         per_customer = lift * aov * margin
-        pays = cost is None or not np.isfinite(per_customer) or per_customer >= cost
+        # an unknown average order (no order amounts for these customers) leaves the break-even unknown: the
+        # offer is not held back on a number nobody has, and the page says its profit cannot be checked
+        aov_unknown = not np.isfinite(per_customer)
+        pays = cost is None or aov_unknown or per_customer >= cost
+        if aov_unknown and cost is not None:
+            rules.append(tr("The average order of these customers is not known, so the offer's profit cannot be "
+                            "checked against its cost of {cost} per customer; check it before sending the offer to "
+                            "the whole group.", cost=fmt_money(cost, currency, 2)))
         if not pays:
             rules.append(tr("At {cost} per customer the offer does not pay for itself on the lift {source}: it breaks "
                             "even at {breakeven} per customer (lift x average order x gross margin). Do not send it "
@@ -242,6 +249,7 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                                     tr("assumed below")),
                             breakeven=fmt_money(per_customer, currency, 2)))
         eligible = int(worth.sum())
+        worth_value = worth   # who is worth the offer by predicted value, before the group's break-even
         if not pays:
             worth = np.zeros(n, bool)
         # a share of the group's active (scored) customers, as on the churn page: one meaning of "at high risk"
@@ -269,8 +277,8 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         ev_cost = treated * cost if cost is not None else None
         ev_gross = treated * per_customer
         ev = {"treated": treated, "lift": lift, "lift_from": lift_from, "average_order_value": aov,
-              "gross_margin": margin, "offer_cost": cost, "gross": ev_gross, "cost": ev_cost,
-              "net": ev_gross - ev_cost if ev_cost is not None else None, "pays": bool(pays),
+              "gross_margin": margin, "offer_cost": cost, "gross": None if aov_unknown else ev_gross, "cost": ev_cost,
+              "net": ev_gross - ev_cost if ev_cost is not None and not aov_unknown else None, "pays": bool(pays),
               "breakeven_cost": per_customer, "low_cost_contacts": int(n - treated_pool)}
         cur_code = currency
         pooled = bool(rec) and rec[0]["decision"] == "Ship"
@@ -289,6 +297,9 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                              net=fmt_money(eligible * (per_customer - cost), cur_code))
         elif treated == 0:
             ev_sentence = tr("Expected profit: none this quarter; no customer of this group gets the offer.")
+        elif aov_unknown:
+            ev_sentence = tr("Expected profit: unknown; the average order of the {treated} customers who get the "
+                             "offer is not known.", treated=fmt_int(treated))
         elif cost is None:
             ev_sentence = tr("Expected gross profit: {treated} customers get the offer x {lift} lift ({how}) x {aov} "
                              "average order x {margin} gross margin = {gross}; its cost is not set, so its profit is "
@@ -325,13 +336,21 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         rlist = None
         if rp is not None and rp.any():
             rlist = {"customers": int(rp.sum()), "offer": int((rp & offered & ~hold).sum()),
-                         "no_offer": int((rp & ~offered).sum()), "in_holdout": int((rp & hold).sum())}
-            rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn risk, "
-                            "top spend to date): the retention team calls them personally; {offer} of them also get "
-                            "the offer, {no_offer} are predicted to be worth less than its cost and get the call only, "
-                            "and {held} are in the holdout (no call, no offer).", n=fmt_int(rlist["customers"]),
-                            offer=fmt_int(rlist["offer"]), no_offer=fmt_int(rlist["no_offer"]),
-                            held=fmt_int(rlist["in_holdout"])))
+                     "no_offer": int((rp & ~offered).sum()), "in_holdout": int((rp & hold).sum()),
+                     "below_cost": int((rp & ~worth_value).sum()),
+                     "offer_not_sent": int((rp & worth_value & ~offered).sum())}
+            if not pays:   # nobody gets the offer this quarter: that, not their value, is why they get the call only
+                rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
+                                "risk, top spend to date): the retention team calls them personally; the offer is not "
+                                "sent this quarter (it does not pay for itself), so they get the call only.",
+                                n=fmt_int(rlist["customers"])))
+            else:
+                rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
+                                "risk, top spend to date): the retention team calls them personally; {offer} of them "
+                                "also get the offer, {no_offer} are predicted to be worth less than its cost and get "
+                                "the call only, and {held} are in the holdout (no call, no offer).",
+                                n=fmt_int(rlist["customers"]), offer=fmt_int(rlist["offer"]),
+                                no_offer=fmt_int(rlist["no_offer"]), held=fmt_int(rlist["in_holdout"])))
         fname = contact_list_name(g.name)
         entry = {
             "group": g.name, "segments": segs, "customers": n,
@@ -403,7 +422,8 @@ def plan_table(result: PlanResult, currency: str) -> pd.DataFrame:
             else tr("not set"),
             tr("Get the offer"): fmt_int(e["expected_value"]["treated"]),
             tr("Expected profit"): (fmt_money(e["expected_value"]["net"], currency)
-                                    if e["expected_value"]["net"] is not None else tr("cost not set")),
+                                    if e["expected_value"]["net"] is not None else
+                                    tr("unknown") if e["expected_value"]["gross"] is None else tr("cost not set")),
             tr("Holdout"): fmt_int(e["holdout"]["size"]),
             tr("Contact list"): " ".join(f'<a href="{x}">{x.split("/")[-1]}</a>'
                                          for x in (e["contact_list"], e["holdout_list"]) if x),
