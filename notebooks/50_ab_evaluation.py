@@ -31,6 +31,7 @@ spark = None
 duckdb = None
 rfm = None
 ab = None
+review = None
 
 # %% tags=["remove"]
 from IPython.display import Markdown, display
@@ -44,7 +45,7 @@ orders_t = ex.orders_table(cat.path("orders"), P.engine, P.spark)
 experiments = cat.load_optional("experiments")
 
 # %%
-results = ex.run_all(experiments, orders_t, P.ab, P.rfm, P.seed)
+results = ex.run_all(experiments, orders_t, P.ab, P.rfm, P.seed, P.review.plan.gross_margin)
 page.show_not_available(results.not_available)
 display(Markdown(ex.conventions_markdown(P.ab)))
 

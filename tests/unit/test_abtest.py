@@ -64,7 +64,7 @@ def demo_results():
         pd.Timestamp("2026-09-30"),
         "e",
     )
-    return abtest.run_all(exps, orders, S, defaults().rfm, 7), d.truth["experiments"]
+    return abtest.run_all(exps, orders, S, defaults().rfm, 7, 0.3), d.truth["experiments"]
 
 
 def test_demo_effects_are_recovered(demo_results):
@@ -115,13 +115,13 @@ def _tiny(split=(500, 500), conv=(0.2, 0.2), seed=0):
 
 def test_broken_split_is_not_trusted():
     e, o = _tiny(split=(500, 700))
-    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
+    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1, 0.3)
     assert r.srm["failed"] and r.decision == "Do not trust"
 
 
 def test_inconclusive_names_the_design_mde_and_the_customers_needed():
     e, o = _tiny(conv=(0.20, 0.22))
-    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
+    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1, 0.3)
     assert r.decision == "Inconclusive" and "could detect" in r.decision_detail
     assert "would need about" in r.decision_detail
     # MDE from the design: (z_0.975 + z_0.8) sqrt(p0 (1 - p0) (1/500 + 1/500)), p0 = the control's rate
@@ -133,7 +133,7 @@ def test_inconclusive_names_the_design_mde_and_the_customers_needed():
 
 def test_zero_conversions_in_one_arm_still_evaluates():
     e, o = _tiny(conv=(0.0, 0.1))
-    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1)
+    (r,) = abtest.run_all(e, o, S, defaults().rfm, 1, 0.3)
     assert r.effects[0].control == 0.0 and r.decision == "Ship"
 
 
@@ -141,7 +141,7 @@ def _two_experiments(broken: pd.DataFrame, o: pd.DataFrame) -> tuple:
     """A good experiment E next to a broken one B (same customers, other id): B is not available, E evaluated."""
     good, _ = _tiny()
     both = pd.concat([good, broken.assign(experiment_id="B")], ignore_index=True)
-    res = abtest.run_all(both, o, S, defaults().rfm, 1)
+    res = abtest.run_all(both, o, S, defaults().rfm, 1, 0.3)
     summary = abtest.ab_summary(res, S)
     assert [r.experiment_id for r in res] == ["E"] and res.results[0].decision in abtest.DECISIONS
     assert summary["available"] is True and [p["part"] for p in summary["unavailable"]] == ["ab.B"]
@@ -182,7 +182,7 @@ def test_a_failed_interaction_test_leaves_the_main_result_standing():
     o = pd.DataFrame({"customer_id": buyers, "order_ts": pd.Timestamp("2026-07-05"), "amount": 50.0})
     out, exc = abtest_data.outcomes(e, o, 30)
     segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"], "segment": seg})
-    res = abtest.evaluate(out, segs, exc, S, 1)
+    res = abtest.evaluate(out, segs, exc, S, 1, 0.3)
     (r,) = res
     assert r.interaction["p_value"] is None and not r.interaction["available"]
     assert r.effects[0].diff == pytest.approx(0.5) and r.decision == "Ship"    # the main result stands
@@ -196,7 +196,7 @@ def test_a_failed_interaction_test_leaves_the_main_result_standing():
 def test_no_experiments_table_is_not_available():
     _, o = _tiny()
     for table in (None, pd.DataFrame(columns=["experiment_id", "customer_id", "variant", "assigned_at"])):
-        res = abtest.run_all(table, o, S, defaults().rfm, 1)
+        res = abtest.run_all(table, o, S, defaults().rfm, 1, 0.3)
         summary = abtest.ab_summary(res, S)
         assert len(res) == 0 and summary["available"] is False and summary["experiments"] == {}
         assert "no experiments table was supplied" in summary["reason"]
@@ -217,16 +217,20 @@ def test_targeted_decision_and_its_net_value_by_hand():
     out, exc = abtest_data.outcomes(e, o, 30)
     segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"], "segment": seg})
     s = S.replace(cost_per_treated={"E": 12.0})
-    (r,) = abtest.evaluate(out, segs, exc, s, 1)
+    (r,) = abtest.evaluate(out, segs, exc, s, 1, 0.3)
     assert r.decision == "Ship to segments" and r.ship_to == ["b"]
     d = out.assign(segment=seg)
     b = d[d["segment"] == "b"]
     lift = b.loc[b["variant"] == "treatment", "revenue"].mean() - b.loc[b["variant"] == "control", "revenue"].mean()
     assert r.net_value["revenue_lift"] == pytest.approx(lift, rel=1e-12)
-    assert r.net_value["net"] == pytest.approx(lift - 12.0, rel=1e-12)
+    # priced as the plan prices an offer: the revenue lift at the gross margin, minus the cost
+    assert r.net_value["net"] == pytest.approx(0.3 * lift - 12.0, rel=1e-12)
     assert r.net_value["net_low"] < r.net_value["net"] < r.net_value["net_high"]
+    half = (r.net_value["net_high"] - r.net_value["net_low"]) / 2
+    (r1,) = abtest.evaluate(out, segs, exc, s, 1, 1.0)   # at a 100% margin the interval is the lift's own
+    assert half == pytest.approx(0.3 * (r1.net_value["net_high"] - r1.net_value["net_low"]) / 2, rel=1e-12)
     words = abtest.net_value_words(r, "CNY", s.alpha)
-    assert "minus the cost of CNY 12.00" in words
+    assert "x 30% gross margin minus the cost of CNY 12.00" in words
     # without a cost there is no net value
-    (r0,) = abtest.evaluate(out, segs, exc, S, 1)
+    (r0,) = abtest.evaluate(out, segs, exc, S, 1, 0.3)
     assert r0.net_value is None and abtest.net_value_words(r0, "CNY", S.alpha) == ""

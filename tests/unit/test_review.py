@@ -473,7 +473,7 @@ def test_a_step_not_available_still_lists_its_parts():
     e = pd.DataFrame({"experiment_id": "E1", "customer_id": ["a", "b", "c"], "variant": "control",
                       "assigned_at": pd.Timestamp("2026-07-01")})
     o = pd.DataFrame({"customer_id": ["a"], "order_ts": [pd.Timestamp("2026-07-02")], "amount": [1.0]})
-    summary = ex.ab_summary(ex.run_all(e, o, D.ab, D.rfm, 1), D.ab)
+    summary = ex.ab_summary(ex.run_all(e, o, D.ab, D.rfm, 1, D.review.plan.gross_margin), D.ab)
     assert summary["available"] is False and [p["part"] for p in summary["unavailable"]] == ["ab", "ab.E1"]
     t = rs.available_sections({"rfm": RFM, "clv": CLV, "churn": CHURN, "ab": summary})
     ab_rows = t[t["Section"].str.startswith("Experiments")]

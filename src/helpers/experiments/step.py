@@ -202,8 +202,13 @@ def _experiment_check(exp: str, df: pd.DataFrame, s: AbSettings) -> NotAvailable
     return None
 
 
-def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSettings, seed: int) -> AbOutcome:
+def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSettings, seed: int,
+             gross_margin: float) -> AbOutcome:
     """Evaluate every experiment (each non-control variant against the control).
+
+    ``gross_margin``: ``review.plan.gross_margin``, the share of extra revenue left as profit: a shipped
+    experiment's net value per treated customer is its revenue lift at this margin minus its cost, as the
+    plan prices an offer.
 
     An experiment that cannot be evaluated (one arm, no control, no conversions yet) is listed in
     ``parts`` and the others are evaluated; its absence does not change the Holm adjustment of the others
@@ -241,7 +246,7 @@ def evaluate(out: pd.DataFrame, segments: pd.DataFrame, excluded: dict, s: AbSet
     if results:
         for r, p in zip(results, st.holm(primary_p), strict=True):
             r.primary_p_holm = float(p)
-            _decide(r, s)
+            _decide(r, s, gross_margin)
     whole = None
     if not results:
         whole = NotAvailable("ab", title=tr("Experiments"),
@@ -393,8 +398,9 @@ def targeted_segments(r: ExperimentResult, alpha: float) -> list[str]:
     return [str(x) for x in good["segment"]]
 
 
-def _net_value(r: ExperimentResult, s: AbSettings) -> dict | None:
-    """Revenue lift per treated customer over the window minus the cost of treating them (when a cost is given).
+def _net_value(r: ExperimentResult, s: AbSettings, gross_margin: float) -> dict | None:
+    """Gross profit per treated customer over the window (revenue lift x ``gross_margin``) minus the cost of
+    treating them (when a cost is given): the plan's pricing of an offer, so both pages agree.
 
     For a targeted decision the lift is the stratified mean over the segments shipped to (weights = the
     segments' customers), with its normal-approximation interval.
@@ -412,11 +418,13 @@ def _net_value(r: ExperimentResult, s: AbSettings) -> dict | None:
     else:
         e = next(x for x in r.effects if x.metric == "revenue_per_customer")
         diff, se = e.diff, e.se
-    return {"cost_per_treated": cost, "revenue_lift": diff, "net": diff - cost, "net_low": diff - z * se - cost,
-            "net_high": diff + z * se - cost, "window_days": s.window_days, "segments": list(r.ship_to)}
+    m = gross_margin
+    return {"cost_per_treated": cost, "revenue_lift": diff, "gross_margin": m, "net": m * diff - cost,
+            "net_low": m * (diff - z * se) - cost, "net_high": m * (diff + z * se) - cost,
+            "window_days": s.window_days, "segments": list(r.ship_to)}
 
 
-def _decide(r: ExperimentResult, s: AbSettings) -> None:
+def _decide(r: ExperimentResult, s: AbSettings, gross_margin: float) -> None:
     """Decision, targeted segments and the sentence behind them (rules in the module docstring)."""
     e = r.effects[0]
     size = _effect_words(e.metric, e.diff)
@@ -470,7 +478,7 @@ def _decide(r: ExperimentResult, s: AbSettings) -> None:
                                metric=metric_name(e.metric), size=size, level=level, ci=ci,
                                p=p_is(r.primary_p_holm), mde=_effect_words(e.metric, r.power["mde"]).lstrip("+")
                                ) + more
-    r.net_value = _net_value(r, s) if r.decision in ("Ship", "Ship to segments") else None
+    r.net_value = _net_value(r, s, gross_margin) if r.decision in ("Ship", "Ship to segments") else None
 
 
 def guardrail_words(r: ExperimentResult, currency: str, alpha: float) -> str:
@@ -499,10 +507,10 @@ def net_value_words(r: ExperimentResult, currency: str, alpha: float) -> str:
     if not n:
         return ""
     return tr("Net value per treated customer over {days} days: {net} ({level} CI {low} to {high}) = revenue lift "
-              "{lift} minus the cost of {cost}.", days=n["window_days"], net=fmt_money(n["net"], currency, 2),
-              level=fmt_pct(1 - alpha), low=fmt_money(n["net_low"], currency, 2),
+              "{lift} x {margin} gross margin minus the cost of {cost}.", days=n["window_days"],
+              net=fmt_money(n["net"], currency, 2), level=fmt_pct(1 - alpha), low=fmt_money(n["net_low"], currency, 2),
               high=fmt_money(n["net_high"], currency, 2), lift=fmt_money(n["revenue_lift"], currency, 2),
-              cost=fmt_money(n["cost_per_treated"], currency, 2))
+              margin=fmt_pct(n["gross_margin"]), cost=fmt_money(n["cost_per_treated"], currency, 2))
 
 
 def _text_table(df: pd.DataFrame, right: list[str] = (), caption: str | None = None):
@@ -650,15 +658,16 @@ def ab_summary(results: AbOutcome | list[ExperimentResult], s: AbSettings) -> di
 
 
 def run_all(experiments: pd.DataFrame | None, orders: pd.DataFrame | str | Path | ibis.Table, s: AbSettings,
-            rfm: RfmSettings, seed: int, source: str | Path | ibis.Table | None = None) -> AbOutcome:
+            rfm: RfmSettings, seed: int, gross_margin: float,
+            source: str | Path | ibis.Table | None = None) -> AbOutcome:
     """Outcomes, start-of-experiment segments and evaluation of every experiment.
 
     ``orders``: the clean orders on the engine (the notebook passes
     :func:`helpers.frame.engine.orders_table`; a Parquet path or a DataFrame runs on the process's
     DuckDB): the outcomes are aggregated there (:func:`helpers.experiments.outcomes_engine.outcomes_engine`;
     :func:`helpers.experiments.data.outcomes` is its pandas reference), one row per assignment comes
-    back. ``source``: see :func:`segments_at_start`. Without an experiments table the outcome is
-    "not available".
+    back. ``source``: see :func:`segments_at_start`. ``gross_margin``: see :func:`evaluate`. Without an
+    experiments table the outcome is "not available".
     """
     if experiments is None or experiments.empty:
         return AbOutcome([], [], no_experiments())
@@ -667,7 +676,7 @@ def run_all(experiments: pd.DataFrame | None, orders: pd.DataFrame | str | Path 
         orders = as_table(orders[[c for c in ORDER_COLUMNS if c in orders.columns]])
     out, excluded = outcomes_engine(experiments, orders, s.window_days)
     segs = segments_at_start(orders, experiments, rfm, s.segment_by, source)
-    return evaluate(out, segs, excluded, s, seed)
+    return evaluate(out, segs, excluded, s, seed, gross_margin)
 
 
 def forest_data(r: ExperimentResult, alpha: float) -> pd.DataFrame:

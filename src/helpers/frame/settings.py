@@ -781,6 +781,7 @@ class AbParams(StepParams):
     duckdb: DuckDBSettings
     rfm: RfmSettings
     ab: AbSettings
+    review: ReviewSettings      # review.plan.gross_margin prices a shipped experiment as the plan prices an offer
 
 
 class ReviewParams(StepParams):
