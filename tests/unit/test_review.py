@@ -578,14 +578,19 @@ def test_the_trend_table_of_a_subscription_business_names_subscribers(history):
     assert list(retail["Buyers"]) == list(sub["Paying subscribers"])
 
 
+def _winback_coupon() -> dict:
+    """The A/B summary with one treatment shipped to the Win back segment (+13.1 points bought)."""
+    return {**AB, "experiments": {"EXP-2 | t vs c": _ab_entry(
+        "EXP-2", "Ship to segments", ship_to=["Win back"],
+        segments=[{"segment": "Win back", "diff": 0.131, "ci_low": 0.109, "ci_high": 0.153, "significant": True}])}}
+
+
 def test_plan_an_offer_that_does_not_pay_is_not_sent_and_an_unpriced_one_is_said(scores, history):
     """Break-even = lift x average order x gross margin: above it the offer goes to nobody (low-cost contact
     only, no holdout); a recommended treatment without a cost is recommended, its profit said unknown."""
     from helpers.review.plan import build_plan
     _, h = history
-    ab = {**AB, "experiments": {"EXP-2 | t vs c": _ab_entry(
-        "EXP-2", "Ship to segments", ship_to=["Win back"],
-        segments=[{"segment": "Win back", "diff": 0.131, "ci_low": 0.109, "ci_high": 0.153, "significant": True}])}}
+    ab = _winback_coupon()
     dear = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan,
                       D.ab.replace(cost_per_treated={"EXP-2": 60.0}), 42, "2026Q3", "CNY")
     wb = next(e for e in dear.entries if e["group"] == "Win back")
@@ -637,9 +642,7 @@ def test_plan_retention_list_says_why_no_offer_when_the_offer_is_not_sent(scores
     _, h = history
     sc = scores.copy()
     sc["retention_priority"] = (sc["churn_tier"] == "high") & (sc["revenue"] >= sc["revenue"].quantile(0.7))
-    ab = {**AB, "experiments": {"EXP-2 | t vs c": _ab_entry(
-        "EXP-2", "Ship to segments", ship_to=["Win back"],
-        segments=[{"segment": "Win back", "diff": 0.131, "ci_low": 0.109, "ci_high": 0.153, "significant": True}])}}
+    ab = _winback_coupon()
     dear = build_plan(sc, h, None, CLV, CHURN, ab, D.rfm, D.review.plan,
                       D.ab.replace(cost_per_treated={"EXP-2": 60.0}), 42, "2026Q3", "CNY")
     wb = next(e for e in dear.entries if e["group"] == "Win back")
