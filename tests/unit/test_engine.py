@@ -107,7 +107,7 @@ con.raw_sql("CREATE TEMP TABLE freed_test AS SELECT range AS a, range * 2 AS b, 
 grown = me.memory_info().rss
 con.raw_sql("DROP TABLE freed_test")
 deadline = time.time() + 20
-while me.memory_info().rss - before > 150 * 2**20 and time.time() < deadline:
+while me.memory_info().rss - before > (grown - before) / 3 and time.time() < deadline:
     time.sleep(0.2)
 setting = con.raw_sql("SELECT current_setting('allocator_background_threads')").fetchone()[0]
 print(json.dumps({"before": before, "grown": grown, "after": me.memory_info().rss, "setting": setting}))
@@ -116,4 +116,6 @@ print(json.dumps({"before": before, "grown": grown, "after": me.memory_info().rs
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["setting"] is True
     assert r["grown"] - r["before"] > 400 * 2**20
-    assert r["after"] - r["before"] < 150 * 2**20, r
+    # at least two thirds of it returned (83-157 MB of ~740 MB kept, by the machine's load; 960 MB kept
+    # without the allocator's background threads)
+    assert r["after"] - r["before"] < (r["grown"] - r["before"]) / 3, r
