@@ -28,24 +28,27 @@ class FakeKernel:
         self.step = step
         self.killed = threading.Event()
         self.notebooks = 0
+        self.resets: list[bool] = []   # one per reuse: whether it was given a whole environment
+        self.closed = False
 
-    def reuse(self, nb, cwd, environ) -> bool:
+    def reuse(self, nb, cwd, environ, whole=False) -> bool:
+        self.resets.append(whole)
         return True
 
     def kill(self) -> None:
         self.killed.set()
 
     def close(self) -> None:
-        pass
+        self.closed = True
 
 
 class Sim(Scheduler):
     """Tasks take `seconds[key]`, fail when listed in `failing`; events are recorded."""
 
-    def __init__(self, jobs: int, seconds: dict, failing=(), reuse_kernels: bool = True) -> None:
+    def __init__(self, jobs: int, seconds: dict, failing=(), reuse_kernels: bool = True, shelf=None) -> None:
         notebooks = dict.fromkeys("abcd")
         super().__init__(Path("."), notebooks, jobs, log=lambda s: None, status=lambda s: None,
-                         reuse_kernels=reuse_kernels)
+                         reuse_kernels=reuse_kernels, shelf=shelf)
         self.seconds, self.failing = seconds, set(failing)
         self.events: list[tuple[str, tuple[str, str], float]] = []
         self.kernel_of: dict[tuple[str, str], FakeKernel] = {}
@@ -171,6 +174,56 @@ def test_a_failed_task_s_kernel_is_not_kept():
     sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
     assert sim.kernel_of[("Q2", "a")] is not sim.kernel_of[("Q1", "a")]
     assert sim.kernel_of[("Q3", "a")] is sim.kernel_of[("Q2", "a")]
+
+
+def _sim_closed(sim: Sim) -> None:
+    for t in sim.kernels._closing:   # kernels are closed in the background
+        t.join()
+
+
+def test_kernels_kept_between_runs_are_taken_by_the_next_run_with_its_whole_environment(monkeypatch):
+    """With a shelf, a run's kernels that ran without error wait for the next run, which takes them
+    instead of starting new ones and resets them with its whole environment; a failed task's kernel and
+    a run with other thread settings do not; turning the shelf off closes what it holds."""
+    for v in execute.THREAD_VARIABLES:
+        monkeypatch.setenv(v, "1")
+    shelf = execute.KernelShelf()
+    shelf.enabled = True
+    first = Sim(jobs=1, seconds={}, failing={("Q1", "d")}, shelf=shelf)
+    first.run(quarter("Q1"), on_done=lambda f: None, on_group_end=lambda g, f: None)
+    _sim_closed(first)
+    assert [shelf.has(s, ("1", "1", "1")) for s in "abcd"] == [True, True, True, False]
+    assert first.kernel_of[("Q1", "d")].closed
+
+    second = Sim(jobs=1, seconds={}, shelf=shelf)
+    second.run(quarter("Q2"), on_done=lambda f: None, on_group_end=lambda g, f: None)
+    _sim_closed(second)
+    for s in "abc":
+        k = second.kernel_of[("Q2", s)]
+        assert k is first.kernel_of[("Q1", s)] and second.kept[("Q2", s)] and k.resets == [True] and not k.closed
+    assert not second.kept[("Q2", "d")] and second.kernel_of[("Q2", "d")].resets == []
+    assert second.kernel_of[("Q2", "d")] is not first.kernel_of[("Q1", "d")]   # a new one
+    assert second.kernels.from_earlier == 3 and second.kernels.reused == 0
+    assert all(shelf.has(s, ("1", "1", "1")) for s in "abcd")   # all four back on the shelf
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")   # libraries sized for other thread settings: not taken
+    third = Sim(jobs=1, seconds={}, shelf=shelf)
+    third.run(quarter("Q3"), on_done=lambda f: None, on_group_end=lambda g, f: None)
+    assert third.kernels.from_earlier == 0
+    assert not {id(third.kernel_of[("Q3", s)]) for s in "abcd"} & {id(second.kernel_of[("Q2", s)]) for s in "abcd"}
+
+    kept = [second.kernel_of[("Q2", s)] for s in "abcd"]
+    shelf.close()
+    assert all(k.closed for k in kept) and not shelf.enabled
+    assert not shelf.put(FakeKernel("a"), ("1", "1", "1"))   # off: the caller closes it
+
+
+def test_without_a_shelf_or_with_fresh_kernels_every_run_starts_its_own():
+    shelf = execute.KernelShelf()
+    shelf.enabled = True
+    Sim(jobs=1, seconds={}, shelf=shelf, reuse_kernels=False).run(
+        quarter("Q1"), on_done=lambda f: None, on_group_end=lambda g, f: None)
+    assert not any(shelf.has(s, k) for s in "abcd" for k in [("1", "1", "1"), ("2", "2", "2")])
 
 
 def test_thread_limit_divides_the_cores_among_the_jobs(monkeypatch):
@@ -364,3 +417,29 @@ def test_the_command_line_reads_the_budget_and_refuses_a_size_it_cannot_read(cap
     with pytest.raises(SystemExit) as e:
         parser().parse_args(["run", "--params", "p.yaml", "--memory-budget", "lots"])
     assert e.value.code == 2 and "'lots' is not a size such as 4GB or 512MB" in capsys.readouterr().err
+
+
+def test_a_kernel_kept_from_an_earlier_run_gets_the_next_run_s_environment_and_folder(tmp_path):
+    """A real kernel reset for a later run (``whole``): the earlier run's variables are gone, the later
+    run's are set, the working directory is the later run's; within a run, variables are only added."""
+    import os
+
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    k = execute.WarmKernel("x", nb, a, {**os.environ, "SEGREVIEW_T_OLD": "1", "SEGREVIEW_T_BOTH": "old"})
+    try:
+        k.ready()
+        env = {**os.environ, "SEGREVIEW_T_BOTH": "new", "SEGREVIEW_T_NEW": "2"}
+        assert k.reuse(nb, b, env, whole=True)
+        check = ("import os; e = os.environ; assert 'SEGREVIEW_T_OLD' not in e and e['SEGREVIEW_T_BOTH'] == 'new' "
+                 f"and e['SEGREVIEW_T_NEW'] == '2' and os.getcwd() == {str(b)!r}")
+        assert k._silently(check)
+        assert not k._silently("assert 'SEGREVIEW_T_OLD' in __import__('os').environ")   # the check can fail
+        assert k.reuse(nb, a, {"SEGREVIEW_T_ONLY_THIS": "3"})   # within a run: added, nothing removed
+        assert k._silently("import os; assert os.environ['SEGREVIEW_T_NEW'] == '2' and "
+                           f"os.environ['SEGREVIEW_T_ONLY_THIS'] == '3' and os.getcwd() == {str(a)!r}")
+    finally:
+        k.close()

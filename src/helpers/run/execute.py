@@ -15,6 +15,9 @@ Kernels (:class:`KernelPool`):
   (:meth:`WarmKernel.reuse`: its namespace, history and execution count are reset and the project's
   own modules imported afresh, the libraries stay loaded), so a backfill pays the kernel start-up and
   the libraries' imports once per step, not once per quarter;
+- a process that runs quarter after quarter (the test suite, a service rendering many companies'
+  quarters) may keep them between runs too (:func:`keep_kernels_between_runs`, :class:`KernelShelf`):
+  a kept kernel then gets the next run's whole environment and working directory when it is reset;
 - each kernel may use ``cores / jobs`` threads for OpenMP and BLAS (``OMP_NUM_THREADS``,
   ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, unless the environment sets them): notebooks side by
   side then do not each start one spinning thread per core, which made gradient boosting four times
@@ -24,6 +27,7 @@ Kernels (:class:`KernelPool`):
 from __future__ import annotations
 
 import ast
+import atexit
 import json
 import os
 import shutil
@@ -54,6 +58,9 @@ __all__ = [
     "IPCKernelManager",
     "WarmKernel",
     "KernelPool",
+    "KernelShelf",
+    "SHELF",
+    "keep_kernels_between_runs",
     "Task",
     "task_environ",
     "Finished",
@@ -177,7 +184,7 @@ class WarmKernel:
     """
 
     def __init__(self, step: str, nb: nbformat.NotebookNode, cwd: Path, env: dict[str, str]) -> None:
-        self.step, self.cwd = step, cwd
+        self.step, self.cwd, self.env = step, cwd, dict(env)
         self.km = IPCKernelManager(kernel_name="python3")
         run_sync(self.km.start_kernel)(cwd=str(cwd), env=dict(env),
                                        extra_arguments=["--HistoryManager.hist_file=:memory:"])
@@ -210,13 +217,22 @@ class WarmKernel:
         self._thread.join(timeout=420)
         return self.km
 
-    def reuse(self, nb: nbformat.NotebookNode, cwd: Path, environ: dict[str, str]) -> bool:
+    def reuse(self, nb: nbformat.NotebookNode, cwd: Path, environ: dict[str, str], whole: bool = False) -> bool:
         """Prepare this kernel, which ran a notebook, for ``nb`` (see :func:`helpers.run.kernelside.reset`);
-        ``False`` when the kernel did not answer (do not use it)."""
+        ``False`` when the kernel did not answer (do not use it).
+
+        ``whole``: ``environ`` is the next notebook's whole environment (a kernel kept from an earlier
+        run): the variables of the kernel's environment that it lacks are removed.
+        """
         self.km.stop_clients()
         modules = [*imported_modules(nb), *LAZY_MODULES]
-        return self._silently(f"__import__('helpers.run.kernelside', fromlist=['reset']).reset({str(cwd)!r}, "
-                              f"{environ!r}, {modules!r})", timeout=300)
+        unset = sorted(set(self.env) - set(environ)) if whole else []
+        ok = self._silently(f"__import__('helpers.run.kernelside', fromlist=['reset']).reset({str(cwd)!r}, "
+                            f"{environ!r}, {modules!r}, {unset!r})", timeout=300)
+        if ok:
+            self.cwd = cwd
+            self.env = dict(environ) if whole else {**self.env, **environ}
+        return ok
 
     def kill(self) -> None:
         """Stop the kernel at once (another step failed, or the run was interrupted): the papermill
@@ -342,6 +358,74 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * scale)
 
 
+class KernelShelf:
+    """Kernels kept between runs of one process, one per step and thread limit, taken by the next
+    run's :class:`KernelPool` instead of starting new ones (off until :func:`keep_kernels_between_runs`).
+
+    Only kernels that ran their notebook without error are kept; the runner does not shelve the kernels
+    of a Spark run (their Spark session and JVM must end with the run). A kept kernel is reset for its
+    next notebook as a kernel kept within a run is (:func:`helpers.run.kernelside.reset`), with the next
+    run's whole environment and working directory.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._kernels: dict[tuple[str, tuple], WarmKernel] = {}
+        self._lock = threading.Lock()
+
+    def put(self, kernel: WarmKernel, threads: tuple) -> bool:
+        """Keep ``kernel`` (its libraries' thread settings ``threads``, :attr:`KernelPool.thread_key`) for a
+        later run; ``False`` when the shelf is off or already holds one for its step (the caller closes
+        it then)."""
+        with self._lock:
+            key = (kernel.step, threads)
+            if not self.enabled or key in self._kernels:
+                return False
+            self._kernels[key] = kernel
+            return True
+
+    def has(self, step: str, threads: tuple) -> bool:
+        """Whether a kernel of ``step`` with the thread settings ``threads`` is kept."""
+        with self._lock:
+            return (step, threads) in self._kernels
+
+    def take(self, step: str, threads: tuple) -> WarmKernel | None:
+        """The kept kernel of ``step`` with the thread settings ``threads``, removed from the shelf
+        (``None``: none)."""
+        with self._lock:
+            return self._kernels.pop((step, threads), None)
+
+    def close(self) -> None:
+        """Close every kept kernel and stop keeping them."""
+        with self._lock:
+            self.enabled = False
+            kernels, self._kernels = list(self._kernels.values()), {}
+        closing = [threading.Thread(target=k.close, name="segreview-close", daemon=True) for k in kernels]
+        for t in closing:
+            t.start()
+        for t in closing:
+            t.join(timeout=60)
+
+
+#: The process's kernel shelf (see :func:`keep_kernels_between_runs`).
+SHELF = KernelShelf()
+
+
+def keep_kernels_between_runs(enabled: bool = True) -> None:
+    """Keep the kernels of a run for the next run of this process (``True``), or close the kept ones and
+    stop (``False``). For a process that runs quarter after quarter (the test suite): each run then pays
+    a kernel reset (about a second: the project's modules imported afresh) instead of a kernel start and
+    the libraries' imports (about 5 s of CPU each) for every step. The kept kernels are closed when the
+    process exits."""
+    if enabled:
+        SHELF.enabled = True
+    else:
+        SHELF.close()
+
+
+atexit.register(SHELF.close)
+
+
 class KernelPool:
     """The kernels of a run: started ahead, used, kept for the same step of a later task, closed.
 
@@ -356,22 +440,32 @@ class KernelPool:
         Step -> notebook (for the imports done ahead).
     jobs : int
         Notebooks run side by side (decides each kernel's threads, :func:`thread_limit`).
+    shelf : KernelShelf, optional
+        Kernels kept from earlier runs of the process, taken before a new one is started; this run's
+        kernels that ran without error go back to it at the end (when it is on).
     """
 
-    def __init__(self, root: Path, notebooks: dict[str, nbformat.NotebookNode], jobs: int) -> None:
-        self.root, self.notebooks, self.jobs = root, notebooks, jobs
+    def __init__(self, root: Path, notebooks: dict[str, nbformat.NotebookNode], jobs: int,
+                 shelf: KernelShelf | None = None) -> None:
+        self.root, self.notebooks, self.jobs, self.shelf = root, notebooks, jobs, shelf
+        self.threads = thread_limit(jobs)
+        # what a kernel's libraries sized their thread pools by when they loaded: a kept kernel is
+        # taken only by a run whose kernels would get the same
+        self.thread_key = tuple(os.environ.get(v, str(self.threads)) for v in THREAD_VARIABLES)
         self.ahead: dict[tuple[str, str], WarmKernel] = {}   # started for a task, not yet used
         self.idle: dict[str, WarmKernel] = {}                 # used, kept for the same step
         self.in_use: dict[tuple[str, str], WarmKernel] = {}
         self.started = 0
         self.reused = 0
+        self.from_earlier = 0                                 # taken from the shelf
+        self._earlier: set[int] = set()                       # ids of those not yet reset for this run
         self._lock = threading.Lock()
         self._closing: list[threading.Thread] = []
 
     def environment(self, task: Task) -> dict[str, str]:
         """The environment of a kernel started for ``task``."""
         env = {**os.environ, **task_environ(task)}
-        threads = str(thread_limit(self.jobs))
+        threads = str(self.threads)
         for v in THREAD_VARIABLES:
             env.setdefault(v, threads)
         return env
@@ -381,19 +475,30 @@ class KernelPool:
             self.started += 1
         return WarmKernel(task.step, self.notebooks[task.step], self.root, self.environment(task))
 
+    def has_kept(self, step: str) -> bool:
+        """Whether a kernel that ran ``step`` waits for its next notebook (kept in this run or an earlier one)."""
+        return step in self.idle or (self.shelf is not None and self.shelf.has(step, self.thread_key))
+
     def start_ahead(self, task: Task) -> None:
-        """Start a kernel for ``task`` now, unless one is ready for it (started ahead or kept idle)."""
-        if task.key not in self.ahead and task.step not in self.idle:
+        """Start a kernel for ``task`` now, unless one is ready for it (started ahead or kept)."""
+        if task.key not in self.ahead and not self.has_kept(task.step):
             self.ahead[task.key] = self._new(task)
 
     def assign(self, task: Task) -> tuple[WarmKernel, bool]:
         """The kernel ``task`` will run on, and whether it ran a notebook before (then
-        :meth:`prepare` resets it): the one started ahead for it, else one kept from the same step,
-        else a new one."""
+        :meth:`prepare` resets it): the one started ahead for it, else one kept from the same step
+        (in this run, else from an earlier one), else a new one."""
         kernel = self.ahead.pop(task.key, None)
         kept = kernel is None and task.step in self.idle
         if kept:
             kernel = self.idle.pop(task.step)
+        if kernel is None and self.shelf is not None:
+            kernel = self.shelf.take(task.step, self.thread_key)
+            if kernel is not None:
+                kept = True
+                with self._lock:
+                    self.from_earlier += 1
+                    self._earlier.add(id(kernel))
         if kernel is None:
             kernel = self._new(task)
         with self._lock:
@@ -405,9 +510,14 @@ class KernelPool:
         answer is replaced by a new one."""
         if not kept:
             return kernel
-        if kernel.reuse(self.notebooks[task.step], self.root, task_environ(task)):
-            with self._lock:
-                self.reused += 1
+        with self._lock:
+            earlier = id(kernel) in self._earlier
+            self._earlier.discard(id(kernel))
+        environ = self.environment(task) if earlier else task_environ(task)
+        if kernel.reuse(self.notebooks[task.step], self.root, environ, whole=earlier):
+            if not earlier:
+                with self._lock:
+                    self.reused += 1
             return kernel
         self._close_later(kernel)
         fresh = self._new(task)
@@ -423,13 +533,19 @@ class KernelPool:
             return
         if ok and keep and task.step not in self.idle:
             self.idle[task.step] = kernel
-        else:
+        elif not (ok and self._shelve(kernel)):
             self._close_later(kernel)
 
+    def _shelve(self, kernel: WarmKernel) -> bool:
+        """Keep ``kernel`` (it ran its notebook without error) for a later run, if the shelf takes it."""
+        return self.shelf is not None and self.shelf.put(kernel, self.thread_key)
+
     def drop_idle(self, steps_still_needed: set[str]) -> None:
-        """Close the kept kernels of steps no pending task needs."""
+        """Close the kept kernels of steps no pending task needs (or keep them for a later run)."""
         for step in [s for s in self.idle if s not in steps_still_needed]:
-            self._close_later(self.idle.pop(step))
+            kernel = self.idle.pop(step)
+            if not self._shelve(kernel):
+                self._close_later(kernel)
 
     def drop_ahead(self, keys: set[tuple[str, str]]) -> None:
         """Close the kernels started ahead for these tasks (they will not run)."""
@@ -451,9 +567,11 @@ class KernelPool:
             self._closing.append(t)
 
     def close(self) -> None:
-        """Close every kernel and wait for the closing ones (end of the run, or an interruption)."""
+        """Close every kernel (the idle ones may go to the shelf) and wait for the closing ones (end of
+        the run, or an interruption)."""
         with self._lock:
-            kernels = [*self.ahead.values(), *self.idle.values(), *self.in_use.values()]
+            idle = [k for k in self.idle.values() if not self._shelve(k)]
+            kernels = [*self.ahead.values(), *idle, *self.in_use.values()]
             self.ahead.clear()
             self.idle.clear()
             self.in_use.clear()
@@ -492,6 +610,9 @@ class Scheduler:
     reuse_kernels : bool
         Keep a kernel that ran a step for a later task of the same step (``False``: a fresh kernel
         for every notebook).
+    shelf : KernelShelf, optional
+        Kernels kept between runs of the process (:func:`keep_kernels_between_runs`; only with
+        ``reuse_kernels``).
     memory_budget : int, optional
         Bytes all of the run's processes together should stay under. Kernels started ahead of their
         notebooks (about :data:`AHEAD_KERNEL_BYTES` each, their imports done) are a speed-up that
@@ -505,10 +626,11 @@ class Scheduler:
 
     def __init__(self, root: Path, notebooks: dict[str, nbformat.NotebookNode], jobs: int,
                  log: Callable[[str], None], status: Callable[[str], None], reuse_kernels: bool = True,
-                 memory_budget: int | None = None, memory: Callable[[], int] | None = None) -> None:
+                 memory_budget: int | None = None, memory: Callable[[], int] | None = None,
+                 shelf: KernelShelf | None = None) -> None:
         self.root, self.jobs, self.log, self.status = root, jobs, log, status
         self.reuse_kernels = reuse_kernels
-        self.kernels = KernelPool(root, notebooks, jobs)
+        self.kernels = KernelPool(root, notebooks, jobs, shelf if reuse_kernels else None)
         self.memory_budget = memory_budget
         self.memory = memory or run_memory
         self._ahead_held: frozenset | None = None  # the running tasks when kernels ahead were closed
@@ -619,7 +741,7 @@ class Scheduler:
             if len(self.kernels.ahead) >= self.jobs or room <= 0:
                 return
             if (task.after <= st.done | st.started and not (self.reuse_kernels and task.step in running_steps)
-                    and task.key not in self.kernels.ahead and task.step not in self.kernels.idle):
+                    and task.key not in self.kernels.ahead and not self.kernels.has_kept(task.step)):
                 self.kernels.start_ahead(task)
                 room -= 1
 

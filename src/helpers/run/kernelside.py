@@ -24,16 +24,18 @@ def warm(modules: list[str]) -> None:
             pass
 
 
-def reset(cwd: str, environ: dict[str, str], modules: list[str]) -> None:
+def reset(cwd: str, environ: dict[str, str], modules: list[str], unset: list[str] | tuple[str, ...] = ()) -> None:
     """Make a kernel that has run a notebook look like a fresh one to the next notebook.
 
     The user namespace, the input/output history and the execution count are reset (the next
     notebook's cells are numbered 1, 2, ...); the project's own modules (``helpers.*``) are dropped and
     imported again, so that whatever state they keep (the page language, the segment order, the
     numbering of tables, caches) starts as in a fresh kernel; figures are closed, warnings shown once
-    are shown again, ``cwd`` is the working directory again and ``environ`` is set (the next
-    notebook's progress file). The libraries stay loaded (pandas, scikit-learn, matplotlib, Ibis ...):
-    that is what reusing the kernel saves. ``modules`` are the next notebook's imports (see :func:`warm`).
+    are shown again, ``cwd`` is the working directory again, ``environ`` is set (the next
+    notebook's progress file; a kernel kept from an earlier run gets that run's whole environment)
+    and the variables ``unset`` are removed (those of the earlier run's environment that this one's
+    has not). The libraries stay loaded (pandas, scikit-learn, matplotlib, Ibis ...): that is what
+    reusing the kernel saves. ``modules`` are the next notebook's imports (see :func:`warm`).
     """
     ip = sys.modules["IPython"].get_ipython()
     ip.reset(new_session=True)  # also sets execution_count to 1 and starts a new history session
@@ -47,4 +49,6 @@ def reset(cwd: str, environ: dict[str, str], modules: list[str]) -> None:
     getattr(warnings, "_filters_mutated", lambda: None)()
     os.chdir(cwd)
     os.environ.update(environ)
+    for name in unset:
+        os.environ.pop(name, None)
     warm(modules)

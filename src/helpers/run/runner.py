@@ -29,7 +29,7 @@ from pathlib import Path
 from helpers.frame.errors import RunError, SegreviewError
 from helpers.frame.registry import REVIEW_STEP, awaits
 from helpers.frame.settings import previous_quarter, project_root, step_parameters
-from helpers.run.execute import SETTLED, Finished, Scheduler, Task, imported_modules
+from helpers.run.execute import SETTLED, SHELF, Finished, Scheduler, Task, imported_modules
 from helpers.run.interrupt import Interrupted, terminate_raises
 from helpers.run.plan import Plan, check_notebook_parameters, load_notebook, plan_run, select_steps, write_notebooks
 from helpers.run.publish import Pages, RunFolder, publish, quarter_folder, step_error, update_reports_index
@@ -164,8 +164,10 @@ def render_quarters(plans: list[Plan], jobs: int, log: Callable[[str], None], st
     runs = [QuarterRun(p, RunFolder(p), prefix=prefix(p)) for p in plans]
     by_quarter = {r.plan.quarter: r for r in runs}
     notebooks = {s: nb for p in plans for s, nb in p.notebooks.items()}
+    # a Spark run's kernels hold its Spark session (a JVM): they end with the run
+    shelf = None if any(p.config.engine == "spark" for p in plans) else SHELF
     scheduler = Scheduler(plans[0].root, notebooks, jobs, log, status, reuse_kernels=reuse_kernels,
-                          memory_budget=memory_budget)
+                          memory_budget=memory_budget, shelf=shelf)
     tasks: list[Task] = []
     for r in runs:
         prev = previous_quarter(r.plan.quarter)
@@ -186,9 +188,11 @@ def render_quarters(plans: list[Plan], jobs: int, log: Callable[[str], None], st
             r.start()
             log(f"{r.prefix}segreview: quarter {r.plan.quarter}, steps {', '.join(r.plan.steps)}")
         scheduler.run(tasks, on_done=lambda fin: by_quarter[fin.task.group].step_done(fin), on_group_end=on_group_end)
-        if len(runs) > 1:
-            k = scheduler.kernels
-            log(f"{len(tasks)} notebooks on {k.started} kernels ({k.reused} kernel(s) reused for a later quarter)")
+        k = scheduler.kernels
+        if len(runs) > 1 or k.from_earlier:
+            earlier = f", {k.from_earlier} kept from an earlier run" if k.from_earlier else ""
+            log(f"{len(tasks)} notebooks on {k.started + k.from_earlier} kernels "
+                f"({k.reused} kernel(s) reused for a later quarter{earlier})")
     finally:
         scheduler.close()
         for r in runs:
