@@ -90,6 +90,16 @@ def _kernels_kept_between_runs():
     keep_kernels_between_runs(False)
 
 
+@pytest.fixture()
+def no_kept_kernels():
+    """For a test that counts the kernels a run leaves: the kept ones are closed first and the run keeps
+    none; kept again afterwards."""
+    from helpers.run.execute import keep_kernels_between_runs
+    keep_kernels_between_runs(False)
+    yield
+    keep_kernels_between_runs(True)
+
+
 @pytest.fixture(autouse=True)
 def _english_by_default():
     """Every test starts in English, whatever an earlier test of the session rendered (an in-process run of a

@@ -298,7 +298,7 @@ def test_failed_run_keeps_previous_report_and_the_failed_notebook(ci_run, ci_ren
     assert not [x for x in (project / "reports").iterdir() if x.name.startswith((".run-", ".old-"))]
 
 
-def test_a_failing_step_stops_the_step_running_beside_it(project, capsys):
+def test_a_failing_step_stops_the_step_running_beside_it(project, capsys, no_kept_kernels):
     """30_clv runs beside 20_rfm_clustering (it reads the segments late) and would wait for them for
     ever, then sleep ten minutes; when 20 fails, the runner stops 30 at once (its kernel is shut down,
     not waited for), keeps the failed notebook, starts nothing else, publishes nothing and leaves no
