@@ -277,10 +277,14 @@ def materialize(expr: ibis.Table, backend: ibis.BaseBackend | None = None) -> ib
     _MATERIALIZED += 1
     name = f"segreview_tmp_{os.getpid()}_{_MATERIALIZED}"
     if con.name == "pyspark":
-        view = con.create_view(name, expr, overwrite=True)
+        # a view of the analyzed plan, not of the SQL text: Spark analyzes a text view again at each
+        # use, with new ids for its CTEs (a table used twice in the query), so a cached text view
+        # whose query has a CTE never matched its cache and every query recomputed it
+        con._register_in_memory_tables(expr)
+        con._session.sql(con.compile(expr)).createOrReplaceTempView(name)
         con._session.catalog.cacheTable(name)
         con._session.table(name).count()  # compute it now, once
-        return view
+        return con.table(name)
     return con.create_table(name, expr, temp=True)
 
 

@@ -475,9 +475,6 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
             release(t)
     lap("parse")
     try:
-        n0 = int(s0.count().execute())
-        acc = _Acc(max(n0, 1), k)
-
         # ---- the pandas fallback, by distinct value ----
         s1 = s0
         fallback_rows = {}
@@ -560,12 +557,17 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         early(s0)  # every later step reads s2 (memory: one copy of the log at a time, plus the purchases)
         lap("rules")
 
+        # the lines read are counted with the findings (s2 has s0's lines: the joins above are on
+        # distinct keys): one query less, on Spark one round of jobs less
         counts = s2.aggregate(
-            blank=s2.cid.isnull().sum(), bad_ts=s2.bad_ts.sum(), missing_ts=(s2.ts.isnull() & ~s2.bad_ts).sum(),
-            mixed=(s2.mixed & s2.ts.notnull()).sum(), decorated=s2.decorated.sum(), bad_amt=s2.bad_amt.sum(),
+            n=s2.count(), blank=s2.cid.isnull().sum(), bad_ts=s2.bad_ts.sum(),
+            missing_ts=(s2.ts.isnull() & ~s2.bad_ts).sum(), mixed=(s2.mixed & s2.ts.notnull()).sum(),
+            decorated=s2.decorated.sum(), bad_amt=s2.bad_amt.sum(),
             missing_amt=(s2.amt_v.isnull() & ~s2.bad_amt).sum(), too_old=s2.too_old.sum(),
             future=s2.future.sum(), cancelled=s2.cancelled.sum(), unknown=s2.unknown.sum(), zero=s2.zero.sum(),
         ).execute().iloc[0].fillna(0).astype("int64").to_dict()
+        n0 = int(counts.pop("n"))
+        acc = _Acc(max(n0, 1), k)
 
         # examples: the first k lines of a finding, in file order
         def first_rows(mask, table=s2, col=None) -> pd.DataFrame:
@@ -702,29 +704,40 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         p2 = materialize(p2.drop("net_f", "net_d", "n_lines"), con)
         tables.append(p2)
         early(base)
-        rc = r2.aggregate(n=r2.count(), matched=r2.target.notnull().sum()).execute().iloc[0].fillna(0)
-        pc = p2.aggregate(full=p2.full.sum(), part=(p2.netted & ~p2.full).sum()).execute().iloc[0].fillna(0)
-        n_ref, n_matched = int(rc["n"]), int(rc["matched"])
+        # the refunds' and the purchases' numbers and the orders kept, in one query (each is one row)
+        rc = r2.aggregate(n=r2.count(), matched=r2.target.notnull().sum())
+        pc = p2.aggregate(full=p2.full.sum(), part=(p2.netted & ~p2.full).sum(), kept=(~p2.full).sum())
+        nums = rc.cross_join(pc).execute().iloc[0].fillna(0)
+        n_ref, n_matched, n_final = int(nums["n"]), int(nums["matched"]), int(nums["kept"])
         if n_ref:
             id_col = "oid" if has("order_id") else "cid"
             acc.add(T.REFUNDS_NETTED, label("amount"), n_matched, lambda: ex_values(r2.target.notnull(), "amt", r2),
                     T.NETTED)
-            acc.add(T.REFUNDED_IN_FULL, label("amount"), int(pc["full"]), lambda: ex_values(p2.full, id_col, p2),
+            acc.add(T.REFUNDED_IN_FULL, label("amount"), int(nums["full"]), lambda: ex_values(p2.full, id_col, p2),
                     T.DROPPED_REFUNDED)
 
             def partly() -> str:
                 v = first_rows(p2.netted & ~p2.full, p2, "new_amt")["new_amt"]
                 return T.format_examples(v.round(2), k)
-            acc.add(T.PARTLY_REFUNDED, label("amount"), int(pc["part"]), partly, T.NETTED)
+            acc.add(T.PARTLY_REFUNDED, label("amount"), int(nums["part"]), partly, T.NETTED)
             acc.add(T.REFUND_UNMATCHED, label("amount"), n_ref - n_matched,
                     lambda: ex_values(r2.target.isnull(), id_col, r2), T.DROPPED)
         final = p2.filter(~p2.full)
         lap("netting")
 
         # ---- outliers and unknown customers ----
-        n_final = int(final.count().execute())
+        facts = None
         if n_final:
-            med = _exact_median(final.amount, n_final)
+            # the engine's median, the summary of the clean orders and the unknown customers' lines in
+            # one query (each part is one row)
+            one = final.aggregate(m=final.amount.median(), customers=final.cid.nunique(), first=final.ts.min(),
+                                  last=final.ts.max(), revenue=money_sum(final.amount))
+            if known_customers is not None:
+                kt = _known_table(known_customers)
+                unk = final.anti_join(kt, final.cid == kt.known_id)
+                one = one.cross_join(unk.aggregate(n_unk=unk.count()))
+            facts = one.execute().iloc[0]
+            med = _exact_median(final.amount, n_final, facts["m"])
             out_mask = final.amount > settings.outlier_factor * med
             n_out = int(final.filter(out_mask).count().execute())
 
@@ -733,9 +746,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
             acc.add(T.amount_above(settings.outlier_factor, med), label("amount"), n_out, outliers,
                     T.FLAGGED_KEPT, counts=False)
         if known_customers is not None and n_final:
-            kt = _known_table(known_customers)
-            unk = final.anti_join(kt, final.cid == kt.known_id)
-            n_unk = int(unk.count().execute())
+            n_unk = int(facts["n_unk"])
             acc.add(T.NOT_IN_CUSTOMERS, label("customer_id"), n_unk,
                     lambda: T.format_examples(_to_pandas(unk.order_by(ROW).limit(k).select("cid"))["cid"], k),
                     T.KEPT_NO_ATTRIBUTES, counts=False)
@@ -762,9 +773,7 @@ def clean_orders_engine(raw: ibis.Table, cols: OrdersColumns, settings: IngestSe
         path = Path(out)
         _write_sorted(con, final, [final.ts, final.cid, final[ROW]], outcols, path, n_final, SORT_ROWS)
         lap("write")
-        facts = final.aggregate(customers=final.cid.nunique(), first=final.ts.min(), last=final.ts.max(),
-                                revenue=money_sum(final.amount)).execute().iloc[0]
-        lap("summary")
+        lap("summary")  # the summary came with the median
         timings.update({f"fallback_{k_}": float(v) for k_, v in {**fallback_rows, **amount_fb}.items()})
         return CleanOrders(path=path, findings=acc.findings, rows_read=n0, rows=n_final,
                            customers=int(facts["customers"]), first_order=pd.Timestamp(facts["first"]),
@@ -783,9 +792,25 @@ def _known_table(known: pd.Series | ibis.Table) -> ibis.Table:
     return ibis.memtable(pa.table({"known_id": pa.array(list(ids), type=pa.string())}))
 
 
-def _exact_median(col: ibis.FloatingValue, n: int) -> float:
-    """numpy's median of a column on the engine, to the bit (module docstring)."""
-    m = col.median().execute()
+def _exact_median(col: ibis.FloatingValue, n: int, m: float | None = None) -> float:
+    """numpy's median of a column on the engine, to the bit (module docstring).
+
+    Parameters
+    ----------
+    col : Ibis floating column
+        The values (``n`` of them, none missing).
+    n : int
+        The number of values.
+    m : float, optional
+        The engine's ``col.median()`` when the caller has it already (it is asked for otherwise).
+
+    Returns
+    -------
+    float
+        The median as numpy computes it.
+    """
+    if m is None:
+        m = col.median().execute()
     t = col.as_table()
     c = t.columns[0]
     x = t[c]

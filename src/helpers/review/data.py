@@ -54,13 +54,15 @@ def quarter_kpis(orders: pd.DataFrame | ibis.Table | str | Path, quarter: str, c
     lo, hi = ibis.timestamp(start), ibis.timestamp(end + pd.Timedelta(days=1))
     ts = t[ts_col]
     first = t.group_by(cid=t[customer_col]).aggregate(first=ts.min())
-    new = first.filter((first["first"] >= lo) & (first["first"] < hi)).count()
+    new = first.filter((first["first"] >= lo) & (first["first"] < hi))
     inq = t.filter((ts >= lo) & (ts < hi))
     per = inq.group_by(cid=inq[customer_col]).aggregate(days=inq[ts_col].date().nunique(), n=inq.count(),
                                                        revenue=money_sum(inq[amount_col]))
+    # the new customers with the quarter's numbers, in one query (each part is one row; on Spark one
+    # round of jobs less)
     row = to_pandas(per.aggregate(active=per.count(), orders=per.n.sum(), revenue=money_sum(per.revenue),
-                                  repeat=(per.days >= 2).sum())).iloc[0]
-    n_new = int(to_pandas(new.as_table()).iloc[0, 0])
+                                  repeat=(per.days >= 2).sum()).cross_join(new.aggregate(n_new=new.count()))).iloc[0]
+    n_new = int(row["n_new"])
     n_active = int(row["active"])
     n_orders = int(row["orders"]) if pd.notna(row["orders"]) else 0
     revenue = float(row["revenue"]) if pd.notna(row["revenue"]) else 0.0
