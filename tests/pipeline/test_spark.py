@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -170,12 +169,20 @@ def test_quarter_rendered_on_spark_equals_the_duckdb_run(project, ci_rendered):
         assert "log4j" not in text and "WARN " not in text and "SparkSession" not in text
     java = subprocess.run(["pgrep", "-f", "org.apache.spark.deploy.SparkSubmit"], capture_output=True, text=True)
     ours = os.getpid()   # this test process's own session (the fixtures above) is not the run's
-    # only this checkout's Spark (its pyspark is on the Java class path): other checkouts' suites on a
-    # shared machine run their own Spark sessions at the same time
-    mine = str(Path(sys.prefix).resolve())
-    left = [p for p in java.stdout.split() if Path(f"/proc/{p}").exists()
-            and int(Path(f"/proc/{p}/stat").read_text().split()[3]) != ours
-            and mine in Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")]
+    # only this run's Spark: a JVM started by the run's kernels inherits their environment, which names
+    # this test's project folder (other suites on a shared machine, from this checkout's venv or
+    # another, run their own Spark sessions at the same time, with their own folders)
+    marker = f"SEGREVIEW_ROOT={project}".encode()
+
+    def environ(pid: str) -> list[bytes]:
+        try:
+            if int(Path(f"/proc/{pid}/stat").read_text().split()[3]) == ours:
+                return []
+            return Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):   # ended meanwhile
+            return []
+    assert os.environ["SEGREVIEW_ROOT"] == str(project)   # what the run's kernels were started with
+    left = [p for p in java.stdout.split() if marker in environ(p)]
     assert left == []
 
 

@@ -203,8 +203,9 @@ def test_no_experiments_table_is_not_available():
         assert [p["part"] for p in summary["unavailable"]] == ["ab"]
 
 
-def test_targeted_decision_and_its_net_value_by_hand():
-    # effect planted only in segment "b": +30 points conversion, each buyer spends 100
+def _segment_b_experiment():
+    """Effect planted only in segment "b": +30 points conversion, each buyer spends 100 (a revenue lift
+    of about 30 per treated customer there, 9 of gross profit at a 30% margin)."""
     rng = np.random.default_rng(11)
     n = 4000
     e = pd.DataFrame({"experiment_id": "E", "customer_id": [f"c{i}" for i in range(n)],
@@ -216,7 +217,12 @@ def test_targeted_decision_and_its_net_value_by_hand():
     o = pd.DataFrame({"customer_id": e["customer_id"][buy], "order_ts": pd.Timestamp("2026-07-05"), "amount": 100.0})
     out, exc = abtest_data.outcomes(e, o, 30)
     segs = pd.DataFrame({"experiment_id": "E", "customer_id": e["customer_id"], "segment": seg})
-    s = S.replace(cost_per_treated={"E": 12.0})
+    return out, exc, segs, seg
+
+
+def test_targeted_decision_and_its_net_value_by_hand():
+    out, exc, segs, seg = _segment_b_experiment()
+    s = S.replace(cost_per_treated={"E": 5.0})
     (r,) = abtest.evaluate(out, segs, exc, s, 1, 0.3)
     assert r.decision == "Ship to segments" and r.ship_to == ["b"]
     d = out.assign(segment=seg)
@@ -224,13 +230,35 @@ def test_targeted_decision_and_its_net_value_by_hand():
     lift = b.loc[b["variant"] == "treatment", "revenue"].mean() - b.loc[b["variant"] == "control", "revenue"].mean()
     assert r.net_value["revenue_lift"] == pytest.approx(lift, rel=1e-12)
     # priced as the plan prices an offer: the revenue lift at the gross margin, minus the cost
-    assert r.net_value["net"] == pytest.approx(0.3 * lift - 12.0, rel=1e-12)
+    assert r.net_value["net"] == pytest.approx(0.3 * lift - 5.0, rel=1e-12)
     assert r.net_value["net_low"] < r.net_value["net"] < r.net_value["net_high"]
     half = (r.net_value["net_high"] - r.net_value["net_low"]) / 2
     (r1,) = abtest.evaluate(out, segs, exc, s, 1, 1.0)   # at a 100% margin the interval is the lift's own
     assert half == pytest.approx(0.3 * (r1.net_value["net_high"] - r1.net_value["net_low"]) / 2, rel=1e-12)
     words = abtest.net_value_words(r, "CNY", s.alpha)
-    assert "x 30% gross margin minus the cost of CNY 12.00" in words
+    assert "x 30% gross margin minus the cost of CNY 5.00" in words
     # without a cost there is no net value
     (r0,) = abtest.evaluate(out, segs, exc, S, 1, 0.3)
     assert r0.net_value is None and abtest.net_value_words(r0, "CNY", S.alpha) == ""
+
+
+def test_a_treatment_that_works_but_does_not_pay_for_itself_is_not_shipped():
+    """The same lift in segment "b" at a cost of 12 per treated customer: 30% of a ~30 lift is ~9 of gross
+    profit, less than the cost: "Do not ship" (the plan would not send it either), the net value kept to
+    show why, nothing shipped to; the plan's readout says it worked but did not pay."""
+    from helpers.review.plan import readout_table, readouts
+    out, exc, segs, _ = _segment_b_experiment()
+    (r,) = abtest.evaluate(out, segs, exc, S.replace(cost_per_treated={"E": 12.0}), 1, 0.3)
+    assert r.decision == "Do not ship" and r.ship_to == [] and r.net_value["segments"] == ["b"]
+    assert r.net_value["net"] < 0 and r.net_value["net"] == pytest.approx(0.3 * r.net_value["revenue_lift"] - 12.0)
+    assert "It works among b" in r.decision_detail and "does not pay for itself" in r.decision_detail
+    (paid,) = abtest.evaluate(out, segs, exc, S.replace(cost_per_treated={"E": 8.0}), 1, 0.3)
+    assert paid.decision == "Ship to segments" and paid.net_value["net"] > 0   # 9 of profit pays for 8
+    (free,) = abtest.evaluate(out, segs, exc, S.replace(cost_per_treated={}), 1, 0.3)
+    assert free.decision == "Ship to segments" and free.net_value is None     # no cost given: not priced
+
+    # read out as last quarter's plan action
+    r.experiment_id = f"{S.plan_prefix}-2026Q2-Win back"
+    ab = abtest.ab_summary([r], S)
+    items = readouts(ab, S, "2026Q2")
+    assert items[0]["did_not_pay"] and "it worked but did not pay for itself" in readout_table(items, "2026Q2", S)

@@ -17,7 +17,9 @@ Decision (primary metric, Holm-adjusted across experiments), in this order:
 - otherwise "Inconclusive", with the smallest effect the design could detect (planned from the
   arm sizes and the control's rate, not post-hoc power).
 With ``ab.cost_per_treated`` for the experiment, a shipped decision carries its net value per
-treated customer (revenue lift in the window minus the cost), over the segments shipped to.
+treated customer (revenue lift in the window x ``review.plan.gross_margin`` minus the cost), over the
+segments shipped to; a treatment that works but whose net value is negative (it costs more than the
+gross profit it brings, as the plan would price it) is "Do not ship", its net value kept to say why.
 
 What the data may not allow is recognised per experiment and reported as "not available" while the
 others are evaluated: a single arm, no control variant, an arm with fewer than two customers, no
@@ -479,6 +481,12 @@ def _decide(r: ExperimentResult, s: AbSettings, gross_margin: float) -> None:
                                p=p_is(r.primary_p_holm), mde=_effect_words(e.metric, r.power["mde"]).lstrip("+")
                                ) + more
     r.net_value = _net_value(r, s, gross_margin) if r.decision in ("Ship", "Ship to segments") else None
+    if r.net_value is not None and r.net_value["net"] < 0:
+        # it works, but costs more than the gross profit it brings: the plan would not send it either
+        r.decision, r.ship_to = "Do not ship", []
+        r.decision_detail += " " + tr("But it does not pay for itself: at a {margin} gross margin its net value per "
+                                      "treated customer is negative (below). Lower its cost, or test it where the "
+                                      "lift is larger.", margin=fmt_pct(gross_margin))
 
 
 def guardrail_words(r: ExperimentResult, currency: str, alpha: float) -> str:

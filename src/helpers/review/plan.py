@@ -495,7 +495,9 @@ def readouts(ab: dict | None, ab_settings: AbSettings, previous_quarter: str) ->
         out.append({"experiment": e["experiment_id"], "group": str(e["experiment_id"])[len(prefix):],
                     "decision": e["decision"], "decision_label": e.get("decision_label", e["decision"]),
                     "metric": eff["metric"], "diff": eff["diff"], "ci_low": eff["ci_low"], "ci_high": eff["ci_high"],
-                    "p_holm": e.get("primary_p_holm"), "counts": e["counts"], "detail": e["detail"]})
+                    "p_holm": e.get("primary_p_holm"), "counts": e["counts"], "detail": e["detail"],
+                    # a "Do not ship" with a net value: it worked but did not pay for itself
+                    "did_not_pay": e["decision"] == "Do not ship" and e.get("net_value") is not None})
     return out
 
 
@@ -519,6 +521,8 @@ def readout_table(items: list[dict], previous_quarter: str, ab_settings: AbSetti
         worked = {"Ship": tr("it worked"), "Ship to segments": tr("it worked in some segments"),
                   "Do not ship": tr("it did harm"), "Inconclusive": tr("no effect could be shown"),
                   "Do not trust": tr("the holdout was not random enough to tell")}.get(r["decision"], r["decision"])
+        if r.get("did_not_pay"):
+            worked = tr("it worked but did not pay for itself")
         lines.append("- " + tr("{group} ({quarter} plan): {worked}: {metric} {effect} ({low} to {high}), Holm-adjusted "
                                "{p}, {n} customers.", group=r["group"], quarter=fmt_quarter(previous_quarter),
                                worked=worked, metric=tr("conversion") if r["metric"] == "conversion" else r["metric"],
