@@ -3,6 +3,8 @@ hand-made artifacts and the slow, obvious reference computations."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -772,3 +774,31 @@ def test_joined_scores_equal_the_catalogs_outer_join(tmp_path):
     empty = Catalog(tmp_path / "none", None, None)
     (empty.run_dir / "artifacts").mkdir(parents=True)
     assert joined_scores(empty) is None
+
+
+def test_the_expected_profit_sum_adds_up_as_printed_in_chinese(scores, history):
+    """The sentence writes out gross - cost = net: in Chinese, amounts from 10,000 on are otherwise written
+    in 万 (¥1.3万 - ¥6,138 = ¥6,412 does not add up to a reader): whole yuan here, the printed sum exact
+    up to the rounding of each amount."""
+    from helpers.locale import set_language
+    from helpers.review.plan import build_plan
+    _, h = history
+    big = scores.assign(average_order_value=scores["average_order_value"] * 40)   # sums past 10,000
+    ab = {**AB, "experiments": {"EXP-2 | t vs c": _ab_entry("EXP-2", "Ship", ship_to=[])}}
+    set_language("zh-CN")
+    try:
+        res = build_plan(big, h, {"action_groups": [{"name": g.name, "action": g.action} for g in D.rfm.action_groups]},
+                         CLV, CHURN, ab, D.rfm, D.review.plan, D.ab.replace(cost_per_treated={"EXP-2": 8.0}), 42,
+                         "2026Q3", "CNY")
+    finally:
+        set_language("en")
+    checked = 0
+    for e in res.entries:
+        text = e["expected_value_sentence"]
+        m = re.search(r"= (−?¥[\d,]+)[^=]*?(−?¥[\d,]+) = (−?¥[\d,]+)", text)
+        if not m:
+            continue
+        gross, cost, net = (float(x.replace("¥", "").replace(",", "").replace("−", "-")) for x in m.groups())
+        assert "万" not in text and abs(gross - cost - net) <= 1, text
+        checked += abs(gross) >= 10_000
+    assert checked   # at least one sum past 10,000 was written out

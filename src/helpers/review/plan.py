@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -287,14 +288,16 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                tr("measured by {experiment} in this group", experiment=lift_from) if lift_from else
                tr("an assumption: the smallest effect the holdout is sized to detect; no experiment has measured it "
                   "here"))
+        # the sum written out: whole amounts (a Chinese page would write 1.3万 - 6,138 = 6,412 otherwise)
+        money = partial(fmt_money, currency=cur_code, compact=False)
         if not pays:
             ev_sentence = tr("Expected profit if the offer were sent to the {k} customers worth it: {k} x {lift} lift "
                              "({how}) x {aov} average order x {margin} gross margin = {gross}, minus the offer's cost "
                              "{cost} = {net}. So it is not sent.", k=fmt_int(eligible), lift=fmt_points(lift), how=how,
-                             aov=fmt_money(aov, cur_code), margin=fmt_pct(margin),
-                             gross=fmt_money(eligible * per_customer, cur_code),
-                             cost=fmt_money(eligible * cost, cur_code),
-                             net=fmt_money(eligible * (per_customer - cost), cur_code))
+                             aov=money(aov), margin=fmt_pct(margin),
+                             gross=money(eligible * per_customer),
+                             cost=money(eligible * cost),
+                             net=money(eligible * (per_customer - cost)))
         elif treated == 0:
             ev_sentence = tr("Expected profit: none this quarter; no customer of this group gets the offer.")
         elif aov_unknown:
@@ -304,16 +307,16 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             ev_sentence = tr("Expected gross profit: {treated} customers get the offer x {lift} lift ({how}) x {aov} "
                              "average order x {margin} gross margin = {gross}; its cost is not set, so its profit is "
                              "unknown.", treated=fmt_int(treated), lift=fmt_points(lift), how=how,
-                             aov=fmt_money(aov, cur_code), margin=fmt_pct(margin),
-                             gross=fmt_money(ev_gross, cur_code))
+                             aov=money(aov), margin=fmt_pct(margin),
+                             gross=money(ev_gross))
         else:
             ev_sentence = tr("Expected profit: {treated} customers get the offer x {lift} lift ({how}) x {aov} average "
                              "order x {margin} gross margin = {gross}, minus the offer's cost {cost} = {net}. Assumes "
                              "the lift repeats and each extra buyer places one average order.",
                              treated=fmt_int(treated), lift=fmt_points(lift), how=how,
-                             aov=fmt_money(aov, cur_code), margin=fmt_pct(margin),
-                             gross=fmt_money(ev_gross, cur_code), cost=fmt_money(ev_cost, cur_code),
-                             net=fmt_money(ev["net"], cur_code))
+                             aov=money(aov), margin=fmt_pct(margin),
+                             gross=money(ev_gross), cost=money(ev_cost),
+                             net=money(ev["net"]))
         reach = detectable_lift(treated_pool, h_size, p0, plan.alpha, plan.power)
         hold_sentence = (tr("No customer of this group gets the offer, so there is no holdout.")
                          if treated_pool == 0 else
