@@ -136,6 +136,10 @@ def test_numbers_dates_and_quarters_in_chinese(zh):
     assert fmt_int(1_234_567) == "1,234,567"
     assert fmt_number(1234.567, 2) == "1,234.57"
     assert fmt_pct(0.1234) == "12%"
+    # a share that is not zero never reads 0%, nor one that is not all 100%; changes round as they are
+    assert (fmt_pct(0.003), fmt_pct(0.0004, 1), fmt_pct(0.005), fmt_pct(0.0)) == ("<1%", "<0.1%", "<1%", "0%")
+    assert (fmt_pct(0.997), fmt_pct(0.9996, 1), fmt_pct(0.994), fmt_pct(1.0)) == (">99%", ">99.9%", "99%", "100%")
+    assert fmt_pct(0.003, signed=True) == "+0%"
     assert fmt_pct(0.1234, 1, signed=True) == "+12.3%"
     assert fmt_points(0.131) == "+13.1个百分点"
     assert fmt_p(0.0004) == "< 0.001"

@@ -177,12 +177,24 @@ def fmt_number(x: float | None, decimals: int = 1) -> str:
 
 
 def fmt_pct(x: float | None, decimals: int = 0, signed: bool = False) -> str:
-    """A share as a percentage (``0.123`` -> ``12%``)."""
+    """A share as a percentage (``0.123`` -> ``12%``).
+
+    A share that is not zero never reads as zero, nor one that is not all as all: ``0.003`` is ``<1%``
+    and ``0.997`` is ``>99%`` (``<0.1%`` / ``>99.9%`` with one decimal), so that "0% at high risk" never
+    stands beside eight customers at high risk. Changes (``signed``) are rounded as they are.
+    """
     from babel.numbers import format_percent
     if _nan(x):
         return tr("n/a")
+    x = float(x)
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "") + "%"
-    s = format_percent(float(x), format=pattern, locale=babel_locale())
+    loc = babel_locale()
+    s = format_percent(x, format=pattern, locale=loc)
+    step = 10.0 ** -(decimals + 2)    # the smallest share the pattern shows
+    if not signed and 0 < x < 1 and s == format_percent(0.0, format=pattern, locale=loc):
+        return "<" + format_percent(step, format=pattern, locale=loc)
+    if not signed and 0 < x < 1 and s == format_percent(1.0, format=pattern, locale=loc):
+        return ">" + format_percent(1 - step, format=pattern, locale=loc)
     return ("+" + s) if signed and x > 0 else s
 
 
