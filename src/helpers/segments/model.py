@@ -369,10 +369,11 @@ def cluster_customers(scored: pd.DataFrame, settings: ClusteringSettings, seed: 
     sil_idx = check_random_state(seed).permutation(len(fit_idx))[:sil_n]
     stage(f"clustering: distances between the {sil_n:,} customers of the silhouette sample")
     D = _distances(X[fit_idx][sil_idx])
-    rows = []
+    rows, fits = [], {}
     for k in range(k_min, k_max + 1):
         stage(f"clustering: k-means with k={k} of {k_min}-{k_max} on {len(fit_idx):,} customers")
         km = KMeans(n_clusters=k, n_init=settings.n_init, random_state=seed).fit(X[fit_idx])
+        fits[k] = km
         lab = km.labels_[sil_idx]
         sil = _silhouette(D, lab) if len(np.unique(lab)) > 1 else float("nan")
         rows.append({"k": k, "silhouette": float(sil), "inertia": float(km.inertia_)})
@@ -380,8 +381,13 @@ def cluster_customers(scored: pd.DataFrame, settings: ClusteringSettings, seed: 
     curve = pd.DataFrame(rows)
     best = curve.loc[curve["silhouette"].idxmax()]
     k = int(best["k"])
-    km = KMeans(n_clusters=k, n_init=settings.n_init, random_state=seed).fit(X)
-    raw_labels = km.labels_
+    if len(fit_idx) == n:
+        raw_labels = fits[k].labels_   # the candidate was fitted on everyone: that fit is the final one
+    else:
+        # everyone: Lloyd's iterations from the centres of the sample's best start; at 1M customers this reached
+        # the inertia of n_init new starts on everyone (within 0.01%, lower for 3 of k = 3..6) in 1/30 of the time
+        stage(f"clustering: k-means with k={k} on all {n:,} customers, from the sample's centres")
+        raw_labels = KMeans(n_clusters=k, init=fits[k].cluster_centers_, n_init=1, random_state=seed).fit(X).labels_
     value = pd.Series(s["revenue"].to_numpy()).groupby(raw_labels).mean()
     rank = {old: new for new, old in enumerate(value.sort_values(ascending=False, kind="stable").index, 1)}
     labels_sorted = np.vectorize(rank.get)(raw_labels)
