@@ -13,6 +13,7 @@ from helpers.frame.settings import CustomersColumns, defaults
 from helpers.ingest.attributes import (
     attribute_table,
     convert,
+    convert_rows,
     guess_type,
     model_features,
     parse_booleans,
@@ -207,3 +208,22 @@ def test_formatted_numbers_read_back_as_the_numbers_they_show(values, fmt):
 def test_convert_refuses_an_unknown_type():
     with pytest.raises(ValueError, match="unknown attribute type"):
         convert(pd.Series(["1"]), "integer")
+
+
+MESSY_VALUES = ["12", " 3 ", "", "NA", "n/a", " ", "1,029.50", "¥ 42.30", "(5)", "0012", "yes", "No", "是", "否",
+                "TRUE", "0", "1", "2024-03-05", "2024/3/5", "2024年3月5日", "05.03.2024", "2024-03-05 10:00",
+                "北京", "华东 ", "Shanghai", "gold  member", "3.0", "abc", None, np.nan]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(MESSY_VALUES), min_size=2, max_size=60), st.sampled_from(sorted(["number", "boolean",
+       "date", "category"])), st.sampled_from(["object", "string", "str"]), st.sampled_from([None, "region"]))
+def test_convert_per_distinct_value_equals_row_by_row(values, kind, dtype, name):
+    """Property: reading each distinct value once and spreading it back gives every row what reading the rows
+    one by one gives (values, their dtype and the unreadable mask), whatever the mix of text, blanks and
+    missing values."""
+    s = pd.Series(values, dtype=dtype, index=pd.RangeIndex(100, 100 + len(values)), name=name)
+    got, bad = convert(s, kind)
+    want, want_bad = convert_rows(s, kind)
+    pd.testing.assert_series_equal(got, want)
+    pd.testing.assert_series_equal(bad, want_bad)
