@@ -443,3 +443,32 @@ def test_a_kernel_kept_from_an_earlier_run_gets_the_next_run_s_environment_and_f
                            f"os.environ['SEGREVIEW_T_ONLY_THIS'] == '3' and os.getcwd() == {str(a)!r}")
     finally:
         k.close()
+
+
+def test_kernels_closed_for_memory_start_again_once_when_the_run_falls_far_enough():
+    """a runs 3 s: 3.9 GB of a 4 GB budget from 0.5 s, then 1 GB from 1.2 s (it freed its working memory),
+    3.9 GB again from 1.8 s and 1 GB from 2.4 s: the kernels for b and d are closed, started again once when
+    it falls (with room for one more kernel to spare), closed again when it grows, and not started a third
+    time while a runs; a fall that leaves no such room starts none."""
+    tasks = quarter("Q1")
+
+    def memory(t):
+        if t >= 3.0:
+            return 1 * GB
+        return int(3.9 * GB) if 0.5 <= t < 1.2 or 1.8 <= t < 2.4 else 1 * GB
+    sim = Counting(jobs=2, seconds={t.key: 0.05 for t in tasks} | {("Q1", "a"): 3.0}, budget=4 * GB, memory=memory)
+    lines: list[str] = []
+    sim.log = lines.append
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
+    assert sim.ahead_started[:4] == [("Q1", "b"), ("Q1", "d"), ("Q1", "b"), ("Q1", "d")]
+    assert sum(k == ("Q1", "b") for k in sim.ahead_started) == 2
+    assert sorted(sim.closed[:4]) == ["b", "b", "d", "d"]
+    assert sum(ln.startswith("memory: the run is down to 1.0 GB of its 4.0 GB budget") for ln in lines) == 1
+    assert set(sim.spans()) == {t.key for t in tasks}
+    # falling to where two kernels fit but not a third: not started again
+    budget = 4 * GB
+    low = budget - 3 * execute.AHEAD_KERNEL_BYTES + 10
+    sim = Counting(jobs=2, seconds={t.key: 0.05 for t in tasks} | {("Q1", "a"): 2.0}, budget=budget,
+                   memory=lambda t: low if t < 0.5 or t >= 1.2 else int(3.9 * GB))
+    sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
+    assert sum(k == ("Q1", "b") for k in sim.ahead_started) == 1

@@ -619,7 +619,9 @@ class Scheduler:
         yields to it: one is started only while the run's resident memory plus one such kernel
         stays under the budget, and the waiting ones are closed when the run grows past that (they
         start again, cold, when their notebooks start; none is started ahead until a notebook
-        starts or ends). ``None``: no budget. The notebooks themselves are not limited by it.
+        starts or ends, or the run falls far enough for them and one more kernel to fit, which
+        restarts them once per set of running notebooks). ``None``: no budget. The notebooks
+        themselves are not limited by it.
     memory : callable, optional
         Resident bytes of the run now (default: this process and its children, :func:`run_memory`).
     """
@@ -634,6 +636,7 @@ class Scheduler:
         self.memory_budget = memory_budget
         self.memory = memory or run_memory
         self._ahead_held: frozenset | None = None  # the running tasks when kernels ahead were closed
+        self._ahead_restarted: frozenset | None = None  # the running tasks when they were started again
 
     def start_ahead(self, tasks: list[Task]) -> None:
         """Start kernels for the first tasks that wait for nothing (at most ``jobs``), before :meth:`run`."""
@@ -725,10 +728,18 @@ class Scheduler:
         room = self.jobs
         if self.memory_budget is not None:
             now = frozenset(t.key for t, _ in st.running.values())
-            if self._ahead_held == now:
-                return  # closed for memory: not again until a notebook starts or ends
-            self._ahead_held = None
             used = self.memory()
+            if self._ahead_held == now:
+                # closed for memory: not again until a notebook starts or ends, unless the run has fallen so far
+                # that they fit with one more kernel's room to spare (a notebook that frees its working memory
+                # before its last cells, as ingestion does after writing the clean orders); once per notebook set
+                if (self._ahead_restarted == now
+                        or used + (self.jobs + 1) * AHEAD_KERNEL_BYTES > self.memory_budget):
+                    return
+                self._ahead_restarted = now
+                self.log(f"memory: the run is down to {used / 1e9:.1f} GB of its {self.memory_budget / 1e9:.1f} GB "
+                         "budget: kernels started ahead again")
+            self._ahead_held = None
             if used + AHEAD_KERNEL_BYTES > self.memory_budget:
                 if self.kernels.ahead:
                     self.log(f"memory: the run uses {used / 1e9:.1f} GB of its {self.memory_budget / 1e9:.1f} GB "
