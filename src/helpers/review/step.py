@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import previous_quarter
+from helpers.ingest.texts import EXCLUDED
 from helpers.locale import N_, fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, fmt_quarter, tr
 from helpers.page.text import money
 from helpers.page.text import or_list as _or_list
@@ -214,18 +215,32 @@ def review_kpis(orders: pd.DataFrame | str | Path, quarter: str) -> pd.DataFrame
 
 
 def quality_note(ingest: dict) -> str:
-    """One paragraph on what was cleaned: lines read, dropped, and the largest findings."""
+    """One paragraph on what was cleaned, adding up: lines read, orders kept, and where the others went.
+
+    Read minus kept is split into the lines the cleaning rules dropped (with the three largest
+    findings), the lines dated after the as-of date (left for a later quarter) and the refund lines
+    netted into their orders (what remains of the difference: they are merged, not dropped).
+    """
     src = ingest["sources"]["orders"]
-    dropped = ingest.get("rows_dropped", 0)
-    top = sorted((f for f in ingest["findings"] if f["action"].startswith("dropped")),
-                 key=lambda f: -f["rows"])[:3]
-    parts = "; ".join(f"{f['check']} ({fmt_int(f['rows'])})" for f in top)
+    read, kept = int(src["rows_read"]), int(src.get("rows_clean", ingest.get("orders", 0)))
+    order_findings = [f for f in ingest["findings"] if f.get("table", "orders") == "orders"]
+    dropped = int(ingest.get("rows_dropped", 0))
+    later = sum(int(f["rows"]) for f in order_findings if f["action"] == EXCLUDED)
+    merged = read - kept - dropped - later
+    top = sorted((f for f in order_findings if f["action"].startswith("dropped")), key=lambda f: -f["rows"])[:3]
+    sep = tr("; ")
+    parts = sep.join(tr("{check}: {n}", check=f["check"], n=fmt_int(f["rows"])) for f in top)
+    where = [tr("{n} dropped by the cleaning rules", n=fmt_int(dropped))]
+    if later:
+        where.append(tr("{n} dated after the as-of date, left for a later quarter", n=fmt_int(later)))
+    if merged > 0:
+        where.append(tr("{n} refund lines netted into the orders they refund", n=fmt_int(merged)))
     if parts:
-        return tr("{read} order lines were read and {dropped} dropped by the cleaning rules, mostly: {parts}. "
-                  "Details are on the data-intake page.", read=fmt_int(src["rows_read"]), dropped=fmt_int(dropped),
-                  parts=parts)
-    return tr("{read} order lines were read and {dropped} dropped by the cleaning rules. Details are on the "
-              "data-intake page.", read=fmt_int(src["rows_read"]), dropped=fmt_int(dropped))
+        return tr("{read} order lines were read and {kept} orders kept: {where}. The rules that dropped the most "
+                  "lines: {parts}. Details are on the data-intake page.", read=fmt_int(read), kept=fmt_int(kept),
+                  where=sep.join(where), parts=parts)
+    return tr("{read} order lines were read and {kept} orders kept: {where}. Details are on the data-intake page.",
+              read=fmt_int(read), kept=fmt_int(kept), where=sep.join(where))
 
 
 def available_sections(artifacts: dict[str, dict | None], own: list | tuple = ()) -> pd.DataFrame:
