@@ -836,3 +836,20 @@ def test_the_quality_note_adds_up_to_the_lines_read():
         set_language("en")
     assert "共读取 97,347 行订单，保留 89,340 笔订单：按清洗规则剔除 3,016 行；3,157 行日期晚于截止日" in zh
     assert "1,834 行退款已冲抵到对应订单" in zh
+
+
+def test_the_methods_line_names_the_churn_model_that_scores_and_what_it_beat_in_both_languages():
+    """The methods line names the model that actually scores (here the BG/NBD baseline) as the winner over the
+    other candidates; the Chinese read as if the score were picked from a list without it."""
+    churn = {"mode": "snapshot", "horizon_days": 90, "chosen_model": "bgnbd", "criterion": "brier",
+             "candidates": ["gradient_boosting", "logistic", "blend", "bgnbd"]}
+    en = rs.churn_method_line(churn, "page")
+    assert "scored by the BG/NBD purchase model's probability of no purchase, chosen by the mean squared error" in en
+    assert "against gradient boosting, logistic regression and the average of" in en
+    set_language("zh-CN")
+    try:
+        zh = rs.churn_method_line(churn, "页面")
+    finally:
+        set_language("en")
+    assert re.search(r"客户由BG/NBD.*打分（它与梯度提升.*逻辑回归.*比较后胜出）", zh)
+    assert "中选出" not in zh
