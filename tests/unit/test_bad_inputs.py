@@ -36,7 +36,8 @@ def run_ingest_with(root, orders: pd.DataFrame, quarter="2026Q3", **over):
                                   "status": None, "discount": None}}, "pii_columns": [], **over}
     (root / "params" / "t.yaml").write_text(yaml.safe_dump(cfg))
     c = params.load_config(root / "params" / "t.yaml")
-    return ingest.run_ingest(params.IngestParams.model_validate(params.step_parameters(c, "10_ingest", root / "run")))
+    return ingest.run_ingest(params.IngestParams.model_validate(params.step_parameters(c, "10_ingest", root / "run")),
+                             root / "clean" / "orders.parquet")
 
 
 def test_quarter_with_no_orders(root_env):
@@ -150,7 +151,8 @@ def test_export_without_the_optional_columns_uses_what_it_has(root_env):
         )
     )
     c = params.load_config(root_env / "params" / "t.yaml")
-    r = ingest.run_ingest(params.IngestParams.model_validate(params.step_parameters(c, "10_ingest", root_env / "run")))
+    r = ingest.run_ingest(params.IngestParams.model_validate(params.step_parameters(c, "10_ingest", root_env / "run")),
+                          root_env / "clean" / "orders.parquet")
     assert len(r.orders) == 2 and list(r.orders.columns) == ["customer_id", "order_ts", "amount"]
     skipped = {(f.table, f.column) for f in r.findings if f.action == "skipped"}
     assert ("orders", "status") in skipped and ("orders", "discount") in skipped

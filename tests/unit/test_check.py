@@ -161,3 +161,27 @@ def test_github_actions_gets_an_error_annotation(project, no_notebooks, capsys, 
     assert main(["check", "--params", p]) == 2
     notes = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("::")]
     assert len(notes) == 1 and "%0A  - unknown key 'currrency'; did you mean 'currency'?" in notes[0]
+
+
+def test_check_leaves_no_clean_orders_behind_and_reads_none_into_pandas(project, no_notebooks, capsys, monkeypatch,
+                                                                         tmp_path_factory):
+    """The engine writes the clean orders while checking: into a temporary folder that the check removes (each
+    `segreview check` left a copy of the clean order log in the temporary folder), and the quarter's orders are
+    counted on the engine, never read into pandas."""
+    import tempfile
+
+    from helpers.ingest import step as ingest_step
+    scratch = tmp_path_factory.mktemp("tmp")
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(ingest_step.IngestResult, "orders",
+                        property(lambda self: (_ for _ in ()).throw(AssertionError("orders read into pandas"))))
+    assert main(["check", "--params", "params/ci.yaml"]) == 0
+    out = capsys.readouterr().out
+    orders = pd.read_parquet(project / "data" / "ci" / "orders.parquet")
+    n = int(((orders["order_ts"] >= "2026-07-01") & (orders["order_ts"] < "2026-10-01")
+             & (orders["status"] == "completed")).sum())
+    line = next(ln for ln in out.splitlines() if ln.startswith("orders "))
+    assert " completed orders in 2026Q3" in line
+    shown = int(line.split(" completed orders in 2026Q3")[0].rsplit(" ", 1)[-1].replace(",", ""))
+    assert 0 < shown <= n
+    assert list(scratch.iterdir()) == []

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
 import pandas as pd
 
 from helpers.frame.settings import (
@@ -90,9 +91,15 @@ class CheckReport:
         return out
 
 
-def _source_reports(summary: dict, findings: list, orders: pd.DataFrame, quarter: str) -> list[SourceReport]:
+def _in_quarter(orders: ibis.Table, quarter: str) -> int:
+    """Completed clean orders in ``quarter``, counted on the engine (the order log never comes into pandas)."""
     start, end = quarter_bounds(quarter)
-    in_quarter = int(((orders["order_ts"] >= start) & (orders["order_ts"] < end + pd.Timedelta(days=1))).sum())
+    ts = orders.order_ts
+    return int(orders.filter((ts >= ibis.timestamp(start)) & (ts < ibis.timestamp(end + pd.Timedelta(days=1))))
+               .count().execute())
+
+
+def _source_reports(summary: dict, findings: list, in_quarter: int, quarter: str) -> list[SourceReport]:
     out = []
     for table in ("orders", "customers", "experiments"):
         s = summary["sources"].get(table)
@@ -156,7 +163,10 @@ def check(params_file: str | Path, quarter: str | None = None,
         write_notebooks(notebooks, Path(d))
     log(f"reading the inputs of {config.quarter} as 10_ingest does ...")
     params = IngestParams.model_validate(step_parameters(config, "10_ingest", "(check: nothing is written)"))
-    result = run_ingest(params)
+    # the engine writes the clean orders somewhere: a temporary folder, removed with what is in it
+    with tempfile.TemporaryDirectory(prefix="segreview-check-") as d:
+        result = run_ingest(params, Path(d) / "orders.parquet")
+        in_quarter = _in_quarter(result.orders_table(), config.quarter)
     return CheckReport(parameters=describe_files(files, root), quarter=config.quarter, steps=list(config.steps),
-                       sources=_source_reports(result.summary, result.findings, result.orders, config.quarter),
+                       sources=_source_reports(result.summary, result.findings, in_quarter, config.quarter),
                        reports=root / config.reports_dir)
