@@ -214,3 +214,17 @@ def test_row_quantiles_are_numpys():
         got = cs.row_quantiles(v, qs)
         np.testing.assert_allclose(np.vstack(got), np.quantile(v, qs, axis=1), rtol=0, atol=1e-12)
     assert cs.row_quantiles(v[:, :1], (0.05, 0.95))[1].tolist() == v[:, 0].tolist()
+
+
+def test_the_p_alive_heatmap_says_why_row_0_is_one_under_bg_nbd():
+    """BG/NBD counts one-time buyers as alive: the heatmap's row 0 reads 1.00 however long ago they bought, so the
+    figure says it is the assumption; other models' figures carry no such note."""
+    import matplotlib.pyplot as plt
+
+    from helpers.value import figures as vf
+    m = pd.DataFrame([[1.0, 1.0], [0.9, 0.4]], index=["0", "1"], columns=["0-4", "104+"])
+    fig = vf.p_alive_matrix_chart(m, one_time_alive=True)
+    notes = [t.get_text() for t in fig.texts]
+    assert len(notes) == 1 and notes[0].startswith("Row 0 is 1.00 by the model's assumption")
+    assert vf.p_alive_matrix_chart(m).texts == []
+    plt.close("all")

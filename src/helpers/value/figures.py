@@ -52,7 +52,7 @@ def tracking_chart(tr_: pd.DataFrame, calibration_end: pd.Timestamp):
     for i, col in enumerate(c for c in tr_.columns if c not in ("week_end", "actual")):
         ax.plot(tr_["week_end"], tr_[col], color=_color(col, i), lw=1.8, ls="--", label=col)
     ax.axvspan(calibration_end, tr_["week_end"].max(), color="#f0f4f8", label=tr("holdout"))
-    ax.set_xlabel(tr("Week"))
+    ax.set_xlabel(tr("Week ending (date)"))
     ax.set_ylabel(tr("Cumulative repeat purchases (count)"))
     ax.yaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
     ax.set_title(tr("Tracking: cumulative repeat purchases of the calibration customers"))
@@ -60,14 +60,22 @@ def tracking_chart(tr_: pd.DataFrame, calibration_end: pd.Timestamp):
     return fig
 
 
-def p_alive_matrix_chart(matrix: pd.DataFrame, unit: str = "weeks"):
-    """Mean P(alive) by repeat purchases and weeks since the last purchase."""
-    fig, ax = plt.subplots(figsize=(8, 5))
+def p_alive_matrix_chart(matrix: pd.DataFrame, unit: str = "weeks", one_time_alive: bool = False):
+    """Mean P(alive) by repeat purchases and weeks since the last purchase.
+
+    ``one_time_alive``: the model assumes customers without a repeat purchase are still customers (BG/NBD); the
+    figure then says so under the chart, since its row 0 reads 1.00 however long ago they bought.
+    """
+    fig, ax = plt.subplots(figsize=(8, 5.4 if one_time_alive else 5))
     sns.heatmap(matrix, annot=True, fmt=".2f", cmap="RdYlGn", vmin=0, vmax=1, ax=ax,
                 cbar_kws={"label": tr("mean P(alive)")})
     ax.set_xlabel(tr("Weeks since the last purchase"))
     ax.set_ylabel(tr("Repeat purchases so far"))
     ax.set_title(tr("P(alive): frequent buyers who stop are the first to worry about"))
+    if one_time_alive:
+        fig.supxlabel(tr("Row 0 is 1.00 by the model's assumption (BG/NBD: a customer can stop only after a "
+                         "repeat purchase), not because they are active: see their chance of buying again."),
+                      fontsize=8.5, color="#52606d", x=0.02, ha="left", wrap=True)
     return fig
 
 

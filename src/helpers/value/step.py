@@ -634,7 +634,8 @@ def show_activity(res: ValueResult) -> None:
     one = (fw.summary["x"] == 0).to_numpy()
     _show(fg.buy_chart(pd.Series(a["p_buy"]), pd.Series(one), a["days"]))
     matrix = nc.p_alive_matrix(fw.summary, fw.scores["p_alive"].to_numpy(), res.settings.unit_days)
-    _show(fg.p_alive_matrix_chart(matrix))
+    _show(fg.p_alive_matrix_chart(matrix, one_time_alive=res.model_key in nc.ASSUMES_ONE_TIME_ALIVE
+                                  and bool(one.any())))
 
 
 def activity(res: ValueResult) -> dict:
