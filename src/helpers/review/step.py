@@ -224,7 +224,7 @@ def quality_note(ingest: dict) -> str:
     src = ingest["sources"]["orders"]
     read, kept = int(src["rows_read"]), int(src.get("rows_clean", ingest.get("orders", 0)))
     order_findings = [f for f in ingest["findings"] if f.get("table", "orders") == "orders"]
-    dropped = int(ingest.get("rows_dropped", 0))
+    dropped = sum(int(f["rows"]) for f in order_findings if f["action"].startswith("dropped"))   # orders only
     later = sum(int(f["rows"]) for f in order_findings if f["action"] == EXCLUDED)
     merged = read - kept - dropped - later
     top = sorted((f for f in order_findings if f["action"].startswith("dropped")), key=lambda f: -f["rows"])[:3]
