@@ -262,3 +262,31 @@ def test_a_treatment_that_works_but_does_not_pay_for_itself_is_not_shipped():
     ab = abtest.ab_summary([r], S)
     items = readouts(ab, S, "2026Q2")
     assert items[0]["did_not_pay"] and "it worked but did not pay for itself" in readout_table(items, "2026Q2", S)
+
+
+def test_segments_at_start_reads_each_launch_day_once_and_scores_as_of_the_day_before(monkeypatch):
+    """Each experiment's customers get their segment on the day before it began (orders up to then only);
+    experiments launched the same day share one per-customer summary (one scan of the order log, not one each)."""
+    from helpers.frame.settings import defaults
+    from helpers.segments.data import customer_summary
+    from helpers.segments.model import segment_of
+    rng = np.random.default_rng(3)
+    n = 400
+    orders = pd.DataFrame({"customer_id": [f"c{i % 150:03d}" for i in range(n)],
+                           "order_ts": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 600, n), unit="D"),
+                           "amount": rng.gamma(2.0, 50.0, n).round(2)})
+    ids = [f"c{i:03d}" for i in range(0, 150, 3)] + ["new-customer"]
+    exps = pd.concat([pd.DataFrame({"experiment_id": e, "customer_id": ids, "assigned_at": pd.Timestamp(d)})
+                      for e, d in [("A", "2026-05-04 10:00"), ("B", "2026-05-04 18:30"), ("C", "2026-07-01 09:00")]])
+    calls = []
+    real = abtest_data.customer_summary
+    monkeypatch.setattr(abtest_data, "customer_summary", lambda o, day: calls.append(day) or real(o, day))
+    rfm = defaults().rfm
+    got = abtest_data.segments_at_start(orders, exps, rfm, "rfm_segment")
+    assert calls == [pd.Timestamp("2026-05-03"), pd.Timestamp("2026-06-30")]
+    for exp, day in [("A", "2026-05-03"), ("B", "2026-05-03"), ("C", "2026-06-30")]:
+        ref = segment_of(customer_summary(orders, pd.Timestamp(day)), rfm).set_index("customer_id")["rfm_segment"]
+        mine = got[got["experiment_id"] == exp].set_index("customer_id")["segment"]
+        want = ref.reindex(mine.index).fillna("(no history)")   # no order up to that day: no history
+        assert (mine == want).all() and mine["new-customer"] == "(no history)"
+        assert (want != "(no history)").sum() >= 30

@@ -72,13 +72,16 @@ def segments_at_start(orders: pd.DataFrame | str | Path | ibis.Table, experiment
         first_order = None if v is None or pd.isna(v) else pd.Timestamp(v)
         source = orders if source is None else source
     rows = []
+    at_day: dict[pd.Timestamp, pd.Series] = {}   # experiments launched on the same day share one summary
     for exp, grp in experiments.groupby("experiment_id"):
         start = grp["assigned_at"].min().normalize() - pd.Timedelta(days=1)
         if first_order is None or first_order >= start + pd.Timedelta(days=1):
             seg = pd.Series(dtype=str)
+        elif start in at_day:
+            seg = at_day[start]
         else:  # customer_summary counts the orders up to the end of `start` only
             sc = segment_of(customer_summary(orders if source is None else source, start), settings)
-            seg = pd.Series(sc[by].astype(str).to_numpy(), index=sc["customer_id"].astype(str))
+            seg = at_day[start] = pd.Series(sc[by].astype(str).to_numpy(), index=sc["customer_id"].astype(str))
         ids = grp["customer_id"].drop_duplicates()
         rows.append(pd.DataFrame({"experiment_id": exp, "customer_id": ids,
                                   "segment": seg.reindex(ids.astype(str)).fillna(tr("(no history)")).to_numpy()}))
