@@ -287,6 +287,6 @@ def test_segments_at_start_reads_each_launch_day_once_and_scores_as_of_the_day_b
     for exp, day in [("A", "2026-05-03"), ("B", "2026-05-03"), ("C", "2026-06-30")]:
         ref = segment_of(customer_summary(orders, pd.Timestamp(day)), rfm).set_index("customer_id")["rfm_segment"]
         mine = got[got["experiment_id"] == exp].set_index("customer_id")["segment"]
-        want = ref.reindex(mine.index).fillna("(no history)")   # no order up to that day: no history
+        want = ref.astype(str).reindex(mine.index).fillna("(no history)")   # no order up to that day: no history
         assert (mine == want).all() and mine["new-customer"] == "(no history)"
         assert (want != "(no history)").sum() >= 30
