@@ -1,7 +1,7 @@
 """Profile one step of a rendered quarter in this process: where its CPU goes.
 
 Usage:
-    .venv/bin/python benchmarks/profile_notebook.py QUARTER_DIR STEP [--out FILE.prof] [--top 30]
+    .venv/bin/python benchmarks/profile_notebook.py QUARTER_DIR STEP [--out FILE.prof] [--top 30] [--threads 1]
 
 Runs the code cells of ``QUARTER_DIR/executed/STEP.ipynb`` (the notebook as the run executed it, its
 injected parameters included) in this process, reading and writing a copy of the quarter's artifacts (a
@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("step")
     a.add_argument("--out", type=Path, default=None, help="keep the profile (pstats file)")
     a.add_argument("--top", type=int, default=30)
+    a.add_argument("--threads", type=int, default=1,
+                   help="OpenMP/BLAS threads (default 1: what a run gives each of two notebooks on two cores)")
     args = a.parse_args(argv)
+    import os
+    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):   # before numpy is imported
+        os.environ[v] = str(args.threads)
     import matplotlib
     matplotlib.use("Agg")
     code = notebook_code(args.quarter_dir / "executed" / f"{args.step}.ipynb")
