@@ -51,14 +51,15 @@ kpis = rv.kpi_table_from_history(parts.history, rv.is_contractual(artifacts["clv
 
 # %%
 display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifacts["clv"], artifacts["ab"], P.currency,
-                                                artifacts["churn"], parts.history))))
+                                                artifacts["churn"], parts.history,
+                                                rv.retention_counts(parts.plan)))))
 
 # %% [markdown]
 # ## The plan for this quarter, per action group
-# Each plan is built from this quarter's evidence by the rules in the README ("The plan"): the action
-# template of the parameters, the experiments that worked in the group, the offer's cost against what
-# the customers are predicted to be worth, and the churn risk. Each keeps a random holdout so that next
-# quarter's review can tell whether the action worked; each links its contact list.
+# Each plan is built from this quarter's evidence by the same rules every quarter (see "Methods" at the
+# end): the action template of the parameters, the experiments that worked in the group, the offer's cost
+# against what the customers are predicted to be worth, and the churn risk. Each keeps a random holdout so
+# that next quarter's review can tell whether the action worked; each links its contact list.
 
 # %%
 page.show_not_available(parts.na("plan"))
@@ -157,7 +158,7 @@ rv.text_table(rv.value_by_segment(artifacts["clv"], P.currency))
 # ## Churn risk: who may stop buying, and what it is worth
 
 # %%
-display(Markdown(rv.churn_sentences(artifacts["churn"], P.currency)))
+display(Markdown(rv.churn_sentences(artifacts["churn"], P.currency, rv.retention_counts(parts.plan))))
 
 # %%
 fig = rv.churn_figure(artifacts["churn"], P.currency)

@@ -124,7 +124,7 @@ def test_zh_pages_are_chinese_with_chinese_names(zh_run):
         assert html.startswith("<!DOCTYPE html>") and '<html lang="zh-CN">' in html, page
         assert "@font-face" in html and "segreview Noto Sans SC" in html, page
     review = (zh_run / "index.html").read_text(encoding="utf-8")
-    for label in ("季度复盘", "数据接入", "客户分群", "客户价值", "流失风险", "实验评估", "2026年第三季度"):
+    for label in ("季度复盘", "数据接入", "客户分群", "客户价值", "未复购风险", "实验评估", "2026年第三季度"):
         assert label in review
     rfm = json.loads((zh_run / "artifacts" / "rfm.json").read_text(encoding="utf-8"))
     assert set(rfm["segments"]) <= {"重要价值客户", "重要保持客户", "重要发展客户", "重要挽留客户", "一般价值客户",
@@ -155,6 +155,35 @@ def test_no_english_left_on_the_zh_page(zh_run, page):
         if words:
             offending.append(f"{sorted(set(words))} in: {block[:160]}")
     assert not offending, f"{page}: {len(offending)} text block(s) with English words:\n" + "\n".join(offending)
+
+
+def test_zh_plan_action_names_the_offer_made_and_counts_say_which_they_are(zh_run):
+    """A Chinese manager's findings: 核心维护 said 无需折扣 beside 包邮 sent to thousands, 重点挽留 promised 有分量的
+    专属优惠券 and got ¥2.50 free shipping; the summary's retention count did not say 39 of them are held out; every
+    figure's alt text was nbconvert's English default."""
+    review = json.loads((zh_run / "artifacts" / "review.json").read_text(encoding="utf-8"))
+    checked = 0
+    for e in review["plan"]:
+        treated = e["expected_value"]["treated"]
+        if e["offer_from"] and treated:      # a tested treatment sent: the action names it, not the group's own offer
+            assert f"发送经 {e['offer_from']} 验证的优惠" in e["action"], e["action"]
+        elif not treated:                    # no offer sent: the action promises none
+            assert "本季度不发付费优惠" in e["action"], e["action"]
+        else:
+            continue
+        assert "无需折扣" not in e["action"] and "有分量的专属优惠券" not in e["action"], e["action"]
+        checked += 1
+    assert checked
+    html = (zh_run / "index.html").read_text(encoding="utf-8")
+    held = sum(e["retention_list"]["in_holdout"] for e in review["plan"] if e.get("retention_list"))
+    if held:
+        assert f"有 {held} 位留作对照组：维系团队名单（retention-priority.csv）需联系" in html
+    for page in PAGES:
+        text = (zh_run / page).read_text(encoding="utf-8")
+        alts = [img.get("alt") or "" for img in BeautifulSoup(text, "html.parser").find_all("img")]
+        assert "No description has been provided" not in text, page
+        assert all(a.startswith("图") for a in alts), (page, alts)
+    assert "README" not in BeautifulSoup(html, "html.parser").get_text()
 
 
 def test_english_words_finder():

@@ -208,6 +208,7 @@ def test_a_teams_own_names_stay_as_written():
     rfm["segment_order"][0] = "VIP 客户"
     rfm["action_groups"][0]["segments"][0] = "VIP 客户"
     rfm["action_groups"][1]["action"] = "Our own wording"
+    rfm["action_groups"][1]["offer"] = None   # its own wording names no offer of the default's
     zh_map = type(defaults().rfm).model_validate(rfm).localized("zh-CN")
     assert zh_map.segments[0].name == "VIP 客户"
     assert zh_map.action_groups[1].action == "Our own wording"

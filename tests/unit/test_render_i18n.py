@@ -65,3 +65,32 @@ def test_reports_index_in_the_newest_quarters_language(tmp_path):
     assert '<html lang="zh-CN">' in html and "季度客户复盘报告" in html
     assert "2026年第三季度" in html and "2026年第二季度" in html and "¥341.6万" in html and "7,359" in html
     assert language() == "en"  # the process's language is left as it was
+
+
+def test_every_figure_has_an_alt_text_in_the_pages_language(tmp_path):
+    """nbconvert writes "No description has been provided for this image" on a figure without alt text; the
+    kernel's PNG of a figure carries one in the page's language (helpers.page.figures.figure_alt), which the
+    template writes."""
+    import base64
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers.page.figures import figure_alt
+    set_language("zh-CN")
+    fig, (a, b) = plt.subplots(1, 2)
+    fig.suptitle("季度趋势")
+    a.set_title("收入")
+    b.set_ylabel("购买客户")
+    alt = figure_alt(fig)
+    plt.close(fig)
+    assert alt == "图：季度趋势；收入；购买客户"
+    nb = _notebook(_segments_intro())
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
+    nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data={"image/png": png},
+                                                  metadata={"image/png": {"alt": alt}})]
+    out = render_page(nb, tmp_path / "p.html", "20_rfm_clustering", ["20_rfm_clustering"], "示例公司",
+                      "数据截至2026年9月30日", "segreview", language="zh-CN")
+    html = out.read_text(encoding="utf-8")
+    assert 'alt="图：季度趋势；收入；购买客户"' in html and "No description" not in html

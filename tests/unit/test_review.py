@@ -334,7 +334,7 @@ def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
     assert wb["offer_from"] == "EXP-2" and wb["offer_cost"] == 8.0
     assert wb["no_costly_offer"] == ["Cannot Lose"]
     assert wb["below_cost"]["Cannot Lose"] == int((scores["rfm_segment"].astype(str) == "Cannot Lose").sum())
-    assert any("No costly offer to the" in r and "Cannot Lose" in r for r in wb["rules"])
+    assert any("The offer is not sent to the" in r and "Cannot Lose" in r for r in wb["rules"])
     c = pd.concat([res.contacts["win-back.csv"], res.contacts["win-back-holdout.csv"]]).sort_values("customer_id")
     assert (c.loc[c["segment"] == "Cannot Lose", "offer"] == "low-cost only").all()
     assert not c.loc[c["segment"] == "Cannot Lose", "in_holdout"].any()
@@ -857,3 +857,74 @@ def test_the_methods_line_names_the_churn_model_that_scores_and_what_it_beat_in_
         set_language("en")
     assert re.search(r"客户由BG/NBD.*打分（它与梯度提升.*逻辑回归.*比较后胜出）", zh)
     assert "中选出" not in zh
+
+
+def test_plan_action_names_the_offer_actually_made_not_the_templates(scores, history):
+    """The manager's zh review: "核心维护 ... 无需折扣" beside free shipping sent to 2,232 of them. A treatment sent
+    to a group replaces the words of its action that name the group's own offer (``rfm.action_groups[].offer``)
+    with that treatment and its cost; an offer sent to nobody says so; the group's own offer keeps the template."""
+    from helpers.review.plan import build_plan
+    _, h = history
+    ab = {**AB, "experiments": {"EXP-1 | t vs c": _ab_entry("EXP-1", "Ship", segments=[
+        {"segment": "Protect", "diff": 0.03, "ci_low": -0.01, "ci_high": 0.07, "significant": False},
+        {"segment": "Win back", "diff": -0.038, "ci_low": -0.172, "ci_high": 0.096, "significant": False}])}}
+    ab["experiments"]["EXP-1 | t vs c"]["interaction"] = {"p_value": 0.29}
+    res = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan,
+                     D.ab.replace(cost_per_treated={"EXP-1": 2.5}), 42, "2026Q3", "CNY")
+    by = {e["group"]: e for e in res.entries}
+    pr = by["Protect"]
+    assert pr["expected_value"]["treated"] > 0 and pr["offer_from"] == "EXP-1"
+    assert "no discounts needed" not in pr["action"]
+    assert pr["action"] == ("Protect: early access, loyalty rewards and personal service; the offer tested in EXP-1 "
+                            f"(CNY 2.50 per customer, to {pr['expected_value']['treated']:,} customers)")
+    assert pr["action_template"].endswith("no discounts needed")
+    # the chain-wide lift is quoted with the reason, beside the group's own measured effect
+    wb = by["Win back"]
+    rule = next(r for r in wb["rules"] if r.startswith("Use the treatment of EXP-1"))
+    assert "did not differ between segments beyond chance (treatment x segment test p = 0.29)" in rule
+    assert "Win back's own estimate, -3.8 points (-17.2 points to +9.6 points)" in rule
+    assert "similarly in every segment" not in rule
+    assert "rather than this group's own -3.8 points" in wb["expected_value_sentence"]
+    # an offer sent to nobody: the action says no paid offer rather than promising one
+    grow = by["Grow"]   # the group's own offer at the defaults does not pay (see the test above)
+    if grow["expected_value"]["treated"] == 0:
+        assert "second-purchase incentive" not in grow["action"] and "no paid offer this quarter" in grow["action"]
+
+
+def test_plan_action_without_marked_offer_words_says_which_offer_replaces_it(scores, history):
+    from helpers.review.plan import _action_words
+    assert _action_words("Win them back with a coupon", None, "EXP-2", 8.0, 1200, "CNY") == (
+        "Win them back with a coupon This quarter's offer is the one tested in EXP-2 (CNY 8.00 per customer, to "
+        "1,200 customers), in place of any offer named above.")
+    assert _action_words("Win back: a meaningful offer", "a meaningful offer", None, 50.0, 300, "CNY") == \
+        "Win back: a meaningful offer"
+
+
+def test_an_offer_that_is_not_words_of_its_action_is_refused():
+    from helpers.frame.settings import ActionGroup
+    with pytest.raises(ValueError, match="is not words of its action"):
+        ActionGroup(name="Protect", action="Protect them", segments=["Champions"], offer="no discounts")
+
+
+def test_the_retention_count_says_how_many_are_held_out_and_how_many_to_contact(scores, history):
+    """The summary said 375 on the retention list, the plan and retention-priority.csv 336: every count says
+    which it is (listed, held out as a control, to contact)."""
+    from helpers.review.plan import RETENTION_LIST, build_plan, retention_counts
+    _, h = history
+    sc = scores.assign(retention_priority=scores["churn_tier"].astype(str) == "high")
+    res = build_plan(sc, h, None, CLV, CHURN, _winback_coupon(), D.rfm, D.review.plan,
+                     D.ab.replace(cost_per_treated={"EXP-2": 8.0}), 42, "2026Q3", "CNY")
+    rc = retention_counts(res)
+    assert rc["listed"] == int(sc["retention_priority"].sum()) and rc["held_out"] > 0
+    assert rc["to_contact"] == len(res.contacts[RETENTION_LIST]) == rc["listed"] - rc["held_out"]
+    note = next(n for n in res.notes if RETENTION_LIST in n)
+    assert (f"{rc['to_contact']:,} customers to contact: of the {rc['listed']:,} at high churn risk" in note
+            and f"{rc['held_out']:,} are held out as a control group" in note)
+    head = rs.churn_headline({**CHURN, "retention_priority": rc["listed"]}, "CNY", rc)
+    assert (f"Of those {rc['listed']:,}, {rc['held_out']:,} are held out as a control group: the retention team's "
+            f"list (retention-priority.csv) has {rc['to_contact']:,} to contact." in head)
+    assert "listed for the retention team" not in head
+    summary = " ".join(rs.executive_summary(_kpis(), RFM, CLV, None, "CNY", {**CHURN, "retention_priority": 375},
+                                            retention={"listed": 375, "held_out": 39, "to_contact": 336,
+                                                       "file": RETENTION_LIST}))
+    assert "Of those 375, 39 are held out as a control group" in summary and "has 336 to contact" in summary

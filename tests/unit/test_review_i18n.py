@@ -42,3 +42,21 @@ def test_every_message_is_translated_with_the_same_fields(package):
              and not re.search(r"RFM|CUPED|Holm|Benjamini|Hochberg|Bonferroni|README|Welch|Gamma|ROC|AUC|k-means|"
                                r"sources|columns|review\.plan|ab\.control|\.html|Win back|PLAN|rfm_clustering", zh[m])]
     assert not latin, f"English left in translations: {latin[:5]}"
+
+
+def test_one_chinese_word_per_meaning():
+    """A Chinese manager found 流失 in three meanings and 挽回/挽留 as near-twins. 流失 is the lifecycle stage
+    (no order in 730 days); the 90-day score is 未复购风险; the segments to win back and their action group say
+    挽留; the retention team's list (the churn page's retention priority) says 维系."""
+    import yaml
+    zh = catalog("zh-CN")
+    texts = [t for v in zh.values() for t in (v if isinstance(v, tuple) else (v,))]
+    for word in ("流失风险", "挽留团队", "挽留名单", "重点挽留", "已流失客群"):
+        assert not [t for t in texts if word in t], word
+    assert zh["Churn risk"] == "未复购风险" and zh["Lost"] == "流失"
+    assert "未复购" in zh["**Churn risk** ([{page}](40_churn.html)): no order within {days} days = churn; customers "
+                         "are scored by {model}, chosen by {criterion} against {others}, trained on one snapshot and "
+                         "tested on a later one, probabilities calibrated; drivers, tiers and retention curves."]
+    preset = yaml.safe_load((ROOT / "params" / "presets" / "rfm_zh_8.yaml").read_text(encoding="utf-8"))
+    names = [g["name"] for g in preset["rfm"]["action_groups"]] + [s["name"] for s in preset["rfm"]["segments"]]
+    assert not [n for n in names if "挽回" in n] and "重点挽留" in names

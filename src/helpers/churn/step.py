@@ -923,9 +923,12 @@ def risk_sentences(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, cu
     pr = int(scored["retention_priority"].sum())
     by = tr("spend to date") if scored.attrs.get("priority_col") == "revenue" else value_label
     text += " " + ntr("**{n} customer is high risk and high value** (top {share} by {value_label}): flagged "
-                      "`retention_priority` in segments_export.csv for the retention team.",
+                      "`retention_priority` in segments_export.csv for the retention team. The review's plan may "
+                      "hold them out as a control group; its retention-priority.csv lists whom to contact.",
                       "**{n} customers are high risk and high value** (top {share} by {value_label}): they are "
-                      "flagged `retention_priority` in segments_export.csv for the retention team.", pr,
+                      "flagged `retention_priority` in segments_export.csv for the retention team. The review's plan "
+                      "holds some of them out as a control group; its retention-priority.csv lists whom to "
+                      "contact.", pr,
                       share=fmt_pct(res.settings.high_value_share), value_label=by)
     return text
 

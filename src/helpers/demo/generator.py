@@ -24,7 +24,7 @@ same customers and orders (the same draws), written as a Chinese company's CRM e
 cities, city tiers, categories, channels and acquisition channels in Chinese, and Chinese PII
 columns ``姓名`` (names), ``手机号`` (11-digit mainland mobile numbers, some written with +86 or
 dashes), ``身份证号`` (18-character resident ID numbers with a valid check character) and
-``email``; experiments named ``EXP-01-包邮`` / ``EXP-02-挽回券`` with the arms ``对照组`` / ``实验组``;
+``email``; experiments named ``EXP-01-包邮`` / ``EXP-02-挽留券`` with the arms ``对照组`` / ``实验组``;
 ``params/demo_zh.yaml`` reads it. The PII is drawn from a generator of its own, so the
 behaviour data equal the English demo's.
 """
@@ -88,7 +88,7 @@ _ZH_VALUES = {
     "channel": {"app": "App", "web": "官网", "mini_program": "小程序", "store": "门店"},
     "status": {"completed": "已完成", "refunded": "已退款", "cancelled": "已取消"},
     "variant": {"control": "对照组", "treatment": "实验组"},
-    "experiment_id": {"EXP-01-free-shipping": "EXP-01-包邮", "EXP-02-winback-coupon": "EXP-02-挽回券"},
+    "experiment_id": {"EXP-01-free-shipping": "EXP-01-包邮", "EXP-02-winback-coupon": "EXP-02-挽留券"},
 }
 
 

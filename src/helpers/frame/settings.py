@@ -302,6 +302,17 @@ class ActionGroup(_Strict):
     name: str
     action: str
     segments: list[str]
+    #: the words of ``action`` that name the group's own offer (e.g. "no discounts needed"): when the plan sends
+    #: the group a tested treatment instead, or no offer at all, it writes the action with these words replaced,
+    #: so that the action never contradicts the offer actually made
+    offer: str | None = None
+
+    @model_validator(mode="after")
+    def _offer_in_action(self) -> ActionGroup:
+        if self.offer is not None and self.offer not in self.action:
+            raise ValueError(f"action group {self.name!r}: offer {self.offer!r} is not words of its action "
+                             f"{self.action!r}")
+        return self
 
 
 
@@ -363,7 +374,12 @@ class RfmSettings(_Strict):
         data["segment_order"] = [seg.get(n, n) for n in data["segment_order"]]
         for g in data["action_groups"]:
             g["name"] = grp[g["name"]]
-            g["action"] = translate_name(g["action"], "recommended action", language)
+            action = translate_name(g["action"], "recommended action", language)
+            if g.get("offer"):
+                offer = translate_name(g["offer"], "recommended action", language)
+                # a translation that does not keep the offer's words inside the action's: no words to replace
+                g["offer"] = offer if offer in action else None
+            g["action"] = action
             g["segments"] = [seg.get(n, n) for n in g["segments"]]
         return type(self).model_validate(data)
 

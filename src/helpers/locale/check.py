@@ -14,7 +14,8 @@ The messages are:
   never be translated);
 - the whole text of every markdown cell of ``notebooks/*.py`` (translated whole when the page renders);
 - the page labels of the step registry (navigation);
-- the names of the default segment map in ``params/base.yaml`` (segments, action groups, their actions),
+- the names of the default segment map in ``params/base.yaml`` (segments, action groups, their actions and
+  the words of each action that name its offer),
   with the message contexts ``rfm segment``, ``action group`` and ``recommended action``.
 
 A message belongs to the package of the file that uses it (``helpers/ingest/...`` -> ``ingest.po``;
@@ -141,6 +142,8 @@ def _from_segment_map(root: Path) -> list[Message]:
     for g in rfm["action_groups"]:
         out.append(Message(g["name"], "names", context="action group", locations=loc))
         out.append(Message(g["action"], "names", context="recommended action", locations=loc))
+        if g.get("offer"):
+            out.append(Message(g["offer"], "names", context="recommended action", locations=loc))
     return out
 
 

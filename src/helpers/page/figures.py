@@ -33,12 +33,50 @@ def setup_style(language: str | None = None) -> None:
         ip = get_ipython()
         if ip is not None and getattr(ip, "kernel", None) is not None:
             ip.run_line_magic("matplotlib", "inline")
+            _describe_figures(ip)
     except ImportError:  # pragma: no cover - IPython ships with ipykernel
         pass
     sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE)
     plt.rcParams.update({"figure.dpi": 110, "figure.figsize": (9, 4), "axes.titleweight": "bold",
                          "axes.titlesize": 13, "figure.autolayout": True, "savefig.bbox": "tight",
                          "font.family": font_chain(language or current_language())})
+
+
+def figure_alt(fig) -> str:
+    """A figure's alternative text in the page's language, from its titles (the figure's, then each panel's;
+    a panel without a title by its axis label): "Figure: Revenue by quarter; Buyers"."""
+    from helpers.locale import tr
+    words = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    for ax in fig.axes:
+        if not ax.get_visible() or not ax.axison and not ax.get_title():
+            continue
+        words.append(ax.get_title() or ax.get_title(loc="left") or ax.get_ylabel())
+    words = list(dict.fromkeys(" ".join(w.split()) for w in words if w and w.strip()))
+    return tr("Figure: {titles}", titles=tr("; ").join(words)) if words else tr("Figure")
+
+
+def _describe_figures(ip) -> None:
+    """Have the kernel's PNG of a figure carry its alternative text (:func:`figure_alt`) in the output's
+    metadata (``image/png`` -> ``alt``), which the pages' template writes on the image."""
+    from matplotlib.figure import Figure
+    fmt = ip.display_formatter.formatters.get("image/png")
+    if fmt is None:
+        return
+    try:
+        png = fmt.lookup_by_type(Figure)
+    except KeyError:
+        return
+    if getattr(png, "_segreview_alt", False):
+        return
+
+    def with_alt(fig, _png=png):
+        data, md = _png(fig), {}
+        if isinstance(data, tuple):   # (data, metadata), as the retina format returns
+            data, md = data
+        return None if data is None else (data, {**(md or {}), "alt": figure_alt(fig)})
+
+    with_alt._segreview_alt = True
+    fmt.for_type(Figure, with_alt)
 
 
 #: Colours of segments by their rank in ``rfm.segment_order`` (best first): greens for the best,

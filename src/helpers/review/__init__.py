@@ -20,7 +20,7 @@ from helpers.review.figures import (
 )
 from helpers.review.glossary import glossary
 from helpers.review.inputs import clv_horizon
-from helpers.review.plan import plan_markdown, plan_table, readout_table
+from helpers.review.plan import plan_markdown, plan_table, readout_table, retention_counts
 from helpers.review.quarter import ReviewParts, gather, json_sections, plan_covers_every_customer
 from helpers.review.step import (
     KPI_LABELS,
@@ -113,6 +113,7 @@ __all__ = [
     "channel_sentence",
     "glossary",
     "plan_table",
+    "retention_counts",
     "plan_markdown",
     "readout_table",
     "ReviewParts",

@@ -38,13 +38,13 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import AbSettings, PlanSettings, RfmSettings
-from helpers.locale import fmt_int, fmt_money, fmt_pct, fmt_points, fmt_quarter, tr
+from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, fmt_points, fmt_quarter, tr
 from helpers.review import inputs
 from helpers.review.history import History
 from helpers.review.model import detectable_lift, holdout_size
 
 __all__ = ["PlanResult", "build_plan", "contact_list_name", "holdout_list_name", "plan_table", "plan_markdown",
-           "readouts", "readout_table"]
+           "readouts", "readout_table", "retention_counts"]
 
 
 def contact_list_name(group: str) -> str:
@@ -101,6 +101,7 @@ def _group_experiments(ab: dict | None, group: str, segments: list[str], alpha: 
             out.append({"experiment": e["experiment_id"], "where": seg, "diff": row["diff"], "lift": lift,
                         "overall": overall.get("diff"), "overall_low": overall.get("ci_low"),
                         "overall_high": overall.get("ci_high"), "window_days": ab.get("window_days"),
+                        "interaction_p": (e.get("interaction") or {}).get("p_value"),
                         "ci_low": row["ci_low"], "ci_high": row["ci_high"], "p_bh": row.get("p_bh"),
                         "significant": bool(row.get("significant")), "decision": e["decision"],
                         "decision_label": e.get("decision_label", e["decision"]),
@@ -169,7 +170,6 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         cost = plan.offer_cost.get(g.name)
         aov = float(mine["average_order_value"].mean()) if "average_order_value" in mine else float("nan")
         rules: list[str] = []
-        action = actions.get(g.name, g.action)
         rec = [e for e in exps if e["recommended"]]
         out_ = [e for e in exps if e["ruled_out"]]
         # of the treatments recommended here, the one with the highest expected profit per customer (lift x the
@@ -181,12 +181,25 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         rec = sorted(rec, key=_profit)
         for e in rec[:1]:
             if e["decision"] == "Ship":
-                rules.append(tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
-                                "({low} to {high}) overall, similarly in every segment; in {where} {seg} ({slow} to "
-                                "{shigh}).", experiment=e["experiment"], decision=e["decision_label"],
-                                effect=fmt_points(e["overall"]), low=fmt_points(e["overall_low"]),
-                                high=fmt_points(e["overall_high"]), where=e["where"], seg=fmt_points(e["diff"]),
-                                slow=fmt_points(e["ci_low"]), shigh=fmt_points(e["ci_high"])))
+                # the chain-wide lift is the one counted on here; the group's own estimate is quoted beside it
+                # with the reason (the segments did not differ beyond chance; the group's own rests on fewer customers)
+                covers = (e["overall"] is not None and e["ci_low"] is not None and e["ci_high"] is not None
+                          and e["ci_low"] <= e["overall"] <= e["ci_high"])
+                p_text = (tr(" (treatment x segment test p = {p})", p=fmt_number(e["interaction_p"], 2))
+                          if e.get("interaction_p") is not None else "")
+                rules.append((tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
+                                 "({low} to {high}) over all its customers, and the effect did not differ between "
+                                 "segments beyond chance{test}, so the plan counts on that lift here. {where}'s own "
+                                 "estimate, {seg} ({slow} to {shigh}), rests on its customers alone and its interval "
+                                 "includes that lift.") if covers else
+                              tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
+                                 "({low} to {high}) over all its customers, and the effect did not differ between "
+                                 "segments beyond chance{test}, so the plan counts on that lift here. {where}'s own "
+                                 "estimate is {seg} ({slow} to {shigh}), on its customers alone.")).format(
+                    experiment=e["experiment"], decision=e["decision_label"], effect=fmt_points(e["overall"]),
+                    low=fmt_points(e["overall_low"]), high=fmt_points(e["overall_high"]), test=p_text,
+                    where=e["where"], seg=fmt_points(e["diff"]), slow=fmt_points(e["ci_low"]),
+                    shigh=fmt_points(e["ci_high"])))
             else:
                 rules.append(tr("Use the treatment of {experiment} ({decision}): it lifted conversion by {effect} "
                                 "({low} to {high}) in {where}, and not elsewhere.", experiment=e["experiment"],
@@ -222,8 +235,8 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         below = {s: int(((mine_seg == s) & ~worth).sum()) for s in segs}
         cheap = [s for s in segs if below[s] and below[s] == int((mine_seg == s).sum())]
         if cost is not None and vals is not None and (~worth).any():
-            rules.append(tr("No costly offer to the {k} customers ({detail}) whose predicted {h}-month value at a "
-                            "{margin} gross margin is below the offer's cost of {cost} (a predicted value under "
+            rules.append(tr("The offer is not sent to the {k} customers ({detail}) whose predicted {h}-month value at "
+                            "a {margin} gross margin is below its cost of {cost} per customer (a predicted value under "
                             "{floor}); they get low-cost contact only.", k=fmt_int(int((~worth).sum())),
                             detail=", ".join(f"{s} {fmt_int(c)}" for s, c in below.items() if c), h=h_months,
                             margin=fmt_pct(margin), cost=fmt_money(cost, currency, 2),
@@ -281,10 +294,14 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
               "gross_margin": margin, "offer_cost": cost, "gross": None if aov_unknown else ev_gross, "cost": ev_cost,
               "net": ev_gross - ev_cost if ev_cost is not None and not aov_unknown else None, "pays": bool(pays),
               "breakeven_cost": per_customer, "low_cost_contacts": int(n - treated_pool)}
+        action = _action_words(actions.get(g.name, g.action), g.offer, lift_from, cost, treated, currency)
         cur_code = currency
         pooled = bool(rec) and rec[0]["decision"] == "Ship"
-        how = (tr("measured by {experiment} over all its customers: it works alike across segments and ships to "
-                  "everyone", experiment=lift_from) if lift_from and pooled else
+        own = rec[0] if rec else None
+        how = (tr("the lift {experiment} measured over all its customers, counted on rather than this group's own "
+                  "{own} ({low} to {high}) since the effect did not differ between segments beyond chance",
+                  experiment=lift_from, own=fmt_points(own["diff"]), low=fmt_points(own["ci_low"]),
+                  high=fmt_points(own["ci_high"])) if lift_from and pooled else
                tr("measured by {experiment} in this group", experiment=lift_from) if lift_from else
                tr("an assumption: the smallest effect the holdout is sized to detect; no experiment has measured it "
                   "here"))
@@ -349,11 +366,13 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                                 n=fmt_int(rlist["customers"])))
             else:
                 rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
-                                "risk, top spend to date): the retention team calls them personally; {offer} of them "
-                                "also get the offer, {no_offer} are predicted to be worth less than its cost and get "
-                                "the call only, and {held} are in the holdout (no call, no offer).",
+                                "risk, top spend to date): {held} of them are in the holdout (no call, no offer), and "
+                                "the retention team calls the other {contact} personally; {offer} of those also get "
+                                "the offer, {no_offer} are predicted to be worth less than its cost and get the call "
+                                "only.",
                                 n=fmt_int(rlist["customers"]), offer=fmt_int(rlist["offer"]),
-                                no_offer=fmt_int(rlist["no_offer"]), held=fmt_int(rlist["in_holdout"])))
+                                no_offer=fmt_int(rlist["no_offer"]), held=fmt_int(rlist["in_holdout"]),
+                                contact=fmt_int(rlist["customers"] - rlist["in_holdout"])))
         fname = contact_list_name(g.name)
         entry = {
             "group": g.name, "segments": segs, "customers": n,
@@ -400,11 +419,27 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         rl = pd.concat(retention_rows).sort_values("customer_id", kind="stable").reset_index(drop=True)
         if len(rl):
             contacts[RETENTION_LIST] = rl.drop(columns=["retention_priority", "in_holdout"])
-            notes.append(tr("Retention list for the retention team: [{name}]({link}), {n} customers at high "
-                            "churn risk with the highest spend to date (the churn page's retention priority), without "
-                            "those in a holdout; the column offer says who also gets the group's offer.",
-                            name=RETENTION_LIST, link=f"exports/{RETENTION_LIST}", n=fmt_int(len(rl))))
+            listed = sum(e["retention_list"]["customers"] for e in entries if e["retention_list"])
+            notes.append(tr("Retention list for the retention team: [{name}]({link}), {n} customers to contact: of the "
+                            "{listed} at high churn risk with the highest spend to date (the churn page's retention "
+                            "priority), {held} are held out as a control group and are not on it. The column offer "
+                            "says who also gets the group's offer.",
+                            name=RETENTION_LIST, link=f"exports/{RETENTION_LIST}", n=fmt_int(len(rl)),
+                            listed=fmt_int(listed), held=fmt_int(listed - len(rl))))
     return PlanResult(entries, contacts, notes)
+
+
+def retention_counts(result: PlanResult | None) -> dict | None:
+    """The retention-priority customers of the plan: ``listed`` (the churn page's count), ``held_out`` (in a group's
+    holdout, so not to be contacted) and ``to_contact`` (the rows of retention-priority.csv); None without them."""
+    if result is None:
+        return None
+    lists = [e["retention_list"] for e in result.entries if e.get("retention_list")]
+    if not lists:
+        return None
+    listed = sum(r["customers"] for r in lists)
+    held = sum(r["in_holdout"] for r in lists)
+    return {"listed": listed, "held_out": held, "to_contact": listed - held, "file": RETENTION_LIST}
 
 
 def plan_table(result: PlanResult, currency: str) -> pd.DataFrame:
@@ -432,6 +467,33 @@ def plan_table(result: PlanResult, currency: str) -> pd.DataFrame:
                                          for x in (e["contact_list"], e["holdout_list"]) if x),
         })
     return pd.DataFrame(rows)
+
+
+def _action_words(template: str, offer_words: str | None, experiment: str | None, cost: float | None, treated: int,
+                  currency: str) -> str:
+    """The group's action as the plan carries it out: the template of the parameters, with the words that name the
+    group's own offer (``rfm.action_groups[].offer``) replaced by the offer actually made, so that the action never
+    contradicts it (a "no discounts needed" beside free shipping sent to thousands).
+
+    - a tested treatment sent to ``treated`` customers: its experiment and cost per customer;
+    - no offer sent (it does not pay, or no customer is worth it): "no paid offer this quarter";
+    - the group's own offer sent: the template as written.
+    Without ``offer_words`` the template is kept and a sentence says which offer replaces any it names.
+    """
+    if experiment is None and treated:
+        return template
+    if experiment is not None and treated:
+        price = fmt_money(cost, currency, 2) if cost is not None else tr("cost not set")
+        made = tr("the offer tested in {experiment} ({cost} per customer, to {n} customers)", experiment=experiment,
+                  cost=price, n=fmt_int(treated))
+        instead = tr("This quarter's offer is the one tested in {experiment} ({cost} per customer, to {n} customers), "
+                     "in place of any offer named above.", experiment=experiment, cost=price, n=fmt_int(treated))
+    else:
+        made = tr("no paid offer this quarter (see below)")
+        instead = tr("No paid offer is sent this quarter (see below), whatever offer is named above.")
+    if offer_words and offer_words in template:
+        return template.replace(offer_words, made, 1)
+    return f"{template} {instead}"
 
 
 def _signed_int(x: int) -> str:

@@ -430,7 +430,8 @@ def cohort_sentence(history) -> str:
 
 
 def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab: dict | None,
-                      currency: str, churn: dict | None = None, history=None) -> list[str]:
+                      currency: str, churn: dict | None = None, history=None,
+                      retention: dict | None = None) -> list[str]:
     """Four to seven findings, each a sentence with its figure, generated from the artifacts (with ``history``,
     first the sentence of :func:`cohort_sentence` when the export is one cohort)."""
     k = kpis["this_quarter"]
@@ -475,7 +476,7 @@ def executive_summary(kpis: pd.DataFrame, rfm: dict | None, clv: dict | None, ab
                       h=inputs.clv_horizon(clv), low=money(t["clv_total_low"], currency),
                       high=money(t["clv_total_high"], currency), top=fmt_pct(clv.get("top10_share"))))
     if inputs.available(churn):
-        out.append(churn_headline(churn, currency))
+        out.append(churn_headline(churn, currency, retention))
     if inputs.ab_experiments(ab):
         out.append(_decision_counts(ab))
     return (cohort + out)[:7]
@@ -486,8 +487,20 @@ def _value_words(churn: dict) -> str:
     return tr(churn["value_label"]) if churn.get("value_label") else tr("spend to date")
 
 
-def churn_headline(churn: dict, currency: str) -> str:
-    """One sentence: customers at high risk, the value they hold, and the retention-priority list."""
+def churn_headline(churn: dict, currency: str, retention: dict | None = None) -> str:
+    """One sentence: customers at high risk, the value they hold, and the retention-priority list; with the plan's
+    ``retention`` counts (:func:`helpers.review.plan.retention_counts`) a second one says how many of them are held
+    out as a control and how many the retention team's list holds to contact (the count of retention-priority.csv)."""
+    first = _churn_headline(churn, currency)
+    if retention and retention.get("listed"):
+        first += " " + tr("Of those {listed}, {held} are held out as a control group: the retention team's list "
+                          "({file}) has {contact} to contact.", listed=fmt_int(retention["listed"]),
+                          held=fmt_int(retention["held_out"]), contact=fmt_int(retention["to_contact"]),
+                          file=retention["file"])
+    return first
+
+
+def _churn_headline(churn: dict, currency: str) -> str:
     hi = inputs.churn_high(churn)
     n = max(inputs.churn_scored(churn) or 0, 1)
     if churn.get("expected_churners") is not None and churn.get("value_at_risk") is not None:
@@ -495,29 +508,29 @@ def churn_headline(churn: dict, currency: str) -> str:
         # how many are expected to stop, the tier is the list to work
         return tr("Of {scored} active customers, about {expected} ({mean}) are expected to place no order in the next "
                   "{days} days; the riskiest {n} ({share}) hold {value} of {what}, and {priority} of them are "
-                  "high-value and listed for the retention team.", scored=fmt_int(n),
+                  "high-value (the retention priority).", scored=fmt_int(n),
                   expected=fmt_int(churn["expected_churners"]), mean=fmt_pct(churn.get("mean_probability")),
                   days=inputs.churn_horizon(churn), n=fmt_int(hi), share=fmt_pct(hi / n),
                   value=money(churn["value_at_risk"], currency), what=_value_words(churn),
                   priority=fmt_int(churn.get("retention_priority", 0)))
     if churn.get("value_at_risk") is not None:
         return tr("{n} active customers ({share}) are at high risk of not buying in the next {days} days, holding "
-                  "{value} of {what}; {priority} of them are high-value and listed for the retention team.",
+                  "{value} of {what}; {priority} of them are high-value (the retention priority).",
                   n=fmt_int(hi), share=fmt_pct(hi / n), days=inputs.churn_horizon(churn),
                   value=money(churn["value_at_risk"], currency), what=_value_words(churn),
                   priority=fmt_int(churn.get("retention_priority", 0)))
     return tr("{n} active customers ({share}) are at high risk of not buying in the next {days} days; {priority} of "
-              "them are high-value and listed for the retention team.", n=fmt_int(hi), share=fmt_pct(hi / n),
+              "them are high-value (the retention priority).", n=fmt_int(hi), share=fmt_pct(hi / n),
               days=inputs.churn_horizon(churn), priority=fmt_int(churn.get("retention_priority", 0)))
 
 
-def churn_sentences(churn: dict | None, currency: str) -> str:
+def churn_sentences(churn: dict | None, currency: str, retention: dict | None = None) -> str:
     """Churn risk for the manager: tiers, value at risk, the model's track record (from ``churn.json``)."""
     if churn is None:
         return not_available_note(tr("Churn risk"), "40_churn")
     if not churn.get("available"):
         return not_available_note(tr("Churn risk"), reason=churn.get("reason"))
-    lines = [churn_headline(churn, currency)]
+    lines = [churn_headline(churn, currency, retention)]
     m = (churn.get("metrics") or {}).get(churn.get("chosen_model"))
     if m:
         if churn.get("mode") == "snapshot":
@@ -543,7 +556,7 @@ def churn_by_segment(churn: dict | None, currency: str) -> pd.DataFrame:
                tr("Active customers"): fmt_int(r.get("active_customers")),
                tr("At high churn risk"): tr("{n} ({share})", n=fmt_int(r.get("high_risk")),
                                             share=fmt_pct(r.get("share_high_risk"))),
-               tr("Retention priority"): fmt_int(r.get("retention_priority"))}
+               tr("Retention priority (holdouts included)"): fmt_int(r.get("retention_priority"))}
         if r.get("value_at_risk") is not None:
             row[tr("Value at risk")] = money(r["value_at_risk"], currency)
         rows.append(row)
@@ -610,9 +623,12 @@ def methods_appendix(artifacts: dict) -> str:
         lines.append("- " + tr("**Experiments** ([{page}](50_ab_evaluation.html)): trust checks first, then effects "
                                "with multiple-comparison adjustment and a decision per experiment, naming segments "
                                "when the effect is confined to them.", page=page))
-    lines.append("- " + tr("**Plan**: the rules that turn this quarter's evidence into an action per group, the "
-                           "holdout sizes and the expected profit (at the gross margin) are described in the README "
-                           "(\"The plan\")."))
+    lines.append("- " + tr("**Plan**: each group's action starts from its template in the parameters; a treatment "
+                           "shipped to the group by an experiment replaces the group's own offer, at the treatment's "
+                           "own cost; no offer goes to a customer whose predicted value at the gross margin is below "
+                           "its cost; an offer is sent only when the extra orders it is expected to bring, at the "
+                           "gross margin, cover its cost; every plan keeps a random holdout sized to detect the "
+                           "planned lift next quarter."))
     return "\n".join(lines)
 
 
