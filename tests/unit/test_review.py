@@ -928,3 +928,30 @@ def test_the_retention_count_says_how_many_are_held_out_and_how_many_to_contact(
                                             retention={"listed": 375, "held_out": 39, "to_contact": 336,
                                                        "file": RETENTION_LIST}))
     assert "Of those 375, 39 are held out as a control group" in summary and "has 336 to contact" in summary
+
+
+def test_the_retention_sentence_never_counts_zero_customers(scores, history):
+    """A group whose retention-list customers all get the offer (or none does) says so, not "0 of those" (a
+    Chinese reader found "这 2 位中 2 位同时获得优惠，0 位…" machine-like); otherwise both counts are given."""
+    from helpers.review.plan import build_plan
+    _, h = history
+    sc = scores.assign(retention_priority=scores["churn_tier"].astype(str) == "high")
+    res = build_plan(sc, h, None, CLV, CHURN, _winback_coupon(), D.rfm, D.review.plan,
+                     D.ab.replace(cost_per_treated={"EXP-2": 8.0}), 42, "2026Q3", "CNY")
+    seen = 0
+    for e in res.entries:
+        r = e.get("retention_list")
+        text = " ".join(e["rules"])
+        if not r or "retention list" not in text:
+            continue
+        seen += 1
+        assert not re.search(r"(?<![\d,])0 of those|; 0 are predicted", text)
+        if "the offer is not sent this quarter" in text:   # it does not pay: nobody gets it, said once
+            continue
+        if r["no_offer"] == 0:
+            assert "all of them also get the offer" in text
+        elif r["offer"] == 0:
+            assert "all of them are predicted to be worth less than the offer's cost" in text
+        else:
+            assert f"{r['offer']:,} of those also get the offer, {r['no_offer']:,} are predicted" in text
+    assert seen >= 1

@@ -365,14 +365,25 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                                 "sent this quarter (it does not pay for itself), so they get the call only.",
                                 n=fmt_int(rlist["customers"])))
             else:
-                rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
-                                "risk, top spend to date): {held} of them are in the holdout (no call, no offer), and "
-                                "the retention team calls the other {contact} personally; {offer} of those also get "
-                                "the offer, {no_offer} are predicted to be worth less than its cost and get the call "
-                                "only.",
-                                n=fmt_int(rlist["customers"]), offer=fmt_int(rlist["offer"]),
-                                no_offer=fmt_int(rlist["no_offer"]), held=fmt_int(rlist["in_holdout"]),
-                                contact=fmt_int(rlist["customers"] - rlist["in_holdout"])))
+                words = dict(n=fmt_int(rlist["customers"]), offer=fmt_int(rlist["offer"]),
+                             no_offer=fmt_int(rlist["no_offer"]), held=fmt_int(rlist["in_holdout"]),
+                             contact=fmt_int(rlist["customers"] - rlist["in_holdout"]))
+                if rlist["no_offer"] == 0:   # no "0 of them" in a manager's sentence
+                    rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
+                                    "risk, top spend to date): {held} of them are in the holdout (no call, no offer), "
+                                    "and the retention team calls the other {contact} personally; all of them also "
+                                    "get the offer.", **words))
+                elif rlist["offer"] == 0:
+                    rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
+                                    "risk, top spend to date): {held} of them are in the holdout (no call, no offer), "
+                                    "and the retention team calls the other {contact} personally; all of them are "
+                                    "predicted to be worth less than the offer's cost and get the call only.", **words))
+                else:
+                    rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
+                                    "risk, top spend to date): {held} of them are in the holdout (no call, no offer), "
+                                    "and the retention team calls the other {contact} personally; {offer} of those "
+                                    "also get the offer, {no_offer} are predicted to be worth less than its cost and "
+                                    "get the call only.", **words))
         fname = contact_list_name(g.name)
         entry = {
             "group": g.name, "segments": segs, "customers": n,
