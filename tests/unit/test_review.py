@@ -630,7 +630,7 @@ def test_plan_the_retention_list_follows_the_offer_rule_and_never_holds_a_holdou
         assert r["customers"] == int(mine["retention_priority"].sum())
         assert r["offer"] + r["no_offer"] + r["in_holdout"] == r["customers"]
         assert r["below_cost"] + r["offer_not_sent"] == r["no_offer"]
-        said = (f"{r['no_offer']:,} are predicted" if e["expected_value"]["pays"] else "not sent this quarter")
+        said = (_retention_phrase(r) if e["expected_value"]["pays"] else "not sent this quarter")
         assert any("retention list" in x and said in x for x in e["rules"])
         listed += r["customers"] - r["in_holdout"]
     assert listed == len(rl) == int(sc["retention_priority"].sum()) - int(held["retention_priority"].sum())
@@ -660,7 +660,16 @@ def test_plan_retention_list_says_why_no_offer_when_the_offer_is_not_sent(scores
     wb = next(e for e in cheap.entries if e["group"] == "Win back")
     r = wb["retention_list"]
     assert wb["expected_value"]["pays"] and r["offer_not_sent"] == 0 and r["no_offer"] == r["below_cost"]
-    assert any("retention list" in x and f"{r['no_offer']:,} are predicted" in x for x in wb["rules"])
+    assert any("retention list" in x and _retention_phrase(r) in x for x in wb["rules"])
+
+
+def _retention_phrase(r: dict) -> str:
+    """What the plan's retention-list sentence says of the called customers' offer (never "0 of those")."""
+    if r["no_offer"] == 0:
+        return "all of them also get the offer"
+    if r["offer"] == 0:
+        return "all of them are predicted to be worth less than the offer's cost"
+    return f"{r['offer']:,} of those also get the offer, {r['no_offer']:,} are predicted"
 
 
 def test_plan_with_an_unknown_average_order_says_its_profit_cannot_be_checked(scores, history):
