@@ -91,13 +91,15 @@ def _kernels_kept_between_runs():
 
 
 @pytest.fixture()
-def no_kept_kernels():
-    """For a test that counts the kernels a run leaves: the kept ones are closed first and the run keeps
-    none; kept again afterwards."""
-    from helpers.run.execute import keep_kernels_between_runs
-    keep_kernels_between_runs(False)
+def no_kept_kernels(monkeypatch):
+    """For a test that counts the kernels a run leaves: the run gets an empty shelf that is off (it takes no
+    kept kernel and keeps none of its own), as with the session's shelf turned off; the session's kept kernels
+    are set aside meanwhile (alive, children of this process from before the run), not closed, so that the
+    runs after this test do not start theirs again."""
+    from helpers.run import runner
+    from helpers.run.execute import KernelShelf
+    monkeypatch.setattr(runner, "SHELF", KernelShelf())
     yield
-    keep_kernels_between_runs(True)
 
 
 @pytest.fixture(autouse=True)
