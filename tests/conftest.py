@@ -64,6 +64,32 @@ def ci_rendered(tmp_path_factory, ci_data) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def crm(tmp_path_factory, ci_data):
+    """A running PostgreSQL with the CI tables in schema "Sales", and a login role with a password (one server
+    for the session: test_postgres.py and test_check_postgres.py only read it)."""
+    import pandas as pd
+    from test_postgres import PASSWORD, TABLES, load_table
+    pgserver = pytest.importorskip("pgserver", reason="pgserver is installed by `make test` (dev extra)")
+    import psycopg
+    data = tmp_path_factory.mktemp("pgdata")
+    srv = pgserver.get_server(data, cleanup_mode="stop")
+    info = srv.get_postmaster_info()
+    with psycopg.connect(srv.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE segreview LOGIN PASSWORD '{PASSWORD}'")
+        conn.execute('CREATE SCHEMA "Sales" AUTHORIZATION segreview')
+        conn.execute("GRANT USAGE ON SCHEMA \"Sales\" TO segreview")
+        for what, name in TABLES.items():
+            load_table(conn, "Sales", name, pd.read_parquet(ci_data / f"{what}.parquet"))
+        conn.execute('GRANT SELECT ON ALL TABLES IN SCHEMA "Sales" TO segreview')
+        # pgserver trusts every local login; make this role prove its password
+        hba = Path(data) / "pg_hba.conf"
+        hba.write_text("local all segreview scram-sha-256\n" + hba.read_text())
+        conn.execute("SELECT pg_reload_conf()")
+    yield {"url": f"postgresql:///postgres?host={info.socket_dir}&port={info.port}", "server": srv}
+    srv.cleanup()
+
+
 @pytest.fixture()
 def root_env(tmp_path, monkeypatch) -> Path:
     """An empty project root (params/base.yaml from the repo) for unit tests that write files."""
@@ -91,13 +117,15 @@ def _kernels_kept_between_runs():
 
 
 @pytest.fixture()
-def no_kept_kernels():
-    """For a test that counts the kernels a run leaves: the kept ones are closed first and the run keeps
-    none; kept again afterwards."""
-    from helpers.run.execute import keep_kernels_between_runs
-    keep_kernels_between_runs(False)
+def no_kept_kernels(monkeypatch):
+    """For a test that counts the kernels a run leaves: the run gets an empty shelf that is off (it takes no
+    kept kernel and keeps none of its own), as with the session's shelf turned off; the session's kept kernels
+    are set aside meanwhile (alive, children of this process from before the run), not closed, so that the
+    runs after this test do not start theirs again."""
+    from helpers.run import runner
+    from helpers.run.execute import KernelShelf
+    monkeypatch.setattr(runner, "SHELF", KernelShelf())
     yield
-    keep_kernels_between_runs(True)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from test_postgres import PASSWORD, TABLES, crm  # noqa: F401 - crm is a fixture used below
+from test_postgres import PASSWORD, TABLES
 
 from helpers.run.cli import main
 
@@ -33,7 +33,7 @@ def pg_params(project, url: str, tables: dict[str, str], **extra) -> str:
     return "params/pg.yaml"
 
 
-def test_check_reads_every_table_of_the_database(project, crm, login, capsys):  # noqa: F811
+def test_check_reads_every_table_of_the_database(project, crm, login, capsys):
     import pandas as pd
     assert main(["check", "--params", pg_params(project, crm["url"], TABLES)]) == 0
     out = capsys.readouterr()
@@ -45,7 +45,7 @@ def test_check_reads_every_table_of_the_database(project, crm, login, capsys):  
     assert not (project / "reports").exists()
 
 
-def test_database_refusals(project, crm, login, capsys, monkeypatch):  # noqa: F811
+def test_database_refusals(project, crm, login, capsys, monkeypatch):
     def refused(params: str) -> str:
         assert main(["check", "--params", params]) == 1
         out = capsys.readouterr()

@@ -47,29 +47,6 @@ def load_table(conn, schema: str, name: str, df: pd.DataFrame) -> None:
             cp.write_row([v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in r])
 
 
-@pytest.fixture(scope="module")
-def crm(tmp_path_factory, ci_data):
-    """A running PostgreSQL with the CI tables in schema "Sales", and a login role with a password."""
-    pgserver = pytest.importorskip("pgserver", reason="pgserver is installed by `make test` (dev extra)")
-    import psycopg
-    data = tmp_path_factory.mktemp("pgdata")
-    srv = pgserver.get_server(data, cleanup_mode="stop")
-    info = srv.get_postmaster_info()
-    with psycopg.connect(srv.get_uri(), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE segreview LOGIN PASSWORD '{PASSWORD}'")
-        conn.execute('CREATE SCHEMA "Sales" AUTHORIZATION segreview')
-        conn.execute("GRANT USAGE ON SCHEMA \"Sales\" TO segreview")
-        for what, name in TABLES.items():
-            load_table(conn, "Sales", name, pd.read_parquet(ci_data / f"{what}.parquet"))
-        conn.execute('GRANT SELECT ON ALL TABLES IN SCHEMA "Sales" TO segreview')
-        # pgserver trusts every local login; make this role prove its password
-        hba = Path(data) / "pg_hba.conf"
-        hba.write_text("local all segreview scram-sha-256\n" + hba.read_text())
-        conn.execute("SELECT pg_reload_conf()")
-    yield {"url": f"postgresql:///postgres?host={info.socket_dir}&port={info.port}", "server": srv}
-    srv.cleanup()
-
-
 def write_params(project: Path, name: str, sources: dict) -> Path:
     p = project / "params" / f"{name}.yaml"
     p.write_text(yaml.safe_dump({"quarter": "2026Q3", "company": "CI Sample Co.", "steps": STEPS,
@@ -77,16 +54,19 @@ def write_params(project: Path, name: str, sources: dict) -> Path:
     return p
 
 
-def test_pipeline_from_postgres_equals_parquet(project, crm, monkeypatch, capsys):
+def test_pipeline_from_postgres_equals_parquet(project, crm, ci_rendered, monkeypatch, capsys):
+    """The steps that read the tables, from the database; the reference is the shared CI quarter (the same
+    tables read from Parquet by params/ci.yaml: same quarter, company and parameters, all steps)."""
     monkeypatch.delenv("PGUSER", raising=False)
     monkeypatch.delenv("PGPASSWORD", raising=False)
     (project / ".env").write_text(f"# database login for the CRM\nPGUSER=segreview\nPGPASSWORD=\"{PASSWORD}\"\n")
     pg = {k: {"url": crm["url"], "table": t, "db_schema": "Sales"} for k, t in TABLES.items()}
     files = {k: {"path": f"data/ci/{k}.parquet"} for k in TABLES}
+    ci = yaml.safe_load((ci_rendered / "params" / "ci.yaml").read_text())
+    assert ci["sources"] == files and ci["quarter"] == "2026Q3" and ci["company"] == "CI Sample Co."
     assert main(["run", "--params", str(write_params(project, "pg", pg))]) == 0
-    assert main(["run", "--params", str(write_params(project, "files", files))]) == 0
     printed = capsys.readouterr()
-    a, b = project / "reports-pg" / "2026Q3", project / "reports-files" / "2026Q3"
+    a, b = project / "reports-pg" / "2026Q3", ci_rendered / "reports" / "2026Q3"
     for art in ("orders.parquet", "customers.parquet", "experiments.parquet", "segment_scores.parquet",
                 "quality.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(a / "artifacts" / art), pd.read_parquet(b / "artifacts" / art),
