@@ -345,8 +345,12 @@ def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
     # the holdout: the size computed, drawn from the customers who get the offer, detecting what it says
     hd = wb["holdout"]
     assert int(c["in_holdout"].sum()) == hd["size"] and hd["pool"] == int((c["offer"] == "offer").sum())
-    assert (hd["size"], hd["powered"]) == holdout_size(hd["pool"], hd["baseline_rate"], P.mde_points, P.alpha,
+    # sized for the lift the plan counts on (EXP-2's measured +13.1 points), not the assumed mde_points
+    assert hd["mde_points"] == 0.131 and hd["sized_for"] == "measured lift"
+    assert (hd["size"], hd["powered"]) == holdout_size(hd["pool"], hd["baseline_rate"], 0.131, P.alpha,
                                                       P.power, P.min_holdout, P.max_holdout_share)
+    assert "the +13.1 points lift the plan counts on" in wb["holdout_sentence"]
+    assert f"of the {hd['pool']:,} who get the offer" in wb["holdout_sentence"]
     # the baseline: the share of last quarter's group who bought this quarter, from the history
     prev = h.current[h.current["previous_group"] == "Win back"]
     assert hd["baseline_rate"] == pytest.approx(prev["bought_this_quarter"].mean())
@@ -359,6 +363,11 @@ def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
     assert ev["net"] == pytest.approx(treated * 0.131 * aov * m - treated * 8.0)
     assert ev["breakeven_cost"] == pytest.approx(0.131 * aov * m) and ev["pays"]
     assert "x +13.1 points lift (measured by EXP-2 in this group)" in wb["expected_value_sentence"]
+    # and at both ends of the group's own interval (+10.9 to +15.3 points): the profit band, and what it means
+    lo, hi = treated * (0.109 * aov * m - 8.0), treated * (0.153 * aov * m - 8.0)
+    assert (ev["net_low"], ev["net_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert "Over the lift's interval (+10.9 points to +15.3 points) the profit is" in wb["expected_value_sentence"]
+    assert lo < 0 < hi and "at the low end the offer loses money" in wb["expected_value_sentence"]
     # without an experiment the lift is the planned one, said to be an assumption, at the group's own offer cost
     gr = by["Grow"]["expected_value"]
     assert gr["lift"] == P.mde_points and gr["lift_from"] is None and gr["offer_cost"] == P.offer_cost["Grow"]
@@ -372,6 +381,54 @@ def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
     # the same seed draws the same holdout
     again = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan, ab_s, 42, "2026Q3", "CNY")
     assert again.contacts["win-back-holdout.csv"].equals(res.contacts["win-back-holdout.csv"])
+
+
+def test_profit_range_uses_the_interval_of_the_lift_counted_on():
+    from helpers.review.plan import profit_range, profit_range_sentence
+    shipped = {"decision": "Ship", "overall_low": 0.02, "overall_high": 0.06, "ci_low": -0.01, "ci_high": 0.09}
+    targeted = {**shipped, "decision": "Ship to segments"}
+    # net = treated x (lift x average order x margin - cost), at each end of the interval
+    assert profit_range(shipped, 1000, 200.0, 0.3, 2.5) == pytest.approx((0.02, 0.06, -1300.0, 1100.0))
+    assert profit_range(targeted, 1000, 200.0, 0.3, 2.5) == pytest.approx((-0.01, 0.09, -3100.0, 2900.0))
+    # an assumed lift (no experiment) or an interval that is not known: no band, no sentence
+    assert profit_range(None, 1000, 200.0, 0.3, 2.5) is None
+    assert profit_range({**shipped, "overall_low": None}, 1000, 200.0, 0.3, 2.5) is None
+    assert profit_range(shipped, 1000, float("nan"), 0.3, 2.5) is None
+    money = lambda x: f"CNY {x:,.0f}"   # noqa: E731
+    assert profit_range_sentence((0.02, 0.06, -1300.0, 1100.0), money) == (
+        "Over the lift's interval (+2.0 points to +6.0 points) the profit is CNY -1,300 to CNY 1,100: at the low "
+        "end the offer loses money, so the holdout's read-out next quarter decides whether to keep it.")
+    assert profit_range_sentence((0.04, 0.06, 100.0, 1100.0), money).endswith("the offer pays even at the low end.")
+    assert profit_range_sentence((0.0, 0.01, -2500.0, -1900.0), money).endswith(
+        "even at the high end the offer does not pay.")
+
+
+def test_plan_sentences_join_as_the_language_writes_them():
+    from helpers.locale import set_language
+    from helpers.review.plan import _sentences, profit_range_sentence
+    assert _sentences("It pays.", "It may not.") == "It pays. It may not."
+    set_language("zh-CN")
+    try:
+        band = profit_range_sentence((0.02, 0.06, -1300.0, 1100.0), str)
+        assert band.startswith("按提升的区间") and "在区间下限优惠会亏损" in band
+        assert _sentences("利润为 ¥80。", band) == "利润为 ¥80。" + band      # no space between Chinese sentences
+    finally:
+        set_language("en")
+
+
+def test_holdout_sentence_names_the_lift_it_is_sized_for_and_the_share_of_whom():
+    from helpers.review.plan import holdout_sentence
+    got = holdout_sentence(1440, 288, False, 0.045, True, 0.4, 0.8, 0.054)
+    assert got == ("Holdout: 288 customers (20% of the 1,440 who get the offer, the most the parameters allow) picked "
+                   "at random get nothing. That is too few to detect the +4.5 points lift the plan counts on with 80% "
+                   "power; next quarter's read-out can detect 5.4 points or more.")
+    got = holdout_sentence(5000, 700, True, 0.05, False, 0.4, 0.8, 0.049)
+    assert got == ("Holdout: 700 customers (14% of the 5,000 who get the offer) picked at random get nothing; with "
+                   "them next quarter's review can detect a lift of +5.0 points (the assumed lift) in the share "
+                   "buying (baseline 40%, power 80%).")
+    assert holdout_sentence(0, 0, False, 0.05, False, 0.4, 0.8, float("nan")) == (
+        "No customer of this group gets the offer, so there is no holdout.")
+    assert holdout_sentence(1, 0, False, 0.05, False, 0.4, 0.8, float("nan")).startswith("No holdout: 1 customers")
 
 
 def test_plan_without_value_or_segments(scores, history):

@@ -18,19 +18,23 @@ applied in this order (README "The plan"):
 5. **Urgency**: when more than ``review.plan.high_risk_share`` of the group's active customers are at high
    churn risk, the plan says to act this quarter.
 6. **Holdout**: every plan keeps a random control group (seeded by ``seed``) among the customers who get the
-   offer, the smallest that detects a lift of ``review.plan.mde_points`` in the share of the group buying
-   next quarter with ``review.plan.power`` at ``review.plan.alpha`` (baseline: the share of the group, as it
+   offer, the smallest that detects the lift the plan counts on (the recommended experiment's; else the
+   assumed ``review.plan.mde_points``) in the share of the group buying next quarter with
+   ``review.plan.power`` at ``review.plan.alpha``, at most ``review.plan.max_holdout_share`` of those
+   customers (the page says when that is too few) (baseline: the share of the group, as it
    stood at the previous quarter's end, that bought this quarter). It is written to its own file
    (``exports/<group>-holdout.csv``, not to be contacted). Next quarter's experiments table brings it back
    as experiment ``<ab.plan_prefix>-<quarter>-<group>`` and the review reads it out.
 
 **Expected profit** (stated in a sentence with its assumptions): customers who get the offer x lift x their
-average order x gross margin - those customers x the offer's cost.
+average order x gross margin - those customers x the offer's cost; with a measured lift, also at the two ends
+of the lift's interval (:func:`profit_range`), so that an offer that may lose money says so.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -38,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import AbSettings, PlanSettings, RfmSettings
-from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, fmt_points, fmt_quarter, tr
+from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, fmt_points, fmt_quarter, language, tr
 from helpers.review import inputs
 from helpers.review.history import History
 from helpers.review.model import detectable_lift, holdout_size
@@ -275,7 +279,10 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         offered = worth
         treated_pool = int(offered.sum())
         p0 = baseline if np.isfinite(baseline) else 0.5
-        h_size, powered = holdout_size(treated_pool, p0, plan.mde_points, plan.alpha, plan.power, plan.min_holdout,
+        # the holdout is sized to detect the lift the plan counts on (an experiment's measured lift), else the
+        # assumed one (review.plan.mde_points): a holdout that cannot see the planned lift cannot confirm it
+        target = lift if lift_from and lift > 0 else plan.mde_points
+        h_size, powered = holdout_size(treated_pool, p0, target, plan.alpha, plan.power, plan.min_holdout,
                                        plan.max_holdout_share) if treated_pool >= 2 else (0, False)
         # the holdout is drawn from the customers who get the offer (seeded), by customer id order
         rng = np.random.default_rng([seed, gi])
@@ -334,21 +341,13 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                              aov=money(aov), margin=fmt_pct(margin),
                              gross=money(ev_gross), cost=money(ev_cost),
                              net=money(ev["net"]))
+            band = profit_range(rec[0] if rec else None, treated, aov, margin, cost)
+            if band is not None:
+                ev["net_low"], ev["net_high"] = band[2], band[3]
+                ev_sentence = _sentences(ev_sentence, profit_range_sentence(band, money))
         reach = detectable_lift(treated_pool, h_size, p0, plan.alpha, plan.power)
-        hold_sentence = (tr("No customer of this group gets the offer, so there is no holdout.")
-                         if treated_pool == 0 else
-                         tr("No holdout: {n} customers get the offer, too few to keep a control group.",
-                            n=fmt_int(treated_pool)) if h_size == 0 else
-                         tr("Holdout: {h} customers ({share}) picked at random get nothing; with them next quarter's "
-                            "review can detect a lift of {mde} or more in the share buying (baseline {base}, power "
-                            "{power}).", h=fmt_int(h_size), share=fmt_pct(h_size / max(treated_pool, 1)),
-                            mde=fmt_points(plan.mde_points), base=fmt_pct(p0), power=fmt_pct(plan.power))
-                         if powered else
-                         tr("Holdout: {h} customers ({share}, the most the parameters allow) picked at random get "
-                            "nothing. That is too few to detect a lift of {mde} with {power} power; next quarter's "
-                            "read-out can detect {reach} or more.", h=fmt_int(h_size),
-                            share=fmt_pct(h_size / max(treated_pool, 1)), mde=fmt_points(plan.mde_points),
-                            power=fmt_pct(plan.power), reach=fmt_points(reach).lstrip("+")))
+        hold_sentence = holdout_sentence(treated_pool, h_size, powered, target, bool(lift_from and lift > 0), p0,
+                                         plan.power, reach)
         # the churn page's retention list (high risk, top spend to date) inside this group: the same offer rule,
         # and the retention team calls every one of them who is not in the holdout
         rp = (mine["retention_priority"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -399,7 +398,8 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             "action": action, "rules": rules, "no_costly_offer": cheap, "below_cost": below,
             "offer_from": lift_from, "offered": treated_pool,
             "expected_value": ev, "expected_value_sentence": ev_sentence,
-            "holdout": {"size": h_size, "powered": powered, "baseline_rate": p0, "mde_points": plan.mde_points,
+            "holdout": {"size": h_size, "powered": powered, "baseline_rate": p0, "mde_points": target,
+                        "sized_for": "measured lift" if lift_from and lift > 0 else "assumed lift",
                         "alpha": plan.alpha, "power": plan.power, "pool": treated_pool, "detectable_lift": reach,
                         "experiment_id": f"{ab_settings.plan_prefix}-{quarter}-{g.name}"},
             "holdout_sentence": hold_sentence, "contact_list": f"exports/{fname}",
@@ -438,6 +438,69 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                             name=RETENTION_LIST, link=f"exports/{RETENTION_LIST}", n=fmt_int(len(rl)),
                             listed=fmt_int(listed), held=fmt_int(listed - len(rl))))
     return PlanResult(entries, contacts, notes)
+
+
+def _sentences(*parts: str) -> str:
+    """Sentences one after the other as the page's language writes them: a space between English ones,
+    none between Chinese ones (which end in a full-width stop)."""
+    return ("" if language() != "en" else " ").join(parts)
+
+
+def profit_range(experiment: dict | None, treated: int, aov: float, margin: float,
+                 cost: float) -> tuple[float, float, float, float] | None:
+    """The expected profit at the two ends of the counted-on lift's interval.
+
+    ``experiment``: the plan's recommended experiment row (:func:`_group_experiments`): shipped to everyone,
+    its pooled interval (``overall_low``, ``overall_high``), else the group's own (``ci_low``, ``ci_high``).
+    Returns ``(lift_low, lift_high, net_low, net_high)`` with ``net = treated x (lift x aov x margin - cost)``,
+    or None when no experiment measured the lift (an assumed lift has no interval) or a bound is missing.
+    """
+    if experiment is None:
+        return None
+    pooled = experiment.get("decision") == "Ship"
+    lo, hi = ((experiment.get("overall_low"), experiment.get("overall_high")) if pooled else
+              (experiment.get("ci_low"), experiment.get("ci_high")))
+    if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi) and np.isfinite(aov)):
+        return None
+    return (float(lo), float(hi), treated * (lo * aov * margin - cost), treated * (hi * aov * margin - cost))
+
+
+def profit_range_sentence(band: tuple[float, float, float, float], money: Callable[[float], str]) -> str:
+    """The sentence on :func:`profit_range`: the profit over the lift's interval and what it means."""
+    lo, hi, net_lo, net_hi = band
+    words = dict(low=fmt_points(lo), high=fmt_points(hi), net_low=money(net_lo), net_high=money(net_hi))
+    if net_lo >= 0:
+        return tr("Over the lift's interval ({low} to {high}) the profit is {net_low} to {net_high}: the offer pays "
+                  "even at the low end.", **words)
+    if net_hi <= 0:
+        return tr("Over the lift's interval ({low} to {high}) the profit is {net_low} to {net_high}: even at the "
+                  "high end the offer does not pay.", **words)
+    return tr("Over the lift's interval ({low} to {high}) the profit is {net_low} to {net_high}: at the low end the "
+              "offer loses money, so the holdout's read-out next quarter decides whether to keep it.", **words)
+
+
+def holdout_sentence(pool: int, size: int, powered: bool, target: float, measured: bool, p0: float, power: float,
+                     reach: float) -> str:
+    """What the group's holdout is and what it can detect next quarter.
+
+    ``pool``: customers who get the offer, ``size`` of them held out; ``target``: the lift the holdout is
+    sized for, ``measured`` when an experiment measured it (the lift the plan counts on) rather than the
+    assumed ``review.plan.mde_points``; ``reach``: the smallest lift the holdout detects with ``power``.
+    """
+    if pool == 0:
+        return tr("No customer of this group gets the offer, so there is no holdout.")
+    if size == 0:
+        return tr("No holdout: {n} customers get the offer, too few to keep a control group.", n=fmt_int(pool))
+    share = tr("{share} of the {pool} who get the offer", share=fmt_pct(size / max(pool, 1)), pool=fmt_int(pool))
+    aim = (tr("the {mde} lift the plan counts on", mde=fmt_points(target)) if measured else
+           tr("a lift of {mde} (the assumed lift)", mde=fmt_points(target)))
+    if powered:
+        return tr("Holdout: {h} customers ({share}) picked at random get nothing; with them next quarter's review can "
+                  "detect {aim} in the share buying (baseline {base}, power {power}).", h=fmt_int(size),
+                  share=share, aim=aim, base=fmt_pct(p0), power=fmt_pct(power))
+    return tr("Holdout: {h} customers ({share}, the most the parameters allow) picked at random get nothing. That is "
+              "too few to detect {aim} with {power} power; next quarter's read-out can detect {reach} or more.",
+              h=fmt_int(size), share=share, aim=aim, power=fmt_pct(power), reach=fmt_points(reach).lstrip("+"))
 
 
 def retention_counts(result: PlanResult | None) -> dict | None:

@@ -627,8 +627,9 @@ def methods_appendix(artifacts: dict) -> str:
                            "shipped to the group by an experiment replaces the group's own offer, at the treatment's "
                            "own cost; no offer goes to a customer whose predicted value at the gross margin is below "
                            "its cost; an offer is sent only when the extra orders it is expected to bring, at the "
-                           "gross margin, cover its cost; every plan keeps a random holdout sized to detect the "
-                           "planned lift next quarter."))
+                           "gross margin, cover its cost; every plan keeps a random holdout sized to detect, next "
+                           "quarter, the lift it counts on (the experiment's, else the assumed lift), within the "
+                           "largest holdout share allowed."))
     return "\n".join(lines)
 
 
