@@ -383,6 +383,34 @@ def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
     assert again.contacts["win-back-holdout.csv"].equals(res.contacts["win-back-holdout.csv"])
 
 
+def test_a_group_without_paid_offers_keeps_its_own_action(scores, history):
+    from helpers.review.plan import build_plan
+    _, h = history
+    # EXP-7 shipped to everyone with a lift in Protect and in Grow; Protect takes no paid offers (base.yaml)
+    ab = {**AB, "experiments": {"EXP-7 | t vs c": _ab_entry(
+        "EXP-7", "Ship", diff=0.06,
+        segments=[{"segment": "Protect", "diff": 0.05, "ci_low": 0.01, "ci_high": 0.09, "significant": True},
+                  {"segment": "Grow", "diff": 0.07, "ci_low": 0.03, "ci_high": 0.11, "significant": True}])}}
+    ab_s = D.ab.replace(cost_per_treated={"EXP-7": 1.0})
+    groups = {g.name: g for g in D.rfm.action_groups}
+    assert not groups["Protect"].paid_offers and groups["Grow"].paid_offers
+    res = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan, ab_s, 42, "2026Q3", "CNY")
+    by = {e["group"]: e for e in res.entries}
+    pr, gr = by["Protect"], by["Grow"]
+    assert gr["offer_from"] == "EXP-7" and gr["offer_cost"] == 1.0
+    # Protect: no treatment, its own offer at its own cost and action, and the page says which treatment it leaves out
+    assert pr["offer_from"] is None and pr["offer_cost"] == D.review.plan.offer_cost["Protect"]
+    assert pr["action"] == groups["Protect"].action or "no paid offer this quarter" in pr["action"]
+    assert "EXP-7" not in pr["action"]
+    assert any(r.startswith("Not sent here: the treatment of EXP-7 (Ship to everyone; it lifted conversion by "
+                            "+6.0 points).") for r in pr["rules"])
+    assert not any("Not sent here" in r for r in gr["rules"])
+    # allowing paid offers sends it there too
+    allowed = D.rfm.replace(action_groups=[g.replace(paid_offers=True) for g in D.rfm.action_groups])
+    res2 = build_plan(scores, h, None, CLV, CHURN, ab, allowed, D.review.plan, ab_s, 42, "2026Q3", "CNY")
+    assert {e["group"]: e for e in res2.entries}["Protect"]["offer_from"] == "EXP-7"
+
+
 def test_profit_range_uses_the_interval_of_the_lift_counted_on():
     from helpers.review.plan import profit_range, profit_range_sentence
     shipped = {"decision": "Ship", "overall_low": 0.02, "overall_high": 0.06, "ci_low": -0.01, "ci_high": 0.09}
@@ -935,7 +963,9 @@ def test_plan_action_names_the_offer_actually_made_not_the_templates(scores, his
         {"segment": "Protect", "diff": 0.03, "ci_low": -0.01, "ci_high": 0.07, "significant": False},
         {"segment": "Win back", "diff": -0.038, "ci_low": -0.172, "ci_high": 0.096, "significant": False}])}}
     ab["experiments"]["EXP-1 | t vs c"]["interaction"] = {"p_value": 0.29}
-    res = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan,
+    # every group takes paid offers here (base.yaml keeps them from Protect: see the test above)
+    rfm = D.rfm.replace(action_groups=[g.replace(paid_offers=True) for g in D.rfm.action_groups])
+    res = build_plan(scores, h, None, CLV, CHURN, ab, rfm, D.review.plan,
                      D.ab.replace(cost_per_treated={"EXP-1": 2.5}), 42, "2026Q3", "CNY")
     by = {e["group"]: e for e in res.entries}
     pr = by["Protect"]

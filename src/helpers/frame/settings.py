@@ -306,6 +306,10 @@ class ActionGroup(_Strict):
     #: the group a tested treatment instead, or no offer at all, it writes the action with these words replaced,
     #: so that the action never contradicts the offer actually made
     offer: str | None = None
+    #: false: the plan never sends this group an experiment's paid treatment (a group whose action says "no
+    #: discounts needed" or "exclude from paid campaigns"); it keeps its own action, and the plan names the
+    #: treatment it leaves out
+    paid_offers: bool = True
 
     @model_validator(mode="after")
     def _offer_in_action(self) -> ActionGroup:

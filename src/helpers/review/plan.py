@@ -5,7 +5,9 @@ the history of :mod:`helpers.review.history`). The rules that turn the evidence 
 applied in this order (README "The plan"):
 
 1. **Start** from the action group's action in the parameters (``rfm.action_groups``).
-2. **The offer**: a treatment whose decision ships it to this group (to everyone, or a targeted
+2. **The offer**: unless the group takes no paid offers (``rfm.action_groups[].paid_offers: false``: its
+   own action stays, and the plan says which treatment it leaves out), a treatment whose decision ships it
+   to this group (to everyone, or a targeted
    decision naming the group) and whose effect in the group is positive is recommended there, at its own
    cost per treated customer (``ab.cost_per_treated``; unknown when not set, and the page says so); else
    the group's own offer at ``review.plan.offer_cost`` with an assumed lift (``mde_points``). A treatment
@@ -175,6 +177,17 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         aov = float(mine["average_order_value"].mean()) if "average_order_value" in mine else float("nan")
         rules: list[str] = []
         rec = [e for e in exps if e["recommended"]]
+        if rec and not g.paid_offers:
+            # the group's policy (rfm.action_groups[].paid_offers: false) keeps experiments' paid treatments out of it:
+            # the evidence is said, the group keeps its own action
+            for e in rec:
+                rules.append(tr("Not sent here: the treatment of {experiment} ({decision}; it lifted conversion by "
+                                "{effect}). This group takes no paid offers (its action group's setting), so it keeps "
+                                "its own action; allow paid offers for the group to have the plan weigh that "
+                                "treatment's cost against its lift.",
+                                experiment=e["experiment"], decision=e["decision_label"],
+                                effect=fmt_points(e["lift"])))
+            rec = []
         out_ = [e for e in exps if e["ruled_out"]]
         # of the treatments recommended here, the one with the highest expected profit per customer (lift x the
         # group's average order x gross margin - its cost); treatments without a cost after those with one
