@@ -91,6 +91,7 @@ def test_contact_lists_open_from_the_review_and_hold_no_personal_data(q, ci_rend
         assert not contact["in_holdout"].any() and all(h["in_holdout"].all() for h in held)
         assert sum(len(h) for h in held) == e["holdout"]["size"]
         assert (contact["offer"] == "offer").sum() == e["expected_value"]["treated"]
+        assert all((h["offer"] == "held out").all() for h in held)
         c = pd.concat([contact, *held])
         assert len(c) == e["customers"]
         assert set(c["segment"]) <= set(e["segments"])

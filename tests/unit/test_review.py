@@ -344,7 +344,10 @@ def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
     assert wb["holdout_list"] == "exports/win-back-holdout.csv"
     # the holdout: the size computed, drawn from the customers who get the offer, detecting what it says
     hd = wb["holdout"]
-    assert int(c["in_holdout"].sum()) == hd["size"] and hd["pool"] == int((c["offer"] == "offer").sum())
+    assert int(c["in_holdout"].sum()) == hd["size"] and hd["pool"] == int(c["offer"].isin(["offer", "held out"]).sum())
+    # the holdout file never says "offer": its customers get nothing
+    assert (res.contacts["win-back-holdout.csv"]["offer"] == "held out").all()
+    assert not (res.contacts["win-back.csv"]["offer"] == "held out").any()
     # sized for the lift the plan counts on (EXP-2's measured +13.1 points), not the assumed mde_points
     assert hd["mde_points"] == 0.131 and hd["sized_for"] == "measured lift"
     assert (hd["size"], hd["powered"]) == holdout_size(hd["pool"], hd["baseline_rate"], 0.131, P.alpha,
@@ -514,8 +517,37 @@ def test_value_by_channel_by_hand():
     assert bool(t.loc["ads", "below_average"]) and not bool(t.loc["other", "below_average"])
     words = channel_sentence(t.reset_index(), "acquisition_channel", "CNY", 12)
     assert words.startswith("Least value by acquisition channel: ads (CNY 20)")
+    assert words.endswith("Review the spend there first (payback in the table).")   # ads has its cost
     table = channel_table(t.reset_index(), "acquisition_channel", "CNY", 12, 0.9)
     assert table.iloc[1]["Payback"] == "144.0 months" and table.iloc[0]["Acquisition cost"] == "not set"
+    # without an acquisition cost the page does not tell the manager to cut spend: it asks for the cost first
+    t2 = value_by_attribute(customers, scores, stages, "acquisition_channel", "clv", 12, 0.9, D.review.channels, 0.25)
+    words = channel_sentence(t2, "acquisition_channel", "CNY", 12)
+    assert words.startswith("Least value by acquisition channel: ads (CNY 20)")
+    assert "Review the spend" not in words and "costs is not set" in words
+
+
+def test_customers_missing_from_the_customers_table_are_their_own_row_never_a_channel():
+    """The demo's "other" row (15 customers, the lowest value) was the 15 ids missing from the customers table."""
+    from helpers.review.channels import channel_sentence, value_by_attribute
+    ids = [f"c{i:03d}" for i in range(240)]
+    value = np.r_[np.full(100, 300.0), np.full(100, 280.0), np.full(20, 1.0), np.full(20, 2.0)]
+    # c200-c219 are not in the customers table; c220-c239 are, with a blank channel; c000-c199 app / ads
+    customers = pd.DataFrame({"customer_id": ids[:200] + ids[220:],
+                              "acquisition_channel": ["app"] * 100 + ["ads"] * 100 + [None] * 20})
+    scores = pd.DataFrame({"customer_id": ids, "clv": value})
+    stages = pd.DataFrame({"customer_id": ids, "stage": "active"})
+    s = D.review.channels.replace(min_customers=30)
+    t = value_by_attribute(customers, scores, stages, "acquisition_channel", "clv", 12, 0.9, s, 0.25).set_index("value")
+    # 20 < 30 customers each, yet neither is pooled into "other": they are not channels
+    assert t.loc["(not in the customers table)", "customers"] == 20 and t.loc["(not recorded)", "customers"] == 20
+    assert "other" not in t.index
+    assert t.loc["(not in the customers table)", "value_per_customer"] == pytest.approx(1.0)
+    # far below the average, but never named as the channel to cut
+    assert not t.loc[["(not in the customers table)", "(not recorded)"], "below_average"].any()
+    words = channel_sentence(t.reset_index(), "acquisition_channel", "CNY", 12)
+    assert "not in the customers table" not in words and "not recorded" not in words
+    assert "Lowest value by acquisition channel: ads" in words
 
 
 # --- glossary and exports -------------------------------------------------------------------------

@@ -7,8 +7,12 @@ still active (lifecycle stage new or active) and, with an acquisition cost per c
 (``review.channels.acquisition_cost``), the value-to-cost ratio and the payback in months (cost /
 predicted gross profit per month of the horizon: the predicted value x ``review.plan.gross_margin``, the
 margin the plan uses). Values with fewer than ``min_customers`` customers are pooled
-into "other". The channels that bring the least value are those whose interval lies entirely below
-the average of all customers; when none does, the lowest one is named as lowest, not as significantly low.
+into "other". Customers missing from the customers table are their own row ("not in the customers
+table"), apart from those whose value is blank ("not recorded"): neither is pooled into "other", and
+neither is a channel, so neither is ever named as the least valuable. The channels that bring the least
+value are those whose interval lies entirely below the average of all customers; when none does, the
+lowest one is named as lowest, not as significantly low. Without an acquisition cost the sentence does
+not tell the reader to cut spend: it asks for the cost first.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ import pandas as pd
 
 from helpers.frame.settings import ChannelSettings
 from helpers.ingest import attribute_label
-from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, tr
+from helpers.locale import N_, fmt_int, fmt_money, fmt_number, fmt_pct, tr
 from helpers.review.model import mean_interval
 
-__all__ = ["value_by_attribute", "channel_table", "channel_sentence", "OTHER"]
+__all__ = ["value_by_attribute", "channel_table", "channel_sentence", "OTHER", "NOT_RECORDED", "NOT_IN_TABLE"]
 
 OTHER = "other"
+NOT_RECORDED = N_("(not recorded)")
+NOT_IN_TABLE = N_("(not in the customers table)")
 
 
 def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame | None, stages: pd.DataFrame, attribute: str,
@@ -42,14 +48,18 @@ def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame | None, sta
         ``customer_id``, ``stage`` (lifecycle at the quarter's end; customers with orders only).
     """
     keep = ["customer_id", "stage"] + ([value_col] if scores is None and value_col else [])
-    base = stages[keep].merge(customers[["customer_id", attribute]].astype({"customer_id": str}),
-                              on="customer_id", how="left")
-    base[attribute] = base[attribute].astype("string").fillna(tr("(not recorded)"))
+    table = customers[["customer_id", attribute]].astype({"customer_id": str}).assign(_in_table=True)
+    base = stages[keep].merge(table, on="customer_id", how="left")
+    missing = base["_in_table"].isna().to_numpy()
+    base = base.drop(columns="_in_table")
+    base[attribute] = base[attribute].astype("string").fillna(tr(NOT_RECORDED))
+    base.loc[missing, attribute] = tr(NOT_IN_TABLE)
     if value_col is not None and scores is not None:
         base = base.merge(scores[["customer_id", value_col]].astype({"customer_id": str}), on="customer_id",
                           how="left")
     counts = base[attribute].value_counts()
-    small = counts[counts < settings.min_customers].index
+    special = {tr(NOT_RECORDED), tr(NOT_IN_TABLE)}
+    small = [v for v in counts[counts < settings.min_customers].index if v not in special]
     base.loc[base[attribute].isin(small), attribute] = tr(OTHER)
     costs = settings.acquisition_cost.get(attribute, {})
     rows = []
@@ -71,9 +81,15 @@ def value_by_attribute(customers: pd.DataFrame, scores: pd.DataFrame | None, sta
         out = out.sort_values("value_per_customer", ascending=False, kind="stable").reset_index(drop=True)
         overall = float(base[value_col].mean())
         out.attrs["overall"] = overall
-        # the pooled small values are not a channel one could stop spending on
-        out["below_average"] = (out["value_high"] < overall) & (out["value"] != tr(OTHER))
+        # the pooled small values, blanks and customers missing from the table are not a channel one could stop
+        # spending on
+        out["below_average"] = (out["value_high"] < overall) & ~out["value"].isin(_not_channels())
     return out
+
+
+def _not_channels() -> list[str]:
+    """The rows of the table that are not a value of the attribute (in the page's language)."""
+    return [tr(OTHER), tr(NOT_RECORDED), tr(NOT_IN_TABLE)]
 
 
 def _header(attribute: str) -> str:
@@ -114,12 +130,20 @@ def channel_sentence(t: pd.DataFrame, attribute: str, currency: str, horizon_mon
     overall = t.attrs.get("overall", float("nan"))
     low = t[t["below_average"]]
     if len(low):
+        values = ", ".join(f"{v} ({fmt_money(x, currency)})" for v, x in
+                           zip(low["value"], low["value_per_customer"], strict=True))
+        costed = "acquisition_cost" in low and low["acquisition_cost"].notna().all()
+        if costed:
+            return tr("Least value by {attribute}: {values}: their predicted {h}-month value per customer is below "
+                      "the average of all customers ({overall}) beyond the interval's doubt. Review the spend there "
+                      "first (payback in the table).", attribute=name, values=values, h=horizon_months,
+                      overall=fmt_money(overall, currency))
         return tr("Least value by {attribute}: {values}: their predicted {h}-month value per customer is below the "
-                  "average of all customers ({overall}) beyond the interval's doubt. Review the spend there first.",
-                  attribute=name, values=", ".join(f"{v} ({fmt_money(x, currency)})" for v, x in
-                                                   zip(low["value"], low["value_per_customer"], strict=True)),
-                  h=horizon_months, overall=fmt_money(overall, currency))
-    named = t[t["value"] != tr(OTHER)]
+                  "average of all customers ({overall}) beyond the interval's doubt. What acquiring these customers "
+                  "costs is not set, so whether they pay back is not known: compare it with their value before "
+                  "moving spend.", attribute=name, values=values, h=horizon_months,
+                  overall=fmt_money(overall, currency))
+    named = t[~t["value"].isin(_not_channels())]
     last = (named if len(named) else t).iloc[-1]
     return tr("Lowest value by {attribute}: {value} ({amount} per customer against {overall} for all customers), "
               "but the difference is within the intervals: no {attribute} clearly brings less value.",

@@ -429,7 +429,8 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             c["churn_tier"] = mine["churn_tier"].astype(str).fillna("not active").to_numpy()
         if rp is not None:
             c["retention_priority"] = rp
-        c["offer"] = np.where(offered, "offer", "low-cost only")
+        # the holdout's rows say so (they were eligible for the offer, and get nothing)
+        c["offer"] = np.where(hold, "held out", np.where(offered, "offer", "low-cost only"))
         c["in_holdout"] = hold
         if not c["customer_id"].is_monotonic_increasing:  # sorted already when the joined tables are
             c = c.sort_values("customer_id", kind="stable").reset_index(drop=True)
