@@ -112,6 +112,16 @@ def test_executive_summary_sentences_carry_the_artifacts_numbers():
     assert down == ["Revenue was CNY 90, down 10.0% on the previous quarter, from 7,359 buyers (2,418 new customers)."]
 
 
+def test_the_value_interval_says_it_is_the_parameters_uncertainty_beside_the_backtests_miss():
+    """A manager read +-1.3% as the forecast's accuracy while the backtest had missed the total by 2.4%."""
+    clv = {**CLV, "backtest": {"verdict": "Over the 182-day holdout, BG/NBD predicted 100 repeat purchases against "
+                                          "103 actual (-3%)."}}
+    text = rs.value_sentences(clv, "CNY")
+    assert ("worth CNY 9,000 over the next 12 months (90% interval CNY 8,000 to CNY 10,000, from the uncertainty of "
+            "the model's parameters only; how far the model missed in its backtest is said below)") in text
+    assert text.index("parameters only") < text.index("against 103 actual (-3%)")
+
+
 def test_each_section_says_not_available_when_its_input_is_missing():
     assert rs.segment_sentences(None, "CNY") == "Segments: not available (the 20_rfm_clustering step did not run)."
     assert rs.top_moves(None) == "Migration: not available (the 20_rfm_clustering step did not run)."

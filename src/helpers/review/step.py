@@ -342,8 +342,11 @@ def value_sentences(clv: dict | None, currency: str) -> str:
     if not inputs.available(clv):
         return not_available_note(tr("Customer value"), reason=clv.get("reason"))
     t = inputs.clv_totals(clv)
+    # the interval is the parameters' uncertainty only: the backtest's miss (the verdict below) is the model's error
     lines = [tr("The customer base is predicted to be worth {total} over the next {h} months ({level} interval {low} "
-                "to {high}); the top 10% of customers hold {top} of it.", total=money(t["clv_total"], currency),
+                "to {high}, from the uncertainty of the model's parameters only; how far the model missed in its "
+                "backtest is said below); the top 10% of customers hold {top} of it.",
+                total=money(t["clv_total"], currency),
                 h=inputs.clv_horizon(clv), level=fmt_pct(inputs.clv_interval(clv)),
                 low=money(t["clv_total_low"], currency), high=money(t["clv_total_high"], currency),
                 top=fmt_pct(clv.get("top10_share")))]
