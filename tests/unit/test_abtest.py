@@ -237,6 +237,9 @@ def test_targeted_decision_and_its_net_value_by_hand():
     assert half == pytest.approx(0.3 * (r1.net_value["net_high"] - r1.net_value["net_low"]) / 2, rel=1e-12)
     words = abtest.net_value_words(r, "CNY", s.alpha)
     assert "x 30% gross margin minus the cost of CNY 5.00" in words
+    # priced where it ships: the page says so (the revenue table above it is everyone's)
+    assert words.startswith("Net value per treated customer in b (where it ships) over 30 days:")
+    assert f"revenue lift there CNY {lift:,.2f} x 30%" in words
     # without a cost there is no net value
     (r0,) = abtest.evaluate(out, segs, exc, S, 1, 0.3)
     assert r0.net_value is None and abtest.net_value_words(r0, "CNY", S.alpha) == ""

@@ -514,11 +514,16 @@ def net_value_words(r: ExperimentResult, currency: str, alpha: float) -> str:
     n = r.net_value
     if not n:
         return ""
+    words = dict(days=n["window_days"], net=fmt_money(n["net"], currency, 2), level=fmt_pct(1 - alpha),
+                 low=fmt_money(n["net_low"], currency, 2), high=fmt_money(n["net_high"], currency, 2),
+                 lift=fmt_money(n["revenue_lift"], currency, 2), margin=fmt_pct(n["gross_margin"]),
+                 cost=fmt_money(n["cost_per_treated"], currency, 2))
+    if n.get("segments"):   # a targeted decision is priced where it ships, not on everyone (the table above)
+        return tr("Net value per treated customer in {segments} (where it ships) over {days} days: {net} ({level} CI "
+                  "{low} to {high}) = revenue lift there {lift} x {margin} gross margin minus the cost of {cost}.",
+                  segments=", ".join(str(x) for x in n["segments"]), **words)
     return tr("Net value per treated customer over {days} days: {net} ({level} CI {low} to {high}) = revenue lift "
-              "{lift} x {margin} gross margin minus the cost of {cost}.", days=n["window_days"],
-              net=fmt_money(n["net"], currency, 2), level=fmt_pct(1 - alpha), low=fmt_money(n["net_low"], currency, 2),
-              high=fmt_money(n["net_high"], currency, 2), lift=fmt_money(n["revenue_lift"], currency, 2),
-              margin=fmt_pct(n["gross_margin"]), cost=fmt_money(n["cost_per_treated"], currency, 2))
+              "{lift} x {margin} gross margin minus the cost of {cost}.", **words)
 
 
 def _text_table(df: pd.DataFrame, right: list[str] = (), caption: str | None = None):
