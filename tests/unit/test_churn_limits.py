@@ -275,3 +275,22 @@ def test_churn_settings_refuse_an_unknown_model_or_rule():
         s.replace(criterion="accuracy")
     with pytest.raises(Exception, match="model"):
         s.replace(model="random_forest")
+
+
+def test_low_tier_note_says_low_is_relative_when_the_low_tier_is_likely_to_churn():
+    """The demo's low tier ran up to 0.785 with 61% of it above one half, under the word "low"."""
+    from types import SimpleNamespace
+
+    def res(method="top_share", mode="snapshot"):
+        return SimpleNamespace(settings=SimpleNamespace(tiers=SimpleNamespace(method=method)), mode=mode)
+
+    scored = pd.DataFrame({"churn_tier": ["high"] * 2 + ["low"] * 4,
+                           "churn_probability": [0.95, 0.9, 0.78, 0.6, 0.4, 0.2]})
+    note = step.low_tier_note(res(), scored)
+    assert note == ("The tiers rank customers against each other: \"low\" means less risky than the others, not "
+                    "unlikely: the low tier's probabilities run up to 0.78, and 50% of its customers are more likely "
+                    "than not to place no order.")
+    assert "subscribers" in step.low_tier_note(res(mode="contractual"), scored)
+    # nothing to warn about: a low tier all below one half, or tiers by probability cut-offs
+    assert step.low_tier_note(res(), scored.assign(churn_probability=[0.95, 0.9, 0.5, 0.3, 0.2, 0.1])) == ""
+    assert step.low_tier_note(res(method="probability"), scored) == ""

@@ -776,6 +776,29 @@ def lift_view(res: ChurnResult):
                         pct_cols=[h["churn_rate"], h["share_contacted"], h["capture"]], readable_headers=False)
 
 
+def low_tier_note(res: ChurnResult, scored: pd.DataFrame) -> str:
+    """With tiers by share, what "low" means: less risky than the others, not unlikely to churn.
+
+    Said when some of the low tier are more likely than not to churn (a retailer where most active
+    customers place no order in the horizon: "low risk" beside a probability of 0.78 misleads); empty
+    otherwise, and with tiers by probability cut-offs (their meaning is the cut-off itself).
+    """
+    if res.settings.tiers.method != "top_share" or "churn_probability" not in scored:
+        return ""
+    p = scored.loc[scored["churn_tier"] == "low", "churn_probability"].to_numpy(dtype=float)
+    p = p[np.isfinite(p)]
+    if not len(p) or not (p > 0.5).any():
+        return ""
+    words = dict(p=fmt_number(float(p.max()), 2), share=fmt_pct(float((p > 0.5).mean())))
+    if res.mode == "snapshot":
+        return tr("The tiers rank customers against each other: \"low\" means less risky than the others, not "
+                  "unlikely: the low tier's probabilities run up to {p}, and {share} of its customers are more likely "
+                  "than not to place no order.", **words)
+    return tr("The tiers rank subscribers against each other: \"low\" means less risky than the others, not "
+              "unlikely: the low tier's probabilities run up to {p}, and {share} of its subscribers are more likely "
+              "than not to churn.", **words)
+
+
 def _tier_rule(res: ChurnResult, cut: float) -> str:
     t = res.settings.tiers
     if t.method == "top_share":
@@ -912,6 +935,7 @@ def risk_sentences(res: ChurnResult, scored: pd.DataFrame, var: pd.DataFrame, cu
     else:
         text = tr("Of {n} scored subscribers, **{high} ({share}) are at high risk** of churning ({rule}), {medium} "
                   "at medium risk and {low} at low risk.", **fields)
+    text = " ".join(x for x in (text, low_tier_note(res, scored)) if x)
     if customers_total is not None and customers_total > n:
         why = (tr("no order in the {days} days before the as-of date", days=fmt_int(res.settings.active_days))
                if res.mode == "snapshot" else tr("already churned"))
