@@ -53,6 +53,7 @@ kpis = rv.kpi_table_from_history(parts.history, rv.is_contractual(artifacts["clv
 display(Markdown(rv.bullets(rv.executive_summary(kpis, artifacts["rfm"], artifacts["clv"], artifacts["ab"], P.currency,
                                                 artifacts["churn"], parts.history,
                                                 rv.retention_counts(parts.plan)))))
+display(Markdown(rv.plan_headline(parts.plan, P.currency)))
 
 # %% [markdown]
 # ## The plan for this quarter, per action group

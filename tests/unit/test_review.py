@@ -424,6 +424,51 @@ def test_a_group_without_paid_offers_keeps_its_own_action(scores, history):
     assert {e["group"]: e for e in res2.entries}["Protect"]["offer_from"] == "EXP-7"
 
 
+def test_the_decision_adds_up_the_plan(scores, history):
+    """The manager: "no total budget, no total row": the decision paragraph and the table's last row add up the
+    groups' own numbers."""
+    from helpers.review.plan import build_plan, plan_headline, plan_table, plan_totals
+    _, h = history
+    sc = scores.assign(retention_priority=scores["churn_tier"].astype(str) == "high")
+    res = build_plan(sc, h, None, CLV, CHURN, _winback_coupon(), D.rfm, D.review.plan,
+                     D.ab.replace(cost_per_treated={"EXP-2": 8.0}), 42, "2026Q3", "CNY")
+    ev = [e["expected_value"] for e in res.entries]
+    sent = [e for e in res.entries if e["expected_value"]["treated"]]
+    assert sent and any(not v["treated"] for v in ev)          # some groups get an offer, some do not
+    t = plan_totals(res)
+    assert t["treated"] == sum(v["treated"] for v in ev) and t["groups"] == [e["group"] for e in sent]
+    assert t["cost"] == pytest.approx(sum(v["cost"] for v in ev if v["treated"]))
+    assert t["net"] == pytest.approx(sum(v["net"] for v in ev if v["net"] is not None))
+    assert t["held_out"] == sum(e["holdout"]["size"] for e in res.entries)
+    # a group sent its own offer at an assumed lift has no interval, so the total has no range either
+    assert any("net_low" not in e["expected_value"] for e in sent) and t["net_low"] is None
+    text = plan_headline(res, "CNY")
+    assert "intervals" not in text
+    assert text.startswith(f"**This quarter's decision**: send offers to {t['treated']:,} customers in "
+                           f"{', '.join(t['groups'])}, at a cost of CNY {t['cost']:,.0f}")
+    assert f"hold out {t['held_out']:,} customers as control groups" in text
+    calls = sum(e["retention_list"]["customers"] - e["retention_list"]["in_holdout"] for e in res.entries
+                if e["retention_list"])
+    assert f"The retention team calls {calls:,} customers (retention-priority.csv)." in text
+    last = plan_table(res, "CNY").iloc[-1]
+    assert last["Action group"] == "All groups" and last["Customers"] == f"{len(sc):,}"
+    assert last["Get the offer"] == f"{t['treated']:,}" and last["Holdout"] == f"{t['held_out']:,}"
+    # nobody gets an offer: the decision says so instead of "send offers to 0 customers"
+    dear = build_plan(scores, h, None, CLV, CHURN, None, D.rfm, D.review.plan.replace(offer_cost={
+        g.name: 1000.0 for g in D.rfm.action_groups}), D.ab, 42, "2026Q3", "CNY")
+    assert plan_headline(dear, "CNY").startswith("**This quarter's decision**: no paid offer is sent")
+    assert plan_headline(None, "CNY") == ""
+    # only measured lifts: the range is the sum of the groups' ranges
+    only = build_plan(sc, h, None, CLV, CHURN, _winback_coupon(), D.rfm, D.review.plan.replace(offer_cost={
+        g.name: 1000.0 for g in D.rfm.action_groups}), D.ab.replace(cost_per_treated={"EXP-2": 8.0}), 42, "2026Q3",
+        "CNY")
+    t = plan_totals(only)
+    assert t["groups"] == ["Win back"]
+    assert t["net_low"] == pytest.approx(only.entries[[e["group"] for e in only.entries].index("Win back")]
+                                         ["expected_value"]["net_low"])
+    assert "over the measured lifts' intervals" in plan_headline(only, "CNY")
+
+
 def test_profit_range_uses_the_interval_of_the_lift_counted_on():
     from helpers.review.plan import profit_range, profit_range_sentence
     shipped = {"decision": "Ship", "overall_low": 0.02, "overall_high": 0.06, "ci_low": -0.01, "ci_high": 0.09}

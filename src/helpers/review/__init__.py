@@ -20,7 +20,7 @@ from helpers.review.figures import (
 )
 from helpers.review.glossary import glossary
 from helpers.review.inputs import clv_horizon
-from helpers.review.plan import plan_markdown, plan_table, readout_table, retention_counts
+from helpers.review.plan import plan_headline, plan_markdown, plan_table, readout_table, retention_counts
 from helpers.review.quarter import ReviewParts, gather, json_sections, plan_covers_every_customer
 from helpers.review.step import (
     KPI_LABELS,
@@ -112,6 +112,7 @@ __all__ = [
     "channel_table",
     "channel_sentence",
     "glossary",
+    "plan_headline",
     "plan_table",
     "retention_counts",
     "plan_markdown",

@@ -554,7 +554,67 @@ def plan_table(result: PlanResult, currency: str) -> pd.DataFrame:
             tr("Contact list"): " ".join(f'<a href="{x}">{x.split("/")[-1]}</a>'
                                          for x in (e["contact_list"], e["holdout_list"]) if x),
         })
+    if len(result.entries) > 1:
+        t = plan_totals(result)
+        changes = [e["change_since_last_quarter"] for e in result.entries]
+        rows.append({
+            tr("Action group"): tr("All groups"), tr("Customers"): fmt_int(t["customers"]),
+            tr("Change since last quarter"): "" if None in changes else _signed_int(sum(changes)),
+            tr("Revenue to date"): (fmt_money(t["revenue_to_date"], currency)
+                                    if t["revenue_to_date"] is not None else ""),
+            tr("Predicted value per customer"): (fmt_money(t["predicted_value"] / t["customers"], currency)
+                                                 if t["predicted_value"] is not None else ""),
+            tr("Active customers at high churn risk"): "", tr("Offer"): "", tr("Offer cost per customer"): "",
+            tr("Get the offer"): fmt_int(t["treated"]),
+            tr("Expected profit"): fmt_money(t["net"], currency) + (" " + tr("(groups with a known profit)")
+                                                                   if t["unknown"] else ""),
+            tr("Holdout"): fmt_int(t["held_out"]), tr("Contact list"): "",
+        })
     return pd.DataFrame(rows)
+
+
+def plan_totals(result: PlanResult) -> dict:
+    """The plan over all groups: customers, who get an offer, its cost and expected profit (and the profit's range
+    when every group that gets an offer has one: :func:`profit_range`), the holdouts, the groups with an offer."""
+    es = result.entries
+    ev = [e["expected_value"] for e in es]
+    sent = [e for e in es if e["expected_value"]["treated"] > 0]
+    known = [v for v in ev if v["net"] is not None]
+    banded = all("net_low" in e["expected_value"] for e in sent) and bool(sent)
+    values = [e["predicted_value"] for e in es]
+    revenues = [e["revenue_to_date"] for e in es]
+    return {"customers": sum(e["customers"] for e in es), "treated": sum(v["treated"] for v in ev),
+            "cost": sum(v["cost"] or 0.0 for v in ev if v["treated"]), "net": sum(v["net"] for v in known),
+            "unknown": len(known) < len(ev),
+            "net_low": sum(e["expected_value"]["net_low"] for e in sent) if banded else None,
+            "net_high": sum(e["expected_value"]["net_high"] for e in sent) if banded else None,
+            "held_out": sum(e["holdout"]["size"] for e in es), "groups": [e["group"] for e in sent],
+            "predicted_value": None if None in values else sum(values),
+            "revenue_to_date": None if None in revenues else sum(revenues)}
+
+
+def plan_headline(result: PlanResult | None, currency: str) -> str:
+    """This quarter's decision in one paragraph: who gets an offer, its total cost and expected profit, the holdouts
+    and the retention calls (the plan's numbers, added up); empty without a plan."""
+    if result is None or not result.entries:
+        return ""
+    t = plan_totals(result)
+    money = partial(fmt_money, currency=currency, compact=False)
+    if not t["treated"]:
+        text = tr("**This quarter's decision**: no paid offer is sent: in no group does a tested or planned offer pay "
+                  "for itself (each group's plan below says why and what it would take).")
+    else:
+        rng = (tr(" ({low} to {high} over the measured lifts' intervals)", low=money(t["net_low"]),
+                  high=money(t["net_high"])) if t["net_low"] is not None else "")
+        text = tr("**This quarter's decision**: send offers to {n} customers in {groups}, at a cost of {cost}, for an "
+                  "expected profit of {net}{range}; hold out {held} customers as control groups so that next "
+                  "quarter's review can check the lifts.", n=fmt_int(t["treated"]), groups=", ".join(t["groups"]),
+                  cost=money(t["cost"]), net=money(t["net"]), range=rng, held=fmt_int(t["held_out"]))
+    rc = retention_counts(result)
+    if rc:
+        text = _sentences(text, tr("The retention team calls {n} customers ({file}).", n=fmt_int(rc["to_contact"]),
+                                   file=rc["file"]))
+    return text
 
 
 def _action_words(template: str, offer_words: str | None, experiment: str | None, cost: float | None, treated: int,
