@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import AbSettings, PlanSettings, RfmSettings
-from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, fmt_points, fmt_quarter, language, tr
+from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, fmt_points, fmt_quarter, language, ntr, tr
 from helpers.review import inputs
 from helpers.review.history import History
 from helpers.review.model import detectable_lift, holdout_size
@@ -252,12 +252,15 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         below = {s: int(((mine_seg == s) & ~worth).sum()) for s in segs}
         cheap = [s for s in segs if below[s] and below[s] == int((mine_seg == s).sum())]
         if cost is not None and vals is not None and (~worth).any():
-            rules.append(tr("The offer is not sent to the {k} customers ({detail}) whose predicted {h}-month value at "
-                            "a {margin} gross margin is below its cost of {cost} per customer (a predicted value under "
-                            "{floor}); they get low-cost contact only.", k=fmt_int(int((~worth).sum())),
-                            detail=", ".join(f"{s} {fmt_int(c)}" for s, c in below.items() if c), h=h_months,
-                            margin=fmt_pct(margin), cost=fmt_money(cost, currency, 2),
-                            floor=fmt_money(cost / margin, currency, 2)))
+            rules.append(ntr("The offer is not sent to the {n} customer ({detail}) whose predicted {h}-month value "
+                             "at a {margin} gross margin is below its cost of {cost} per customer (a predicted value "
+                             "under {floor}); they get low-cost contact only.",
+                             "The offer is not sent to the {n} customers ({detail}) whose predicted {h}-month value "
+                             "at a {margin} gross margin is below its cost of {cost} per customer (a predicted value "
+                             "under {floor}); they get low-cost contact only.", int((~worth).sum()),
+                             detail=", ".join(f"{s} {fmt_int(c)}" for s, c in below.items() if c), h=h_months,
+                             margin=fmt_pct(margin), cost=fmt_money(cost, currency, 2),
+                             floor=fmt_money(cost / margin, currency, 2)))
         aov_all = mine["average_order_value"].to_numpy(dtype=float) if "average_order_value" in mine else None
         aov_of = aov_all[worth] if aov_all is not None and worth.any() else aov_all
         aov = float(np.nanmean(aov_of)) if aov_of is not None and np.isfinite(aov_of).any() else float("nan")
