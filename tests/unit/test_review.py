@@ -390,6 +390,9 @@ def test_plan_rules_holdout_expected_value_and_contact_lists(scores, history):
     # the contact lists: ids, segment, value, risk, holdout; never personal data
     assert list(c.columns) == ["customer_id", "segment", "lifecycle_stage", "predicted_value_12m", "churn_risk",
                                "churn_tier", "offer", "in_holdout"]
+    # the stages as the glossary names them ("active" would read as the KPI's active customers, new ones included)
+    assert set(c["lifecycle_stage"]) <= {"new", "established", "dormant", "lost"} and "established" in set(
+        c["lifecycle_stage"])
     assert by["Win back"]["contact_list"] == "exports/win-back.csv"
     # the same seed draws the same holdout
     again = build_plan(scores, h, None, CLV, CHURN, ab, D.rfm, D.review.plan, ab_s, 42, "2026Q3", "CNY")

@@ -154,7 +154,9 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                                              "churn_probability", "revenue")) if c is not None and c in scores]]
     id_text = scores["customer_id"].astype(str).array
     segment_text = scores["rfm_segment"].astype(str).array
-    stage_text = pd.array(stage_of, dtype="str")
+    # the stage as the pages and the glossary name it: "established" (the code "active" would read as the KPI's
+    # active customers, which include the new ones)
+    stage_text = pd.array(np.where(stage_of == "active", "established", stage_of), dtype="str")
     groups_trend = history.groups
     entries, contacts = [], {}
     retention_rows: list[pd.DataFrame] = []
