@@ -60,6 +60,10 @@ def test_money_in_chinese(zh):
     assert fmt_money(1234.5, "CNY", decimals=2) == "¥1,234.50"
     assert fmt_money(None, "CNY") == "暂无"
     assert fmt_money(3_416_406, "USD") == "US$341.6万"
+    # grouped like every other amount on the page (a Chinese reader found ¥1699.5万)
+    assert fmt_money(16_995_000, "CNY") == "¥1,699.5万"
+    assert fmt_money(-99_950_000, "CNY") == "−¥9,995万"
+    assert fmt_compact(16_995_000) == "1,699.5万"
 
 
 def test_money_in_english_unchanged(en):
@@ -124,10 +128,10 @@ def test_compact_money_reads_back_within_rounding(x):
         s = fmt_money(x, "CNY")
     finally:
         set_language("en")
-    m = re.fullmatch(r"¥([\d.]+)(万亿|万|亿)", s)
+    m = re.fullmatch(r"¥(\d{1,3}(?:,\d{3})*(?:\.\d+)?)(万亿|万|亿)", s)
     assert m, s
     unit = {"万": 1e4, "亿": 1e8, "万亿": 1e12}[m.group(2)]
-    shown = float(m.group(1))
+    shown = float(m.group(1).replace(",", ""))
     assert shown < 10_000, s  # the next unit is used once the number would reach 10000
     assert abs(shown * unit - x) <= (0.051 * unit if x < 1e8 else 0.0051 * unit)
 

@@ -297,8 +297,22 @@ def fmt_compact(x: float | None, currency: str | None = None, digits: int | None
         digits = 1 if abs(x) < (1e9 if _current == "en" else 1e8) else 2
     x = _round_to_shown(x, digits, loc)
     if currency:
-        return format_compact_currency(x, currency, locale=loc, fraction_digits=digits)
-    return format_compact_decimal(x, locale=loc, fraction_digits=digits)
+        return _grouped(format_compact_currency(x, currency, locale=loc, fraction_digits=digits), loc)
+    return _grouped(format_compact_decimal(x, locale=loc, fraction_digits=digits), loc)
+
+
+def _grouped(text: str, loc: str) -> str:
+    """``text`` with the locale's thousands separator in the whole part of its number (CLDR's compact patterns
+    have none: ``¥1699.5万`` -> ``¥1,699.5万``, as every other amount on the page is grouped)."""
+    import re
+
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+    dec, group = re.escape(get_decimal_symbol(loc)), get_group_symbol(loc)
+
+    def add(m: re.Match) -> str:
+        whole = m.group(1)
+        return format(int(whole), ",").replace(",", group) + m.group(2)
+    return re.sub(rf"(?<![\d{dec}])(\d{{4,}})((?:{dec}\d+)?)", add, text, count=1)
 
 
 def _round_to_shown(x: float, digits: int, loc: str) -> float:
