@@ -737,7 +737,7 @@ def show_experiments(results: AbOutcome, currency: str, s: AbSettings) -> None:
 
 def conventions_markdown(s: AbSettings) -> str:
     """The statistical conventions of this page in a few lines."""
-    wins = (tr("capped at the pooled {pct} percentile", pct=fmt_pct(s.winsorize_percentile))
+    wins = (tr("capped at the pooled {pct} quantile", pct=fmt_pct(s.winsorize_percentile))
             if s.winsorize_percentile else tr("not capped"))
     return tr(
         "Outcomes are measured over {days} days after each customer's assignment; the primary metric is **{metric}**. "
