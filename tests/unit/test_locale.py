@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 from helpers.frame.settings import defaults, load_config
 from helpers.locale import (
     catalog,
+    fmt_clauses,
     fmt_compact,
     fmt_date,
     fmt_int,
+    fmt_labelled,
+    fmt_list,
     fmt_money,
     fmt_month,
     fmt_number,
@@ -254,3 +257,13 @@ def test_offer_costs_follow_the_action_groups_into_chinese():
     assert {g.name for g in both.rfm.action_groups} <= set(both.review.plan.offer_cost)
     assert both.review.plan.offer_cost[both.rfm.action_groups[0].name] == en.review.plan.offer_cost[
         en.rfm.action_groups[0].name]
+
+
+def test_lists_clauses_and_labels_use_full_width_punctuation_in_chinese(zh):
+    """Code joined Chinese words with ", ", "; " and ": " (对照组 4,034, 实验组 3,966; EXP-01-包邮: 向全部客户推广)."""
+    assert fmt_list(["对照组 4,034", "实验组 3,966"]) == "对照组 4,034、实验组 3,966"
+    assert fmt_clauses(["已取消", "交易关闭"]) == "已取消；交易关闭"
+    assert fmt_labelled("EXP-01-包邮", "**向全部客户推广**") == "EXP-01-包邮：**向全部客户推广**"
+    set_language("en")
+    assert (fmt_list(["a", "b"]), fmt_clauses(["a", "b"]), fmt_labelled("EXP-1", "Ship")) == ("a, b", "a; b",
+                                                                                              "EXP-1: Ship")

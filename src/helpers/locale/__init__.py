@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 __all__ = ["LANGUAGES", "set_language", "language", "tr", "ntr", "N_", "NC_", "trc", "translate_name", "catalog",
            "babel_locale", "currency_unit", "fmt_money", "fmt_number", "fmt_int", "fmt_pct", "fmt_points", "fmt_date",
-           "fmt_month", "fmt_quarter", "fmt_p", "fmt_compact", "fmt_range", "MINUS"]
+           "fmt_month", "fmt_quarter", "fmt_p", "fmt_compact", "fmt_range", "fmt_list", "fmt_clauses", "fmt_labelled",
+           "MINUS"]
 
 #: Languages with a catalog (``en`` needs none: its messages are the ids).
 LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
@@ -278,6 +280,22 @@ def fmt_range(low: float | None, high: float | None, fmt=None) -> str:
     fmt = fmt or fmt_int
     a, b = fmt(low), fmt(high)
     return a if a == b else tr("{low} to {high}", low=a, high=b)
+
+
+def fmt_list(items: Iterable[object]) -> str:
+    """Items named in a sentence: ``A, B, C`` in English, ``A、B、C`` in Chinese (never a half-width comma
+    between Chinese words)."""
+    return tr(", ").join(str(i) for i in items)
+
+
+def fmt_clauses(items: Iterable[object]) -> str:
+    """Clauses of one sentence: ``a; b`` in English, ``a；b`` in Chinese."""
+    return tr("; ").join(str(i) for i in items)
+
+
+def fmt_labelled(label: str, text: str) -> str:
+    """A label and what it labels: ``EXP-01: Ship`` in English, ``EXP-01：推广`` in Chinese (full-width colon)."""
+    return tr("{label}: {text}", label=label, text=text)
 
 
 def fmt_compact(x: float | None, currency: str | None = None, digits: int | None = None) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from helpers.frame.settings import ChannelSettings
 from helpers.ingest import attribute_label
-from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, tr
+from helpers.locale import fmt_int, fmt_list, fmt_money, fmt_number, fmt_pct, tr
 from helpers.review.model import mean_interval
 
 __all__ = ["value_by_attribute", "channel_table", "channel_sentence", "OTHER"]
@@ -116,8 +116,9 @@ def channel_sentence(t: pd.DataFrame, attribute: str, currency: str, horizon_mon
     if len(low):
         return tr("Least value by {attribute}: {values}: their predicted {h}-month value per customer is below the "
                   "average of all customers ({overall}) beyond the interval's doubt. Review the spend there first.",
-                  attribute=name, values=", ".join(f"{v} ({fmt_money(x, currency)})" for v, x in
-                                                   zip(low["value"], low["value_per_customer"], strict=True)),
+                  attribute=name,
+                  values=fmt_list(tr("{value} ({amount})", value=v, amount=fmt_money(x, currency))
+                                  for v, x in zip(low["value"], low["value_per_customer"], strict=True)),
                   h=horizon_months, overall=fmt_money(overall, currency))
     named = t[t["value"] != tr(OTHER)]
     last = (named if len(named) else t).iloc[-1]

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import AbSettings, PlanSettings, RfmSettings
-from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, fmt_points, fmt_quarter, tr
+from helpers.locale import fmt_int, fmt_list, fmt_money, fmt_number, fmt_pct, fmt_points, fmt_quarter, tr
 from helpers.review import inputs
 from helpers.review.history import History
 from helpers.review.model import detectable_lift, holdout_size
@@ -238,7 +238,7 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
             rules.append(tr("The offer is not sent to the {k} customers ({detail}) whose predicted {h}-month value at "
                             "a {margin} gross margin is below its cost of {cost} per customer (a predicted value under "
                             "{floor}); they get low-cost contact only.", k=fmt_int(int((~worth).sum())),
-                            detail=", ".join(f"{s} {fmt_int(c)}" for s, c in below.items() if c), h=h_months,
+                            detail=fmt_list(f"{s} {fmt_int(c)}" for s, c in below.items() if c), h=h_months,
                             margin=fmt_pct(margin), cost=fmt_money(cost, currency, 2),
                             floor=fmt_money(cost / margin, currency, 2)))
         aov_all = mine["average_order_value"].to_numpy(dtype=float) if "average_order_value" in mine else None
