@@ -38,7 +38,17 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import AbSettings, PlanSettings, RfmSettings
-from helpers.locale import fmt_int, fmt_list, fmt_money, fmt_number, fmt_pct, fmt_points, fmt_quarter, tr
+from helpers.locale import (
+    fmt_clauses,
+    fmt_int,
+    fmt_list,
+    fmt_money,
+    fmt_number,
+    fmt_pct,
+    fmt_points,
+    fmt_quarter,
+    tr,
+)
 from helpers.review import inputs
 from helpers.review.history import History
 from helpers.review.model import detectable_lift, holdout_size
@@ -512,23 +522,28 @@ def _signed_int(x: int) -> str:
 
 
 def plan_markdown(result: PlanResult, currency: str) -> str:
-    """Each group's plan in words: the action, the rules that shaped it, expected value, holdout, contact list."""
+    """Each group's plan in words: the action, the rules that shaped it, expected value, holdout, contact list.
+
+    Every line of a group's entry is a paragraph (or a bullet) of its own: who, the evidence and the action
+    each on their line, the rules as bullets, then the expected profit, the holdout and the contact lists
+    (markdown joins lines without a blank line between them into one block).
+    """
     if not result.entries:
-        return "\n".join(result.notes)
+        return "\n\n".join(result.notes)
     out = []
     for e in result.entries:
         out.append(f"### {e['group']}")
         who = tr("{n} customers ({segments}); revenue to date {revenue}", n=fmt_int(e["customers"]),
-                 segments=", ".join(e["segments"]), revenue=fmt_money(e["revenue_to_date"], currency))
+                 segments=fmt_list(e["segments"]), revenue=fmt_money(e["revenue_to_date"], currency))
         if e["value_per_customer"] is not None:
             who += tr("; predicted {h}-month value {value} per customer", h=e["horizon_months"],
                       value=fmt_money(e["value_per_customer"], currency))
         per = {k: v for k, v in (e["value_per_customer_by_segment"] or {}).items() if v is not None}
         if len(per) > 1:
-            who += tr(" ({values})", values=", ".join(f"{k} {fmt_money(v, currency)}" for k, v in per.items()))
+            who += tr(" ({values})", values=fmt_list(f"{k} {fmt_money(v, currency)}" for k, v in per.items()))
         if e["high_risk_share"] is not None:
             who += tr("; {share} of its active customers at high churn risk", share=fmt_pct(e["high_risk_share"]))
-        out.append(f"**{tr('Who')}:** {who}.")
+        out.append(tr("**Who:** {who}.", who=who))
         ev = []
         if e["change_since_last_quarter"] is not None:
             ev.append(tr("{change} customers since last quarter (over the trend: {first} to {last})",
@@ -539,21 +554,20 @@ def plan_markdown(result: PlanResult, currency: str) -> str:
                          share=fmt_pct(e["bought_this_quarter_share"])))
         if not e["experiments"]:
             ev.append(tr("no experiment measured an effect in this group this quarter"))
-        out.append(f"**{tr('Evidence')}:** " + "; ".join(ev) + ".")
-        out.append(f"**{tr('What')}:** {e['action']}")
-        out += [f"- {r}" for r in e["rules"]]
-        out.append("")
+        out.append(tr("**Evidence:** {evidence}.", evidence=fmt_clauses(ev)))
+        out.append(tr("**What:** {action}", action=e["action"]))
+        if e["rules"]:
+            out.append("\n".join(f"- {r}" for r in e["rules"]))
         out.append(e["expected_value_sentence"])
-        out.append("")
-        links = tr("Contact list: [{name}]({link}) (customer id, segment, predicted value, churn risk, whether "
-                   "they get the offer).", name=e["contact_list"].split("/")[-1], link=e["contact_list"])
+        out.append(e["holdout_sentence"])
+        out.append(tr("Contact list: [{name}]({link}) (customer id, segment, predicted value, churn risk, whether "
+                      "they get the offer).", name=e["contact_list"].split("/")[-1], link=e["contact_list"]))
         if e["holdout_list"]:
-            links += " " + tr("Holdout: [{name}]({link}), do not contact (next quarter's control group).",
-                              name=e["holdout_list"].split("/")[-1], link=e["holdout_list"])
-        out.append(e["holdout_sentence"] + " " + links)
-        out.append("")
+            out.append(tr("Holdout: [{name}]({link}), do not contact (next quarter's control group).",
+                          name=e["holdout_list"].split("/")[-1], link=e["holdout_list"]))
     out += result.notes
-    return "\n".join(out)
+    # a blank line between the parts: each is a paragraph (or a list) of its own on the page
+    return "\n\n".join(out)
 
 
 def readouts(ab: dict | None, ab_settings: AbSettings, previous_quarter: str) -> list[dict]:
