@@ -665,6 +665,8 @@ def test_plan_retention_list_says_why_no_offer_when_the_offer_is_not_sent(scores
 
 def _retention_phrase(r: dict) -> str:
     """What the plan's retention-list sentence says of the called customers' offer (never "0 of those")."""
+    if r["in_holdout"] == r["customers"]:
+        return "all of them are in the holdout"
     if r["no_offer"] == 0:
         return "all of them also get the offer"
     if r["offer"] == 0:
@@ -964,6 +966,35 @@ def test_the_retention_sentence_never_counts_zero_customers(scores, history):
         else:
             assert f"{r['offer']:,} of those also get the offer, {r['no_offer']:,} are predicted" in text
     assert seen >= 1
+
+
+def test_a_retention_list_with_no_holdout_customer_says_so_not_zero(scores, history):
+    """When a group's holdout holds none of its retention-list customers the sentence said "0 of them are in the
+    holdout ... calls the other N" (zh "其中 0 位在对照组中"): it says none is held out, in both languages; the
+    notes and the churn headline likewise."""
+    from helpers.review.plan import build_plan, retention_counts
+    _, h = history
+    args = (CLV, CHURN, _winback_coupon(), D.rfm, D.review.plan, D.ab.replace(cost_per_treated={"EXP-2": 8.0}), 42,
+            "2026Q3", "CNY")
+    first = build_plan(scores.assign(retention_priority=False), h, None, *args)
+    held = set(pd.concat([c for k, c in first.contacts.items() if k.endswith("-holdout.csv")])["customer_id"])
+    assert held
+    # the retention list: high risk, none of them in a holdout (the holdout is drawn without looking at the list)
+    sc = scores.assign(retention_priority=(scores["churn_tier"].astype(str) == "high")
+                       & ~scores["customer_id"].isin(held))
+    for lang, none, zero in (("en", "none of them is held out", r"(?<![\d,])0 of them"),
+                             ("zh-CN", "他们都不在对照组中", r"(?<![\d,])0 位")):
+        set_language(lang)
+        try:
+            res = build_plan(sc, h, None, *args)
+            rc = retention_counts(res)
+            head = rs.churn_headline({**CHURN, "retention_priority": rc["listed"]}, "CNY", rc)
+        finally:
+            set_language("en")
+        said = [x for e in res.entries if e["expected_value"]["pays"] for x in e["rules"]
+                if "维系名单" in x or "retention list" in x]
+        assert said and all(none in x and not re.search(zero, x) for x in said), said
+        assert rc["held_out"] == 0 and not re.search(zero, " ".join(res.notes) + head), (res.notes, head)
 
 
 #: Half-width punctuation touching a Chinese character (numbers keep ASCII: 4,034 and 2.50 stay).

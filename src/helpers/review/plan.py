@@ -375,25 +375,7 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                                 "sent this quarter (it does not pay for itself), so they get the call only.",
                                 n=fmt_int(rlist["customers"])))
             else:
-                words = dict(n=fmt_int(rlist["customers"]), offer=fmt_int(rlist["offer"]),
-                             no_offer=fmt_int(rlist["no_offer"]), held=fmt_int(rlist["in_holdout"]),
-                             contact=fmt_int(rlist["customers"] - rlist["in_holdout"]))
-                if rlist["no_offer"] == 0:   # no "0 of them" in a manager's sentence
-                    rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
-                                    "risk, top spend to date): {held} of them are in the holdout (no call, no offer), "
-                                    "and the retention team calls the other {contact} personally; all of them also "
-                                    "get the offer.", **words))
-                elif rlist["offer"] == 0:
-                    rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
-                                    "risk, top spend to date): {held} of them are in the holdout (no call, no offer), "
-                                    "and the retention team calls the other {contact} personally; all of them are "
-                                    "predicted to be worth less than the offer's cost and get the call only.", **words))
-                else:
-                    rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
-                                    "risk, top spend to date): {held} of them are in the holdout (no call, no offer), "
-                                    "and the retention team calls the other {contact} personally; {offer} of those "
-                                    "also get the offer, {no_offer} are predicted to be worth less than its cost and "
-                                    "get the call only.", **words))
+                rules.append(_retention_sentence(rlist))
         fname = contact_list_name(g.name)
         entry = {
             "group": g.name, "segments": segs, "customers": n,
@@ -441,13 +423,60 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         if len(rl):
             contacts[RETENTION_LIST] = rl.drop(columns=["retention_priority", "in_holdout"])
             listed = sum(e["retention_list"]["customers"] for e in entries if e["retention_list"])
-            notes.append(tr("Retention list for the retention team: [{name}]({link}), {n} customers to contact: of the "
+            words = dict(name=RETENTION_LIST, link=f"exports/{RETENTION_LIST}", n=fmt_int(len(rl)),
+                         listed=fmt_int(listed), held=fmt_int(listed - len(rl)))
+            notes.append(tr("Retention list for the retention team: [{name}]({link}), {n} customers to contact: all "
+                            "those at high churn risk with the highest spend to date (the churn page's retention "
+                            "priority); none of them is held out as a control group. The column offer says who also "
+                            "gets the group's offer.", **words) if listed == len(rl) else
+                         tr("Retention list for the retention team: [{name}]({link}), {n} customers to contact: of the "
                             "{listed} at high churn risk with the highest spend to date (the churn page's retention "
                             "priority), {held} are held out as a control group and are not on it. The column offer "
-                            "says who also gets the group's offer.",
-                            name=RETENTION_LIST, link=f"exports/{RETENTION_LIST}", n=fmt_int(len(rl)),
-                            listed=fmt_int(listed), held=fmt_int(listed - len(rl))))
+                            "says who also gets the group's offer.", **words))
     return PlanResult(entries, contacts, notes)
+
+
+def _retention_sentence(r: dict) -> str:
+    """The plan's sentence on a group's customers on the churn page's retention list, when its offer pays.
+
+    ``r`` holds ``customers``, ``in_holdout``, ``offer`` and ``no_offer`` (counts). No count of zero is said
+    ("0 of them are in the holdout", "0 of those get the offer"): a group whose holdout holds none of them, or
+    all of them, and one whose listed customers all get the offer, or none does, has its own wording.
+    """
+    n, held = r["customers"], r["in_holdout"]
+    words = dict(n=fmt_int(n), offer=fmt_int(r["offer"]), no_offer=fmt_int(r["no_offer"]), held=fmt_int(held),
+                 contact=fmt_int(n - held))
+    if held >= n:
+        return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend "
+                  "to date): all of them are in the holdout (no call, no offer), so the retention team calls none of "
+                  "them this quarter.", **words)
+    if held == 0:
+        if r["no_offer"] == 0:
+            return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top "
+                      "spend to date): none of them is held out, so the retention team calls each of them "
+                      "personally; all of them also get the offer.", **words)
+        if r["offer"] == 0:
+            return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top "
+                      "spend to date): none of them is held out, so the retention team calls each of them "
+                      "personally; all of them are predicted to be worth less than the offer's cost and get the call "
+                      "only.", **words)
+        return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend "
+                  "to date): none of them is held out, so the retention team calls each of them personally; {offer} "
+                  "of those also get the offer, {no_offer} are predicted to be worth less than its cost and get the "
+                  "call only.", **words)
+    if r["no_offer"] == 0:
+        return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend "
+                  "to date): {held} of them are in the holdout (no call, no offer), and the retention team calls the "
+                  "other {contact} personally; all of them also get the offer.", **words)
+    if r["offer"] == 0:
+        return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend "
+                  "to date): {held} of them are in the holdout (no call, no offer), and the retention team calls the "
+                  "other {contact} personally; all of them are predicted to be worth less than the offer's cost and "
+                  "get the call only.", **words)
+    return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend to "
+              "date): {held} of them are in the holdout (no call, no offer), and the retention team calls the other "
+              "{contact} personally; {offer} of those also get the offer, {no_offer} are predicted to be worth less "
+              "than its cost and get the call only.", **words)
 
 
 def retention_counts(result: PlanResult | None) -> dict | None:

@@ -506,10 +506,12 @@ def churn_headline(churn: dict, currency: str, retention: dict | None = None) ->
     out as a control and how many the retention team's list holds to contact (the count of retention-priority.csv)."""
     first = _churn_headline(churn, currency)
     if retention and retention.get("listed"):
-        first += " " + tr("Of those {listed}, {held} are held out as a control group: the retention team's list "
-                          "({file}) has {contact} to contact.", listed=fmt_int(retention["listed"]),
-                          held=fmt_int(retention["held_out"]), contact=fmt_int(retention["to_contact"]),
-                          file=retention["file"])
+        words = dict(listed=fmt_int(retention["listed"]), held=fmt_int(retention["held_out"]),
+                     contact=fmt_int(retention["to_contact"]), file=retention["file"])
+        first += " " + (tr("None of those {listed} is held out as a control group: the retention team's list ({file}) "
+                           "holds all of them.", **words) if not retention["held_out"] else
+                        tr("Of those {listed}, {held} are held out as a control group: the retention team's list "
+                           "({file}) has {contact} to contact.", **words))
     return first
 
 
