@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -294,3 +296,17 @@ def test_values_by_id_refuses_repeated_ids():
     from helpers.segments.data import values_by_id
     with pytest.raises(ValueError, match="repeat"):
         values_by_id(pd.Series([1.0, 2.0], index=["a", "a"]), pd.Series(["a"]))
+
+
+def test_purchase_counts_show_as_counts_not_with_two_decimals():
+    """The cluster profile's median purchases read 8.00 on the page: a count is 8, a median between two
+    counts 2.5."""
+    from pathlib import Path
+
+    from helpers.page.tables import styled_table
+    t = pd.DataFrame({"cluster": [1, 2, 3], "median_frequency": [8.0, 2.5, 1.0]})
+    html = styled_table(t, count_cols=["median_frequency"]).to_html()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert ["8", "2.5", "1"] == [c.strip() for c in cells[1::2]], cells
+    nb = (Path(__file__).resolve().parents[2] / "notebooks" / "20_rfm_clustering.py").read_text(encoding="utf-8")
+    assert 'count_cols=["median_frequency"]' in nb
