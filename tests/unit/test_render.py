@@ -129,3 +129,30 @@ def test_review_figures_name_their_units(tmp_path):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["new", "established", "dormant", "lost"][
         :len(ax.get_legend().get_texts())]
     plt.close(fig)
+
+
+def test_a_legend_is_coloured_like_the_bars_it_names():
+    """The segments' share chart (segments page, and the review's "which segments carry the business") gave its
+    legend the colour of one segment's bars while every segment has its own colour: a legend swatch is either the
+    colour of all the bars it names or, when those bars are in many colours, a neutral grey."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    from helpers.page.figures import set_segment_order
+    from helpers.review.figures import segment_share_figure
+    from helpers.segments.figures import segment_share_chart
+    set_segment_order(["Champions", "Loyal", "At Risk", "Hibernating"])
+    t = pd.DataFrame({"segment": ["Champions", "Loyal", "At Risk", "Hibernating"],
+                      "share_of_customers": [0.1, 0.3, 0.2, 0.4], "share_of_revenue": [0.4, 0.3, 0.2, 0.1]})
+    rfm = {"segments": {r.segment: {"customers": 10, "share_of_customers": r.share_of_customers,
+                                    "share_of_revenue": r.share_of_revenue, "revenue": 1.0, "action_group": "g"}
+                        for r in t.itertuples()}}
+    for fig in (segment_share_chart(t), segment_share_figure(rfm)):
+        ax = fig.axes[0]
+        bars = [to_rgb(p.get_facecolor()) for c in ax.containers for p in c]
+        assert len(set(bars)) > 1   # the bars are in their segments' colours
+        swatches = [to_rgb(h.get_facecolor()) for h in ax.get_legend().legend_handles]
+        assert len(swatches) == 2
+        for rgb in swatches:
+            assert max(rgb) - min(rgb) < 0.15 and rgb not in bars, rgb   # neutral, unlike any one segment's bar
+        plt.close(fig)
