@@ -105,7 +105,7 @@ fig = sg.silhouette_chart(clusters.curve, clusters.k)
 # %%
 profiles = sg.cluster_profiles(scored, clusters.labels, orders_t, customers)
 page.styled_table(profiles, money_cols=["median_monetary", "average_order_value"],
-                   int_cols=["customers", "median_recency_days"], float_cols=["median_frequency"],
+                   int_cols=["customers", "median_recency_days"], count_cols=["median_frequency"],
                    pct_cols=["share_of_customers", "share_of_revenue"], currency=P.currency)
 
 # %%

@@ -21,9 +21,11 @@ STEP_PACKAGES = ("ingest", "segments", "value", "churn", "experiments", "review"
 
 #: fields whose default is part of the schema of an entry, not a parameter default: the options of one
 #: source (format, encoding... an entry is replaced as a whole), a segment rule's optional M range and
-#: lapsed flag, an action group's optional offer words, and the runner-only ``run_dir``.
+#: lapsed flag, an action group's optional offer words and paid-offers flag (a list entry is replaced as a whole),
+#: and the runner-only ``run_dir``.
 SCHEMA_DEFAULTS = {("SourceSpec", f) for f in settings.SourceSpec.model_fields} | {
-    ("SegmentRule", "m"), ("SegmentRule", "lapsed"), ("ActionGroup", "offer"), ("StepParams", "run_dir")}
+    ("SegmentRule", "m"), ("SegmentRule", "lapsed"), ("ActionGroup", "offer"), ("ActionGroup", "paid_offers"),
+    ("StepParams", "run_dir")}
 
 
 def _models() -> list[type[BaseModel]]:

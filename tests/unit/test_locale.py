@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 from helpers.frame.settings import defaults, load_config
 from helpers.locale import (
     catalog,
+    fmt_clauses,
     fmt_compact,
     fmt_date,
     fmt_int,
+    fmt_labelled,
+    fmt_list,
     fmt_money,
     fmt_month,
     fmt_number,
@@ -60,6 +63,10 @@ def test_money_in_chinese(zh):
     assert fmt_money(1234.5, "CNY", decimals=2) == "¥1,234.50"
     assert fmt_money(None, "CNY") == "暂无"
     assert fmt_money(3_416_406, "USD") == "US$341.6万"
+    # grouped like every other amount on the page (a Chinese reader found ¥1699.5万)
+    assert fmt_money(16_995_000, "CNY") == "¥1,699.5万"
+    assert fmt_money(-99_950_000, "CNY") == "−¥9,995万"
+    assert fmt_compact(16_995_000) == "1,699.5万"
 
 
 def test_money_in_english_unchanged(en):
@@ -124,10 +131,10 @@ def test_compact_money_reads_back_within_rounding(x):
         s = fmt_money(x, "CNY")
     finally:
         set_language("en")
-    m = re.fullmatch(r"¥([\d.]+)(万亿|万|亿)", s)
+    m = re.fullmatch(r"¥(\d{1,3}(?:,\d{3})*(?:\.\d+)?)(万亿|万|亿)", s)
     assert m, s
     unit = {"万": 1e4, "亿": 1e8, "万亿": 1e12}[m.group(2)]
-    shown = float(m.group(1))
+    shown = float(m.group(1).replace(",", ""))
     assert shown < 10_000, s  # the next unit is used once the number would reach 10000
     assert abs(shown * unit - x) <= (0.051 * unit if x < 1e8 else 0.0051 * unit)
 
@@ -250,3 +257,13 @@ def test_offer_costs_follow_the_action_groups_into_chinese():
     assert {g.name for g in both.rfm.action_groups} <= set(both.review.plan.offer_cost)
     assert both.review.plan.offer_cost[both.rfm.action_groups[0].name] == en.review.plan.offer_cost[
         en.rfm.action_groups[0].name]
+
+
+def test_lists_clauses_and_labels_use_full_width_punctuation_in_chinese(zh):
+    """Code joined Chinese words with ", ", "; " and ": " (对照组 4,034, 实验组 3,966; EXP-01-包邮: 向全部客户推广)."""
+    assert fmt_list(["对照组 4,034", "实验组 3,966"]) == "对照组 4,034、实验组 3,966"
+    assert fmt_clauses(["已取消", "交易关闭"]) == "已取消；交易关闭"
+    assert fmt_labelled("EXP-01-包邮", "**向全部客户推广**") == "EXP-01-包邮：**向全部客户推广**"
+    set_language("en")
+    assert (fmt_list(["a", "b"]), fmt_clauses(["a", "b"]), fmt_labelled("EXP-1", "Ship")) == ("a, b", "a; b",
+                                                                                              "EXP-1: Ship")

@@ -129,3 +129,53 @@ def test_review_figures_name_their_units(tmp_path):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["new", "established", "dormant", "lost"][
         :len(ax.get_legend().get_texts())]
     plt.close(fig)
+
+
+def test_a_legend_is_coloured_like_the_bars_it_names():
+    """The segments' share chart (segments page, and the review's "which segments carry the business") gave its
+    legend the colour of one segment's bars while every segment has its own colour: a legend swatch is either the
+    colour of all the bars it names or, when those bars are in many colours, a neutral grey."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    from helpers.page.figures import set_segment_order
+    from helpers.review.figures import segment_share_figure
+    from helpers.segments.figures import segment_share_chart
+    set_segment_order(["Champions", "Loyal", "At Risk", "Hibernating"])
+    t = pd.DataFrame({"segment": ["Champions", "Loyal", "At Risk", "Hibernating"],
+                      "share_of_customers": [0.1, 0.3, 0.2, 0.4], "share_of_revenue": [0.4, 0.3, 0.2, 0.1]})
+    rfm = {"segments": {r.segment: {"customers": 10, "share_of_customers": r.share_of_customers,
+                                    "share_of_revenue": r.share_of_revenue, "revenue": 1.0, "action_group": "g"}
+                        for r in t.itertuples()}}
+    for fig in (segment_share_chart(t), segment_share_figure(rfm)):
+        ax = fig.axes[0]
+        bars = [to_rgb(p.get_facecolor()) for c in ax.containers for p in c]
+        assert len(set(bars)) > 1   # the bars are in their segments' colours
+        swatches = [to_rgb(h.get_facecolor()) for h in ax.get_legend().legend_handles]
+        assert len(swatches) == 2
+        for rgb in swatches:
+            assert max(rgb) - min(rgb) < 0.15 and rgb not in bars, rgb   # neutral, unlike any one segment's bar
+        plt.close(fig)
+
+
+def test_the_churn_page_of_a_subscription_book_has_its_own_title(executed, tmp_path):
+    """A subscription book's churn page said 未复购风险 (no repeat purchase in 90 days) and "customers about to stop
+    buying": its score is the risk of cancelling (退订), so the page takes its own title and opening, in both
+    languages, from the mode of the step's summary; a retail book keeps the notebook's."""
+    from helpers.frame.registry import SUBSCRIPTION_CHURN_HEADING, page_heading
+    from helpers.locale import catalog
+    from helpers.run.render import render_page
+    assert page_heading("40_churn", {"mode": "contractual"}) == SUBSCRIPTION_CHURN_HEADING
+    assert page_heading("40_churn", {"mode": "snapshot"}) is None and page_heading("40_churn", None) is None
+    assert page_heading("30_clv", {"mode": "contractual"}) is None
+    zh = catalog("zh-CN")[SUBSCRIPTION_CHURN_HEADING]
+    assert zh.startswith("# 退订风险") and "未复购" not in zh and "停止购买" not in zh
+    en = SUBSCRIPTION_CHURN_HEADING
+    assert en.startswith("# Cancellation risk") and "stop buying" not in en
+    for lang, title in (("en", "Cancellation risk"), ("zh-CN", "退订风险")):
+        out = render_page(executed, tmp_path / f"{lang}.html", "40_churn", ["40_churn"], "Co · 2026Q3", "as of",
+                          "footer", language=lang, heading=SUBSCRIPTION_CHURN_HEADING)
+        soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
+        assert soup.find("h1").get_text().strip().rstrip("¶") == title
+        assert soup.title.get_text().startswith(title)
+        assert "Key numbers against the previous quarter" not in soup.get_text()   # the replaced first cell

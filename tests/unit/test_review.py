@@ -840,6 +840,8 @@ def test_plan_retention_list_says_why_no_offer_when_the_offer_is_not_sent(scores
 
 def _retention_phrase(r: dict) -> str:
     """What the plan's retention-list sentence says of the called customers' offer (never "0 of those")."""
+    if r["in_holdout"] == r["customers"]:
+        return "all of them are in the holdout"
     if r["no_offer"] == 0:
         return "all of them also get the offer"
     if r["offer"] == 0:
@@ -1141,3 +1143,81 @@ def test_the_retention_sentence_never_counts_zero_customers(scores, history):
         else:
             assert f"{r['offer']:,} of those also get the offer, {r['no_offer']:,} are predicted" in text
     assert seen >= 1
+
+
+def test_a_retention_list_with_no_holdout_customer_says_so_not_zero(scores, history):
+    """When a group's holdout holds none of its retention-list customers the sentence said "0 of them are in the
+    holdout ... calls the other N" (zh "其中 0 位在对照组中"): it says none is held out, in both languages; the
+    notes and the churn headline likewise."""
+    from helpers.review.plan import build_plan, retention_counts
+    _, h = history
+    args = (CLV, CHURN, _winback_coupon(), D.rfm, D.review.plan, D.ab.replace(cost_per_treated={"EXP-2": 8.0}), 42,
+            "2026Q3", "CNY")
+    first = build_plan(scores.assign(retention_priority=False), h, None, *args)
+    held = set(pd.concat([c for k, c in first.contacts.items() if k.endswith("-holdout.csv")])["customer_id"])
+    assert held
+    # the retention list: high risk, none of them in a holdout (the holdout is drawn without looking at the list)
+    sc = scores.assign(retention_priority=(scores["churn_tier"].astype(str) == "high")
+                       & ~scores["customer_id"].isin(held))
+    for lang, none, zero in (("en", "none of them is held out", r"(?<![\d,])0 of them"),
+                             ("zh-CN", "他们都不在对照组中", r"(?<![\d,])0 位")):
+        set_language(lang)
+        try:
+            res = build_plan(sc, h, None, *args)
+            rc = retention_counts(res)
+            head = rs.churn_headline({**CHURN, "retention_priority": rc["listed"]}, "CNY", rc)
+        finally:
+            set_language("en")
+        said = [x for e in res.entries if e["expected_value"]["pays"] for x in e["rules"]
+                if "维系名单" in x or "retention list" in x]
+        assert said and all(none in x and not re.search(zero, x) for x in said), said
+        assert rc["held_out"] == 0 and not re.search(zero, " ".join(res.notes) + head), (res.notes, head)
+
+
+#: Half-width punctuation touching a Chinese character (numbers keep ASCII: 4,034 and 2.50 stay).
+HALF_WIDTH = re.compile(r"[\u4e00-\u9fff][,;:()]|[,;:(][ ]?[\u4e00-\u9fff]|[\u4e00-\u9fff]\.(?![\dA-Za-z])"
+                        r"|[\u4e00-\u9fff] \(|\)[ ]?[\u4e00-\u9fff]")
+
+
+def test_plan_entries_render_one_line_each_and_chinese_punctuation_is_full_width(scores, history):
+    """Each group's entry rendered as one run-on block (who, evidence and action joined in one paragraph), and
+    the Chinese page joined Chinese words with half-width punctuation ("对象: ", "重要保持客户, 重要挽留客户",
+    "。 对照组")."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    from helpers.locale import translate_name
+    from helpers.review.history import build_history
+    from helpers.review.plan import build_plan, plan_markdown
+    panel, h = history
+    sc = scores.assign(retention_priority=scores["churn_tier"].astype(str) == "high")
+    # the Chinese run: the segment map's names in Chinese, as the parameters translate them
+    zh_rfm = D.replace(language="zh-CN").rfm
+    seg, grp = (lambda n: translate_name(n, "rfm segment", "zh-CN")), (lambda n: translate_name(n, "action group",
+                                                                                                 "zh-CN"))
+    zh_sc = sc.assign(rfm_segment=sc["rfm_segment"].astype(str).map(seg),
+                      action_group=sc["action_group"].astype(str).map(grp))
+    coupon = _winback_coupon()
+    zh_coupon = {**coupon, "experiments": {k: {**v, "ship_to": [grp(x) for x in v["ship_to"]],
+                                               "segments": [{**x, "segment": grp(x["segment"])} for x in v["segments"]]}
+                                           for k, v in coupon["experiments"].items()}}
+    zh_h = build_history(panel, "2026Q3", 8, zh_rfm, D.review.lifecycle)
+    for lang, labels, rfm, table, ab, hist in (("en", ("Who:", "Evidence:", "What:"), D.rfm, sc, coupon, h),
+                                               ("zh-CN", ("对象", "依据", "行动"), zh_rfm, zh_sc, zh_coupon, zh_h)):
+        set_language(lang)
+        try:
+            res = build_plan(table, hist, None, CLV, CHURN, ab, rfm, D.review.plan,
+                             D.ab.replace(cost_per_treated={"EXP-2": 8.0}), 42, "2026Q3", "CNY")
+            md = plan_markdown(res, "CNY")
+        finally:
+            set_language("en")
+        html = markdown2html_mistune(md)
+        for block in html.split("<h3")[1:]:
+            paragraphs = re.findall(r"<p>(.*?)</p>", block, flags=re.S)
+            for label in labels:   # each on a paragraph of its own, first thing in it
+                assert sum(p.startswith(f"<strong>{label}") for p in paragraphs) == 1, (label, paragraphs[:3])
+            assert "<li>" in block and all("\n" not in p for p in paragraphs), block[:600]
+        if lang == "zh-CN":
+            text = re.sub(r"\]\([^)]*\)", "]", md)   # link targets are file names
+            bad = [text[max(0, m.start() - 15):m.end() + 15] for m in HALF_WIDTH.finditer(text)]
+            assert not bad, bad
+            assert "**对象**：" in md and "**对象：**" not in md   # bold closes before the colon (markdown)

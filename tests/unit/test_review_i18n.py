@@ -60,3 +60,20 @@ def test_one_chinese_word_per_meaning():
     preset = yaml.safe_load((ROOT / "params" / "presets" / "rfm_zh_8.yaml").read_text(encoding="utf-8"))
     names = [g["name"] for g in preset["rfm"]["action_groups"]] + [s["name"] for s in preset["rfm"]["segments"]]
     assert not [n for n in names if "挽回" in n] and "重点挽留" in names
+
+
+def test_chinese_wording_the_reader_asked_for():
+    """A Chinese reader's list: 据以行动 is stilted, "每位新增购买客户下一笔平均金额的订单" garbled,
+    风险价值 reads as VaR to a finance reader (the value of the customers at risk is 风险客户价值, one term
+    everywhere), and "第 99% 百分位" mixes two ways of saying a quantile."""
+    zh = catalog("zh-CN")
+    texts = [t for v in zh.values() for t in (v if isinstance(v, tuple) else (v,))]
+    for bad in ("据以行动", "下一笔平均金额的订单", "风险价值", "面临风险的", "百分位"):
+        assert not [t for t in texts if bad in t], bad
+    assert zh["Value at risk"] == "风险客户价值"
+    assert zh["Value at risk ({currency})"].startswith("风险客户价值")
+    assert "每多一位购买的客户，就多一笔金额等于平均订单金额的订单" in zh[
+        "Expected profit: {treated} customers get the offer x {lift} lift ({how}) x {aov} average order x {margin} "
+        "gross margin = {gross}, minus the offer's cost {cost} = {net}. Assumes the lift repeats and each extra buyer "
+        "places one average order."]
+    assert zh["capped at the pooled {pct} quantile"] == "按各组合并后的 {pct} 分位数封顶"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from helpers.frame.settings import SegmentRule, defaults
+from helpers.locale import set_language
 from helpers.segments.data import customer_summary
 from helpers.segments.model import frequency_scores, rank_scores, segment_of
 from helpers.segments.step import scoring_table, segment_table
@@ -115,11 +118,26 @@ def test_scoring_table_ranges():
     assert (f1["customers"], f1["from"], f1["to"]) == (4, 1, 1)
     # as the page shows it: days and purchases whole, a point as one value, spend as money
     assert f1["values"] == "1"
-    for _, r in t[t["score"].str.startswith(("R", "F"))].iterrows():
+    for _, r in t[t["score"].str.startswith("F")].iterrows():
         lo, hi = round(r["from"]), round(r["to"])
         assert r["values"] == (f"{lo:,}" if lo == hi else f"{lo:,} to {hi:,}")
+    # days carry their unit
+    for _, r in t[t["score"].str.startswith("R")].iterrows():
+        lo, hi = round(r["from"]), round(r["to"])
+        assert r["values"] == (f"{lo:,} day{'s' * (hi != 1)}" if lo == hi else f"{lo:,} to {hi:,} days")
     t = scoring_table(segment_of(hand_twelve(), S), "USD")
     assert t[t["score"].str.startswith("M")]["values"].str.startswith("USD ").all()
+
+
+def test_scoring_table_says_days_in_chinese():
+    """A Chinese reader found the R ranges without a unit ("431 至 995" beside "距上次购买天数")."""
+    set_language("zh-CN")
+    try:
+        t = scoring_table(segment_of(hand_twelve(), S), "CNY")
+    finally:
+        set_language("en")
+    r = t[t["score"].str.startswith("R")]
+    assert len(r) and r["values"].str.fullmatch(r"[\d,]+( 至 [\d,]+)? 天").all(), r["values"].tolist()
 
 
 def test_segment_map_must_cover_every_cell():
@@ -294,3 +312,17 @@ def test_values_by_id_refuses_repeated_ids():
     from helpers.segments.data import values_by_id
     with pytest.raises(ValueError, match="repeat"):
         values_by_id(pd.Series([1.0, 2.0], index=["a", "a"]), pd.Series(["a"]))
+
+
+def test_purchase_counts_show_as_counts_not_with_two_decimals():
+    """The cluster profile's median purchases read 8.00 on the page: a count is 8, a median between two
+    counts 2.5."""
+    from pathlib import Path
+
+    from helpers.page.tables import styled_table
+    t = pd.DataFrame({"cluster": [1, 2, 3], "median_frequency": [8.0, 2.5, 1.0]})
+    html = styled_table(t, count_cols=["median_frequency"]).to_html()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert ["8", "2.5", "1"] == [c.strip() for c in cells[1::2]], cells
+    nb = (Path(__file__).resolve().parents[2] / "notebooks" / "20_rfm_clustering.py").read_text(encoding="utf-8")
+    assert 'count_cols=["median_frequency"]' in nb

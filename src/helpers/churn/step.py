@@ -46,7 +46,19 @@ from helpers.frame.outcome import NotAvailable, summary_fields
 from helpers.frame.progress import stage
 from helpers.frame.settings import BusinessSettings, ChurnSettings, RfmSettings
 from helpers.ingest.attributes import AttributeNote
-from helpers.locale import N_, currency_unit, fmt_date, fmt_int, fmt_number, fmt_p, fmt_pct, fmt_quarter, ntr, tr
+from helpers.locale import (
+    N_,
+    currency_unit,
+    fmt_date,
+    fmt_int,
+    fmt_list,
+    fmt_number,
+    fmt_p,
+    fmt_pct,
+    fmt_quarter,
+    ntr,
+    tr,
+)
 from helpers.page.tables import styled_table
 from helpers.page.text import bullet_list, money
 from helpers.segments import data as rfm
@@ -471,7 +483,7 @@ def _run_snapshots(t: ibis.Table, customers, as_of, settings: ChurnSettings, see
     if attrs and customers is None:
         res.parts.append(NotAvailable(
             "churn.attributes", missing=tr("churn.attributes names {names}, and there is no customers table",
-                                           names=", ".join(attrs)),
+                                           names=fmt_list(attrs)),
             why=tr("customer attributes add to what the order history says about churn"),
             remedy=tr("a customers table (sources.customers)"), title=tr("Customer attributes in the churn model")))
         attrs = []

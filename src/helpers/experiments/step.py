@@ -42,7 +42,18 @@ from helpers.experiments.model import interaction_test
 from helpers.experiments.outcomes_engine import outcomes_engine
 from helpers.frame.outcome import NotAvailable, summary_fields
 from helpers.frame.settings import AbSettings, RfmSettings
-from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_p, fmt_pct, fmt_points, tr
+from helpers.locale import (
+    fmt_clauses,
+    fmt_int,
+    fmt_labelled,
+    fmt_list,
+    fmt_money,
+    fmt_number,
+    fmt_p,
+    fmt_pct,
+    fmt_points,
+    tr,
+)
 
 __all__ = [
     "AbOutcome",
@@ -188,12 +199,12 @@ def _experiment_check(exp: str, df: pd.DataFrame, s: AbSettings) -> NotAvailable
                             remedy=tr("assignments to the control variant {control}, or ab.control_variant set "
                                       "to this experiment's control", control=s.control_variant),
                             missing=tr("no customer is in the control variant {control} (variants: {variants})",
-                                       control=s.control_variant, variants=", ".join(variants)))
+                                       control=s.control_variant, variants=fmt_list(variants)))
     sizes = df.groupby("variant").size()
     small = [v for v, n in sizes.items() if n < 2]
     if small:
         return NotAvailable(f"ab.{exp}", title=exp, why=why_arms, remedy=remedy_arms,
-                            missing=tr("an arm has fewer than two customers ({variants})", variants=", ".join(small)))
+                            missing=tr("an arm has fewer than two customers ({variants})", variants=fmt_list(small)))
     if df["conversion"].sum() == 0:
         return NotAvailable(
             f"ab.{exp}", title=exp,
@@ -328,7 +339,7 @@ def _evaluate_one(exp: str, tv: str, d: pd.DataFrame, excluded: int, s: AbSettin
     bad_srm = segs[segs["srm_p_bonferroni"] < s.srm_alpha]["segment"].tolist() if "srm_p_bonferroni" in segs else []
     if bad_srm:
         res.notes.append(tr("Sample-ratio mismatch within {segments} (Bonferroni-adjusted p < {alpha}): read those "
-                            "segments' results with care.", segments=", ".join(map(str, bad_srm)),
+                            "segments' results with care.", segments=fmt_list(bad_srm),
                             alpha=fmt_p(s.srm_alpha)))
         srm["failed_segments"] = bad_srm
     if excluded:
@@ -452,10 +463,10 @@ def _decide(r: ExperimentResult, s: AbSettings, gross_margin: float) -> None:
     elif breached:
         r.decision = "Do not ship"
         r.decision_detail = tr("A guardrail was breached: {metrics} got worse by more than the allowed margin.",
-                               metrics=", ".join(metric_name(m) for m in breached))
+                               metrics=fmt_list(metric_name(m) for m in breached))
     elif target:
         seg = r.segments.set_index("segment")
-        parts = ", ".join(tr("{segment} ({size}, {level} CI {ci})", segment=g,
+        parts = fmt_clauses(tr("{segment} ({size}, {level} CI {ci})", segment=g,
                              size=_effect_words(e.metric, seg.loc[g, "diff"]), level=level,
                              ci=_interval_words(e.metric, seg.loc[g, "ci_low"], seg.loc[g, "ci_high"]))
                           for g in target)
@@ -615,15 +626,15 @@ def segments_table(r: ExperimentResult, s: AbSettings, currency: str = "") -> pd
 
 def experiment_markdown(r: ExperimentResult, s: AbSettings, currency: str = "") -> str:
     """The top of an experiment's section: decision, guardrails, net value, trust checks, notes."""
-    lines = [f"### {r.experiment_id}: **{r.decision_label}**", "", r.decision_detail, ""]
+    lines = ["### " + fmt_labelled(r.experiment_id, f"**{r.decision_label}**"), "", r.decision_detail, ""]
     gw = guardrail_words(r, currency, s.alpha)
     nv = net_value_words(r, currency, s.alpha)
     if gw:
         lines += [gw, ""]
     if nv:
         lines += [nv, ""]
-    counts = ", ".join(f"{k} {fmt_int(v)}" for k, v in r.counts.items())
-    planned = ", ".join(f"{k} {fmt_pct(v)}" for k, v in r.srm["planned"].items())
+    counts = fmt_list(f"{k} {fmt_int(v)}" for k, v in r.counts.items())
+    planned = fmt_list(f"{k} {fmt_pct(v)}" for k, v in r.srm["planned"].items())
     lines.append("- " + (tr("Split check failed: {counts} against the planned split {planned} (chi-square {p}; "
                             "mismatch when p < {alpha}).", counts=counts, planned=planned, p=p_is(r.srm["p_value"]),
                             alpha=fmt_p(s.srm_alpha)) if r.srm["failed"] else
@@ -742,7 +753,7 @@ def show_experiments(results: AbOutcome, currency: str, s: AbSettings) -> None:
 
 def conventions_markdown(s: AbSettings) -> str:
     """The statistical conventions of this page in a few lines."""
-    wins = (tr("capped at the pooled {pct} percentile", pct=fmt_pct(s.winsorize_percentile))
+    wins = (tr("capped at the pooled {pct} quantile", pct=fmt_pct(s.winsorize_percentile))
             if s.winsorize_percentile else tr("not capped"))
     return tr(
         "Outcomes are measured over {days} days after each customer's assignment; the primary metric is **{metric}**. "

@@ -30,9 +30,10 @@ from helpers.frame.settings import (
     RfmParams,
     StepParams,
 )
+from helpers.locale import N_
 
 __all__ = ["Artifact", "Step", "STEPS", "ARTIFACTS", "PIPELINE", "STEP_MODELS", "step", "needs", "awaits",
-           "writer_of", "SCORE_TABLES", "REVIEW_STEP"]
+           "writer_of", "SCORE_TABLES", "REVIEW_STEP", "SUBSCRIPTION_CHURN_HEADING", "page_heading"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ class Step:
         wait for their writers to *finish* before it starts, only for them to have started: it runs
         beside them, and the catalog waits for each such artifact where the notebook reads it
         (:meth:`helpers.frame.catalog.Catalog.path`).
+    headings : tuple of (str, str)
+        Other titles of the page, by the ``mode`` of the step's JSON summary: ``(mode, markdown)`` pairs,
+        the markdown (English, translated on the page) replacing the notebook's first cell (its title and
+        opening) when the run's summary has that mode (see :func:`page_heading`).
     """
 
     name: str
@@ -96,12 +101,20 @@ class Step:
     writes: dict[str, str]
     summary: str | None
     reads_late: tuple[str, ...] = ()
+    headings: tuple[tuple[str, str], ...] = ()
 
     @property
     def notebook(self) -> PurePosixPath:
         """The notebook's path relative to the project root."""
         return PurePosixPath("notebooks") / f"{self.name}.py"
 
+
+#: The churn page of a subscription book (contractual mode): the score is the risk of cancelling, not of buying no
+#: more (the notebook's own title, "Churn risk", speaks of customers who stop buying; zh 未复购风险 / 退订风险).
+SUBSCRIPTION_CHURN_HEADING = N_(
+    "# Cancellation risk\n\nWhich subscribers are about to cancel, why, and how much that is worth: the early-warning "
+    "list for the retention team. Every model is tested the way it will be used, beside simpler baselines, and the "
+    "one that scores the subscribers is never worse than a baseline on this page.")
 
 #: The pipeline, in execution order (a step may start earlier when what it reads is there).
 STEPS: tuple[Step, ...] = (
@@ -128,7 +141,8 @@ STEPS: tuple[Step, ...] = (
          summary="churn",
          # the features, the models and their backtest need only the orders and customers: the churn
          # model is fitted while 20 and 30 run; segments and value are read afterwards (value at risk)
-         reads_late=("segment_scores", "value_scores", "clv")),
+         reads_late=("segment_scores", "value_scores", "clv"),
+         headings=(("contractual", SUBSCRIPTION_CHURN_HEADING),)),
     Step("50_ab_evaluation", "helpers.experiments", AbParams, "Experiments", "Experiments",
          reads=("orders",), reads_optional=("experiments",),
          writes={"ab": "artifacts/ab.json"},
@@ -188,6 +202,14 @@ def step(name: str) -> Step:
         if s.name == name:
             return s
     raise KeyError(f"unknown step {name!r}; steps are {list(PIPELINE)}")
+
+
+def page_heading(name: str, summary: dict | None) -> str | None:
+    """The first markdown cell (title and opening, English) of step ``name``'s page for a run whose JSON summary is
+    ``summary``, when it is not the notebook's own: the churn page of a subscription book (``mode`` contractual) is
+    about cancelling (:data:`SUBSCRIPTION_CHURN_HEADING`). None keeps the notebook's."""
+    mode = (summary or {}).get("mode")
+    return dict(step(name).headings).get(mode) if isinstance(mode, str) else None
 
 
 def writer_of(artifact: str) -> str:

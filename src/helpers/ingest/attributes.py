@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from helpers.locale import N_, NC_, trc
+from helpers.locale import N_, NC_, fmt_clauses, trc
 
 __all__ = [
     "ATTRIBUTE_NAMES",
@@ -302,7 +302,7 @@ def type_attributes(df: pd.DataFrame, attributes: list[str], types: dict[str, st
         values, bad = convert(out[a], kind)
         rows = int(bad.sum())
         if rows:
-            ex = "; ".join(str(v) for v in out.loc[bad.to_numpy(bool), a].astype("string").head(examples))
+            ex = fmt_clauses(str(v) for v in out.loc[bad.to_numpy(bool), a].astype("string").head(examples))
             findings.append(Finding("customers", UNREADABLE[kind], a, rows, rows / n, ex, "set to missing"))
         out[a] = values
     return out, findings

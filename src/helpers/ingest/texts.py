@@ -19,7 +19,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from helpers.locale import fmt_date, fmt_number, tr
+from helpers.locale import fmt_clauses, fmt_date, fmt_number, tr
 
 __all__ = [
     "BLANK_CUSTOMER",
@@ -127,5 +127,5 @@ def format_examples(values: pd.Series, k: int) -> str:
         values = values.astype("string")  # formatted here, for the k examples only
     vals = values.tolist()
     null = tr("<null>")
-    return "; ".join(null if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
+    return fmt_clauses(null if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
                      else str(v) for v in vals)

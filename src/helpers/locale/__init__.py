@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 __all__ = ["LANGUAGES", "set_language", "language", "tr", "ntr", "N_", "NC_", "trc", "translate_name", "catalog",
            "babel_locale", "currency_unit", "fmt_money", "fmt_number", "fmt_int", "fmt_pct", "fmt_points", "fmt_date",
-           "fmt_month", "fmt_quarter", "fmt_p", "fmt_compact", "fmt_range", "MINUS"]
+           "fmt_month", "fmt_quarter", "fmt_p", "fmt_compact", "fmt_range", "fmt_list", "fmt_clauses", "fmt_labelled",
+           "MINUS"]
 
 #: Languages with a catalog (``en`` needs none: its messages are the ids).
 LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
@@ -280,6 +282,22 @@ def fmt_range(low: float | None, high: float | None, fmt=None) -> str:
     return a if a == b else tr("{low} to {high}", low=a, high=b)
 
 
+def fmt_list(items: Iterable[object]) -> str:
+    """Items named in a sentence: ``A, B, C`` in English, ``A、B、C`` in Chinese (never a half-width comma
+    between Chinese words)."""
+    return tr(", ").join(str(i) for i in items)
+
+
+def fmt_clauses(items: Iterable[object]) -> str:
+    """Clauses of one sentence: ``a; b`` in English, ``a；b`` in Chinese."""
+    return tr("; ").join(str(i) for i in items)
+
+
+def fmt_labelled(label: str, text: str) -> str:
+    """A label and what it labels: ``EXP-01: Ship`` in English, ``EXP-01：推广`` in Chinese (full-width colon)."""
+    return tr("{label}: {text}", label=label, text=text)
+
+
 def fmt_compact(x: float | None, currency: str | None = None, digits: int | None = None) -> str:
     """A large number (or amount, with ``currency``) in the locale's short form: ``341.6万``, ``1.23亿``
     (``3.4M`` in English), from CLDR's compact patterns.
@@ -297,8 +315,22 @@ def fmt_compact(x: float | None, currency: str | None = None, digits: int | None
         digits = 1 if abs(x) < (1e9 if _current == "en" else 1e8) else 2
     x = _round_to_shown(x, digits, loc)
     if currency:
-        return format_compact_currency(x, currency, locale=loc, fraction_digits=digits)
-    return format_compact_decimal(x, locale=loc, fraction_digits=digits)
+        return _grouped(format_compact_currency(x, currency, locale=loc, fraction_digits=digits), loc)
+    return _grouped(format_compact_decimal(x, locale=loc, fraction_digits=digits), loc)
+
+
+def _grouped(text: str, loc: str) -> str:
+    """``text`` with the locale's thousands separator in the whole part of its number (CLDR's compact patterns
+    have none: ``¥1699.5万`` -> ``¥1,699.5万``, as every other amount on the page is grouped)."""
+    import re
+
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+    dec, group = re.escape(get_decimal_symbol(loc)), get_group_symbol(loc)
+
+    def add(m: re.Match) -> str:
+        whole = m.group(1)
+        return format(int(whole), ",").replace(",", group) + m.group(2)
+    return re.sub(rf"(?<![\d{dec}])(\d{{4,}})((?:{dec}\d+)?)", add, text, count=1)
 
 
 def _round_to_shown(x: float, digits: int, loc: str) -> float:

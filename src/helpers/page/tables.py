@@ -92,7 +92,8 @@ def column_label(name: str) -> str:
 
 def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Iterable[str] = (),
                  pct_cols: Iterable[str] = (), float_cols: Iterable[str] = (), currency: str = "",
-                 decimals: int = 0, caption: str | None = None, readable_headers: bool = True):
+                 decimals: int = 0, caption: str | None = None, readable_headers: bool = True,
+                 count_cols: Iterable[str] = ()):
     """A pandas Styler with thousands separators, rounding, right-aligned numbers, no index.
 
     Parameters
@@ -104,13 +105,16 @@ def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Ite
         floats (2 places).
     currency : str
         Prefix of money cells' header note (shown in the caption).
+    count_cols : iterable of str
+        Counts and medians of counts (purchases): a whole number as such (``8``, never ``8.00``), one decimal
+        when a median falls between two counts (``2.5``).
     """
     names = {c: column_label(c) for c in df.columns} if readable_headers else {c: c for c in df.columns}
     if len(set(names.values())) < len(names):  # two columns with one label: keep them apart
         names = {c: (lab if list(names.values()).count(lab) == 1 else f"{lab} ({c})") for c, lab in names.items()}
     df = df.rename(columns=names)
-    money_cols, int_cols, pct_cols, float_cols = ([names.get(c, c) for c in cols] for cols in
-                                                  (money_cols, int_cols, pct_cols, float_cols))
+    money_cols, int_cols, pct_cols, float_cols, count_cols = (
+        [names.get(c, c) for c in cols] for cols in (money_cols, int_cols, pct_cols, float_cols, count_cols))
     fmt = {}
     for c in money_cols:
         fmt[c] = lambda v, d=decimals: fmt_number(v, d)
@@ -120,6 +124,8 @@ def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Ite
         fmt[c] = lambda v: fmt_pct(v, 1)
     for c in float_cols:
         fmt[c] = lambda v: fmt_number(v, 2)
+    for c in count_cols:
+        fmt[c] = _count
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c].dtype)]
     st = df.style.set_uuid(_table_uuid()).format(fmt, na_rep=tr("n/a")).hide(axis="index")
     st = st.set_properties(subset=numeric, **{"text-align": "right"})
@@ -130,6 +136,13 @@ def styled_table(df: pd.DataFrame, money_cols: Iterable[str] = (), int_cols: Ite
     if cap:
         st = st.set_caption(cap)
     return st
+
+
+def _count(v: float) -> str:
+    """A count, or a median of counts: ``8``, ``2.5``."""
+    if v is None or pd.isna(v):
+        return tr("n/a")
+    return fmt_int(v) if float(v).is_integer() else fmt_number(v, 1)
 
 
 def kpi_cards_table(kpis: pd.DataFrame, currency: str):

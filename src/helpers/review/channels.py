@@ -22,7 +22,7 @@ import pandas as pd
 
 from helpers.frame.settings import ChannelSettings
 from helpers.ingest import attribute_label
-from helpers.locale import N_, fmt_int, fmt_money, fmt_number, fmt_pct, tr
+from helpers.locale import N_, fmt_int, fmt_list, fmt_money, fmt_number, fmt_pct, tr
 from helpers.review.model import mean_interval
 
 __all__ = ["value_by_attribute", "channel_table", "channel_sentence", "OTHER", "NOT_RECORDED", "NOT_IN_TABLE"]
@@ -130,8 +130,8 @@ def channel_sentence(t: pd.DataFrame, attribute: str, currency: str, horizon_mon
     overall = t.attrs.get("overall", float("nan"))
     low = t[t["below_average"]]
     if len(low):
-        values = ", ".join(f"{v} ({fmt_money(x, currency)})" for v, x in
-                           zip(low["value"], low["value_per_customer"], strict=True))
+        values = fmt_list(tr("{value} ({amount})", value=v, amount=fmt_money(x, currency))
+                          for v, x in zip(low["value"], low["value_per_customer"], strict=True))
         costed = "acquisition_cost" in low and low["acquisition_cost"].notna().all()
         if costed:
             return tr("Least value by {attribute}: {values}: their predicted {h}-month value per customer is below "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.frame.settings import LifecycleSettings
-from helpers.locale import fmt_int, tr
+from helpers.locale import fmt_int, fmt_list, tr
 
 __all__ = ["glossary"]
 
@@ -89,7 +89,7 @@ def _segment_rows(lapsed: list[str]) -> list[tuple[str, str]]:
         (tr("Segment"), tr("A group of customers with similar recency, frequency and spend scores (RFM), named by "
                            "the segment map of the parameters.")),
         (tr("Lapsed"), tr("In a segment of customers who have slipped away: {segments}.",
-                          segments=", ".join(lapsed))),
+                          segments=fmt_list(lapsed))),
         (tr("Action group"), tr("Segments that get the same kind of action; the plan is per action group.")),
     ]
 

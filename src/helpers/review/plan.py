@@ -44,7 +44,19 @@ import numpy as np
 import pandas as pd
 
 from helpers.frame.settings import AbSettings, PlanSettings, RfmSettings
-from helpers.locale import fmt_int, fmt_money, fmt_number, fmt_pct, fmt_points, fmt_quarter, language, ntr, tr
+from helpers.locale import (
+    fmt_clauses,
+    fmt_int,
+    fmt_list,
+    fmt_money,
+    fmt_number,
+    fmt_pct,
+    fmt_points,
+    fmt_quarter,
+    language,
+    ntr,
+    tr,
+)
 from helpers.review import inputs
 from helpers.review.history import History
 from helpers.review.model import detectable_lift, holdout_size
@@ -260,7 +272,7 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                              "The offer is not sent to the {n} customers ({detail}) whose predicted {h}-month value "
                              "at a {margin} gross margin is below its cost of {cost} per customer (a predicted value "
                              "under {floor}); they get low-cost contact only.", int((~worth).sum()),
-                             detail=", ".join(f"{s} {fmt_int(c)}" for s, c in below.items() if c), h=h_months,
+                             detail=fmt_list(f"{s} {fmt_int(c)}" for s, c in below.items() if c), h=h_months,
                              margin=fmt_pct(margin), cost=fmt_money(cost, currency, 2),
                              floor=fmt_money(cost / margin, currency, 2)))
         aov_all = mine["average_order_value"].to_numpy(dtype=float) if "average_order_value" in mine else None
@@ -382,25 +394,7 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
                                 "sent this quarter (it does not pay for itself), so they get the call only.",
                                 n=fmt_int(rlist["customers"])))
             else:
-                words = dict(n=fmt_int(rlist["customers"]), offer=fmt_int(rlist["offer"]),
-                             no_offer=fmt_int(rlist["no_offer"]), held=fmt_int(rlist["in_holdout"]),
-                             contact=fmt_int(rlist["customers"] - rlist["in_holdout"]))
-                if rlist["no_offer"] == 0:   # no "0 of them" in a manager's sentence
-                    rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
-                                    "risk, top spend to date): {held} of them are in the holdout (no call, no offer), "
-                                    "and the retention team calls the other {contact} personally; all of them also "
-                                    "get the offer.", **words))
-                elif rlist["offer"] == 0:
-                    rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
-                                    "risk, top spend to date): {held} of them are in the holdout (no call, no offer), "
-                                    "and the retention team calls the other {contact} personally; all of them are "
-                                    "predicted to be worth less than the offer's cost and get the call only.", **words))
-                else:
-                    rules.append(tr("{n} of this group's customers are on the churn page's retention list (high churn "
-                                    "risk, top spend to date): {held} of them are in the holdout (no call, no offer), "
-                                    "and the retention team calls the other {contact} personally; {offer} of those "
-                                    "also get the offer, {no_offer} are predicted to be worth less than its cost and "
-                                    "get the call only.", **words))
+                rules.append(_retention_sentence(rlist))
         fname = contact_list_name(g.name)
         entry = {
             "group": g.name, "segments": segs, "customers": n,
@@ -450,12 +444,16 @@ def build_plan(scores: pd.DataFrame | None, history: History, rfm_json: dict | N
         if len(rl):
             contacts[RETENTION_LIST] = rl.drop(columns=["retention_priority", "in_holdout"])
             listed = sum(e["retention_list"]["customers"] for e in entries if e["retention_list"])
-            notes.append(tr("Retention list for the retention team: [{name}]({link}), {n} customers to contact: of the "
+            words = dict(name=RETENTION_LIST, link=f"exports/{RETENTION_LIST}", n=fmt_int(len(rl)),
+                         listed=fmt_int(listed), held=fmt_int(listed - len(rl)))
+            notes.append(tr("Retention list for the retention team: [{name}]({link}), {n} customers to contact: all "
+                            "those at high churn risk with the highest spend to date (the churn page's retention "
+                            "priority); none of them is held out as a control group. The column offer says who also "
+                            "gets the group's offer.", **words) if listed == len(rl) else
+                         tr("Retention list for the retention team: [{name}]({link}), {n} customers to contact: of the "
                             "{listed} at high churn risk with the highest spend to date (the churn page's retention "
                             "priority), {held} are held out as a control group and are not on it. The column offer "
-                            "says who also gets the group's offer.",
-                            name=RETENTION_LIST, link=f"exports/{RETENTION_LIST}", n=fmt_int(len(rl)),
-                            listed=fmt_int(listed), held=fmt_int(listed - len(rl))))
+                            "says who also gets the group's offer.", **words))
     return PlanResult(entries, contacts, notes)
 
 
@@ -520,6 +518,49 @@ def holdout_sentence(pool: int, size: int, powered: bool, target: float, measure
     return tr("Holdout: {h} customers ({share}, the most the parameters allow) picked at random get nothing. That is "
               "too few to detect {aim} with {power} power; next quarter's read-out can detect {reach} or more.",
               h=fmt_int(size), share=share, aim=aim, power=fmt_pct(power), reach=fmt_points(reach).lstrip("+"))
+
+
+def _retention_sentence(r: dict) -> str:
+    """The plan's sentence on a group's customers on the churn page's retention list, when its offer pays.
+
+    ``r`` holds ``customers``, ``in_holdout``, ``offer`` and ``no_offer`` (counts). No count of zero is said
+    ("0 of them are in the holdout", "0 of those get the offer"): a group whose holdout holds none of them, or
+    all of them, and one whose listed customers all get the offer, or none does, has its own wording.
+    """
+    n, held = r["customers"], r["in_holdout"]
+    words = dict(n=fmt_int(n), offer=fmt_int(r["offer"]), no_offer=fmt_int(r["no_offer"]), held=fmt_int(held),
+                 contact=fmt_int(n - held))
+    if held >= n:
+        return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend "
+                  "to date): all of them are in the holdout (no call, no offer), so the retention team calls none of "
+                  "them this quarter.", **words)
+    if held == 0:
+        if r["no_offer"] == 0:
+            return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top "
+                      "spend to date): none of them is held out, so the retention team calls each of them "
+                      "personally; all of them also get the offer.", **words)
+        if r["offer"] == 0:
+            return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top "
+                      "spend to date): none of them is held out, so the retention team calls each of them "
+                      "personally; all of them are predicted to be worth less than the offer's cost and get the call "
+                      "only.", **words)
+        return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend "
+                  "to date): none of them is held out, so the retention team calls each of them personally; {offer} "
+                  "of those also get the offer, {no_offer} are predicted to be worth less than its cost and get the "
+                  "call only.", **words)
+    if r["no_offer"] == 0:
+        return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend "
+                  "to date): {held} of them are in the holdout (no call, no offer), and the retention team calls the "
+                  "other {contact} personally; all of them also get the offer.", **words)
+    if r["offer"] == 0:
+        return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend "
+                  "to date): {held} of them are in the holdout (no call, no offer), and the retention team calls the "
+                  "other {contact} personally; all of them are predicted to be worth less than the offer's cost and "
+                  "get the call only.", **words)
+    return tr("{n} of this group's customers are on the churn page's retention list (high churn risk, top spend to "
+              "date): {held} of them are in the holdout (no call, no offer), and the retention team calls the other "
+              "{contact} personally; {offer} of those also get the offer, {no_offer} are predicted to be worth less "
+              "than its cost and get the call only.", **words)
 
 
 def retention_counts(result: PlanResult | None) -> dict | None:
@@ -654,23 +695,28 @@ def _signed_int(x: int) -> str:
 
 
 def plan_markdown(result: PlanResult, currency: str) -> str:
-    """Each group's plan in words: the action, the rules that shaped it, expected value, holdout, contact list."""
+    """Each group's plan in words: the action, the rules that shaped it, expected value, holdout, contact list.
+
+    Every line of a group's entry is a paragraph (or a bullet) of its own: who, the evidence and the action
+    each on their line, the rules as bullets, then the expected profit, the holdout and the contact lists
+    (markdown joins lines without a blank line between them into one block).
+    """
     if not result.entries:
-        return "\n".join(result.notes)
+        return "\n\n".join(result.notes)
     out = []
     for e in result.entries:
         out.append(f"### {e['group']}")
         who = tr("{n} customers ({segments}); revenue to date {revenue}", n=fmt_int(e["customers"]),
-                 segments=", ".join(e["segments"]), revenue=fmt_money(e["revenue_to_date"], currency))
+                 segments=fmt_list(e["segments"]), revenue=fmt_money(e["revenue_to_date"], currency))
         if e["value_per_customer"] is not None:
             who += tr("; predicted {h}-month value {value} per customer", h=e["horizon_months"],
                       value=fmt_money(e["value_per_customer"], currency))
         per = {k: v for k, v in (e["value_per_customer_by_segment"] or {}).items() if v is not None}
         if len(per) > 1:
-            who += tr(" ({values})", values=", ".join(f"{k} {fmt_money(v, currency)}" for k, v in per.items()))
+            who += tr(" ({values})", values=fmt_list(f"{k} {fmt_money(v, currency)}" for k, v in per.items()))
         if e["high_risk_share"] is not None:
             who += tr("; {share} of its active customers at high churn risk", share=fmt_pct(e["high_risk_share"]))
-        out.append(f"**{tr('Who')}:** {who}.")
+        out.append(tr("**Who:** {who}.", who=who))
         ev = []
         if e["change_since_last_quarter"] is not None:
             ev.append(tr("{change} customers since last quarter (over the trend: {first} to {last})",
@@ -681,21 +727,20 @@ def plan_markdown(result: PlanResult, currency: str) -> str:
                          share=fmt_pct(e["bought_this_quarter_share"])))
         if not e["experiments"]:
             ev.append(tr("no experiment measured an effect in this group this quarter"))
-        out.append(f"**{tr('Evidence')}:** " + "; ".join(ev) + ".")
-        out.append(f"**{tr('What')}:** {e['action']}")
-        out += [f"- {r}" for r in e["rules"]]
-        out.append("")
+        out.append(tr("**Evidence:** {evidence}.", evidence=fmt_clauses(ev)))
+        out.append(tr("**What:** {action}", action=e["action"]))
+        if e["rules"]:
+            out.append("\n".join(f"- {r}" for r in e["rules"]))
         out.append(e["expected_value_sentence"])
-        out.append("")
-        links = tr("Contact list: [{name}]({link}) (customer id, segment, predicted value, churn risk, whether "
-                   "they get the offer).", name=e["contact_list"].split("/")[-1], link=e["contact_list"])
+        out.append(e["holdout_sentence"])
+        out.append(tr("Contact list: [{name}]({link}) (customer id, segment, predicted value, churn risk, whether "
+                      "they get the offer).", name=e["contact_list"].split("/")[-1], link=e["contact_list"]))
         if e["holdout_list"]:
-            links += " " + tr("Holdout: [{name}]({link}), do not contact (next quarter's control group).",
-                              name=e["holdout_list"].split("/")[-1], link=e["holdout_list"])
-        out.append(e["holdout_sentence"] + " " + links)
-        out.append("")
+            out.append(tr("Holdout: [{name}]({link}), do not contact (next quarter's control group).",
+                          name=e["holdout_list"].split("/")[-1], link=e["holdout_list"]))
     out += result.notes
-    return "\n".join(out)
+    # a blank line between the parts: each is a paragraph (or a list) of its own on the page
+    return "\n\n".join(out)
 
 
 def readouts(ab: dict | None, ab_settings: AbSettings, previous_quarter: str) -> list[dict]:

@@ -17,7 +17,19 @@ import pandas as pd
 
 from helpers.frame.settings import previous_quarter
 from helpers.ingest.texts import EXCLUDED
-from helpers.locale import N_, fmt_date, fmt_int, fmt_money, fmt_number, fmt_pct, fmt_quarter, tr
+from helpers.locale import (
+    N_,
+    fmt_clauses,
+    fmt_date,
+    fmt_int,
+    fmt_labelled,
+    fmt_list,
+    fmt_money,
+    fmt_number,
+    fmt_pct,
+    fmt_quarter,
+    tr,
+)
 from helpers.page.text import money
 from helpers.page.text import or_list as _or_list
 from helpers.review import inputs
@@ -266,7 +278,7 @@ def available_sections(artifacts: dict[str, dict | None], own: list | tuple = ()
         else:
             rows.append({tr("Section"): section,
                          tr("Status"): tr("available") if not parts else tr("partly available"), tr("Why"): ""})
-        rows += [{tr("Section"): f"{section}: {p.get('title') or p['part']}", tr("Status"): tr("not available"),
+        rows += [{tr("Section"): fmt_labelled(section, p.get("title") or p["part"]), tr("Status"): tr("not available"),
                   tr("Why"): p.get("reason", "")} for p in parts]
     for na in own:
         if na is not None:
@@ -291,7 +303,7 @@ def segment_sentences(rfm: dict | None, currency: str) -> str:
         tr("{segment} are {customers} of customers and {revenue} of revenue to date.", segment=top[0],
            customers=fmt_pct(top[1]["share_of_customers"]), revenue=fmt_pct(top[1]["share_of_revenue"])),
         tr("The {group} group ({segments}) holds {customers} of customers and {revenue} of revenue.", group=group,
-           segments=", ".join(n for n, _ in protect), customers=fmt_pct(share_c), revenue=fmt_pct(share_r)),
+           segments=fmt_list(n for n, _ in protect), customers=fmt_pct(share_c), revenue=fmt_pct(share_r)),
     ]
     mig = rfm.get("migration")
     if mig:
@@ -393,7 +405,8 @@ def experiment_decisions(ab: dict | None, currency: str = "") -> pd.DataFrame:
         rows.append({
             tr("Experiment"): v["experiment_id"],
             tr("Decision"): v.get("decision_label") or v["decision"],
-            tr("Guardrails"): "; ".join(_guardrail_short(g, currency) for g in v.get("guardrails") or []) or tr("none"),
+            tr("Guardrails"): (fmt_clauses(_guardrail_short(g, currency) for g in v.get("guardrails") or [])
+                               or tr("none")),
             tr("Net value per treated customer"): (tr("{net} ({low} to {high})", net=fmt_money(net["net"], currency, 2),
                                                       low=fmt_money(net["net_low"], currency, 2),
                                                       high=fmt_money(net["net_high"], currency, 2))
@@ -496,10 +509,12 @@ def churn_headline(churn: dict, currency: str, retention: dict | None = None) ->
     out as a control and how many the retention team's list holds to contact (the count of retention-priority.csv)."""
     first = _churn_headline(churn, currency)
     if retention and retention.get("listed"):
-        first += " " + tr("Of those {listed}, {held} are held out as a control group: the retention team's list "
-                          "({file}) has {contact} to contact.", listed=fmt_int(retention["listed"]),
-                          held=fmt_int(retention["held_out"]), contact=fmt_int(retention["to_contact"]),
-                          file=retention["file"])
+        words = dict(listed=fmt_int(retention["listed"]), held=fmt_int(retention["held_out"]),
+                     contact=fmt_int(retention["to_contact"]), file=retention["file"])
+        first += " " + (tr("None of those {listed} is held out as a control group: the retention team's list ({file}) "
+                           "holds all of them.", **words) if not retention["held_out"] else
+                        tr("Of those {listed}, {held} are held out as a control group: the retention team's list "
+                           "({file}) has {contact} to contact.", **words))
     return first
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata as md
+import json
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +20,7 @@ from pathlib import Path
 import nbformat
 from papermill.exceptions import PapermillExecutionError
 
+from helpers.frame import registry
 from helpers.frame.errors import RunError, SegreviewError
 from helpers.frame.registry import PIPELINE, REVIEW_STEP
 from helpers.frame.settings import project_root, quarter_bounds
@@ -105,7 +107,20 @@ class Pages:
     def _render(self, step: str) -> None:
         nb = nbformat.read(self.folder.executed(step), as_version=4)
         render_page(nb, self.folder.path / page_file(step), step, self.steps, self.title, self.subtitle,
-                    self.footer, self.plan.config.language)
+                    self.footer, self.plan.config.language, heading=self._heading(step))
+
+    def _heading(self, step: str) -> str | None:
+        """The page's own title for this run (the churn page of a subscription book), from the step's JSON summary
+        (:func:`helpers.frame.registry.page_heading`); None keeps the notebook's."""
+        st = registry.step(step)
+        if not st.headings or not st.summary:
+            return None
+        path = self.folder.path / registry.ARTIFACTS[st.summary].path
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return registry.page_heading(step, summary)
 
     def render(self, step: str) -> None:
         """Queue the page of ``step``, whose notebook has finished."""

@@ -104,7 +104,7 @@ def _exporter(language_code: str = "en") -> HTMLExporter:
 
 
 def render_page(nb: nbformat.NotebookNode, out: Path, step: str, steps: list[str], title: str,
-                subtitle: str, footer: str, language: str = "en") -> Path:
+                subtitle: str, footer: str, language: str = "en", heading: str | None = None) -> Path:
     """Render one executed notebook to a self-contained HTML page.
 
     Parameters
@@ -122,16 +122,25 @@ def render_page(nb: nbformat.NotebookNode, out: Path, step: str, steps: list[str
     language : str
         The page's language (``language`` parameter): the ``lang`` attribute, the navigation and the
         markdown cells follow it.
+    heading : str, optional
+        Markdown (English, a message id) replacing the notebook's first markdown cell, its title and opening, for
+        this run (:func:`helpers.frame.registry.page_heading`); the page's ``<title>`` takes its first line.
     """
     from helpers.locale import set_language, tr
     set_language(language)
     nav = [{"label": tr(PAGE_LABELS[s]), "href": "index.html" if s == REVIEW_STEP else page_file(s),
             "current": s == step} for s in PAGE_LABELS if s in steps]
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # a copy: preprocessors modify in place
-    nb.metadata["title"] = f"{tr(PAGE_LABELS.get(step, step))} · {title}"
+    label = tr(PAGE_LABELS.get(step, step))
+    if heading:
+        first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+        if first is not None:
+            first.source = heading
+        label = tr(heading).splitlines()[0].lstrip("#").strip()
+    nb.metadata["title"] = f"{label} · {title}"
     resources = {"segreview_css": page_css(), "segreview_title": title,
                  "segreview_subtitle": subtitle, "segreview_nav": nav, "segreview_footer": footer,
-                 "metadata": {"name": tr(PAGE_LABELS.get(step, step))}}
+                 "metadata": {"name": label}}
     body, _ = _exporter(language).from_notebook_node(nb, resources=resources)
     out.write_text(with_fonts(body, language), encoding="utf-8")
     return out

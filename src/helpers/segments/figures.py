@@ -7,10 +7,14 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import pandas as pd
 import seaborn as sns
+from matplotlib.patches import Patch
 
 from helpers.locale import currency_unit, fmt_int, tr
 from helpers.page.figures import PALETTE, segment_color
 from helpers.segments.model import NEW
+
+#: The legend's swatches of a chart whose bars take their segment's colour.
+_LEGEND_GREY = "#323f4b"   # the pages' text colour: no segment's colour
 
 __all__ = ['segment_share_chart', 'rf_heatmap_chart', 'silhouette_chart', 'snake_chart', 'migration_heatmap']
 
@@ -30,13 +34,18 @@ def segment_share_chart(table: pd.DataFrame, title: str | None = None):
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(t) + 1.5))
     y = range(len(t))
     colors = [segment_color(s) for s in t["segment"]]
-    ax.barh([i + 0.2 for i in y], t["share_of_revenue"] * 100, height=0.4, color=colors, label=tr("share of revenue"))
+    ax.barh([i + 0.2 for i in y], t["share_of_revenue"] * 100, height=0.4, color=colors)
     ax.barh([i - 0.2 for i in y], t["share_of_customers"] * 100, height=0.4, color=colors, alpha=0.4,
-            hatch="//", edgecolor="white", label=tr("share of customers"))
+            hatch="//", edgecolor="white")
     ax.set_yticks(list(y), t["segment"])
     ax.set_xlabel(tr("Share (%)"))
     ax.set_title(title)
-    ax.legend(loc="lower right")
+    # each segment has its own colour: the legend tells solid from hatched in a neutral grey (it took the colour
+    # of the last segment's bars, unlike every other bar of the chart)
+    ax.legend(handles=[Patch(facecolor=_LEGEND_GREY, label=tr("share of revenue")),
+                       Patch(facecolor=_LEGEND_GREY, alpha=0.4, hatch="//", edgecolor="white",
+                             label=tr("share of customers"))],
+              loc="lower right", title=tr("bars in each segment's colour"), title_fontsize=9)
     return fig
 
 

@@ -44,8 +44,8 @@ def scoring_table(scored: pd.DataFrame, currency: str | None = None) -> pd.DataF
     """For each of R, F, M and each score that occurs: customers and the value range.
 
     ``from`` / ``to`` are the numbers; ``values`` is the range as the page shows it: days and purchases
-    as whole numbers (``431 to 995``), spend as money in ``currency``, one value when the range is a point
-    (``1``, not ``1 to 1``).
+    as whole numbers, days with their unit (``431 to 995 days``, ``431 至 995 天``), spend as money in
+    ``currency``, one value when the range is a point (``1``, not ``1 to 1``).
     """
     rows = []
     whole = fmt_int
@@ -56,8 +56,12 @@ def scoring_table(scored: pd.DataFrame, currency: str | None = None) -> pd.DataF
         g = scored.groupby(f"{letter.lower()}_score")[col]
         for s, vals in g:
             lo, hi = float(vals.min()), float(vals.max())
+            values = fmt_range(lo, hi, fmt)
+            if letter == "R":   # days carry their unit (a Chinese reader found "431 至 995" without 天)
+                values = (ntr("{n} day", "{n} days", round(hi)) if values == fmt(hi) else
+                          tr("{range} days", range=values))
             rows.append({"score": f"{letter} = {s}", "measure": tr(unit), "customers": len(vals),
-                         "from": lo, "to": hi, "values": fmt_range(lo, hi, fmt)})
+                         "from": lo, "to": hi, "values": values})
     return pd.DataFrame(rows)
 
 
