@@ -15,14 +15,6 @@ matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 CI_CUSTOMERS = 1500
 
-#: Lighter model settings, through the ordinary parameters file, for end-to-end tests whose point is not the
-#: models (what the data allow, a CI workflow's commands, that the real CDNOW log renders): fewer k-means
-#: candidates, restarts and silhouette customers, the fewest CLV parameter draws and A/B posterior draws the
-#: parameters accept. None of them decides whether a part is available, and every model still runs. The
-#: shared CI quarter and the comparisons (second run, backfill, Spark, PostgreSQL, zh) keep params/ci.yaml's.
-LIGHT_MODELS = {"clustering": {"k_max": 4, "n_init": 2, "silhouette_sample": 2000}, "clv": {"n_draws": 20},
-                "ab": {"bayes_draws": 1000}}
-
 
 @pytest.fixture(scope="session")
 def repo() -> Path:

@@ -13,9 +13,7 @@ import time
 
 import pandas as pd
 import pytest
-import yaml
 
-from conftest import LIGHT_MODELS
 from helpers.run.cli import main
 
 pytestmark = pytest.mark.pipeline
@@ -60,7 +58,7 @@ def test_killed_run_leaves_previous_report_untouched(tmp_path, ci_rendered):
 
 def test_export_with_salted_hash_ids(project, monkeypatch, capsys):
     p = short_params(project, "[10_ingest, 20_rfm_clustering, 60_quarterly_review]", "hashed.yaml",
-                     "export:\n  hash_customer_ids: true\n" + yaml.safe_dump(LIGHT_MODELS))
+                     "export:\n  hash_customer_ids: true\n")
     monkeypatch.delenv("SEGREVIEW_ID_SALT", raising=False)
     assert main(["run", "--params", str(p)]) == 2          # refused before anything runs
     assert "SEGREVIEW_ID_SALT" in capsys.readouterr().err
@@ -95,7 +93,7 @@ def test_check_and_run_refuse_a_bad_input_with_the_same_message(project, capsys)
 def test_backfill_goes_on_past_a_failing_quarter_and_exits_with_the_worst(project, capsys):
     """2023Q4 has no orders (the export starts in 2024): it fails with the run's message, 2024Q1 is
     rendered, the exit code is the worst quarter's; a second backfill skips the rendered quarter."""
-    p = short_params(project, extra=yaml.safe_dump(LIGHT_MODELS))   # publication is the point, not the models
+    p = short_params(project)
     argv = ["backfill", "--params", str(p), "--from", "2023Q4", "--to", "2024Q1", "--jobs", "2"]
     assert main(argv) == 1
     out = capsys.readouterr()

@@ -13,7 +13,6 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from conftest import LIGHT_MODELS
 from helpers.demo.limitations import CASES, write_case
 from helpers.frame.registry import ARTIFACTS, STEPS
 from helpers.run.cli import main
@@ -35,8 +34,7 @@ def _unavailable(run_dir) -> dict[str, list[dict]]:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_limitation_export_renders_and_says_what_is_not_available(project, case):
     sources = write_case(case, f"data/limits/{case}", seed=7)
-    params = {"quarter": "2026Q3", "company": f"Limits {case}", "reports_dir": f"reports/{case}", "sources": sources,
-              **LIGHT_MODELS}   # what the data allow does not depend on the models' precision
+    params = {"quarter": "2026Q3", "company": f"Limits {case}", "reports_dir": f"reports/{case}", "sources": sources}
     (project / "params" / f"{case}.yaml").write_text(yaml.safe_dump(params))
     assert main(["run", "--params", f"params/{case}.yaml"]) == 0
     run_dir = project / "reports" / case / "2026Q3"
