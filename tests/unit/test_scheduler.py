@@ -363,16 +363,19 @@ def test_a_memory_budget_starts_no_kernel_ahead_that_does_not_fit_and_every_task
 
 def test_kernels_waiting_ahead_are_closed_when_the_run_outgrows_its_budget_and_not_restarted_at_once():
     """a runs 3 s and grows from 1 GB to 3.9 GB of a 4 GB budget after 0.5 s: the kernels started
-    ahead for b and d are closed then, none is started again while a runs, and b and d still run (cold)."""
+    ahead for b and d are closed then, none is started again while the run stays that large, and b and d
+    still run (cold). (The run stays at 3.9 GB to its end: a curve that fell at 3.0 s, the moment a was due
+    to end, raced a's end on a loaded machine, and a fall while a still ran rightly starts them again once:
+    see the next test.)"""
     tasks = quarter("Q1")
     sim = Counting(jobs=2, seconds={t.key: 0.05 for t in tasks} | {("Q1", "a"): 3.0}, budget=4 * GB,
-                   memory=lambda t: (1 * GB if t < 0.5 else int(3.9 * GB)) if t < 3.0 else 1 * GB)
+                   memory=lambda t: 1 * GB if t < 0.5 else int(3.9 * GB))
     lines: list[str] = []
     sim.log = lines.append
     sim.run(tasks, on_done=lambda f: None, on_group_end=lambda g, f: None)
     assert sim.ahead_started[:2] == [("Q1", "b"), ("Q1", "d")]
     assert sorted(sim.closed[:2]) == ["b", "d"]
-    assert sum(k == ("Q1", "b") for k in sim.ahead_started) == 1   # not restarted while a ran (hysteresis)
+    assert sum(k == ("Q1", "b") for k in sim.ahead_started) == 1   # not restarted while over budget
     assert any(ln.startswith("memory: the run uses 3.9 GB of its 4.0 GB budget: 2 kernel(s)") for ln in lines)
     assert set(sim.spans()) == {t.key for t in tasks}
 
