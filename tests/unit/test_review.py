@@ -461,6 +461,13 @@ def test_the_decision_adds_up_the_plan(scores, history):
         g.name: 1000.0 for g in D.rfm.action_groups}), D.ab, 42, "2026Q3", "CNY")
     assert plan_headline(dear, "CNY").startswith("**This quarter's decision**: no paid offer is sent")
     assert plan_headline(None, "CNY") == ""
+    from helpers.locale import set_language
+    set_language("zh-CN")
+    try:   # the groups named in Chinese with the enumeration comma, never a half-width one
+        zh = plan_headline(res, "CNY")
+    finally:
+        set_language("en")
+    assert zh.startswith("**本季度决策**") and "、".join(t["groups"]) in zh and ", " not in zh
     # only measured lifts: the range is the sum of the groups' ranges
     only = build_plan(sc, h, None, CLV, CHURN, _winback_coupon(), D.rfm, D.review.plan.replace(offer_cost={
         g.name: 1000.0 for g in D.rfm.action_groups}), D.ab.replace(cost_per_treated={"EXP-2": 8.0}), 42, "2026Q3",

@@ -654,7 +654,7 @@ def plan_headline(result: PlanResult | None, currency: str) -> str:
                   high=money(t["net_high"])) if t["net_low"] is not None else "")
         text = tr("**This quarter's decision**: send offers to {n} customers in {groups}, at a cost of {cost}, for an "
                   "expected profit of {net}{range}; hold out {held} customers as control groups so that next "
-                  "quarter's review can check the lifts.", n=fmt_int(t["treated"]), groups=", ".join(t["groups"]),
+                  "quarter's review can check the lifts.", n=fmt_int(t["treated"]), groups=fmt_list(t["groups"]),
                   cost=money(t["cost"]), net=money(t["net"]), range=rng, held=fmt_int(t["held_out"]))
     rc = retention_counts(result)
     if rc:
