@@ -461,6 +461,11 @@ def test_the_decision_adds_up_the_plan(scores, history):
         g.name: 1000.0 for g in D.rfm.action_groups}), D.ab, 42, "2026Q3", "CNY")
     assert plan_headline(dear, "CNY").startswith("**This quarter's decision**: no paid offer is sent")
     assert plan_headline(None, "CNY") == ""
+    # a group whose offer has no cost set has no known profit: the sum says it leaves it out
+    unpriced = build_plan(sc, h, None, CLV, CHURN, _winback_coupon(), D.rfm, D.review.plan, D.ab, 42, "2026Q3",
+                          "CNY")
+    assert plan_totals(unpriced)["unknown"]
+    assert "(groups with a known profit); hold out" in plan_headline(unpriced, "CNY")
     from helpers.locale import set_language
     set_language("zh-CN")
     try:   # the groups named in Chinese with the enumeration comma, never a half-width one

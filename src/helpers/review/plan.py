@@ -652,6 +652,8 @@ def plan_headline(result: PlanResult | None, currency: str) -> str:
     else:
         rng = (tr(" ({low} to {high} over the measured lifts' intervals)", low=money(t["net_low"]),
                   high=money(t["net_high"])) if t["net_low"] is not None else "")
+        if t["unknown"]:   # a group whose profit is not known (no cost set, no average order) is not in the sum
+            rng = ("" if language() != "en" else " ") + tr("(groups with a known profit)")
         text = tr("**This quarter's decision**: send offers to {n} customers in {groups}, at a cost of {cost}, for an "
                   "expected profit of {net}{range}; hold out {held} customers as control groups so that next "
                   "quarter's review can check the lifts.", n=fmt_int(t["treated"]), groups=fmt_list(t["groups"]),
